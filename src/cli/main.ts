@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/** The `data-collector` command: dispatches to one module per subcommand. */
+import { COMMANDS, type Command } from './commands';
+import { UsageError, helpText, VERSION } from './usage';
+import { CollectorError } from '../common/errors';
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(helpText());
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const command: Command | undefined = COMMANDS.find((c) => c.name === first);
+  if (!command) {
+    const what = first.startsWith('-') ? 'flag' : 'command';
+    throw new UsageError(`unknown ${what} '${first}' (see data-collector --help)`);
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.help);
+    return 0;
+  }
+  return command.run(rest);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof UsageError) {
+        process.stderr.write(`data-collector: ${err.message}\n`);
+        process.exitCode = 2;
+      } else if (err instanceof CollectorError) {
+        process.stderr.write(`data-collector: ${err.describe()}\n`);
+        process.exitCode = 1;
+      } else {
+        process.stderr.write(`data-collector: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.exitCode = 1;
+      }
+    },
+  );
+}

@@ -1,0 +1,50 @@
+/**
+ * Time for everything that waits: timeouts, rotation, back-off. Injected so tests control it.
+ * `Clock` is the wall clock. `EventClock` is the time timeouts run on: the newest event time
+ * while catching up on history, the wall clock once every source is caught up.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A clock tests set by hand. */
+export class ManualClock implements Clock {
+  constructor(private ms: number = Date.UTC(2025, 10, 12, 21, 30, 45, 123)) {}
+  now(): number {
+    return this.ms;
+  }
+  set(ms: number): void {
+    this.ms = ms;
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export class EventClock implements Clock {
+  private newestEventMs = Number.NEGATIVE_INFINITY;
+  private caughtUp = false;
+
+  constructor(private readonly wall: Clock = systemClock) {}
+
+  /** Called with each event's time, in merge order; time never goes back. */
+  observe(eventMs: number): void {
+    if (eventMs > this.newestEventMs) this.newestEventMs = eventMs;
+  }
+
+  setCaughtUp(caughtUp: boolean): void {
+    this.caughtUp = caughtUp;
+  }
+
+  isCaughtUp(): boolean {
+    return this.caughtUp;
+  }
+
+  now(): number {
+    if (!this.caughtUp) return Number.isFinite(this.newestEventMs) ? this.newestEventMs : this.wall.now();
+    return Math.max(this.wall.now(), this.newestEventMs);
+  }
+}
