@@ -27,6 +27,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // Past a file size limit (ulimit -f) a write must fail with EFBIG, which the store handles,
+  // instead of the default SIGXFSZ action killing the collector.
+  process.on('SIGXFSZ', () => {});
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -1,7 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { COMMANDS } from './commands';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
 /** A mistake in how the command was called: exit code 2 and a one-line reason. */

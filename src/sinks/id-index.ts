@@ -1,0 +1,275 @@
+/**
+ * Which record keys (generation id + revision) are already in the data files, so an append never
+ * writes one twice. A cache derived from the data files: per data file, `state/index/<file>.idx`
+ * lists `<start> <end> <key>` for each line, after a header naming the file's first line (sha256),
+ * so a replaced file is noticed. A start rescans only what lies past the cached coverage.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { scanLines } from '../common/lines';
+import { ensureDir, atomicWriteFile, FILE_MODE } from '../common/fsx';
+import { fromFsError } from '../common/errors';
+
+/** Extracts a record's key from a parsed line, or null when the line is not a valid record. */
+export type KeyOf = (parsed: unknown) => string | null;
+
+export interface IndexEntry {
+  start: number;
+  end: number;
+  key: string;
+}
+
+const HEADER_PREFIX = '#idx1 ';
+const NO_KEY = '-';
+
+export function keyOfLine(line: Buffer, keyOf: KeyOf): string | null {
+  try {
+    return keyOf(JSON.parse(line.toString('utf8')));
+  } catch {
+    return null;
+  }
+}
+
+function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** The sha256 of a data file's first line, or null while it has no complete line. */
+export async function firstLineHash(file: string): Promise<string | null> {
+  let hash: string | null = null;
+  if (!file.endsWith('.gz')) {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      const nl = buf.subarray(0, n).indexOf(10);
+      if (nl !== -1) return sha256(buf.subarray(0, nl));
+      if (n < buf.length) return null;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  // long first line, or gzip: stream until the first line
+  const ac = new AbortController();
+  try {
+    await scanLines(file, 0, (line) => {
+      if (hash === null) {
+        hash = sha256(line);
+        ac.abort();
+        throw new FirstLineFound();
+      }
+    });
+  } catch (err) {
+    if (!(err instanceof FirstLineFound)) throw err;
+  }
+  return hash;
+}
+class FirstLineFound extends Error {}
+
+function indexFileFor(indexDir: string, dataDir: string, file: string): string {
+  const rel = path.relative(dataDir, file).split(path.sep).join('__');
+  return path.join(indexDir, `${rel}.idx`);
+}
+
+interface CachedIndex {
+  head: string | null;
+  entries: IndexEntry[];
+  /** Offset just past the last entry (0 when none). */
+  end: number;
+}
+
+/** Reads an index cache file; entries after a torn or non-contiguous line are ignored. */
+export function readIndexFile(idxFile: string): CachedIndex | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(idxFile, 'utf8');
+  } catch {
+    return null;
+  }
+  const lines = text.split('\n');
+  const header = lines[0];
+  if (!header || !header.startsWith(HEADER_PREFIX)) return null;
+  const head = header.slice(HEADER_PREFIX.length) || null;
+  const entries: IndexEntry[] = [];
+  let end = 0;
+  // the last element is '' after a final '\n', or a torn line: never used
+  for (let i = 1; i < lines.length - 1; i++) {
+    const [s, e, key] = lines[i]!.split(' ');
+    const start = Number(s);
+    const stop = Number(e);
+    if (!key || start !== end || !(stop > start)) break;
+    entries.push({ start, end: stop, key });
+    end = stop;
+  }
+  return { head, entries, end };
+}
+
+function formatEntries(entries: IndexEntry[]): string {
+  let out = '';
+  for (const e of entries) out += `${e.start} ${e.end} ${e.key}\n`;
+  return out;
+}
+
+/** What this process knows of the live file and its cache; refreshed under the append lock. */
+interface LiveFile {
+  ino: number;
+  /** sha256 of the data file's first line; null while it has none. */
+  head: string | null;
+  /** Bytes of the cache file made of complete lines that we have read or written. */
+  idxBytes: number;
+  /** Data offset just past the last cache entry; keys up to here are in `keys`. */
+  cacheEnd: number;
+}
+
+export class IdIndex {
+  private readonly keys = new Set<string>();
+  private readonly sealed = new Map<string, number>(); // file -> ino taken in
+  private readonly live = new Map<string, LiveFile>();
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly indexDir: string,
+    private readonly keyOf: KeyOf,
+  ) {
+    ensureDir(indexDir);
+  }
+
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /**
+   * Takes in a file that no one appends to any more (monthly, gzip, archive): from its cache when
+   * that still matches the file, else by scanning it once and writing the cache atomically.
+   */
+  async loadSealed(file: string): Promise<void> {
+    const st = fs.statSync(file);
+    if (this.sealed.get(file) === st.ino) return;
+    const idxFile = indexFileFor(this.indexDir, this.dataDir, file);
+    const head = await firstLineHash(file);
+    const cached = readIndexFile(idxFile);
+    let entries: IndexEntry[];
+    if (cached && cached.head === head && (file.endsWith('.gz') || cached.end === st.size)) {
+      entries = cached.entries;
+    } else {
+      entries = [];
+      await scanLines(file, 0, (line, start, end) => {
+        entries.push({ start, end, key: keyOfLine(line, this.keyOf) ?? NO_KEY });
+      });
+      atomicWriteFile(idxFile, `${HEADER_PREFIX}${head ?? ''}\n${formatEntries(entries)}`);
+    }
+    for (const e of entries) if (e.key !== NO_KEY) this.keys.add(e.key);
+    this.sealed.set(file, st.ino);
+  }
+
+  /**
+   * Brings the index up to date with the live file (the caller holds the append lock, so nobody
+   * appends meanwhile, and `size` ends on a line boundary). Reads what other writers added to the
+   * cache, then scans the data past the cache and adds those entries too (a writer killed between
+   * its append and its cache update leaves such a gap). After this, the cache covers `size`.
+   */
+  async catchUpLive(file: string, ino: number, size: number): Promise<void> {
+    const idxFile = indexFileFor(this.indexDir, this.dataDir, file);
+    let lf = this.live.get(file);
+    if (!lf || lf.ino !== ino || lf.cacheEnd > size || (lf.head === null && size > 0)) {
+      lf = await this.openLive(file, idxFile, ino, size);
+    } else {
+      lf = this.readCacheGrowth(idxFile, lf) ?? (await this.openLive(file, idxFile, ino, size));
+    }
+    if (lf.cacheEnd < size) {
+      const missing: IndexEntry[] = [];
+      await scanLines(file, lf.cacheEnd, (line, start, end) => {
+        missing.push({ start, end, key: keyOfLine(line, this.keyOf) ?? NO_KEY });
+      });
+      this.appendEntries(idxFile, lf, missing);
+    }
+  }
+
+  /** Records lines this process just appended at the end of the live file (under the append lock). */
+  async noteAppended(file: string, entries: IndexEntry[]): Promise<void> {
+    const lf = this.live.get(file);
+    if (!lf || entries.length === 0) return;
+    if (lf.head === null) {
+      // the file's first line was just written: the cache gets its header now
+      lf.head = await firstLineHash(file);
+      const idxFile = indexFileFor(this.indexDir, this.dataDir, file);
+      atomicWriteFile(idxFile, `${HEADER_PREFIX}${lf.head ?? ''}\n`);
+      lf.idxBytes = Buffer.byteLength(`${HEADER_PREFIX}${lf.head ?? ''}\n`);
+      lf.cacheEnd = 0;
+    }
+    this.appendEntries(indexFileFor(this.indexDir, this.dataDir, file), lf, entries);
+  }
+
+  private async openLive(file: string, idxFile: string, ino: number, size: number): Promise<LiveFile> {
+    const head = size > 0 ? await firstLineHash(file) : null;
+    let cached = readIndexFile(idxFile);
+    if (cached && (cached.head !== head || cached.end > size)) cached = null; // the file was replaced
+    let idxBytes: number;
+    if (cached) {
+      for (const e of cached.entries) if (e.key !== NO_KEY) this.keys.add(e.key);
+      idxBytes = Buffer.byteLength(`${HEADER_PREFIX}${head ?? ''}\n${formatEntries(cached.entries)}`);
+    } else {
+      const header = `${HEADER_PREFIX}${head ?? ''}\n`;
+      atomicWriteFile(idxFile, header);
+      idxBytes = Buffer.byteLength(header);
+    }
+    const lf: LiveFile = { ino, head, idxBytes, cacheEnd: cached ? cached.end : 0 };
+    this.live.set(file, lf);
+    return lf;
+  }
+
+  /** Reads cache entries other writers appended since we last looked; null when the cache was replaced. */
+  private readCacheGrowth(idxFile: string, lf: LiveFile): LiveFile | null {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(idxFile);
+    } catch {
+      return null;
+    }
+    if (st.size < lf.idxBytes) return null;
+    if (st.size === lf.idxBytes) return lf;
+    const fd = fs.openSync(idxFile, 'r');
+    try {
+      const buf = Buffer.alloc(st.size - lf.idxBytes);
+      const n = fs.readSync(fd, buf, 0, buf.length, lf.idxBytes);
+      let pos = 0;
+      for (;;) {
+        const nl = buf.indexOf(10, pos);
+        if (nl === -1 || nl >= n) break;
+        const [s, e, key] = buf.toString('utf8', pos, nl).split(' ');
+        const start = Number(s);
+        const end = Number(e);
+        if (!key || start !== lf.cacheEnd || !(end > start)) break;
+        if (key !== NO_KEY) this.keys.add(key);
+        lf.cacheEnd = end;
+        pos = nl + 1;
+      }
+      lf.idxBytes += pos;
+    } finally {
+      fs.closeSync(fd);
+    }
+    return lf;
+  }
+
+  /** Appends entries that continue the cache exactly, after cutting any torn or foreign bytes. */
+  private appendEntries(idxFile: string, lf: LiveFile, entries: IndexEntry[]): void {
+    for (const e of entries) if (e.key !== NO_KEY) this.keys.add(e.key);
+    const from = entries.findIndex((e) => e.start === lf.cacheEnd);
+    if (from === -1) return;
+    const text = formatEntries(entries.slice(from));
+    try {
+      fs.truncateSync(idxFile, lf.idxBytes);
+      fs.appendFileSync(idxFile, text, { mode: FILE_MODE });
+      lf.idxBytes += Buffer.byteLength(text);
+      lf.cacheEnd = entries[entries.length - 1]!.end;
+    } catch (err) {
+      // Only a cache: a failure here costs a rescan at the next start, never a duplicate.
+      void fromFsError(err, idxFile, 'updating the id index cache');
+    }
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * An append-only JSONL file that cannot lose or corrupt a record:
+ * - one `write` of whole lines per batch, under the append lock, then `fsync`;
+ * - a torn tail left by a killed writer is moved aside to `<base>.corrupt-<time>.jsonl` before
+ *   anything is appended after it, and a failed write is cut back, so no partial line survives;
+ * - a record whose key (generation id + revision) is in any data file is not written again.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CollectorError, fromFsError } from '../common/errors';
+import { ensureDir, fsyncDir, writeFully, FILE_MODE } from '../common/fsx';
+import { systemClock, type Clock } from '../common/clock';
+import { silentLogger, type Logger } from '../common/logger';
+import { IdIndex, type IndexEntry, type KeyOf } from './id-index';
+import { acquireAppendLock, type AppendLockOptions } from './append-lock';
+
+export interface JsonlStoreOptions<T> {
+  dataDir: string;
+  /** The live file's name, e.g. `generation_history.jsonl`. */
+  fileName: string;
+  /** The key of a record; records with a key already stored are skipped. */
+  keyOfRecord: (record: T) => string;
+  /** The same key from a parsed stored line (null for a line that is not a record). */
+  keyOfStored: KeyOf;
+  /** One line of compact JSON, without the newline; throws for an invalid record. */
+  serialize: (record: T) => string;
+  lock?: AppendLockOptions;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface AppendResult {
+  written: number;
+  duplicates: number;
+  /** Offsets of the new lines in the live file, in input order of the written records. */
+  entries: IndexEntry[];
+  /** Files the torn tails found at this append were moved to. */
+  tornTailsMovedTo: string[];
+}
+
+/** `generation_history` -> monthly `generation_history_2025-11.jsonl[.gz]`, here or in archive/. */
+export function sealedFilePattern(base: string): RegExp {
+  const escaped = base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escaped}_\\d{4}-\\d{2}\\.jsonl(\\.gz)?$`);
+}
+
+export class JsonlStore<T> {
+  readonly file: string;
+  private readonly base: string;
+  private readonly index: IdIndex;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  private constructor(private readonly opts: JsonlStoreOptions<T>) {
+    this.file = path.join(opts.dataDir, opts.fileName);
+    this.base = opts.fileName.replace(/\.jsonl$/, '');
+    this.index = new IdIndex(opts.dataDir, path.join(opts.dataDir, 'state', 'index'), opts.keyOfStored);
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  /** Opens the store: creates the data dir if needed and takes in the keys of every sealed data file. */
+  static async open<T>(opts: JsonlStoreOptions<T>): Promise<JsonlStore<T>> {
+    ensureDir(opts.dataDir);
+    const store = new JsonlStore(opts);
+    await store.withLock(async () => {
+      await store.loadSealedFiles();
+      await store.catchUpLive();
+    });
+    return store;
+  }
+
+  has(key: string): boolean {
+    return this.index.has(key);
+  }
+
+  /** Monthly, gzip and archived files of this store, which only rotation changes. */
+  sealedFiles(): string[] {
+    const pattern = sealedFilePattern(this.base);
+    const out: string[] = [];
+    for (const dir of [this.opts.dataDir, path.join(this.opts.dataDir, 'archive')]) {
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names.sort()) if (pattern.test(n)) out.push(path.join(dir, n));
+    }
+    return out;
+  }
+
+  async loadSealedFiles(): Promise<void> {
+    for (const f of this.sealedFiles()) await this.index.loadSealed(f);
+  }
+
+  /**
+   * Appends the records not stored yet, durably, as whole lines. Resolves once they are fsynced.
+   * Throws a CollectorError (ENOSPC, EIO, EFBIG, EACCES, LOCK_HELD ...) with nothing partial left.
+   */
+  async append(records: readonly T[]): Promise<AppendResult> {
+    const lines = records.map((r) => ({ key: this.opts.keyOfRecord(r), text: this.opts.serialize(r) }));
+    return this.withLock(async (compromised) => {
+      // Rotation may have sealed files since we last looked.
+      await this.loadSealedFiles();
+      return this.appendLocked(lines, compromised);
+    });
+  }
+
+  /** Runs `fn` holding the append lock (shared with rotation and other writers). */
+  async withLock<R>(fn: (compromised: () => boolean) => Promise<R>): Promise<R> {
+    let lock;
+    try {
+      lock = await acquireAppendLock(this.opts.dataDir, this.file, this.opts.lock);
+    } catch (err) {
+      throw err instanceof CollectorError ? err : fromFsError(err, this.file, 'taking the append lock');
+    }
+    try {
+      return await fn(() => lock.compromised);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Takes in what other writers appended to the live file (call under the lock). */
+  private async catchUpLive(): Promise<void> {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(this.file);
+    } catch {
+      return; // not created yet
+    }
+    // a torn tail is left to the next append, which moves it aside; stop at the last whole line
+    const fd = fs.openSync(this.file, 'r');
+    try {
+      const end = this.tornTailStart(fd, st.size) ?? st.size;
+      await this.index.catchUpLive(this.file, st.ino, end);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private async appendLocked(
+    lines: { key: string; text: string }[],
+    compromised: () => boolean,
+  ): Promise<AppendResult> {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT, FILE_MODE);
+    } catch (err) {
+      throw fromFsError(err, this.file, 'opening the data file');
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      const tornTailsMovedTo: string[] = [];
+      let size = st.size;
+      const cut = this.tornTailStart(fd, size);
+      if (cut !== null) {
+        tornTailsMovedTo.push(this.moveTornTail(fd, cut, size));
+        size = cut;
+      }
+      await this.index.catchUpLive(this.file, st.ino, size);
+
+      const fresh: { key: string; text: string }[] = [];
+      const batchKeys = new Set<string>();
+      for (const l of lines) {
+        if (this.index.has(l.key) || batchKeys.has(l.key)) continue;
+        batchKeys.add(l.key);
+        fresh.push(l);
+      }
+      const result: AppendResult = {
+        written: fresh.length,
+        duplicates: lines.length - fresh.length,
+        entries: [],
+        tornTailsMovedTo,
+      };
+      if (fresh.length === 0) return result;
+
+      const buf = Buffer.from(fresh.map((l) => `${l.text}\n`).join(''));
+      if (compromised())
+        throw new CollectorError('LOCK_LOST', 'the append lock was taken over before writing', this.file, 'retry');
+      try {
+        writeFully(fd, buf);
+        fs.fsyncSync(fd);
+      } catch (err) {
+        // Cut back whatever part of the batch reached the file: no partial line may stay.
+        try {
+          fs.ftruncateSync(fd, size);
+          fs.fsyncSync(fd);
+        } catch {
+          // The next writer finds the torn tail and moves it aside.
+        }
+        throw fromFsError(err, this.file, 'appending records');
+      }
+      if (size === 0) fsyncDir(path.dirname(this.file)); // the file may be new
+      let pos = size;
+      for (const l of fresh) {
+        const end = pos + Buffer.byteLength(l.text) + 1;
+        result.entries.push({ start: pos, end, key: l.key });
+        pos = end;
+      }
+      await this.index.noteAppended(this.file, result.entries);
+      return result;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Offset just past the last `\n` when the file does not end with one (a torn tail), else null. */
+  private tornTailStart(fd: number, size: number): number | null {
+    if (size === 0) return null;
+    const last = Buffer.alloc(1);
+    fs.readSync(fd, last, 0, 1, size - 1);
+    if (last[0] === 10) return null;
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const n = fs.readSync(fd, chunk, 0, end - start, start);
+      const nl = chunk.subarray(0, n).lastIndexOf(10);
+      if (nl !== -1) return start + nl + 1;
+      end = start;
+    }
+    return 0;
+  }
+
+  /** Copies bytes [from, size) to a corrupt-<time> file (fsynced), then truncates them off. */
+  private moveTornTail(fd: number, from: number, size: number): string {
+    const stamp = new Date(this.clock.now()).toISOString().replace(/[-:]/g, '').replace('.', '');
+    let target = path.join(this.opts.dataDir, `${this.base}.corrupt-${stamp}.jsonl`);
+    for (let n = 1; fs.existsSync(target); n++)
+      target = path.join(this.opts.dataDir, `${this.base}.corrupt-${stamp}-${n}.jsonl`);
+    const out = fs.openSync(target, 'wx', FILE_MODE);
+    try {
+      const chunk = Buffer.alloc(1 << 20);
+      for (let pos = from; pos < size; ) {
+        const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, size - pos), pos);
+        if (n === 0) break;
+        writeFully(out, chunk.subarray(0, n));
+        pos += n;
+      }
+      fs.fsyncSync(out);
+    } catch (err) {
+      throw fromFsError(err, target, 'saving a torn tail aside');
+    } finally {
+      fs.closeSync(out);
+    }
+    fsyncDir(this.opts.dataDir);
+    fs.ftruncateSync(fd, from);
+    fs.fsyncSync(fd);
+    this.logger.warn(
+      { file: this.file, offset: from, bytes: size - from, movedTo: target },
+      'torn tail from an interrupted write moved aside',
+    );
+    return target;
+  }
+}

@@ -1,0 +1,44 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openGenerationStore } from '../../src/sinks';
+import { emptyRecord, parseRecordLine, type GenerationRecord } from '../../src/schema';
+
+function record(id: string, revision = 0): GenerationRecord {
+  const r = emptyRecord({
+    generation_id: id,
+    timestamp: '2025-11-12T21:30:45.123Z',
+    host: 'miner-1',
+    miner_app: 'miner-sn17-mainnet',
+    collector_version: '0.1.0',
+  });
+  r.provenance.revision = revision;
+  return r;
+}
+
+describe('generation store', () => {
+  const id1 = '1b4e28ba-2fa1-51d2-883f-0016d3cca427';
+  const id2 = '6ba7b810-9dad-51d1-80b4-00c04fd430c8';
+
+  it('writes valid records in schema order and keeps one line per (id, revision)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-gen-'));
+    const store = await openGenerationStore({ dataDir: dir });
+    expect(await store.append([record(id1), record(id2), record(id1, 1)])).toMatchObject({ written: 3 });
+    expect(await store.append([record(id1), record(id1, 1)])).toMatchObject({ written: 0, duplicates: 2 });
+    const lines = fs.readFileSync(store.file, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    for (const l of lines) {
+      expect(parseRecordLine(l).ok).toBe(true);
+      expect(l.startsWith('{"metadata":{"generation_id":')).toBe(true);
+    }
+  });
+
+  it('refuses an invalid record with the zod message and writes nothing', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-gen-'));
+    const store = await openGenerationStore({ dataDir: dir });
+    const bad = record(id1) as unknown as { metadata: { validator_uid: unknown } };
+    bad.metadata.validator_uid = 'fifty-seven';
+    await expect(store.append([bad as unknown as GenerationRecord])).rejects.toThrow(/metadata\.validator_uid/);
+    expect(fs.existsSync(store.file)).toBe(false);
+  });
+});
