@@ -1,0 +1,28 @@
+/** A deterministic, large state numbered `seq`: the crash test recognises exactly what was written. */
+import type { CollectorState } from '../../../src/state';
+
+export const BIG_STATE_EPOCH_MS = Date.UTC(2026, 0, 1);
+
+export function makeBigState(seq: number, tasks = 3000): CollectorState {
+  const sha = (n: number): string => (n.toString(16).padStart(8, '0') + 'ab').repeat(7).slice(0, 64);
+  return {
+    version: 1,
+    updated_at: new Date(BIG_STATE_EPOCH_MS + seq).toISOString(),
+    sources: Object.fromEntries(
+      Array.from({ length: 12 }, (_, i) => [
+        `miner-${i}:out`,
+        { path: `/root/.pm2/logs/miner-${i}-out.log`, identity: { dev: 2049, ino: 1000 + i, fingerprint: sha(i), fingerprintBytes: 1024 }, offset: seq * 1000 + i },
+      ]),
+    ),
+    open_tasks: Array.from({ length: tasks }, (_, i) => ({
+      task_id: `task-${seq}-${i}`,
+      prompt: `a wooden chair number ${i} `.repeat(10),
+      events: [seq, i, seq + i],
+    })),
+    pending_blobs: [{ generation_id: `g-${seq}`, kind: 'ply', source_path: `/out/${seq}.ply`, sha256: sha(seq), size: seq, mtime_ms: seq }],
+    output_dirs: { '/out': { high_water_mtime_ms: seq, names_at_mark: [`${seq}.ply`] } },
+    identity: { miner_uid: 42, network: 'mainnet' },
+    counters: { seq, lines_unmatched: seq * 7 },
+    quarantine: [],
+  };
+}
