@@ -1,4 +1,5 @@
 /** The list of subcommands; each lives in its own module and is added here. */
+import { inspectPlyCommand } from './inspect-ply';
 export interface Command {
   name: string;
   summary: string;
@@ -6,4 +7,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: Command[] = [];
+export const COMMANDS: Command[] = [inspectPlyCommand];

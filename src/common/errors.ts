@@ -12,6 +12,7 @@ export type CollectorErrorCode =
   | 'CONFIG_INVALID'
   | 'NOT_A_DIRECTORY'
   | 'INVALID_RECORD'
+  | 'BAD_PLY'
   | 'USAGE'
   | 'UNKNOWN';
 

@@ -11,8 +11,28 @@ import { scanLines } from '../common/lines';
 import { ensureDir, atomicWriteFile, FILE_MODE } from '../common/fsx';
 import { fromFsError } from '../common/errors';
 
-/** Extracts a record's key from a parsed line, or null when the line is not a valid record. */
+/**
+ * A stored record's key: `<id>#<revision>` for the duplicate check, optionally followed by `#<tag>`,
+ * a short text the store's owner keeps per id (for generation records: how complete the record is).
+ * Keys contain no spaces.
+ */
 export type KeyOf = (parsed: unknown) => string | null;
+
+/** The newest revision stored for an id, and its tag. */
+export interface Latest {
+  revision: number;
+  tag: string;
+}
+
+/** Splits `<id>#<rev>[#<tag>]` into the duplicate-check part and the per-id summary. */
+export function splitKey(key: string): { dedup: string; id: string; revision: number; tag: string } {
+  const first = key.indexOf('#');
+  const second = first === -1 ? -1 : key.indexOf('#', first + 1);
+  const dedup = second === -1 ? key : key.slice(0, second);
+  const id = first === -1 ? key : key.slice(0, first);
+  const revision = first === -1 ? 0 : Number(key.slice(first + 1, second === -1 ? undefined : second)) || 0;
+  return { dedup, id, revision, tag: second === -1 ? '' : key.slice(second + 1) };
+}
 
 export interface IndexEntry {
   start: number;
@@ -124,6 +144,7 @@ interface LiveFile {
 
 export class IdIndex {
   private readonly keys = new Set<string>();
+  private readonly latestById = new Map<string, Latest>();
   private readonly sealed = new Map<string, number>(); // file -> ino taken in
   private readonly live = new Map<string, LiveFile>();
 
@@ -135,8 +156,21 @@ export class IdIndex {
     ensureDir(indexDir);
   }
 
+  /** Whether a record with this `<id>#<revision>` is stored. */
   has(key: string): boolean {
     return this.keys.has(key);
+  }
+
+  latest(id: string): Latest | undefined {
+    return this.latestById.get(id);
+  }
+
+  private add(key: string): void {
+    if (key === NO_KEY) return;
+    const k = splitKey(key);
+    this.keys.add(k.dedup);
+    const prev = this.latestById.get(k.id);
+    if (!prev || k.revision >= prev.revision) this.latestById.set(k.id, { revision: k.revision, tag: k.tag });
   }
 
   get size(): number {
@@ -163,7 +197,7 @@ export class IdIndex {
       });
       atomicWriteFile(idxFile, `${HEADER_PREFIX}${head ?? ''}\n${formatEntries(entries)}`);
     }
-    for (const e of entries) if (e.key !== NO_KEY) this.keys.add(e.key);
+    for (const e of entries) this.add(e.key);
     this.sealed.set(file, st.ino);
   }
 
@@ -211,7 +245,7 @@ export class IdIndex {
     if (cached && (cached.head !== head || cached.end > size)) cached = null; // the file was replaced
     let idxBytes: number;
     if (cached) {
-      for (const e of cached.entries) if (e.key !== NO_KEY) this.keys.add(e.key);
+      for (const e of cached.entries) this.add(e.key);
       idxBytes = Buffer.byteLength(`${HEADER_PREFIX}${head ?? ''}\n${formatEntries(cached.entries)}`);
     } else {
       const header = `${HEADER_PREFIX}${head ?? ''}\n`;
@@ -245,7 +279,7 @@ export class IdIndex {
         const start = Number(s);
         const end = Number(e);
         if (!key || start !== lf.cacheEnd || !(end > start)) break;
-        if (key !== NO_KEY) this.keys.add(key);
+        this.add(key);
         lf.cacheEnd = end;
         pos = nl + 1;
       }
@@ -258,7 +292,7 @@ export class IdIndex {
 
   /** Appends entries that continue the cache exactly, after cutting any torn or foreign bytes. */
   private appendEntries(idxFile: string, lf: LiveFile, entries: IndexEntry[]): void {
-    for (const e of entries) if (e.key !== NO_KEY) this.keys.add(e.key);
+    for (const e of entries) this.add(e.key);
     const from = entries.findIndex((e) => e.start === lf.cacheEnd);
     if (from === -1) return;
     const text = formatEntries(entries.slice(from));

@@ -11,17 +11,22 @@ import { CollectorError, fromFsError } from '../common/errors';
 import { ensureDir, fsyncDir, writeFully, FILE_MODE } from '../common/fsx';
 import { systemClock, type Clock } from '../common/clock';
 import { silentLogger, type Logger } from '../common/logger';
-import { IdIndex, type IndexEntry, type KeyOf } from './id-index';
+import { IdIndex, splitKey, type IndexEntry, type KeyOf, type Latest } from './id-index';
 import { acquireAppendLock, type AppendLockOptions } from './append-lock';
 
 export interface JsonlStoreOptions<T> {
   dataDir: string;
   /** The live file's name, e.g. `generation_history.jsonl`. */
   fileName: string;
-  /** The key of a record; records with a key already stored are skipped. */
+  /** The key of a record (`<id>#<revision>[#<tag>]`); records whose `<id>#<revision>` is stored are skipped. */
   keyOfRecord: (record: T) => string;
   /** The same key from a parsed stored line (null for a line that is not a record). */
   keyOfStored: KeyOf;
+  /**
+   * Called under the append lock with what is stored for any id: returns the record to write
+   * (e.g. with its revision set), or null to skip it.
+   */
+  revise?: (record: T, latest: (id: string) => Latest | undefined) => T | null;
   /** One line of compact JSON, without the newline; throws for an invalid record. */
   serialize: (record: T) => string;
   lock?: AppendLockOptions;
@@ -32,6 +37,8 @@ export interface JsonlStoreOptions<T> {
 export interface AppendResult {
   written: number;
   duplicates: number;
+  /** Records the schema refused (a collector bug): reported, not written, never blocking the rest. */
+  invalid: { error: string }[];
   /** Offsets of the new lines in the live file, in input order of the written records. */
   entries: IndexEntry[];
   /** Files the torn tails found at this append were moved to. */
@@ -70,8 +77,13 @@ export class JsonlStore<T> {
     return store;
   }
 
+  /** Whether `<id>#<revision>` is stored (as far as this process has read). */
   has(key: string): boolean {
     return this.index.has(key);
+  }
+
+  latest(id: string): Latest | undefined {
+    return this.index.latest(id);
   }
 
   /** Monthly, gzip and archived files of this store, which only rotation changes. */
@@ -99,11 +111,10 @@ export class JsonlStore<T> {
    * Throws a CollectorError (ENOSPC, EIO, EFBIG, EACCES, LOCK_HELD ...) with nothing partial left.
    */
   async append(records: readonly T[]): Promise<AppendResult> {
-    const lines = records.map((r) => ({ key: this.opts.keyOfRecord(r), text: this.opts.serialize(r) }));
     return this.withLock(async (compromised) => {
       // Rotation may have sealed files since we last looked.
       await this.loadSealedFiles();
-      return this.appendLocked(lines, compromised);
+      return this.appendLocked(records, compromised);
     });
   }
 
@@ -140,10 +151,7 @@ export class JsonlStore<T> {
     }
   }
 
-  private async appendLocked(
-    lines: { key: string; text: string }[],
-    compromised: () => boolean,
-  ): Promise<AppendResult> {
+  private async appendLocked(records: readonly T[], compromised: () => boolean): Promise<AppendResult> {
     let fd: number;
     try {
       fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT, FILE_MODE);
@@ -162,15 +170,37 @@ export class JsonlStore<T> {
       await this.index.catchUpLive(this.file, st.ino, size);
 
       const fresh: { key: string; text: string }[] = [];
-      const batchKeys = new Set<string>();
-      for (const l of lines) {
-        if (this.index.has(l.key) || batchKeys.has(l.key)) continue;
-        batchKeys.add(l.key);
-        fresh.push(l);
+      const invalid: { error: string }[] = [];
+      const batchLatest = new Map<string, Latest>();
+      const lookup = (id: string) => batchLatest.get(id) ?? this.index.latest(id);
+      let duplicates = 0;
+      for (const r of records) {
+        const revised = this.opts.revise ? this.opts.revise(r, lookup) : r;
+        if (!revised) {
+          duplicates++;
+          continue;
+        }
+        const key = this.opts.keyOfRecord(revised);
+        const k = splitKey(key);
+        if (this.index.has(k.dedup) || batchLatest.get(k.id)?.revision === k.revision) {
+          duplicates++;
+          continue;
+        }
+        let text: string;
+        try {
+          text = this.opts.serialize(revised);
+        } catch (err) {
+          invalid.push({ error: (err as Error).message });
+          this.logger.error({ file: this.file, key: k.dedup, error: (err as Error).message }, 'record refused by the schema');
+          continue;
+        }
+        batchLatest.set(k.id, { revision: k.revision, tag: k.tag });
+        fresh.push({ key, text });
       }
       const result: AppendResult = {
         written: fresh.length,
-        duplicates: lines.length - fresh.length,
+        duplicates,
+        invalid,
         entries: [],
         tornTailsMovedTo,
       };

@@ -33,12 +33,16 @@ describe('generation store', () => {
     }
   });
 
-  it('refuses an invalid record with the zod message and writes nothing', async () => {
+  it('reports an invalid record with the zod message, writes the valid ones of the batch', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-gen-'));
     const store = await openGenerationStore({ dataDir: dir });
     const bad = record(id1) as unknown as { metadata: { validator_uid: unknown } };
     bad.metadata.validator_uid = 'fifty-seven';
-    await expect(store.append([bad as unknown as GenerationRecord])).rejects.toThrow(/metadata\.validator_uid/);
-    expect(fs.existsSync(store.file)).toBe(false);
+    const r = await store.append([bad as unknown as GenerationRecord, record(id2)]);
+    expect(r.written).toBe(1);
+    expect(r.invalid).toHaveLength(1);
+    expect(r.invalid[0]!.error).toMatch(/metadata\.validator_uid: Invalid input: expected number, received string/);
+    const lines = fs.readFileSync(store.file, 'utf8').trimEnd().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as GenerationRecord).metadata.generation_id)).toEqual([id2]);
   });
 });
