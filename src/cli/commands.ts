@@ -1,5 +1,6 @@
 /** The list of subcommands; each lives in its own module and is added here. */
 import { inspectPlyCommand } from './inspect-ply';
+import { ingestCommand } from './ingest';
 export interface Command {
   name: string;
   summary: string;
@@ -7,4 +8,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: Command[] = [inspectPlyCommand];
+export const COMMANDS: Command[] = [ingestCommand, inspectPlyCommand];

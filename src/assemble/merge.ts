@@ -1,0 +1,82 @@
+/**
+ * The event-time merge of all sources (ARCHITECTURE.md, "Time"): events from several files come
+ * out in the order of their header times. An event is held until every source that is still
+ * reading has shown an event at least as late, or is idle (caught up / finished), so a worker's
+ * line is never handed on before the miner line it follows. Ties keep source order (the miner's
+ * sources are registered first), then arrival order.
+ */
+export interface Timed {
+  timeMs: number;
+}
+
+interface Queue<T> {
+  items: T[];
+  head: number;
+  idle: boolean;
+}
+
+export class EventMerger<T extends Timed> {
+  private readonly queues: Queue<T>[] = [];
+  private readonly index = new Map<string, number>();
+
+  /** Registers a source; earlier registered sources win ties. */
+  addSource(id: string): void {
+    if (this.index.has(id)) return;
+    this.index.set(id, this.queues.length);
+    this.queues.push({ items: [], head: 0, idle: false });
+  }
+
+  push(id: string, item: T): void {
+    const q = this.queues[this.index.get(id)!]!;
+    q.items.push(item);
+  }
+
+  /** Idle: caught up with its file (live) or finished (one-shot); no earlier event can follow. */
+  setIdle(id: string, idle: boolean): void {
+    this.queues[this.index.get(id)!]!.idle = idle;
+  }
+
+  /** Sources that must read more before anything can be handed on. */
+  waitingFor(): string[] {
+    const out: string[] = [];
+    for (const [id, i] of this.index) {
+      const q = this.queues[i]!;
+      if (!q.idle && q.head === q.items.length) out.push(id);
+    }
+    return out;
+  }
+
+  get held(): number {
+    let n = 0;
+    for (const q of this.queues) n += q.items.length - q.head;
+    return n;
+  }
+
+  /** Hands on, in time order, every event no source can still precede. */
+  *drain(): Generator<T> {
+    for (;;) {
+      let best = -1;
+      let bestTime = Infinity;
+      for (let i = 0; i < this.queues.length; i++) {
+        const q = this.queues[i]!;
+        if (q.head === q.items.length) {
+          if (!q.idle) return; // this source may still produce an earlier event
+          continue;
+        }
+        const t = q.items[q.head]!.timeMs;
+        if (t < bestTime) {
+          bestTime = t;
+          best = i;
+        }
+      }
+      if (best === -1) return;
+      const q = this.queues[best]!;
+      const item = q.items[q.head++]!;
+      if (q.head > 1024 && q.head * 2 > q.items.length) {
+        q.items = q.items.slice(q.head);
+        q.head = 0;
+      }
+      yield item;
+    }
+  }
+}

@@ -1,0 +1,765 @@
+/**
+ * The generation tracker: one state per task, fed by events in event-time order, emitting finished
+ * records. Links events to tasks with what upstream's worker loop guarantees (reference:
+ * upstream-miner-logs.md): each endpoint handles one task at a time (pull -> generate -> submit ->
+ * feedback); a feedback line names its task's log id; an endpoint error names its URL; a worker's
+ * lines belong to its endpoint. Where the logs leave more than one candidate, the oldest is taken
+ * and the record says the link was inferred. No I/O: images go out through `storeImage`.
+ */
+import {
+  emptyRecord,
+  emptyMinerEvent,
+  generationId,
+  type GenerationRecord,
+  type MinerEvent,
+  type ErrorType,
+  type Outcome,
+} from '../schema';
+import type { LogEvent, FieldValue } from '../parse';
+import { isoUtc, redactSecrets } from '../parse';
+import { analysePrompt, promptKey, taskTypeOfLogId, textLogId, type Hashers, type Prompt } from './prompt';
+
+export interface TrackerOptions {
+  minerApp: string;
+  host: string;
+  collectorVersion: string;
+  minerVersion: string | null;
+  /** Settings in force, copied into each record's miner_config. */
+  minerConfig: Record<string, string | number | boolean | null>;
+  /** Endpoint URL -> worker group name (the config's worker groups). */
+  endpoints: Record<string, string>;
+  /** Validator uid -> hotkey (the miner logs hotkeys only in failure lines). */
+  validatorHotkeys: Record<string, string>;
+  /** A score above this is accepted (the validator scores every rejection 0). */
+  acceptScoreAbove: number;
+  /** No feedback this long after the generation ended: finished with received=false. */
+  feedbackTimeoutMs: number;
+  /** A task still receiving or generating after this long is finished as interrupted. */
+  taskTimeoutMs: number;
+  storeImages: boolean;
+}
+
+export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'minerApp' | 'host' | 'collectorVersion'> = {
+  minerVersion: null,
+  minerConfig: {},
+  endpoints: {},
+  validatorHotkeys: {},
+  acceptScoreAbove: 0,
+  feedbackTimeoutMs: 15 * 60 * 1000,
+  taskTimeoutMs: 60 * 60 * 1000,
+  storeImages: true,
+};
+
+/** Stores an image blob; returns its path relative to the data dir, or why it was not stored. */
+export type StoreImage = (bytes: Buffer, sha256: string) => { path: string } | { skipped: 'disabled' | 'disk_low' | 'error' };
+
+export interface FinishedRecord {
+  record: GenerationRecord;
+  /** Ids of records this one replaces if they were written (a feedback-only record of the same task). */
+  supersedesIfPresent: string[];
+}
+
+type Phase = 'received' | 'generating' | 'ended' | 'feedback';
+
+/** One open task; JSON-safe, so the open-task snapshot goes into the state file as is. */
+interface Task {
+  id: string;
+  key: string;
+  logId: string;
+  phase: Phase;
+  group: string | null;
+  receivedMs: number;
+  generatingMs: number | null;
+  endedMs: number | null;
+  feedbackMs: number | null;
+  /** The generation outcome came from a line that named no task and had other candidates. */
+  endInferred: boolean;
+  /** The id a feedback-only record of this task would have had. */
+  orphanId: string | null;
+  record: GenerationRecord;
+}
+
+export interface TrackerSnapshot {
+  version: 1;
+  tasks: Task[];
+  identity: { minerUid: number | null; network: GenerationRecord['metadata']['network'] };
+  occurrences: [string, number][];
+  pendingQueries: { uid: number | null; ms: number }[];
+  lostReceived: { text: string; ms: number }[];
+  lastMs: number;
+}
+
+export interface TrackerCounters {
+  tasksStarted: number;
+  recordsFinished: number;
+  feedbackWithoutTask: number;
+  eventsWithoutTask: number;
+  damagedEvents: number;
+}
+
+const GENERATION_END_EVENTS = new Set([
+  'generation_completed',
+  'generation_failed',
+  'endpoint_unreachable',
+  'endpoint_timeout',
+  'client_error',
+  'exception',
+]);
+
+const FAILURE_TYPES: Record<string, ErrorType> = {
+  generation_failed: 'generation_http_error',
+  endpoint_unreachable: 'endpoint_unreachable',
+  endpoint_timeout: 'endpoint_timeout',
+  client_error: 'client_error',
+  exception: 'exception',
+};
+
+function num(v: FieldValue | undefined): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+function str(v: FieldValue | undefined): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function networkOf(text: string): GenerationRecord['metadata']['network'] {
+  if (/finney/i.test(text)) return 'mainnet';
+  if (/^test$|test\./i.test(text) || text === 'test') return 'testnet';
+  return 'local';
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+export class Tracker {
+  readonly counters: TrackerCounters = {
+    tasksStarted: 0,
+    recordsFinished: 0,
+    feedbackWithoutTask: 0,
+    eventsWithoutTask: 0,
+    damagedEvents: 0,
+  };
+  private tasks: Task[] = [];
+  private finished: FinishedRecord[] = [];
+  private minerEvents: MinerEvent[] = [];
+  private identity: TrackerSnapshot['identity'] = { minerUid: null, network: null };
+  private occurrences = new Map<string, number>();
+  private pendingQueries: TrackerSnapshot['pendingQueries'] = [];
+  private lostReceived: TrackerSnapshot['lostReceived'] = [];
+  /** The task whose feedback line came last: the detail line that follows belongs to it. */
+  private awaitingDetail: Task | null = null;
+  private lastMs = 0;
+
+  constructor(
+    private readonly opts: TrackerOptions,
+    private readonly hashers: Hashers,
+    private readonly storeImage: StoreImage,
+  ) {}
+
+  // ---- feeding ----
+
+  push(e: LogEvent): void {
+    if (Number.isFinite(e.timeMs)) this.lastMs = Math.max(this.lastMs, e.timeMs);
+    if (e.damaged) {
+      this.onDamaged(e);
+      return;
+    }
+    if (this.awaitingDetail && e.spec.role === 'miner' && e.type !== 'feedback_detail') this.closeFeedback();
+    if (e.spec.role === 'worker') {
+      this.onWorkerEvent(e);
+      return;
+    }
+    switch (e.type) {
+      case 'querying_validator':
+      case 'querying_owner':
+        this.pendingQueries.push({ uid: num(e.fields.validator_uid), ms: e.timeMs });
+        if (this.pendingQueries.length > 64) this.pendingQueries.shift();
+        return;
+      case 'task_received':
+        this.onPromptLine(e, 'received');
+        return;
+      case 'generating':
+        this.onPromptLine(e, 'generating');
+        return;
+      case 'submit_failed':
+        this.onSubmitFailed(e);
+        return;
+      case 'feedback':
+        this.onFeedback(e);
+        return;
+      case 'feedback_detail':
+        this.onFeedbackDetail(e);
+        return;
+      case 'miner_started':
+        this.onMinerStarted(e);
+        return;
+      case 'neuron_started':
+        if (num(e.fields.uid) !== null) this.identity.minerUid = num(e.fields.uid);
+        if (str(e.fields.chain_endpoint)) this.identity.network = networkOf(str(e.fields.chain_endpoint)!);
+        return;
+      case 'network':
+        if (str(e.fields.network)) this.identity.network = networkOf(str(e.fields.network)!);
+        return;
+      case 'pull_failed':
+        this.pendingQueries.shift();
+        this.minerEvent(e, 'pull_failed', (m) => {
+          m.validator_hotkey = str(e.fields.validator_hotkey);
+          m.reason = str(e.fields.reason);
+        });
+        return;
+      case 'no_validators':
+        this.minerEvent(e, 'no_validators', () => {});
+        return;
+      case 'cooldown':
+        this.minerEvent(e, 'cooldown', (m) => {
+          m.cooldown_seconds = num(e.fields.seconds);
+          m.cooldown_violations = num(e.fields.violations);
+        });
+        return;
+      case 'worker_started':
+        this.minerEvent(e, 'worker_started', (m) => (m.endpoint = str(e.fields.endpoint)));
+        return;
+      case 'miner_stats':
+        if (num(e.fields.uid) !== null) this.identity.minerUid = num(e.fields.uid);
+        this.minerEvent(e, 'miner_stats', (m) => {
+          m.stats = {
+            uid: num(e.fields.uid),
+            block: num(e.fields.block),
+            stake: num(e.fields.stake),
+            trust: num(e.fields.trust),
+            incentive: num(e.fields.incentive),
+            emission: num(e.fields.emission),
+          };
+        });
+        return;
+      default:
+        if (GENERATION_END_EVENTS.has(e.type)) this.onGenerationEnd(e);
+    }
+  }
+
+  /** Finishes what waited too long: `nowMs` is event time while catching up, the wall clock after. */
+  tick(nowMs: number): void {
+    if (this.awaitingDetail && nowMs - (this.awaitingDetail.feedbackMs ?? nowMs) > 2000) this.closeFeedback();
+    for (const t of [...this.tasks]) {
+      if (t.phase === 'ended' && t.endedMs !== null && nowMs - t.endedMs > this.opts.feedbackTimeoutMs) {
+        t.record.validator_feedback.received = false;
+        t.record.outcome = t.record.failure_analysis.failed ? 'generation_failed' : 'no_feedback';
+        this.finish(t);
+      } else if ((t.phase === 'received' || t.phase === 'generating') && nowMs - t.receivedMs > this.opts.taskTimeoutMs) {
+        this.interrupt(t, 'task_timeout');
+      }
+    }
+  }
+
+  /** End of an `ingest` input: every open task is finished as it stands, marked so. */
+  finishAll(reason: string): void {
+    this.closeFeedback();
+    for (const t of [...this.tasks]) this.interrupt(t, reason);
+  }
+
+  /** Records finished since the last call, in finishing order. */
+  drainRecords(): FinishedRecord[] {
+    const out = this.finished;
+    this.finished = [];
+    return out;
+  }
+
+  drainMinerEvents(): MinerEvent[] {
+    const out = this.minerEvents;
+    this.minerEvents = [];
+    return out;
+  }
+
+  get openTasks(): number {
+    return this.tasks.length;
+  }
+
+  /** Oldest event offset each open task still needs, per file: a checkpoint must not pass it. */
+  oldestOpenTaskMs(): number | null {
+    return this.tasks.length ? Math.min(...this.tasks.map((t) => t.receivedMs)) : null;
+  }
+
+  snapshot(): TrackerSnapshot {
+    this.closeFeedback();
+    return {
+      version: 1,
+      tasks: structuredClone(this.tasks),
+      identity: { ...this.identity },
+      occurrences: [...this.occurrences],
+      pendingQueries: [...this.pendingQueries],
+      lostReceived: [...this.lostReceived],
+      lastMs: this.lastMs,
+    };
+  }
+
+  restore(s: TrackerSnapshot): void {
+    this.tasks = structuredClone(s.tasks);
+    this.identity = { ...s.identity };
+    this.occurrences = new Map(s.occurrences);
+    this.pendingQueries = [...s.pendingQueries];
+    this.lostReceived = [...s.lostReceived];
+    this.lastMs = s.lastMs;
+  }
+
+  // ---- events ----
+
+  private onPromptLine(e: LogEvent, phase: 'received' | 'generating'): void {
+    const prompt = analysePrompt(e.long!, this.hashers);
+    const key = promptKey(prompt);
+    if (phase === 'generating') {
+      const waiting = this.tasks.filter((t) => t.phase === 'received' && t.key === key);
+      if (waiting.length) {
+        const t = waiting[0]!;
+        t.phase = 'generating';
+        t.generatingMs = e.timeMs;
+        this.addSource(t, e);
+        return;
+      }
+    }
+    // The first intact copy of this prompt: a new task.
+    const t = this.newTask(e, prompt, key);
+    if (phase === 'generating') {
+      t.phase = 'generating';
+      t.generatingMs = e.timeMs;
+      // Its "Task received" line was lost (PM2 cut it) or lies before the logs we have.
+      const lost = this.lostReceived.shift();
+      if (lost && e.timeMs - lost.ms < 60000) {
+        t.receivedMs = lost.ms;
+        t.record.metadata.timestamp = isoUtc(lost.ms);
+      }
+      this.incomplete(t, 'task_received_line_lost');
+    }
+  }
+
+  private newTask(e: LogEvent, prompt: Prompt, key: string): Task {
+    const occKey = `${e.timeText}|${prompt.logId}`;
+    const occurrence = this.occurrences.get(occKey) ?? 0;
+    this.occurrences.set(occKey, occurrence + 1);
+    if (this.occurrences.size > 10000) this.occurrences.delete(this.occurrences.keys().next().value!);
+    const id = generationId({ minerApp: this.opts.minerApp, headerTime: e.timeText, logId: prompt.logId, occurrence });
+    const record = emptyRecord({
+      generation_id: id,
+      timestamp: isoUtc(e.timeMs),
+      host: this.opts.host,
+      miner_app: this.opts.minerApp,
+      collector_version: this.opts.collectorVersion,
+    });
+    this.fillIdentity(record);
+    const task = record.task;
+    task.log_id = prompt.logId;
+    task.prompt_length = prompt.length;
+    if (prompt.kind === 'text') {
+      task.task_type = 'TEXT-TO-3D';
+      task.prompt = prompt.text;
+      task.is_base64_image = false;
+    } else {
+      task.task_type = 'IMAGE-TO-3D';
+      task.prompt = `[BASE64_IMAGE_HASH:sha256:${prompt.sha256}]`;
+      task.is_base64_image = true;
+      task.base64_image_hash = `sha256:${prompt.sha256}`;
+      const stored = this.opts.storeImages ? this.storeImage(prompt.bytes, prompt.sha256) : { skipped: 'disabled' as const };
+      if ('path' in stored) task.image_file_path = stored.path;
+      else record.provenance.blobs_skipped.push({ kind: 'image', reason: stored.skipped, hash: task.base64_image_hash });
+    }
+    const version = str(e.fields.version);
+    if (version && !record.metadata.miner_version) record.metadata.miner_version = version;
+    // the validator chosen just before the pull (several endpoints: first queried, first served)
+    const query = this.pendingQueries.shift();
+    if (query && e.timeMs - query.ms < 60000 && query.uid !== null) {
+      record.metadata.validator_uid = query.uid;
+      record.metadata.validator_hotkey = this.opts.validatorHotkeys[String(query.uid)] ?? null;
+    }
+    const t: Task = {
+      id,
+      key,
+      logId: prompt.logId,
+      phase: 'received',
+      group: null,
+      receivedMs: e.timeMs,
+      generatingMs: null,
+      endedMs: null,
+      feedbackMs: null,
+      endInferred: false,
+      orphanId: null,
+      record,
+    };
+    this.addSource(t, e);
+    this.tasks.push(t);
+    this.counters.tasksStarted++;
+    return t;
+  }
+
+  private onDamaged(e: LogEvent): void {
+    this.counters.damagedEvents++;
+    if (e.type === 'task_received') {
+      this.lostReceived.push({ text: e.timeText, ms: e.timeMs });
+      if (this.lostReceived.length > 16) this.lostReceived.shift();
+    } else if (e.type === 'generating') {
+      // only certain when a single task waits to start generating
+      const waiting = this.tasks.filter((t) => t.phase === 'received');
+      if (waiting.length === 1) {
+        waiting[0]!.phase = 'generating';
+        waiting[0]!.generatingMs = e.timeMs;
+      }
+    }
+  }
+
+  /** Generation completed or failed: the generating task on that endpoint, or the oldest one generating. */
+  private onGenerationEnd(e: LogEvent): void {
+    const endpoint = str(e.fields.endpoint);
+    const group = endpoint ? this.groupOfEndpoint(endpoint) : null;
+    let candidates = this.tasks.filter((t) => t.phase === 'generating');
+    // none generating: a task whose "Generating for prompt" line PM2 destroyed
+    const generatingLineLost = candidates.length === 0;
+    if (generatingLineLost) candidates = this.tasks.filter((t) => t.phase === 'received');
+    if (group !== null) {
+      const bound = candidates.filter((t) => t.group === group);
+      candidates = bound.length ? bound : candidates.filter((t) => t.group === null);
+    }
+    if (!candidates.length) {
+      this.counters.eventsWithoutTask++;
+      return;
+    }
+    // An exception line without an endpoint is only taken when it cannot be someone else's.
+    if (e.type === 'exception' && candidates.length > 1) {
+      this.counters.eventsWithoutTask++;
+      return;
+    }
+    const t = this.oldest(candidates, generatingLineLost ? 'receivedMs' : 'generatingMs');
+    this.link(t, e, candidates.length);
+    if (generatingLineLost) this.incomplete(t, 'generating_line_lost');
+    if (group !== null && t.group === null) t.group = group;
+    t.phase = 'ended';
+    t.endedMs = e.timeMs;
+    t.endInferred = candidates.length > 1;
+    const r = t.record;
+    const sub = r.generation.submission;
+    sub.submission_time = isoUtc(e.timeMs);
+    if (r.generation.timing.total_time === null && t.generatingMs !== null)
+      r.generation.timing.total_time = round3((e.timeMs - t.generatingMs) / 1000);
+    if (e.type === 'generation_completed') {
+      const bytes = num(e.fields.bytes);
+      r.generation.output.file_size_bytes = bytes;
+      if (bytes !== null && r.generation.output.file_size_mb === null)
+        r.generation.output.file_size_mb = Math.round((bytes / 1048576) * 1e6) / 1e6;
+      if (sub.pre_submission_rejection === null) sub.pre_submission_rejection = false;
+      return;
+    }
+    // The miner still submits, with empty results: a pre-submission rejection.
+    const fa = r.failure_analysis;
+    fa.failed = true;
+    sub.pre_submission_rejection = true;
+    if (sub.rejection_reason !== null) {
+      fa.error_type = 'pre_submission_rejection';
+    } else {
+      fa.error_type = FAILURE_TYPES[e.type] ?? 'exception';
+      sub.rejection_reason = fa.error_type;
+    }
+    fa.error_message = redactSecrets(this.failureMessage(e));
+    if (e.stackTrace) fa.stack_trace = e.stackTrace;
+  }
+
+  private failureMessage(e: LogEvent): string {
+    switch (e.type) {
+      case 'generation_failed':
+        return `Generation failed with code: ${e.fields.status}`;
+      case 'endpoint_unreachable':
+        return `Failed to connect to the endpoint: ${e.fields.endpoint}`;
+      case 'endpoint_timeout':
+        return `The request to the endpoint timed out: ${e.fields.endpoint}`;
+      case 'client_error':
+        return `${e.fields.error} (${e.fields.endpoint})`;
+      default:
+        return String(e.fields.message ?? e.type);
+    }
+  }
+
+  private onWorkerEvent(e: LogEvent): void {
+    const group = e.spec.group;
+    const generating = this.tasks.filter((t) => t.phase === 'generating');
+    let candidates = generating.filter((t) => t.group === group);
+    if (!candidates.length) candidates = generating.filter((t) => t.group === null);
+    if (!candidates.length) {
+      // a worker line written just after the miner saw the generation end
+      candidates = this.tasks.filter((t) => t.group === group && t.phase === 'ended' && e.timeMs - (t.endedMs ?? 0) < 5000);
+    }
+    if (!candidates.length) {
+      this.counters.eventsWithoutTask++;
+      return;
+    }
+    const t = this.oldest(candidates, 'generatingMs');
+    t.group = group;
+    this.link(t, e, candidates.length);
+    this.applySet(t.record, e.set);
+    if (str(e.set['generation.submission.rejection_reason'] as FieldValue) || e.set['generation.submission.pre_submission_rejection'] === true) {
+      t.record.generation.submission.pre_submission_rejection = true;
+    }
+  }
+
+  private applySet(record: GenerationRecord, set: Record<string, FieldValue>): void {
+    for (const [path, value] of Object.entries(set)) {
+      const parts = path.split('.');
+      let obj = record as unknown as Record<string, unknown>;
+      for (const p of parts.slice(0, -1)) obj = obj[p] as Record<string, unknown>;
+      obj[parts[parts.length - 1]!] = value;
+    }
+  }
+
+  private onSubmitFailed(e: LogEvent): void {
+    const hotkey = str(e.fields.validator_hotkey);
+    const ended = this.tasks.filter((t) => t.phase === 'ended');
+    let candidates = ended;
+    if (hotkey) {
+      const named = ended.filter((t) => t.record.metadata.validator_hotkey === hotkey);
+      if (named.length) candidates = named;
+    }
+    if (!candidates.length) {
+      this.counters.eventsWithoutTask++;
+      return;
+    }
+    const t = this.oldest(candidates, 'endedMs');
+    this.link(t, e, candidates.length);
+    const r = t.record;
+    if (hotkey && !r.metadata.validator_hotkey) r.metadata.validator_hotkey = hotkey;
+    r.generation.submission.submitted = false;
+    if (!r.failure_analysis.failed) {
+      r.failure_analysis.failed = true;
+      r.failure_analysis.error_type = 'submit_failed';
+      r.failure_analysis.error_message = redactSecrets(`Failed to submit results: ${e.fields.reason ?? ''}`.trim());
+    }
+    r.outcome = r.generation.submission.pre_submission_rejection ? 'generation_failed' : 'submit_failed';
+    this.finish(t);
+  }
+
+  private onFeedback(e: LogEvent): void {
+    let logId = str(e.fields.log_id);
+    let key: string | null = null;
+    if (e.long) {
+      // older miners: the whole prompt instead of the log id
+      const p = analysePrompt(e.long, this.hashers);
+      logId = p.logId;
+      key = promptKey(p);
+    }
+    if (!logId) return;
+    const awaiting = this.tasks.filter((t) => (key ? t.key === key : t.logId === logId) && t.phase !== 'feedback');
+    const ended = awaiting.filter((t) => t.phase === 'ended');
+    const candidates = ended.length ? ended : awaiting;
+    const orphanId = this.orphanIdOf(e, logId);
+    let t: Task;
+    if (!candidates.length) {
+      t = this.orphanTask(e, logId, orphanId);
+    } else {
+      t = this.oldest(candidates, 'receivedMs');
+      t.orphanId = orphanId;
+      this.link(t, e, candidates.length);
+    }
+    const r = t.record;
+    const uid = num(e.fields.validator_uid);
+    if (uid !== null) {
+      r.metadata.validator_uid = uid;
+      r.metadata.validator_hotkey = this.opts.validatorHotkeys[String(uid)] ?? r.metadata.validator_hotkey;
+    }
+    const fb = r.validator_feedback;
+    fb.received = true;
+    fb.feedback_time = isoUtc(e.timeMs);
+    r.generation.submission.submitted = true;
+    const score = e.fields.score;
+    if (score === 'failed' || score === null || score === undefined) {
+      fb.score = null;
+      fb.accepted = null;
+    } else {
+      fb.score = num(score);
+      fb.accepted = fb.score === null ? null : fb.score > this.opts.acceptScoreAbove;
+    }
+    const subTime = r.generation.submission.submission_time;
+    if (subTime) fb.feedback_delay_seconds = round3((e.timeMs - Date.parse(subTime)) / 1000);
+    if (t.phase !== 'ended' && t.phase !== 'feedback' && !r.provenance.incomplete_reasons.includes('task_not_seen'))
+      this.incomplete(t, 'generation_end_not_seen');
+    if (fb.accepted === true && r.failure_analysis.failed && t.endInferred) this.swapInferredEnd(t);
+    r.outcome = this.outcomeOf(r, score === 'failed');
+    if (score === 'failed' && !r.failure_analysis.failed) {
+      r.failure_analysis.failed = true;
+      r.failure_analysis.error_type = 'validation_failed';
+      r.failure_analysis.error_message = 'the validation returned no score (Score: failed)';
+    }
+    t.phase = 'feedback';
+    t.feedbackMs = e.timeMs;
+    this.awaitingDetail = t;
+  }
+
+  /**
+   * An accepted score means the generation did not fail: when this task got a failure line that
+   * named no task, and another candidate still open got the success, they are swapped.
+   */
+  private swapInferredEnd(t: Task): void {
+    const other = this.tasks.find(
+      (o) => o !== t && o.phase === 'ended' && o.endInferred && !o.record.failure_analysis.failed,
+    );
+    if (!other) return;
+    const a = t.record;
+    const b = other.record;
+    const fa = a.failure_analysis;
+    a.failure_analysis = b.failure_analysis;
+    b.failure_analysis = fa;
+    const out = a.generation.output.file_size_bytes;
+    a.generation.output.file_size_bytes = b.generation.output.file_size_bytes;
+    a.generation.output.file_size_mb = b.generation.output.file_size_mb;
+    b.generation.output.file_size_bytes = out;
+    b.generation.output.file_size_mb = out === null ? null : Math.round((out / 1048576) * 1e6) / 1e6;
+    const pa = a.generation.submission.pre_submission_rejection;
+    const ra = a.generation.submission.rejection_reason;
+    a.generation.submission.pre_submission_rejection = b.generation.submission.pre_submission_rejection;
+    a.generation.submission.rejection_reason = b.generation.submission.rejection_reason;
+    b.generation.submission.pre_submission_rejection = pa;
+    b.generation.submission.rejection_reason = ra;
+  }
+
+  private onFeedbackDetail(e: LogEvent): void {
+    const t = this.awaitingDetail;
+    if (!t) {
+      this.counters.eventsWithoutTask++;
+      return;
+    }
+    const fb = t.record.validator_feedback;
+    fb.average_score = num(e.fields.average_score);
+    fb.duel_rating = num(e.fields.duel_rating);
+    fb.accepted_recent = num(e.fields.accepted_recent);
+    fb.accepted_window_hours = num(e.fields.accepted_window_hours);
+    fb.reward = num(e.fields.reward);
+    this.addSource(t, e);
+    this.closeFeedback();
+  }
+
+  private closeFeedback(): void {
+    const t = this.awaitingDetail;
+    this.awaitingDetail = null;
+    if (t && this.tasks.includes(t)) this.finish(t);
+  }
+
+  private onMinerStarted(e: LogEvent): void {
+    this.closeFeedback();
+    for (const t of [...this.tasks]) {
+      const r = t.record;
+      if (!r.failure_analysis.failed) {
+        r.failure_analysis.failed = true;
+        r.failure_analysis.error_type = 'miner_restarted';
+        r.failure_analysis.error_message = 'the miner restarted before the task finished';
+      }
+      r.outcome = 'interrupted';
+      this.addSource(t, e);
+      this.finish(t);
+    }
+    this.pendingQueries = [];
+    this.minerEvent(e, 'miner_restarted', () => {});
+  }
+
+  // ---- helpers ----
+
+  private orphanIdOf(e: LogEvent, logId: string): string {
+    return generationId({ minerApp: this.opts.minerApp, headerTime: e.timeText, logId, occurrence: 0 });
+  }
+
+  /** A feedback line whose task was never seen: a record of what is known, marked incomplete. */
+  private orphanTask(e: LogEvent, logId: string, id: string): Task {
+    this.counters.feedbackWithoutTask++;
+    const record = emptyRecord({
+      generation_id: id,
+      timestamp: isoUtc(e.timeMs),
+      host: this.opts.host,
+      miner_app: this.opts.minerApp,
+      collector_version: this.opts.collectorVersion,
+    });
+    this.fillIdentity(record);
+    record.task.log_id = logId;
+    record.task.task_type = taskTypeOfLogId(logId);
+    record.task.is_base64_image = record.task.task_type === 'IMAGE-TO-3D';
+    if (record.task.task_type === 'TEXT-TO-3D' && !logId.endsWith('...')) {
+      // a text log id of at most 100 characters is the whole prompt
+      record.task.prompt = logId;
+      record.task.prompt_length = textLogId(logId).length;
+    }
+    const t: Task = {
+      id,
+      key: `orphan:${id}`,
+      logId,
+      phase: 'ended',
+      group: null,
+      receivedMs: e.timeMs,
+      generatingMs: null,
+      endedMs: null,
+      feedbackMs: null,
+      endInferred: false,
+      orphanId: null,
+      record,
+    };
+    this.tasks.push(t);
+    this.addSource(t, e);
+    this.incomplete(t, 'task_not_seen');
+    return t;
+  }
+
+  private outcomeOf(r: GenerationRecord, validationFailed: boolean): Outcome {
+    if (r.failure_analysis.failed && r.failure_analysis.error_type !== 'validation_failed') return 'generation_failed';
+    if (validationFailed) return 'validation_failed';
+    if (r.validator_feedback.accepted === true) return 'accepted';
+    if (r.validator_feedback.accepted === false) return 'rejected';
+    return 'no_feedback';
+  }
+
+  private interrupt(t: Task, reason: string): void {
+    t.record.outcome = t.phase === 'feedback' ? t.record.outcome : 'interrupted';
+    if (t.phase !== 'feedback') this.incomplete(t, reason);
+    this.finish(t);
+  }
+
+  private finish(t: Task): void {
+    this.tasks = this.tasks.filter((x) => x !== t);
+    if (this.awaitingDetail === t) this.awaitingDetail = null;
+    const supersedes = t.orphanId && t.orphanId !== t.id ? [t.orphanId] : [];
+    this.finished.push({ record: t.record, supersedesIfPresent: supersedes });
+    this.counters.recordsFinished++;
+  }
+
+  private fillIdentity(record: GenerationRecord): void {
+    record.metadata.miner_uid = this.identity.minerUid;
+    record.metadata.network = this.identity.network;
+    record.metadata.miner_version = this.opts.minerVersion;
+    Object.assign(record.miner_config, this.opts.minerConfig);
+  }
+
+  private groupOfEndpoint(url: string): string | null {
+    const norm = (u: string) => u.replace(/\/+$/, '');
+    for (const [endpoint, group] of Object.entries(this.opts.endpoints)) if (norm(endpoint) === norm(url)) return group;
+    return null;
+  }
+
+  private oldest(tasks: Task[], by: 'receivedMs' | 'generatingMs' | 'endedMs'): Task {
+    return tasks.reduce((a, b) => ((b[by] ?? Infinity) < (a[by] ?? Infinity) ? b : a));
+  }
+
+  private link(t: Task, e: LogEvent, candidates: number): void {
+    this.addSource(t, e);
+    t.record.provenance.links.push({ event: e.type, link: candidates > 1 ? 'inferred' : 'exact', candidates });
+  }
+
+  private addSource(t: Task, e: LogEvent): void {
+    t.record.provenance.sources.push({ event: e.type, file: e.file, offset: e.offset });
+  }
+
+  private incomplete(t: Task, reason: string): void {
+    const p = t.record.provenance;
+    p.incomplete = true;
+    if (!p.incomplete_reasons.includes(reason)) p.incomplete_reasons.push(reason);
+  }
+
+  private minerEvent(e: LogEvent, type: MinerEvent['event'], fill: (m: MinerEvent) => void): void {
+    const m = emptyMinerEvent({
+      time: isoUtc(e.timeMs),
+      event: type,
+      host: this.opts.host,
+      miner_app: this.opts.minerApp,
+      source: { file: e.file, offset: e.offset },
+      collector_version: this.opts.collectorVersion,
+    });
+    fill(m);
+    this.minerEvents.push(m);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The collector's own configuration: which PM2 apps to follow (the miner, and each worker as a
+ * group whose log files, endpoint URL and output directory belong together), where the data goes,
+ * and the settings records carry. JSON file (`--config`), every key optional.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { CollectorError } from '../common/errors';
+import { formatIssues } from '../schema';
+
+export const WorkerGroupSchema = z.strictObject({
+  /** The group's name; a `--worker-log NAME=PATH` joins the group of that name. */
+  name: z.string().min(1),
+  pm2App: z.string().min(1).nullable().default(null).describe('PM2 app of the worker (its logs are found through PM2).'),
+  endpoint: z.string().nullable().default(null).describe('Endpoint URL as the miner logs it, e.g. http://127.0.0.1:8093.'),
+  logs: z.array(z.string()).default([]).describe('Explicit log files (instead of PM2 discovery).'),
+  outputDir: z.string().nullable().default(null).describe('Directory where this worker writes its PLY files.'),
+});
+export type WorkerGroup = z.output<typeof WorkerGroupSchema>;
+
+export const ConfigSchema = z.strictObject({
+  dataDir: z.string().default('data'),
+  miner: z
+    .strictObject({
+      pm2App: z.string().min(1).default('miner-sn17-mainnet'),
+      logs: z.array(z.string()).default([]),
+    })
+    .default({ pm2App: 'miner-sn17-mainnet', logs: [] }),
+  workers: z
+    .array(WorkerGroupSchema)
+    .default([{ name: 'gen-worker-1', pm2App: 'gen-worker-1', endpoint: null, logs: [], outputDir: null }]),
+  /** PM2's home (default: $PM2_HOME, else ~/.pm2). */
+  pm2Home: z.string().nullable().default(null),
+  /** IANA zone of the miner's header times (default: the host's). */
+  timeZone: z.string().nullable().default(null),
+  rulesFile: z.string().nullable().default(null),
+  minerVersion: z.string().nullable().default(null),
+  /** The miner's settings, copied into each record's miner_config (e.g. trellis_sparse_steps). */
+  minerConfig: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+  /** Validator uid -> hotkey, since the miner logs hotkeys only in failure lines. */
+  validatorHotkeys: z.record(z.string().regex(/^\d+$/), z.string()).default({}),
+  acceptScoreAbove: z.number().default(0),
+  feedbackTimeoutMinutes: z.number().positive().default(15),
+  taskTimeoutMinutes: z.number().positive().default(60),
+  /** The spec's switches: store input images / accepted PLY files (else only their hashes). */
+  store_images: z.boolean().default(true),
+  store_ply_files: z.boolean().default(true),
+  /** Where a never-seen log file is read from. */
+  startAt: z.enum(['beginning', 'end']).default('beginning'),
+  maxLineBytes: z.number().int().positive().default(64 * 1024 * 1024),
+});
+export type Config = z.output<typeof ConfigSchema>;
+
+export function defaultConfig(): Config {
+  return ConfigSchema.parse({});
+}
+
+/** Reads and validates a config file; relative paths in it are relative to the file. */
+export function loadConfigFile(file: string): Config {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CollectorError('CONFIG_INVALID', `cannot read the config: ${(err as Error).message}`, file, 'fix the JSON');
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success)
+    throw new CollectorError('CONFIG_INVALID', `invalid config: ${formatIssues(parsed.error)}`, file, 'fix the config file');
+  const base = path.dirname(path.resolve(file));
+  const abs = (p: string) => path.resolve(base, p);
+  const c = parsed.data;
+  return {
+    ...c,
+    dataDir: abs(c.dataDir),
+    rulesFile: c.rulesFile && abs(c.rulesFile),
+    miner: { ...c.miner, logs: c.miner.logs.map(abs) },
+    workers: c.workers.map((w) => ({ ...w, logs: w.logs.map(abs), outputDir: w.outputDir && abs(w.outputDir) })),
+  };
+}
+
+/** `miner-sn17-mainnet-out.log`, `gen-worker-1-error-0.log`, `<app>-out__2025-11-12_21-30-00.log.gz` -> app, stream. */
+export function pm2FileName(file: string): { app: string; stream: 'out' | 'error' } | null {
+  const m = /^(.+?)-(out|error|err)(?:-\d+)?(?:__[\d_-]+)?\.log(?:\.\d+)?(?:\.gz)?$/.exec(path.basename(file));
+  if (!m) return null;
+  return { app: m[1]!, stream: m[2] === 'out' ? 'out' : 'error' };
+}

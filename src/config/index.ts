@@ -1,0 +1,2 @@
+/** The collector's configuration and where each PM2 app's log files are. */
+export { ConfigSchema, WorkerGroupSchema, defaultConfig, loadConfigFile, pm2FileName, type Config, type WorkerGroup } from './config';

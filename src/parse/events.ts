@@ -1,0 +1,62 @@
+/** What the parse stage hands to the assembler: one typed event per matched log entry. */
+import type { FieldValue } from './rules';
+
+export type Role = 'miner' | 'worker';
+
+/** One followed file and what it belongs to. */
+export interface StreamSpec {
+  /** PM2 app name, e.g. `miner-sn17-mainnet`, `gen-worker-1`. */
+  app: string;
+  role: Role;
+  /** `miner`, or the worker group's name (one group = one endpoint's worker). */
+  group: string;
+  /** `out` or `error`. */
+  stream: string;
+  file: string;
+}
+
+export interface LogEvent {
+  type: string;
+  rule: string;
+  spec: StreamSpec;
+  /** The file the entry came from (a rotated copy keeps its own name) and the entry's byte span. */
+  file: string;
+  offset: number;
+  end: number;
+  /** The header's time exactly as written, and that time in UTC ms. */
+  timeText: string;
+  timeMs: number;
+  level: string;
+  fields: Record<string, FieldValue>;
+  /** The long field (a prompt), as bytes; null when the rule has none. */
+  long: Buffer | null;
+  /** Record paths a rule sets, with their values. */
+  set: Record<string, FieldValue>;
+  /** Continuation lines of the entry (a Python traceback), secrets redacted. */
+  stackTrace: string | null;
+  /**
+   * The entry's start matched this rule but its end was lost (PM2 cut a long line): the event says
+   * a line of this kind was there, nothing more. It never starts or ends a task.
+   */
+  damaged: boolean;
+}
+
+export interface ParseStats {
+  lines: number;
+  entries: number;
+  events: number;
+  /** Entries no rule matched (normal: most lines are not about tasks). */
+  unmatched: number;
+  /** Lines that were pieces of lines PM2 destroyed, and entries whose end was lost. */
+  damaged: number;
+  /** Header-less lines with no entry before them in the stream. */
+  orphans: number;
+  /** Continuation lines beyond the stack-trace or entry size limits, not kept. */
+  dropped: number;
+  /** Where damage was seen (file:offset), the latest first, at most 50. */
+  damagedAt: string[];
+}
+
+export function emptyParseStats(): ParseStats {
+  return { lines: 0, entries: 0, events: 0, unmatched: 0, damaged: 0, orphans: 0, dropped: 0, damagedAt: [] };
+}

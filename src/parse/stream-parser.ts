@@ -1,0 +1,292 @@
+/**
+ * One followed file's lines -> events. Undoes PM2's envelope, finds the log header, joins the
+ * header-less lines that follow an entry (a traceback; in date-prefix mode, the later pieces of a
+ * long line), and applies the rules. Pure apart from its own buffer: the caller feeds lines in
+ * order and calls `flush()` at the end of input (or when the source is idle).
+ */
+import { Pm2Envelope, type Piece } from './pm2-envelope';
+import { parseHeader, type Header } from './headers';
+import { localTimeToUtc, parseZonedTime } from './local-time';
+import { redactSecrets } from './redact';
+import type { CompiledRule, RuleMatch } from './rules';
+import { emptyParseStats, type LogEvent, type ParseStats, type StreamSpec } from './events';
+
+export interface StreamParserOptions {
+  rules: CompiledRule[];
+  /** IANA zone of the miner's and workers' header times. */
+  timeZone: string;
+  /** Messages longer than this are not given to `pattern` regexes (long-field and prefix-only rules still apply). */
+  maxPatternBytes?: number;
+  /** An entry's continuation lines beyond this many bytes are dropped (counted in `dropped`). */
+  maxStackTraceBytes?: number;
+  /** Date mode: header-less pieces kept after an entry to rebuild a long line, at most this many bytes. */
+  maxEntryBytes?: number;
+}
+
+interface OpenEntry {
+  header: Header;
+  first: Piece;
+  rest: Piece[];
+  restBytes: number;
+}
+
+interface Found {
+  match: RuleMatch;
+  /** How many of the entry's later pieces the match used (date mode). */
+  consumed: number;
+  joined: Buffer;
+  /** Another split of the same pieces fits the rule too: the pieces cannot say which is the line. */
+  ambiguous: boolean;
+}
+
+/** A line of a Python traceback (or of a chained one). */
+const TRACEBACK_LINE =
+  /^(?:Traceback \(most recent call last\):|\s+\S|During handling of|The above exception|(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit|Warning|Timeout|Iteration)\b|(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*: )/;
+/** Where a traceback starts: a message never goes on past it. */
+const TRACEBACK_START = /^(?:Traceback \(most recent call last\):|During handling of|The above exception|\s*\+? ?Exception Group Traceback)/;
+const BLANK = /^[ \t]+$/;
+const STACK_LIMIT = 64 * 1024;
+const ENTRY_LIMIT = 64 * 1024 * 1024;
+const EXCEPTION_MESSAGE_BYTES = 1024;
+const FAILURE_LEVELS = new Set(['ERROR', 'CRITICAL']);
+
+export class StreamParser {
+  readonly stats: ParseStats = emptyParseStats();
+  private readonly envelope = new Pm2Envelope();
+  private open: OpenEntry | null = null;
+  private readonly maxPatternBytes: number;
+  private readonly maxStackTraceBytes: number;
+  private readonly maxEntryBytes: number;
+
+  constructor(
+    readonly spec: StreamSpec,
+    private readonly opts: StreamParserOptions,
+    private readonly emit: (event: LogEvent) => void,
+  ) {
+    this.maxPatternBytes = opts.maxPatternBytes ?? 4096;
+    this.maxStackTraceBytes = opts.maxStackTraceBytes ?? STACK_LIMIT;
+    this.maxEntryBytes = opts.maxEntryBytes ?? ENTRY_LIMIT;
+  }
+
+  /** Feeds one line of the file (without its newline) and its byte span. */
+  push(bytes: Buffer, offset: number, end: number): void {
+    this.stats.lines++;
+    for (const piece of this.envelope.decode(bytes, offset, end)) this.pushPiece(piece);
+  }
+
+  /** Ends the open entry (end of input, or the source went idle). */
+  flush(): void {
+    if (this.open) {
+      const e = this.open;
+      this.open = null;
+      this.finish(e);
+    }
+  }
+
+  /**
+   * The offset a checkpoint of this file may take: nothing before it is still waiting here
+   * (the start of the open entry, or of a JSON-mode line not yet complete), or null when nothing is.
+   */
+  pendingOffset(): number | null {
+    if (this.open) return this.open.first.offset;
+    return this.envelope.pending ? this.envelope.pendingOffset : null;
+  }
+
+  private pushPiece(piece: Piece): void {
+    const header = parseHeader(piece.bytes);
+    if (header) {
+      this.flush();
+      this.open = { header, first: piece, rest: [], restBytes: 0 };
+      return;
+    }
+    if (!this.open) {
+      // Output before any header (an interpreter's crash traceback), or in date mode the rest of
+      // a line whose start PM2 dropped.
+      if (piece.bytes.length > 0) {
+        if (piece.mode === 'date' && !isTracebackLine(piece.bytes)) this.noteDamage(piece.offset);
+        else this.stats.orphans++;
+      }
+      return;
+    }
+    // bounded: a process printing megabytes of header-less output must not grow the entry forever
+    const limit = piece.mode === 'date' ? this.maxEntryBytes : this.maxStackTraceBytes;
+    if (this.open.restBytes + piece.bytes.length > limit) {
+      this.stats.dropped++;
+      return;
+    }
+    this.open.rest.push(piece);
+    this.open.restBytes += piece.bytes.length;
+  }
+
+  private finish(e: OpenEntry): void {
+    this.stats.entries++;
+    const message = e.first.bytes.subarray(e.header.messageStart);
+    const role = this.spec.role;
+    const date = e.first.mode === 'date';
+    // Only date mode splits one line into pieces; elsewhere every piece is a line of its own.
+    const joinable = date ? e.rest : [];
+    let found: Found | null = null;
+    let cut: CompiledRule | null = null;
+    for (const rule of this.opts.rules) {
+      if (!rule.appliesTo(role, e.header.level) || !rule.startsWith(message)) continue;
+      found = this.matchAcrossPieces(rule, message, joinable);
+      if (found) break;
+      // a long line's start with no end: PM2 cut the line (or the writer was killed mid-line)
+      if (rule.longField) cut ??= rule;
+    }
+    const rule = found?.match.rule ?? null;
+    const consumed = found?.consumed ?? 0;
+    const stack = rule?.secret ? null : this.continuation(e, consumed);
+    if (found && !found.ambiguous) {
+      const m = found.match;
+      const long = m.long ? found.joined.subarray(m.long.start, m.long.end) : null;
+      const set: LogEvent['set'] = {};
+      for (const [path, v] of Object.entries(m.rule.set))
+        set[path] = typeof v === 'string' && v.startsWith('$') ? (m.fields[v.slice(1)] ?? null) : v;
+      const last = consumed > 0 ? e.rest[consumed - 1]! : e.first;
+      const end = Math.max(last.end, stack?.end ?? 0);
+      this.emitEvent(e, m.rule.event, m.rule.name, m.fields, long, set, stack?.text ?? null, false, end);
+      return;
+    }
+    const damagedRule = rule ?? cut;
+    if (damagedRule) {
+      // say a line of that kind was there, nothing more: no field of a line we cannot trust
+      this.noteDamage(e.first.offset);
+      this.emitEvent(e, damagedRule.event, damagedRule.name, {}, null, {}, null, true, e.first.end);
+      return;
+    }
+    if (stack?.traceback && FAILURE_LEVELS.has(e.header.level)) {
+      // an exception no rule knows: the assembler takes it as a failure of the task in flight
+      const text = redactSecrets(utf8Head(message, EXCEPTION_MESSAGE_BYTES));
+      this.emitEvent(e, 'exception', 'exception', { message: text }, null, {}, stack.text, false, stack.end);
+      return;
+    }
+    this.stats.unmatched++;
+  }
+
+  /**
+   * The entry's continuation lines from `from` on, as a redacted stack trace. In date mode a piece
+   * that is not a traceback line is a fragment of a line whose start PM2 dropped (counted, skipped);
+   * an indentation-only piece is a line Python wrote in two parts, so the next piece goes on it.
+   */
+  private continuation(e: OpenEntry, from: number): { text: string; end: number; traceback: boolean } | null {
+    const date = e.first.mode === 'date';
+    const lines: string[] = [];
+    let bytes = 0;
+    let end = 0;
+    let glue = false;
+    let traceback = false;
+    for (let i = from; i < e.rest.length; i++) {
+      const p = e.rest[i]!;
+      if (date) {
+        if (p.bytes.length === 0) continue; // a chunk that held only a newline
+        if (!glue && !BLANK.test(p.bytes.toString('latin1', 0, 64)) && !isTracebackLine(p.bytes)) {
+          this.noteDamage(p.offset);
+          continue;
+        }
+      }
+      if (bytes + p.bytes.length > this.maxStackTraceBytes) {
+        this.stats.dropped++;
+        continue;
+      }
+      const text = p.bytes.toString('utf8');
+      if (glue) lines[lines.length - 1] += text;
+      else lines.push(text);
+      glue = date && BLANK.test(text);
+      traceback ||= TRACEBACK_START.test(text);
+      bytes += p.bytes.length + 1;
+      end = p.end;
+    }
+    return lines.length ? { text: redactSecrets(lines.join('\n')), end, traceback } : null;
+  }
+
+  /**
+   * Tries the rule on the message alone, then (date mode) joined with the next pieces, looking for
+   * the rule's end in a window at each piece's end so a long line is copied once, not once a piece.
+   * The first fit wins; a second fit makes the entry ambiguous (a line cut where a shorter one
+   * could end looks exactly like that shorter line followed by a fragment).
+   */
+  private matchAcrossPieces(rule: CompiledRule, message: Buffer, pieces: Piece[]): Found | null {
+    let first: Found | null = null;
+    const direct = rule.match(message, this.maxPatternBytes);
+    if (direct) first = { match: direct, consumed: 0, joined: message, ambiguous: false };
+    let total = message.length;
+    for (let k = 0; k < pieces.length; k++) {
+      const piece = pieces[k]!.bytes;
+      if (TRACEBACK_START.test(piece.toString('latin1', 0, 64))) break;
+      total += piece.length;
+      if (!rule.longField && total > this.maxPatternBytes) break;
+      if (rule.longField && !rule.endsAt(this.tailWindow(message, pieces, k))) continue;
+      const joined = Buffer.concat([message, ...pieces.slice(0, k + 1).map((p) => p.bytes)], total);
+      const m = rule.match(joined, this.maxPatternBytes);
+      if (!m) continue;
+      if (first) return { ...first, ambiguous: true };
+      first = { match: m, consumed: k + 1, joined, ambiguous: false };
+    }
+    return first;
+  }
+
+  /** The last bytes of message + pieces[0..k], enough for a rule's end window. */
+  private tailWindow(message: Buffer, pieces: Piece[], k: number): Buffer {
+    const parts: Buffer[] = [];
+    let need = 1024;
+    for (let j = k; j >= -1 && need > 0; j--) {
+      const b = j === -1 ? message : pieces[j]!.bytes;
+      const part = b.subarray(Math.max(0, b.length - need));
+      parts.unshift(part);
+      need -= part.length;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  private emitEvent(
+    e: OpenEntry,
+    type: string,
+    rule: string,
+    fields: LogEvent['fields'],
+    long: Buffer | null,
+    set: LogEvent['set'],
+    stackTrace: string | null,
+    damaged: boolean,
+    end: number,
+  ): void {
+    const hint = e.first.pm2Time ? parseZonedTime(e.first.pm2Time) : null;
+    const timeText = e.header.timeText;
+    const timeMs = localTimeToUtc(e.header.zone ? `${timeText}${e.header.zone}` : timeText, this.opts.timeZone, hint);
+    this.stats.events++;
+    this.emit({
+      type,
+      rule,
+      spec: this.spec,
+      file: this.spec.file,
+      offset: e.first.offset,
+      end,
+      timeText,
+      timeMs,
+      level: e.header.level,
+      fields,
+      long,
+      set,
+      stackTrace,
+      damaged,
+    });
+  }
+
+  private noteDamage(offset: number): void {
+    this.stats.damaged++;
+    this.stats.damagedAt.unshift(`${this.spec.file}:${offset}`);
+    if (this.stats.damagedAt.length > 50) this.stats.damagedAt.pop();
+  }
+}
+
+function isTracebackLine(bytes: Buffer): boolean {
+  return TRACEBACK_LINE.test(bytes.toString('latin1', 0, 200));
+}
+
+/** At most `max` bytes of the start of `b` as text, never cutting a UTF-8 character in two. */
+function utf8Head(b: Buffer, max: number): string {
+  if (b.length <= max) return b.toString('utf8');
+  let n = max;
+  while (n > 0 && (b[n]! & 0xc0) === 0x80) n--;
+  return b.toString('utf8', 0, n);
+}

@@ -1,0 +1,155 @@
+/**
+ * `ingest`: read the given files from their start to their current end, write the records through
+ * the store, finish. Never touches the daemon's state: open tasks live in memory and are finished
+ * at the end of the input, marked so; a later run that sees their end writes a better revision.
+ */
+import * as os from 'node:os';
+import { readFileLines, type Line, type SourceStats } from '../sources';
+import { emptyStats as emptySourceStats } from '../sources/types';
+import { StreamParser, compileRules, DEFAULT_RULES, hostTimeZone, type LogEvent, type StreamSpec } from '../parse';
+import { EventMerger, Tracker, createHashers, type FinishedRecord, type StoreImage } from '../assemble';
+import { BlobStore, openGenerationStore, openMinerEventStore } from '../sinks';
+import type { Config } from '../config';
+import { silentLogger, type Logger } from '../common/logger';
+import { VERSION } from '../version';
+import { endpointGroups } from './inputs';
+
+export interface IngestOptions {
+  config: Config;
+  streams: StreamSpec[];
+  minerApp: string;
+  rulesFile?: unknown;
+  logger?: Logger;
+  host?: string;
+}
+
+export interface IngestSummary {
+  files: number;
+  lines: number;
+  entries: number;
+  events: number;
+  records: number;
+  duplicates: number;
+  minerEvents: number;
+  unmatched: number;
+  damaged: number;
+  skipped: number;
+  invalid: number;
+}
+
+const APPEND_BATCH = 256;
+
+export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
+  const { config, streams } = opts;
+  const logger = opts.logger ?? silentLogger;
+  const rules = compileRules(DEFAULT_RULES, opts.rulesFile);
+  const hashers = await createHashers();
+  const store = await openGenerationStore({ dataDir: config.dataDir, logger });
+  const minerStore = await openMinerEventStore({ dataDir: config.dataDir, logger });
+  const blobs = new BlobStore(config.dataDir);
+  const storeImage: StoreImage = (bytes) => {
+    try {
+      return { path: blobs.putImage(bytes).relativePath };
+    } catch (err) {
+      logger.warn({ error: (err as Error).message }, 'image not stored');
+      return { skipped: 'error' };
+    }
+  };
+  const tracker = new Tracker(
+    {
+      minerApp: opts.minerApp,
+      host: opts.host ?? os.hostname(),
+      collectorVersion: VERSION,
+      minerVersion: config.minerVersion,
+      minerConfig: config.minerConfig,
+      endpoints: endpointGroups(config),
+      validatorHotkeys: config.validatorHotkeys,
+      acceptScoreAbove: config.acceptScoreAbove,
+      feedbackTimeoutMs: config.feedbackTimeoutMinutes * 60000,
+      taskTimeoutMs: config.taskTimeoutMinutes * 60000,
+      storeImages: config.store_images,
+    },
+    hashers,
+    storeImage,
+  );
+
+  const summary: IngestSummary = {
+    files: streams.length,
+    lines: 0,
+    entries: 0,
+    events: 0,
+    records: 0,
+    duplicates: 0,
+    minerEvents: 0,
+    unmatched: 0,
+    damaged: 0,
+    skipped: 0,
+    invalid: 0,
+  };
+  const merger = new EventMerger<LogEvent>();
+  const timeZone = config.timeZone ?? hostTimeZone();
+  const inputs = streams.map((spec, i) => {
+    const id = String(i);
+    merger.addSource(id);
+    let lastMs = Number.NEGATIVE_INFINITY;
+    const parser = new StreamParser(spec, { rules, timeZone }, (e) => {
+      // an unreadable header time keeps the stream's last time, so the merge never stalls on it
+      if (!Number.isFinite(e.timeMs)) e.timeMs = Number.isFinite(lastMs) ? lastMs : 0;
+      lastMs = e.timeMs;
+      merger.push(id, e);
+    });
+    const stats: SourceStats = emptySourceStats();
+    const lines = readFileLines(spec.file, { app: spec.app, stream: spec.stream, maxLineBytes: config.maxLineBytes, logger, stats });
+    return { id, spec, parser, stats, lines, done: false };
+  });
+
+  let pending: FinishedRecord[] = [];
+  const flushRecords = async (force: boolean): Promise<void> => {
+    pending.push(...tracker.drainRecords());
+    if (pending.length >= APPEND_BATCH || (force && pending.length)) {
+      const batch = pending.map((f) => ({ ...f.record, provenance: { ...f.record.provenance, supersedes: f.supersedesIfPresent } }));
+      pending = [];
+      const r = await store.append(batch);
+      summary.records += r.written;
+      summary.duplicates += r.duplicates;
+      summary.invalid += r.invalid.length;
+    }
+    const events = tracker.drainMinerEvents();
+    if (events.length) summary.minerEvents += (await minerStore.append(events)).written;
+  };
+
+  for (;;) {
+    const waiting = merger.waitingFor();
+    for (const id of waiting) {
+      const input = inputs[Number(id)]!;
+      const next = await input.lines.next();
+      if (next.done) {
+        input.parser.flush();
+        input.done = true;
+        merger.setIdle(id, true);
+      } else {
+        for (const line of next.value as Line[]) input.parser.push(line.bytes, line.offset, line.end);
+      }
+    }
+    for (const e of merger.drain()) {
+      tracker.tick(e.timeMs);
+      tracker.push(e);
+    }
+    await flushRecords(false);
+    if (inputs.every((i) => i.done) && merger.held === 0) break;
+  }
+  tracker.finishAll('input_ended');
+  await flushRecords(true);
+
+  for (const i of inputs) {
+    summary.lines += i.parser.stats.lines;
+    summary.entries += i.parser.stats.entries;
+    summary.events += i.parser.stats.events;
+    summary.unmatched += i.parser.stats.unmatched;
+    summary.damaged += i.parser.stats.damaged;
+    summary.skipped += i.stats.skippedLines;
+    if (i.parser.stats.damaged)
+      logger.warn({ file: i.spec.file, damaged: i.parser.stats.damaged, first: i.parser.stats.damagedAt.at(-1) }, 'damaged lines (PM2 cut long lines)');
+  }
+  return summary;
+}

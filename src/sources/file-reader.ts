@@ -1,0 +1,54 @@
+/** The few fs calls the sources need, as promises on raw fds (no FileHandle: cheaper, no GC close). */
+import * as fs from 'node:fs';
+
+export function pread(fd: number, position: number, length: number): Promise<Buffer> {
+  // A fresh buffer per read: lines are slices of it and may outlive the next read.
+  const buf = Buffer.allocUnsafe(length);
+  return new Promise((resolve, reject) => {
+    fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n === length ? buf : buf.subarray(0, n))));
+  });
+}
+
+/** Reads exactly `length` bytes at `position` unless the file ends first. */
+export async function preadFully(fd: number, position: number, length: number): Promise<Buffer> {
+  const first = await pread(fd, position, length);
+  if (first.length === length || first.length === 0) return first;
+  const parts = [first];
+  let got = first.length;
+  while (got < length) {
+    const more = await pread(fd, position + got, length - got);
+    if (more.length === 0) break;
+    parts.push(more);
+    got += more.length;
+  }
+  return Buffer.concat(parts, got);
+}
+
+export function fstat(fd: number): Promise<fs.Stats> {
+  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st))));
+}
+
+function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** stat, with null for a file that does not exist (waited for, not an error). */
+export async function statOrNull(path: string): Promise<fs.Stats | null> {
+  try {
+    return await fs.promises.stat(path);
+  } catch (err) {
+    if (isGone(err)) return null;
+    throw err;
+  }
+}
+
+export function openOrNull(path: string): Promise<number | null> {
+  return new Promise((resolve, reject) =>
+    fs.open(path, 'r', (err, fd) => (err ? (isGone(err) ? resolve(null) : reject(err)) : resolve(fd))),
+  );
+}
+
+export function closeQuietly(fd: number): void {
+  fs.close(fd, () => {});
+}

@@ -1,0 +1,12 @@
+/**
+ * sources/: files in, complete lines with byte offsets out. Follow a PM2 log by name (rotation,
+ * copy-truncate, flush, re-create), commit checkpoints, or read a finished (possibly gzipped) file once.
+ */
+export { CheckpointSchema, FileIdentitySchema, type Checkpoint, type FileIdentity } from './checkpoint';
+export { Follower, type FollowerOptions } from './follower';
+export { readFileLines, type OneShotOptions } from './one-shot';
+export { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './line-splitter';
+export { DEFAULT_FINGERPRINT_BYTES } from './identity';
+export { DirWatcher, DEFAULT_STAT_INTERVAL_MS, type WakeSource } from './watcher';
+export { rotatedSiblings, isRotatedName } from './siblings';
+export type { Batch, Line, SourceRef, SourceLogger, SourceStats, SkippedLine } from './types';

@@ -1,0 +1,78 @@
+/**
+ * Backfill: reads one finished file (a rotated PM2 log, plain or `.gz`) once from start to end, as
+ * batches of the same `Line` values the follower gives. For `.gz` the offsets count uncompressed bytes.
+ */
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
+import { closeQuietly, fstat, pread } from './file-reader';
+import { identityOf } from './identity';
+import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './line-splitter';
+import { emptyStats, silentLogger, type Line, type SourceLogger, type SourceRef, type SourceStats } from './types';
+
+export interface OneShotOptions {
+  app?: string;
+  stream?: string;
+  maxLineBytes?: number;
+  chunkBytes?: number;
+  /** A last line without a newline (the file was cut there) is given out by default; `false` drops it. */
+  emitUnterminated?: boolean;
+  logger?: SourceLogger;
+  /** Filled in as reading goes. */
+  stats?: SourceStats;
+}
+
+/** Batches of lines of `path`, in order. Compressed when the name ends in `.gz`. */
+export async function* readFileLines(path: string, opts: OneShotOptions = {}): AsyncGenerator<Line[]> {
+  const chunkBytes = opts.chunkBytes ?? 1024 * 1024;
+  const stats = opts.stats ?? emptyStats();
+  const log = opts.logger ?? silentLogger;
+  const splitter = new LineSplitter(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+  const fd = await new Promise<number>((resolve, reject) => fs.open(path, 'r', (e, n) => (e ? reject(e) : resolve(n))));
+  let batch: Line[] = [];
+  let source: SourceRef;
+  const onLine = (bytes: Buffer, offset: number, end: number): void => {
+    batch.push({ bytes, source, offset, end });
+    stats.lines++;
+    stats.bytes += end - offset;
+  };
+  const onSkip = (offset: number, length: number): void => {
+    stats.skippedLines++;
+    stats.skippedBytes += length;
+    stats.skippedLineOffsets.push({ path, offset, bytes: length });
+    if (stats.skippedLineOffsets.length > 100) stats.skippedLineOffsets.shift();
+    log.warn({ path, offset, bytes: length }, 'line longer than maxLineBytes skipped');
+  };
+  let pos = 0;
+  try {
+    const st = await fstat(fd);
+    source = { app: opts.app ?? '', stream: opts.stream ?? '', path, identity: await identityOf(fd, st) };
+    if (path.endsWith('.gz')) {
+      const gunzip = fs.createReadStream('', { fd, autoClose: false, highWaterMark: chunkBytes }).pipe(zlib.createGunzip({ chunkSize: 256 * 1024 }));
+      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+        splitter.push(chunk, pos, onLine, onSkip);
+        pos += chunk.length;
+        if (batch.length > 0) {
+          yield batch;
+          batch = [];
+        }
+      }
+    } else {
+      for (;;) {
+        const chunk = await pread(fd, pos, chunkBytes);
+        if (chunk.length === 0) break;
+        splitter.push(chunk, pos, onLine, onSkip);
+        pos += chunk.length;
+        if (batch.length > 0) {
+          yield batch;
+          batch = [];
+        }
+      }
+    }
+    if (opts.emitUnterminated ?? true) splitter.finish(pos, onLine, onSkip);
+    else stats.lostBytes += splitter.reset();
+    if (batch.length > 0) yield batch;
+  } finally {
+    stats.nulBytes += splitter.nulBytes;
+    closeQuietly(fd);
+  }
+}
