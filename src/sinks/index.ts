@@ -1,26 +1,56 @@
 /** The sinks: where finished records go. One store per JSONL kind, one blob store. */
-import { serializeRecord, type GenerationRecord } from '../schema';
+import { createHash } from 'node:crypto';
+import { serializeMinerEvent, serializeRecord, type GenerationRecord, type MinerEvent } from '../schema';
 import type { Clock } from '../common/clock';
 import type { Logger } from '../common/logger';
 import { JsonlStore } from './jsonl-store';
 import type { AppendLockOptions } from './append-lock';
+import type { Latest } from './id-index';
 
 export { JsonlStore, sealedFilePattern, type AppendResult, type JsonlStoreOptions } from './jsonl-store';
 export { BlobStore, type StoredBlob } from './blob-store';
 export { acquireAppendLock, type AppendLockOptions, type HeldLock } from './append-lock';
 
 export const GENERATION_HISTORY_FILE = 'generation_history.jsonl';
+export const MINER_EVENTS_FILE = 'miner_events.jsonl';
 
-/** The store's key of a generation record: a generation id may appear once per revision. */
-export function generationKey(generationId: string, revision: number): string {
-  return `${generationId}#${revision}`;
+/**
+ * How complete a record is: a later version of a generation is written as a new revision only
+ * when it is more complete than the stored one (an ingest that ended before the feedback came,
+ * then the feedback), so a replay that rebuilds the same record never adds a revision.
+ */
+export function completeness(r: Pick<GenerationRecord, 'outcome' | 'provenance'>): number {
+  return (r.outcome === 'interrupted' ? 0 : 2) + (r.provenance.incomplete ? 0 : 1);
+}
+
+/** The store's key of a generation record: one line per (id, revision), tagged with its completeness. */
+export function generationKey(r: Pick<GenerationRecord, 'metadata' | 'outcome' | 'provenance'>): string {
+  return `${r.metadata.generation_id}#${r.provenance.revision}#${completeness(r)}`;
 }
 
 function keyOfStoredGeneration(parsed: unknown): string | null {
-  const r = parsed as { metadata?: { generation_id?: unknown }; provenance?: { revision?: unknown } };
+  const r = parsed as Partial<GenerationRecord>;
   const id = r?.metadata?.generation_id;
   const rev = r?.provenance?.revision;
-  return typeof id === 'string' && typeof rev === 'number' ? generationKey(id, rev) : null;
+  if (typeof id !== 'string' || typeof rev !== 'number' || typeof r.outcome !== 'string') return null;
+  return generationKey(r as GenerationRecord);
+}
+
+/**
+ * Revision 0 for a new id; the next revision when this record is more complete than the stored
+ * one; null (skip) otherwise. `supersedes` keeps only the ids that really were written.
+ */
+function reviseGeneration(r: GenerationRecord, latest: (id: string) => Latest | undefined): GenerationRecord | null {
+  const stored = latest(r.metadata.generation_id);
+  if (stored && completeness(r) <= Number(stored.tag)) return null;
+  return {
+    ...r,
+    provenance: {
+      ...r.provenance,
+      revision: stored ? stored.revision + 1 : 0,
+      supersedes: r.provenance.supersedes.filter((id) => latest(id) !== undefined),
+    },
+  };
 }
 
 export interface StoreOptions {
@@ -35,8 +65,32 @@ export function openGenerationStore(opts: StoreOptions): Promise<JsonlStore<Gene
   return JsonlStore.open<GenerationRecord>({
     ...opts,
     fileName: GENERATION_HISTORY_FILE,
-    keyOfRecord: (r) => generationKey(r.metadata.generation_id, r.provenance.revision),
+    keyOfRecord: generationKey,
     keyOfStored: keyOfStoredGeneration,
+    revise: reviseGeneration,
     serialize: serializeRecord,
+  });
+}
+
+/**
+ * A miner event has no id of its own: its key is a hash of its content without the source, so the
+ * same line read again (a replay, a pm2-logrotate copy) is not written twice.
+ */
+function minerEventKey(e: MinerEvent): string {
+  const { source: _source, collector_version: _v, ...content } = e;
+  return `${createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 32)}#0`;
+}
+
+/** `miner_events.jsonl`: what the miner logged that belongs to no task. */
+export function openMinerEventStore(opts: StoreOptions): Promise<JsonlStore<MinerEvent>> {
+  return JsonlStore.open<MinerEvent>({
+    ...opts,
+    fileName: MINER_EVENTS_FILE,
+    keyOfRecord: minerEventKey,
+    keyOfStored: (parsed) => {
+      const e = parsed as Partial<MinerEvent>;
+      return typeof e?.event === 'string' && typeof e.time === 'string' ? minerEventKey(e as MinerEvent) : null;
+    },
+    serialize: serializeMinerEvent,
   });
 }

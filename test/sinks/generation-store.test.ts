@@ -20,17 +20,37 @@ describe('generation store', () => {
   const id1 = '1b4e28ba-2fa1-51d2-883f-0016d3cca427';
   const id2 = '6ba7b810-9dad-51d1-80b4-00c04fd430c8';
 
-  it('writes valid records in schema order and keeps one line per (id, revision)', async () => {
+  it('writes valid records in schema order; a more complete version becomes the next revision, a replay nothing', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-gen-'));
     const store = await openGenerationStore({ dataDir: dir });
-    expect(await store.append([record(id1), record(id2), record(id1, 1)])).toMatchObject({ written: 3 });
-    expect(await store.append([record(id1), record(id1, 1)])).toMatchObject({ written: 0, duplicates: 2 });
+    const interrupted = record(id1); // emptyRecord: outcome interrupted
+    const complete = record(id1);
+    complete.outcome = 'accepted';
+    expect(await store.append([interrupted, record(id2)])).toMatchObject({ written: 2 });
+    expect(await store.append([interrupted, complete])).toMatchObject({ written: 1, duplicates: 1 });
+    // a second process replaying the same records writes nothing
+    const again = await openGenerationStore({ dataDir: dir });
+    expect(await again.append([complete, interrupted, record(id2)])).toMatchObject({ written: 0, duplicates: 3 });
+    expect(again.latest(id1)).toEqual({ revision: 1, tag: '3' });
     const lines = fs.readFileSync(store.file, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(3);
+    const revs = lines.map((l) => (JSON.parse(l) as GenerationRecord).provenance.revision);
+    expect(revs).toEqual([0, 0, 1]);
     for (const l of lines) {
       expect(parseRecordLine(l).ok).toBe(true);
       expect(l.startsWith('{"metadata":{"generation_id":')).toBe(true);
     }
+  });
+
+  it('keeps in supersedes only the ids that were written', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-gen-'));
+    const store = await openGenerationStore({ dataDir: dir });
+    await store.append([record(id2)]);
+    const r = record(id1);
+    r.provenance.supersedes = [id2, '0b6f4d2e-9a51-5c7e-8f3d-5e2a1c9b7d41'];
+    await store.append([r]);
+    const last = JSON.parse(fs.readFileSync(store.file, 'utf8').trimEnd().split('\n')[1]!) as GenerationRecord;
+    expect(last.provenance.supersedes).toEqual([id2]);
   });
 
   it('reports an invalid record with the zod message, writes the valid ones of the batch', async () => {
