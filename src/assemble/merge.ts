@@ -46,6 +46,12 @@ export class EventMerger<T extends Timed> {
     return out;
   }
 
+  /** The oldest event of a source not handed on yet. */
+  peek(id: string): T | undefined {
+    const q = this.queues[this.index.get(id)!]!;
+    return q.head < q.items.length ? q.items[q.head] : undefined;
+  }
+
   get held(): number {
     let n = 0;
     for (const q of this.queues) n += q.items.length - q.head;

@@ -262,6 +262,17 @@ export class Tracker {
     return out;
   }
 
+  /** Puts back what could not be written (the store failed), to be drained again first. */
+  requeue(records: FinishedRecord[], events: MinerEvent[]): void {
+    this.finished = [...records, ...this.finished];
+    this.minerEvents = [...events, ...this.minerEvents];
+  }
+
+  /** Finished records not drained yet: a checkpoint must not be committed past their lines. */
+  get unwritten(): number {
+    return this.finished.length + this.minerEvents.length;
+  }
+
   drainMinerEvents(): MinerEvent[] {
     const out = this.minerEvents;
     this.minerEvents = [];
@@ -270,11 +281,6 @@ export class Tracker {
 
   get openTasks(): number {
     return this.tasks.length;
-  }
-
-  /** Oldest event offset each open task still needs, per file: a checkpoint must not pass it. */
-  oldestOpenTaskMs(): number | null {
-    return this.tasks.length ? Math.min(...this.tasks.map((t) => t.receivedMs)) : null;
   }
 
   snapshot(): TrackerSnapshot {

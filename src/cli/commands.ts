@@ -1,6 +1,7 @@
 /** The list of subcommands; each lives in its own module and is added here. */
 import { inspectPlyCommand } from './inspect-ply';
 import { ingestCommand } from './ingest';
+import { runCommand } from './run';
 export interface Command {
   name: string;
   summary: string;
@@ -8,4 +9,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: Command[] = [ingestCommand, inspectPlyCommand];
+export const COMMANDS: Command[] = [runCommand, ingestCommand, inspectPlyCommand];

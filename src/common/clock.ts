@@ -1,7 +1,9 @@
 /**
  * Time for everything that waits: timeouts, rotation, back-off. Injected so tests control it.
  * `Clock` is the wall clock. `EventClock` is the time timeouts run on: the newest event time
- * while catching up on history, the wall clock once every source is caught up.
+ * while catching up on history; once every source is caught up, it goes on at the wall clock's
+ * pace from the newest event, so a miner's clock or zone that differs from ours (or logs from
+ * long ago) does not time out every open task the moment we catch up.
  */
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -26,13 +28,17 @@ export class ManualClock implements Clock {
 
 export class EventClock implements Clock {
   private newestEventMs = Number.NEGATIVE_INFINITY;
+  private wallAtNewestMs = 0;
   private caughtUp = false;
 
   constructor(private readonly wall: Clock = systemClock) {}
 
   /** Called with each event's time, in merge order; time never goes back. */
   observe(eventMs: number): void {
-    if (eventMs > this.newestEventMs) this.newestEventMs = eventMs;
+    if (eventMs > this.newestEventMs) {
+      this.newestEventMs = eventMs;
+      this.wallAtNewestMs = this.wall.now();
+    }
   }
 
   setCaughtUp(caughtUp: boolean): void {
@@ -44,7 +50,8 @@ export class EventClock implements Clock {
   }
 
   now(): number {
-    if (!this.caughtUp) return Number.isFinite(this.newestEventMs) ? this.newestEventMs : this.wall.now();
-    return Math.max(this.wall.now(), this.newestEventMs);
+    if (!Number.isFinite(this.newestEventMs)) return this.wall.now();
+    if (!this.caughtUp) return this.newestEventMs;
+    return this.newestEventMs + Math.max(0, this.wall.now() - this.wallAtNewestMs);
   }
 }

@@ -3,16 +3,13 @@
  * the store, finish. Never touches the daemon's state: open tasks live in memory and are finished
  * at the end of the input, marked so; a later run that sees their end writes a better revision.
  */
-import * as os from 'node:os';
 import { readFileLines, type Line, type SourceStats } from '../sources';
 import { emptyStats as emptySourceStats } from '../sources/types';
-import { StreamParser, compileRules, DEFAULT_RULES, hostTimeZone, type LogEvent, type StreamSpec } from '../parse';
-import { EventMerger, Tracker, createHashers, type FinishedRecord, type StoreImage } from '../assemble';
-import { BlobStore, openGenerationStore, openMinerEventStore } from '../sinks';
+import type { LogEvent, StreamSpec } from '../parse';
+import { EventMerger, createHashers, type FinishedRecord } from '../assemble';
 import type { Config } from '../config';
 import { silentLogger, type Logger } from '../common/logger';
-import { VERSION } from '../version';
-import { endpointGroups } from './inputs';
+import { appendFinished, createParsers, createTracker, openOutputs } from './wiring';
 
 export interface IngestOptions {
   config: Config;
@@ -42,36 +39,9 @@ const APPEND_BATCH = 256;
 export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
   const { config, streams } = opts;
   const logger = opts.logger ?? silentLogger;
-  const rules = compileRules(DEFAULT_RULES, opts.rulesFile);
   const hashers = await createHashers();
-  const store = await openGenerationStore({ dataDir: config.dataDir, logger });
-  const minerStore = await openMinerEventStore({ dataDir: config.dataDir, logger });
-  const blobs = new BlobStore(config.dataDir);
-  const storeImage: StoreImage = (bytes) => {
-    try {
-      return { path: blobs.putImage(bytes).relativePath };
-    } catch (err) {
-      logger.warn({ error: (err as Error).message }, 'image not stored');
-      return { skipped: 'error' };
-    }
-  };
-  const tracker = new Tracker(
-    {
-      minerApp: opts.minerApp,
-      host: opts.host ?? os.hostname(),
-      collectorVersion: VERSION,
-      minerVersion: config.minerVersion,
-      minerConfig: config.minerConfig,
-      endpoints: endpointGroups(config),
-      validatorHotkeys: config.validatorHotkeys,
-      acceptScoreAbove: config.acceptScoreAbove,
-      feedbackTimeoutMs: config.feedbackTimeoutMinutes * 60000,
-      taskTimeoutMs: config.taskTimeoutMinutes * 60000,
-      storeImages: config.store_images,
-    },
-    hashers,
-    storeImage,
-  );
+  const out = await openOutputs(config, logger);
+  const tracker = createTracker(config, opts.minerApp, hashers, out.storeImage, opts.host);
 
   const summary: IngestSummary = {
     files: streams.length,
@@ -87,35 +57,26 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     invalid: 0,
   };
   const merger = new EventMerger<LogEvent>();
-  const timeZone = config.timeZone ?? hostTimeZone();
+  streams.forEach((_, i) => merger.addSource(String(i)));
+  const parsers = createParsers(streams, config, opts.rulesFile, (i, e) => merger.push(String(i), e));
   const inputs = streams.map((spec, i) => {
-    const id = String(i);
-    merger.addSource(id);
-    let lastMs = Number.NEGATIVE_INFINITY;
-    const parser = new StreamParser(spec, { rules, timeZone }, (e) => {
-      // an unreadable header time keeps the stream's last time, so the merge never stalls on it
-      if (!Number.isFinite(e.timeMs)) e.timeMs = Number.isFinite(lastMs) ? lastMs : 0;
-      lastMs = e.timeMs;
-      merger.push(id, e);
-    });
     const stats: SourceStats = emptySourceStats();
     const lines = readFileLines(spec.file, { app: spec.app, stream: spec.stream, maxLineBytes: config.maxLineBytes, logger, stats });
-    return { id, spec, parser, stats, lines, done: false };
+    return { id: String(i), spec, parser: parsers[i]!, stats, lines, done: false };
   });
 
   let pending: FinishedRecord[] = [];
   const flushRecords = async (force: boolean): Promise<void> => {
     pending.push(...tracker.drainRecords());
     if (pending.length >= APPEND_BATCH || (force && pending.length)) {
-      const batch = pending.map((f) => ({ ...f.record, provenance: { ...f.record.provenance, supersedes: f.supersedesIfPresent } }));
+      const r = await appendFinished(out.records, pending);
       pending = [];
-      const r = await store.append(batch);
       summary.records += r.written;
       summary.duplicates += r.duplicates;
       summary.invalid += r.invalid.length;
     }
     const events = tracker.drainMinerEvents();
-    if (events.length) summary.minerEvents += (await minerStore.append(events)).written;
+    if (events.length) summary.minerEvents += (await out.minerEvents.append(events)).written;
   };
 
   for (;;) {

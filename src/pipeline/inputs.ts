@@ -1,6 +1,7 @@
 /** Which files feed the pipeline, and what each belongs to (the miner, or a worker group). */
 import * as path from 'node:path';
-import { pm2FileName, type Config } from '../config';
+import { findAppLogs, pm2FileName, pm2HomeOf, type Config } from '../config';
+import type { Logger } from '../common/logger';
 import type { StreamSpec } from '../parse';
 
 /** `--worker-log NAME=PATH` or `--worker-log PATH` (the group is then the file's PM2 app). */
@@ -38,4 +39,36 @@ export function endpointGroups(config: Config): Record<string, string> {
   const out: Record<string, string> = {};
   for (const w of config.workers) if (w.endpoint) out[w.endpoint] = w.name;
   return out;
+}
+
+/**
+ * The files to follow when none are given on the command line: the config's explicit files, else
+ * each app's files as its PM2 daemon (or PM2's naming convention) says.
+ */
+export async function configuredStreams(config: Config, logger: Logger): Promise<StreamSpec[]> {
+  const pm2Home = pm2HomeOf(config.pm2Home);
+  const apps = [config.miner.pm2App, ...config.workers.filter((w) => !w.logs.length && w.pm2App).map((w) => w.pm2App!)];
+  const needPm2 = !config.miner.logs.length || config.workers.some((w) => !w.logs.length && w.pm2App);
+  const found = needPm2 ? await findAppLogs(pm2Home, apps) : [];
+  const byApp = new Map(found.map((a) => [a.app, a]));
+  for (const a of found)
+    logger.info(
+      { app: a.app, foundBy: a.foundBy, out: a.out, error: a.error, pm2Home },
+      a.foundBy === 'pm2' ? 'log files from the PM2 daemon' : 'PM2 daemon not reachable: log files by PM2 naming convention',
+    );
+  const specs: StreamSpec[] = [];
+  const add = (app: string, role: StreamSpec['role'], group: string, files: string[]) => {
+    for (const f of files) {
+      const file = path.resolve(f);
+      const named = pm2FileName(file);
+      specs.push({ app, role, group, stream: named?.stream ?? (role === 'miner' ? 'out' : 'error'), file });
+    }
+  };
+  const minerFound = byApp.get(config.miner.pm2App);
+  add(config.miner.pm2App, 'miner', 'miner', config.miner.logs.length ? config.miner.logs : [...(minerFound?.out ?? []), ...(minerFound?.error ?? [])]);
+  for (const w of config.workers) {
+    const f = w.pm2App ? byApp.get(w.pm2App) : undefined;
+    add(w.pm2App ?? w.name, 'worker', w.name, w.logs.length ? w.logs : [...(f?.out ?? []), ...(f?.error ?? [])]);
+  }
+  return specs;
 }

@@ -1,0 +1,355 @@
+/**
+ * The long-running collector: follows every log file, parses, merges by event time, tracks tasks,
+ * appends finished records, and commits checkpoints with the open-task snapshot only after the
+ * records they cover are fsynced (ARCHITECTURE.md, "Delivery"). A restart replays from the last
+ * commit; the store drops what was already written.
+ */
+import { Follower, type Checkpoint, type FileIdentity, type Line } from '../sources';
+import type { LogEvent, StreamParser, StreamSpec } from '../parse';
+import { EventMerger, createHashers, type Tracker, type TrackerSnapshot } from '../assemble';
+import { acquireInstanceLock, loadState, saveState, type CollectorState, type InstanceLock } from '../state';
+import { EventClock, systemClock, type Clock } from '../common/clock';
+import { isRetryableWriteError } from '../common/errors';
+import { silentLogger, type Logger } from '../common/logger';
+import type { Config } from '../config';
+import { appendFinished, createParsers, createTracker, openOutputs, type Outputs } from './wiring';
+
+export interface DaemonOptions {
+  config: Config;
+  streams: StreamSpec[];
+  minerApp: string;
+  rulesFile?: unknown;
+  logger?: Logger;
+  clock?: Clock;
+  /** Period of the one-line status log (default 60 s). */
+  statusEveryMs?: number;
+  /** Commit state at least this often while lines flow (default 1 s). */
+  commitEveryMs?: number;
+}
+
+/** A source's key in the state file. */
+export function sourceKey(spec: StreamSpec): string {
+  return `${spec.role}:${spec.group}:${spec.app}:${spec.stream}:${spec.file}`;
+}
+
+/** Recent lines fed to a parser: the file identity of an entry's first line, found by its offset. */
+class FedLines {
+  private readonly ring: { identity: FileIdentity; offset: number }[] = [];
+  note(line: Line): void {
+    this.ring.push({ identity: line.source.identity, offset: line.offset });
+    if (this.ring.length > 4096) this.ring.splice(0, 2048);
+  }
+  identityAt(offset: number): FileIdentity | null {
+    for (let i = this.ring.length - 1; i >= 0; i--) if (this.ring[i]!.offset === offset) return this.ring[i]!.identity;
+    return this.ring.length ? this.ring[this.ring.length - 1]!.identity : null;
+  }
+}
+
+interface Source {
+  spec: StreamSpec;
+  key: string;
+  follower: Follower;
+  parser: StreamParser;
+  fed: FedLines;
+  caughtUp: boolean;
+  caughtUpSinceMs: number;
+  queue: { lines: Line[]; caughtUp: boolean }[];
+  queuedBytes: number;
+  /** Identity of each held event's first line. */
+  identities: WeakMap<LogEvent, FileIdentity>;
+}
+
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/** An idle source's last entry is handed on after this long (a traceback may still follow it). */
+const IDLE_FLUSH_MS = 150;
+
+export class Daemon {
+  private lock: InstanceLock | null = null;
+  private state!: CollectorState;
+  private out!: Outputs;
+  private tracker!: Tracker;
+  private readonly merger = new EventMerger<LogEvent>();
+  private sources: Source[] = [];
+  private readonly clock: Clock;
+  private readonly eventClock: EventClock;
+  private readonly logger: Logger;
+  private running = false;
+  private wake: (() => void) | null = null;
+  private loopDone: Promise<void> | null = null;
+  private lastCommitMs = 0;
+  private lastStatusMs = 0;
+  private dirty = false;
+  private writeFailures = 0;
+  private retryAtMs = 0;
+  readonly counters = { lines: 0, records: 0, duplicates: 0, minerEvents: 0, writeErrors: 0 };
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.clock = opts.clock ?? systemClock;
+    this.eventClock = new EventClock(this.clock);
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.opts;
+    this.lock = acquireInstanceLock(config.dataDir, { clock: this.clock });
+    try {
+      this.state = loadState(config.dataDir);
+      const hashers = await createHashers();
+      this.out = await openOutputs(config, this.logger);
+      this.tracker = createTracker(config, this.opts.minerApp, hashers, this.out.storeImage);
+      const snap = this.state.open_tasks[0] as TrackerSnapshot | undefined;
+      if (snap && snap.version === 1) {
+        this.tracker.restore(snap);
+        // timeouts go on from where the last run's event time stood, not from today's date
+        if (snap.lastMs > 0) this.eventClock.observe(snap.lastMs);
+      }
+      this.opts.streams.forEach((_, i) => this.merger.addSource(String(i)));
+      const parsers = createParsers(this.opts.streams, config, this.opts.rulesFile, (i, e) => this.onEvent(i, e));
+      this.sources = this.opts.streams.map((spec, i) => {
+        const key = sourceKey(spec);
+        return {
+          spec,
+          key,
+          follower: new Follower({
+            path: spec.file,
+            app: spec.app,
+            stream: spec.stream,
+            checkpoint: this.state.sources[key] ?? null,
+            startAt: config.startAt,
+            maxLineBytes: config.maxLineBytes,
+            logger: this.logger,
+          }),
+          parser: parsers[i]!,
+          fed: new FedLines(),
+          caughtUp: false,
+          caughtUpSinceMs: 0,
+          queue: [],
+          queuedBytes: 0,
+          identities: new WeakMap(),
+        };
+      });
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
+    this.running = true;
+    for (const [i, s] of this.sources.entries()) void this.readLoop(i, s);
+    this.loopDone = this.mainLoop();
+    this.logger.info(
+      { dataDir: config.dataDir, files: this.sources.map((s) => `${s.spec.app}:${s.spec.stream} ${s.spec.file}`), openTasks: this.tracker.openTasks },
+      'collector started',
+    );
+  }
+
+  /** Graceful stop: stop reading, write what is finished, commit, release the lock. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake?.();
+    await this.loopDone;
+    await Promise.all(this.sources.map((s) => s.follower.close()));
+    try {
+      await this.flushRecords();
+      this.commit(true);
+    } finally {
+      this.lock?.release();
+      this.lock = null;
+    }
+    this.logger.info({ ...this.counters, openTasks: this.tracker.openTasks }, 'collector stopped');
+  }
+
+  get openTasks(): number {
+    return this.tracker.openTasks;
+  }
+
+  // ---- reading ----
+
+  private async readLoop(i: number, s: Source): Promise<void> {
+    try {
+      for await (const b of s.follower) {
+        if (!this.running) break;
+        let bytes = 0;
+        for (const l of b.lines) bytes += l.bytes.length;
+        s.queue.push({ lines: b.lines, caughtUp: b.caughtUp });
+        s.queuedBytes += bytes;
+        this.wake?.();
+        // back-pressure: a stalled store (disk full) pauses reading, so memory stays bounded
+        while (this.running && s.queuedBytes > MAX_QUEUED_BYTES) await sleep(50);
+      }
+    } catch (err) {
+      this.logger.error({ file: s.spec.file, error: (err as Error).message }, 'reading stopped');
+    }
+    void i;
+  }
+
+  private onEvent(i: number, e: LogEvent): void {
+    const s = this.sources[i]!;
+    const identity = s.fed.identityAt(e.offset);
+    if (identity) s.identities.set(e, identity);
+    this.merger.push(String(i), e);
+  }
+
+  // ---- the loop ----
+
+  private async mainLoop(): Promise<void> {
+    while (this.running) {
+      const writing = this.retryAtMs > this.clock.now();
+      if (!writing) this.consumeQueues();
+      const now = this.clock.now();
+      for (const [i, s] of this.sources.entries()) {
+        if (s.caughtUp && now - s.caughtUpSinceMs >= IDLE_FLUSH_MS) {
+          s.parser.flush();
+          this.merger.setIdle(String(i), true);
+        }
+      }
+      this.eventClock.setCaughtUp(this.sources.every((s) => s.caughtUp));
+      if (!writing) {
+        for (const e of this.merger.drain()) {
+          this.eventClock.observe(e.timeMs);
+          this.tracker.tick(this.eventClock.now());
+          this.tracker.push(e);
+          this.dirty = true;
+        }
+        this.tracker.tick(this.eventClock.now());
+        await this.flushRecords();
+      }
+      if (this.dirty && this.clock.now() - this.lastCommitMs >= (this.opts.commitEveryMs ?? 1000)) this.commit(false);
+      this.status();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 100);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  private consumeQueues(): void {
+    for (const [i, s] of this.sources.entries()) {
+      while (s.queue.length) {
+        const b = s.queue.shift()!;
+        for (const l of b.lines) {
+          s.queuedBytes -= l.bytes.length;
+          s.fed.note(l);
+          s.parser.push(l.bytes, l.offset, l.end);
+          this.counters.lines++;
+        }
+        if (b.lines.length) this.dirty = true;
+        if (b.caughtUp && !s.caughtUp) s.caughtUpSinceMs = this.clock.now();
+        s.caughtUp = b.caughtUp;
+        if (!b.caughtUp) this.merger.setIdle(String(i), false);
+      }
+    }
+  }
+
+  /** Appends finished records and miner events; on a write failure keeps them and retries with back-off. */
+  private async flushRecords(): Promise<void> {
+    const records = this.tracker.drainRecords();
+    const events = this.tracker.drainMinerEvents();
+    try {
+      if (records.length) {
+        const r = await appendFinished(this.out.records, records);
+        this.counters.records += r.written;
+        this.counters.duplicates += r.duplicates;
+        for (const f of records)
+          this.logger.info(
+            {
+              id: f.record.metadata.generation_id,
+              type: f.record.task.task_type,
+              validator: f.record.metadata.validator_uid,
+              score: f.record.validator_feedback.score,
+              outcome: f.record.outcome,
+            },
+            'record',
+          );
+        this.dirty = true;
+      }
+      if (events.length) {
+        this.counters.minerEvents += (await this.out.minerEvents.append(events)).written;
+        this.dirty = true;
+      }
+      if (this.writeFailures) this.logger.info({ after: this.writeFailures }, 'writing works again');
+      this.writeFailures = 0;
+      this.retryAtMs = 0;
+      if (records.length) this.commit(false);
+    } catch (err) {
+      this.tracker.requeue(records, events);
+      this.counters.writeErrors++;
+      this.writeFailures++;
+      const delay = Math.min(30000, 250 * 2 ** Math.min(this.writeFailures, 7));
+      this.retryAtMs = this.clock.now() + delay;
+      const level = isRetryableWriteError(err) ? 'warn' : 'error';
+      this.logger[level]({ error: (err as Error).message, retryInMs: delay }, 'records not written yet; retrying');
+    }
+  }
+
+  /** Checkpoints + open tasks, in one atomic state write, only for what is durable. */
+  private commit(force: boolean): void {
+    // Never past records that are not durable: their lines must be read again after a crash.
+    if (!this.lock || this.tracker.unwritten > 0 || (!force && this.retryAtMs > this.clock.now())) return;
+    this.lock.verify();
+    const sources: Record<string, Checkpoint> = { ...this.state.sources };
+    for (const [i, s] of this.sources.entries()) sources[s.key] = this.checkpointOf(i, s);
+    const snap = this.tracker.snapshot();
+    this.state = saveState(
+      this.opts.config.dataDir,
+      {
+        ...this.state,
+        sources,
+        open_tasks: [snap],
+        identity: { miner_uid: snap.identity.minerUid, network: snap.identity.network },
+        counters: {
+          ...this.state.counters,
+          records_written: (this.state.counters.records_written ?? 0) + this.counters.records - (this.state.counters.session_records ?? 0),
+          session_records: this.counters.records,
+          last_commit_ms: this.clock.now(),
+        },
+      },
+      { clock: this.clock },
+    );
+    this.lastCommitMs = this.clock.now();
+    this.dirty = false;
+  }
+
+  /**
+   * Where this source may resume: at the first event the tracker has not taken yet, else at the
+   * entry the parser still holds, else past the last line read (all of it is in the snapshot).
+   */
+  private checkpointOf(i: number, s: Source): Checkpoint {
+    const held = this.merger.peek(String(i));
+    const path = s.spec.file;
+    if (held) return { path, identity: s.identities.get(held) ?? s.follower.checkpoint().identity, offset: held.offset };
+    const pending = s.parser.pendingOffset();
+    if (pending !== null) return { path, identity: s.fed.identityAt(pending), offset: pending };
+    // lines queued but not parsed yet are after the follower's mark... unless still queued
+    if (s.queue.length && s.queue[0]!.lines.length) {
+      const first = s.queue[0]!.lines[0]!;
+      return { path, identity: first.source.identity, offset: first.offset };
+    }
+    return s.follower.checkpoint();
+  }
+
+  private status(): void {
+    const now = this.clock.now();
+    if (now - this.lastStatusMs < (this.opts.statusEveryMs ?? 60000)) return;
+    this.lastStatusMs = now;
+    const lagMs = this.eventClock.isCaughtUp() ? 0 : now - this.eventClock.now();
+    this.logger.info(
+      {
+        lines: this.counters.lines,
+        records: this.counters.records,
+        openTasks: this.tracker.openTasks,
+        unmatched: this.sources.reduce((n, s) => n + s.parser.stats.unmatched, 0),
+        damaged: this.sources.reduce((n, s) => n + s.parser.stats.damaged, 0),
+        lagSeconds: Math.round(lagMs / 1000),
+      },
+      'status',
+    );
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
