@@ -74,7 +74,6 @@ export async function askPm2(pm2Home: string, apps: string[], timeoutMs = 5000):
   const prev = process.env.PM2_HOME;
   process.env.PM2_HOME = pm2Home;
   // pm2 reads PM2_HOME when it is loaded; a fresh custom instance reads it here.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { custom: Pm2 } = require('pm2') as { custom: new (o: object) => Pm2Api };
   const pm2 = new Pm2({ pm2_home: pm2Home, independent: false, daemon_mode: true });
   try {

@@ -1,0 +1,27 @@
+/**
+ * `pm2 start ecosystem.config.js` starts the collector in the PM2 daemon that already runs the miner
+ * (same PM2_HOME). It runs the built JavaScript (npm run build), never a TypeScript runtime.
+ * Its own log lines carry their time, so no log_date_format is needed (and none should be set on
+ * the miner's app either: PM2 then cuts long lines, see README "Troubleshooting").
+ */
+module.exports = {
+  apps: [
+    {
+      name: 'data-collector',
+      script: 'dist/src/cli/main.js',
+      args: 'run',
+      cwd: __dirname,
+      interpreter: 'node',
+      // A graceful stop writes what is finished and commits its checkpoints: give it time.
+      kill_timeout: 15000,
+      // The collector holds little (open tasks, one read buffer per file): far above that is a leak.
+      max_memory_restart: '512M',
+      // A crash loop (e.g. an unwritable data dir) backs off instead of spinning.
+      exp_backoff_restart_delay: 500,
+      autorestart: true,
+      env: {
+        NODE_ENV: 'production',
+      },
+    },
+  ],
+};
