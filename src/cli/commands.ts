@@ -2,6 +2,8 @@
 import { inspectPlyCommand } from './inspect-ply';
 import { ingestCommand } from './ingest';
 import { runCommand } from './run';
+import { statusCommand } from './status';
+import { doctorCommand } from './doctor';
 export interface Command {
   name: string;
   summary: string;
@@ -9,4 +11,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: Command[] = [runCommand, ingestCommand, inspectPlyCommand];
+export const COMMANDS: Command[] = [runCommand, statusCommand, doctorCommand, ingestCommand, inspectPlyCommand];

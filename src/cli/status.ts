@@ -1,0 +1,116 @@
+/** `data-collector status`: what the running collector is doing, from its state file and lock (no IPC). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadState, readInstanceLock } from '../state';
+import type { TrackerSnapshot } from '../assemble';
+import type { Command } from './commands';
+import { configFromFlags } from './ingest';
+import { parseFlags } from './usage';
+
+const HELP = `Usage: data-collector status [--data-dir DIR] [--config FILE] [--json]
+
+Shows what the collector of a data dir is doing, read from its state file and lock: whether it runs
+(pid, host, since), each followed file with its committed offset against its size, the open tasks and
+their age, and the last record written.
+`;
+
+export interface StatusReport {
+  dataDir: string;
+  collector: { running: boolean; pid: number | null; host: string | null; since: string | null; note: string } | null;
+  stateUpdatedAt: string | null;
+  files: { source: string; path: string; offset: number; size: number | null; behindBytes: number | null; sameFile: boolean | null }[];
+  openTasks: { count: number; oldestReceivedAt: string | null };
+  lastRecord: { id: string; time: string; outcome: string } | null;
+}
+
+function lastLine(file: string): string | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const n = Math.min(size, 1 << 20);
+    const buf = Buffer.alloc(n);
+    fs.readSync(fd, buf, 0, n, size - n);
+    const text = buf.toString('utf8').trimEnd();
+    return text.slice(text.lastIndexOf('\n') + 1) || null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function statusReport(dataDir: string): StatusReport {
+  const lock = readInstanceLock(dataDir);
+  const hasState = fs.existsSync(path.join(dataDir, 'state', 'collector-state.json'));
+  const state = hasState ? loadState(dataDir) : null;
+  const files = Object.entries(state?.sources ?? {}).map(([source, cp]) => {
+    let size: number | null = null;
+    let sameFile: boolean | null = null;
+    try {
+      const st = fs.statSync(cp.path);
+      size = st.size;
+      sameFile = cp.identity ? cp.identity.ino === st.ino && cp.identity.dev === st.dev : null;
+    } catch {
+      /* missing for now */
+    }
+    return { source, path: cp.path, offset: cp.offset, size, behindBytes: size !== null && sameFile !== false ? Math.max(0, size - cp.offset) : null, sameFile };
+  });
+  const snap = state?.open_tasks[0] as TrackerSnapshot | undefined;
+  const tasks = snap?.tasks ?? [];
+  const oldest = tasks.length ? Math.min(...tasks.map((t) => t.receivedMs)) : null;
+  let lastRecord: StatusReport['lastRecord'] = null;
+  const line = lastLine(path.join(dataDir, 'generation_history.jsonl'));
+  if (line) {
+    try {
+      const r = JSON.parse(line) as { metadata: { generation_id: string; timestamp: string }; outcome: string };
+      lastRecord = { id: r.metadata.generation_id, time: r.metadata.timestamp, outcome: r.outcome };
+    } catch {
+      /* a torn tail: the next append moves it aside */
+    }
+  }
+  return {
+    dataDir,
+    collector: lock
+      ? { running: lock.alive, pid: lock.holder?.pid ?? null, host: lock.holder?.host ?? null, since: lock.holder?.started_at ?? null, note: lock.reason }
+      : null,
+    stateUpdatedAt: state?.updated_at ?? null,
+    files,
+    openTasks: { count: tasks.length, oldestReceivedAt: oldest === null ? null : new Date(oldest).toISOString() },
+    lastRecord,
+  };
+}
+
+function formatStatus(s: StatusReport): string {
+  const out: string[] = [];
+  const c = s.collector;
+  out.push(
+    c?.running
+      ? `collector: running, pid ${c.pid} on ${c.host} since ${c.since}`
+      : `collector: not running${c ? ` (stale lock: ${c.note})` : ''}`,
+  );
+  out.push(`data dir:  ${s.dataDir}`, `state:     ${s.stateUpdatedAt ? `committed ${s.stateUpdatedAt}` : 'none yet'}`, 'files:');
+  if (!s.files.length) out.push('  (none yet)');
+  for (const f of s.files) {
+    const where = f.size === null ? 'missing now' : f.sameFile === false ? 'rotated since (resumes in the rotated copy)' : `${f.offset} of ${f.size} bytes${f.behindBytes ? `, ${f.behindBytes} behind` : ''}`;
+    out.push(`  ${f.path}: ${where}`);
+  }
+  out.push(`open tasks: ${s.openTasks.count}${s.openTasks.oldestReceivedAt ? `, oldest received ${s.openTasks.oldestReceivedAt}` : ''}`);
+  out.push(`last record: ${s.lastRecord ? `${s.lastRecord.id} ${s.lastRecord.time} ${s.lastRecord.outcome}` : 'none yet'}`);
+  return `${out.join('\n')}\n`;
+}
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: "what the collector of a data dir is doing (from its state file and lock)",
+  help: HELP,
+  async run(args) {
+    const { values } = parseFlags('status', args, { 'data-dir': { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } });
+    const config = configFromFlags(values);
+    const report = statusReport(config.dataDir);
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 1)}\n` : formatStatus(report));
+    return 0;
+  },
+};
