@@ -1,11 +1,13 @@
 /** `npm run bench`: every benchmark, each printing its baseline from the same run beside our figure. */
 import { benchAppend } from './append';
 import { benchPly } from './ply';
+import { benchIngest } from './ingest';
 import { printRows } from './report';
 
 async function main(): Promise<void> {
   printRows('Append to the JSONL store (3 KB records)', await benchAppend(5000));
   printRows('PLY summary (35 MB TRELLIS-layout file)', await benchPly());
+  printRows('Ingest of a 1 GB realistic miner log (60% image tasks)', await benchIngest(1024));
 }
 
 main().catch((err) => {

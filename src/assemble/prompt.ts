@@ -58,9 +58,7 @@ function decodeStrictBase64(bytes: Buffer): Buffer | null {
   else if (text.endsWith('=')) pad = 1;
   const unpadded = bytes.length - pad;
   const expected = Math.floor((unpadded * 3) / 4);
-  if (decoded.length !== expected) return null;
-  if (text.includes('-') || text.includes('_')) return null; // base64url is not what the miner sends
-  return decoded;
+  return decoded.length === expected ? decoded : null;
 }
 
 export function textLogId(text: string): { length: number; logId: string } {

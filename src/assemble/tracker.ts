@@ -146,6 +146,8 @@ export class Tracker {
   private lostReceived: TrackerSnapshot['lostReceived'] = [];
   /** The task whose feedback line came last: the detail line that follows belongs to it. */
   private awaitingDetail: Task | null = null;
+  /** The first copy of each prompt until its second copy comes (not in the snapshot: memory only). */
+  private promptBytes = new WeakMap<Task, Buffer>();
   private lastMs = 0;
 
   constructor(
@@ -308,20 +310,26 @@ export class Tracker {
   // ---- events ----
 
   private onPromptLine(e: LogEvent, phase: 'received' | 'generating'): void {
+    if (phase === 'generating') {
+      // The second copy of a prompt: compared byte for byte with the first, not decoded and hashed again.
+      const same = this.tasks.find((t) => t.phase === 'received' && this.promptBytes.get(t)?.equals(e.long!));
+      if (same) {
+        this.startGenerating(same, e);
+        return;
+      }
+    }
     const prompt = analysePrompt(e.long!, this.hashers);
     const key = promptKey(prompt);
     if (phase === 'generating') {
-      const waiting = this.tasks.filter((t) => t.phase === 'received' && t.key === key);
-      if (waiting.length) {
-        const t = waiting[0]!;
-        t.phase = 'generating';
-        t.generatingMs = e.timeMs;
-        this.addSource(t, e);
+      const waiting = this.tasks.find((t) => t.phase === 'received' && t.key === key);
+      if (waiting) {
+        this.startGenerating(waiting, e);
         return;
       }
     }
     // The first intact copy of this prompt: a new task.
     const t = this.newTask(e, prompt, key);
+    if (phase === 'received') this.promptBytes.set(t, e.long!);
     if (phase === 'generating') {
       t.phase = 'generating';
       t.generatingMs = e.timeMs;
@@ -333,6 +341,13 @@ export class Tracker {
       }
       this.incomplete(t, 'task_received_line_lost');
     }
+  }
+
+  private startGenerating(t: Task, e: LogEvent): void {
+    t.phase = 'generating';
+    t.generatingMs = e.timeMs;
+    this.promptBytes.delete(t);
+    this.addSource(t, e);
   }
 
   private newTask(e: LogEvent, prompt: Prompt, key: string): Task {

@@ -70,6 +70,11 @@ const offsetCache = new Map<string, number[]>();
  * boundaries, so one computation serves every line of that minute.
  */
 function candidateOffsets(timeZone: string, minuteText: string, wall: number): number[] {
+  if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return [0];
+  // One entry per hour when the zone's offset is the same all hour (almost always), else per minute.
+  const hourKey = `${timeZone}|${minuteText.slice(0, 13)}`;
+  const hourly = offsetCache.get(hourKey);
+  if (hourly) return hourly;
   const key = `${timeZone}|${minuteText}`;
   let offs = offsetCache.get(key);
   if (!offs) {
@@ -82,6 +87,9 @@ function candidateOffsets(timeZone: string, minuteText: string, wall: number): n
     offs = found.size ? [...found].sort((a, b) => b - a) : [offsetAt(timeZone, wall - 43200000)];
     if (offsetCache.size > 50000) offsetCache.clear();
     offsetCache.set(key, offs);
+    const hourStart = wall - (wall % 3600000);
+    const steady = offs.length === 1 && offsetAt(timeZone, hourStart - offs[0]!) === offs[0] && offsetAt(timeZone, hourStart + 3600000 - 1 - offs[0]!) === offs[0];
+    if (steady) offsetCache.set(hourKey, offs);
   }
   return offs;
 }
