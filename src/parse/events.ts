@@ -16,6 +16,10 @@ export interface StreamSpec {
 }
 
 export interface LogEvent {
+  /**
+   * The rule's event type; `exception` for an ERROR/CRITICAL entry that no rule matched but that has
+   * a traceback (fields.message = the entry's first line, redacted, at most 1 KB; stackTrace set).
+   */
   type: string;
   rule: string;
   spec: StreamSpec;
@@ -35,8 +39,9 @@ export interface LogEvent {
   /** Continuation lines of the entry (a Python traceback), secrets redacted. */
   stackTrace: string | null;
   /**
-   * The entry's start matched this rule but its end was lost (PM2 cut a long line): the event says
-   * a line of this kind was there, nothing more. It never starts or ends a task.
+   * The entry's start matched this rule but its end was lost (PM2 cut a long line), or PM2's pieces
+   * fit the rule in two ways (a line cut where a shorter one could end): the event says a line of
+   * this kind was there, nothing more (no fields, no long field). It never starts or ends a task.
    */
   damaged: boolean;
 }

@@ -10,26 +10,58 @@ const PATTERNS: [RegExp, string][] = [
   // Wallet (Name: 'x', Hotkey: 'y', Path: 'z'), bt.wallet(name=..., hotkey=...) and similar
   [/\bwallet ?\([^)]*\)?/gi, 'Wallet([REDACTED])'],
   // any path into a bittensor wallets folder, or to a key file of a wallet
-  [/[^\s'"]*\.bittensor\/wallets[^\s'",)]*/g, '[REDACTED_WALLET_PATH]'],
-  [/[^\s'"]*\/(?:hotkeys\/|coldkey(?:pub\.txt)?\b)[^\s'",)]*/g, '[REDACTED_WALLET_PATH]'],
+  [/[^\s'"]*\.bittensor\/wallets[^\s'",)]*/g, '[REDACTED_PATH]'],
+  [/[^\s'"]*\/(?:hotkeys\/|coldkey(?:pub\.txt)?\b)[^\s'",)]*/g, '[REDACTED_PATH]'],
   // --wallet.name x, wallet_name=x, hotkey: x (YAML), "coldkey": "x" ...
   [/(--wallet[._](?:name|hotkey|path)[ =])(\S+)/gi, '$1[REDACTED]'],
-  [/(["']?(?:wallet[._]?(?:name|hotkey|path)|coldkey|hotkey|mnemonic|seed|password)["']?\s*[=:]\s*)(["'][^"']*["']?|[^\s,)]+)/gi, '$1[REDACTED]'],
+  // (a bare `path=` too: in a cut repr it may be the wallet's, with nothing left to say so)
+  [/(["']?\b(?:wallet[._]?(?:name|hotkey|path)|coldkey|hotkey|mnemonic|seed|password|path)["']?\s*[=:]\s*)(["'][^"']*["']?|[^\s,)]+)/gi, '$1[REDACTED]'],
 ];
 
 /**
- * A line that speaks of a wallet or a key may be a piece of a repr PM2 cut in two (`hotkey='b',
- * path='/srv/keys')`): every quoted string and path on it goes.
+ * A line that still speaks of a wallet or a key may hold a piece of a repr or a command line that
+ * PM2 cut in two (` sn17-hot-01 --wallet.path /srv/keys`), which no pattern recognises: such a line
+ * keeps only its start (indentation and first word, or an exception's name) and loses the rest.
  */
 const KEY_WORDS = /wallet|hotkey|coldkey|keyfile|mnemonic/i;
-const QUOTED_OR_PATH = /'[^'\n]*'?|"[^"\n]*"?|(?:~|\.{0,2})\/[^\s'",)]*/g;
+const OWN_MARKS = /(?:wallet=Config|Wallet)\(\[REDACTED\]\)|\[REDACTED\w*\]/g;
+const LINE_START = /^\s*(?:["']?[\w.]+["']?: |\S+ ?)?/;
 
-export function redactSecrets(text: string): string {
+/** A quote opened and not closed: the line was cut inside a string (a path, a name), which goes. */
+function cutQuote(line: string): string {
+  for (const q of ["'", '"']) {
+    const n = line.split(q).length - 1;
+    if (n % 2 === 1) return line.slice(0, line.lastIndexOf(q) + 1) + '[REDACTED]';
+  }
+  return line;
+}
+
+function redactLine(line: string): string {
+  line = cutQuote(line);
+  if (!KEY_WORDS.test(line.replace(OWN_MARKS, ''))) return line;
+  const keep = LINE_START.exec(line)![0];
+  return `${keep}[REDACTED]`;
+}
+
+/**
+ * Redacts `text`. `known` are secrets known by name (the operator's wallet names and path, or those
+ * read from the miner's config line): they go wherever they appear, even in a piece of a cut line
+ * that nothing else recognises.
+ */
+export function redactSecrets(text: string, known: readonly string[] = []): string {
   let out = text;
+  for (const k of known) if (out.includes(k)) out = out.split(k).join('[REDACTED]');
   for (const [re, rep] of PATTERNS) out = out.replace(re, rep);
-  if (!KEY_WORDS.test(out)) return out;
-  return out
-    .split('\n')
-    .map((line) => (KEY_WORDS.test(line) ? line.replace(QUOTED_OR_PATH, (m) => (m.includes('[REDACTED') ? m : '[REDACTED]')) : line))
-    .join('\n');
+  return out.split('\n').map(redactLine).join('\n');
+}
+/** The wallet's name, hotkey and path as the config and wallet lines print them (to redact them later). */
+export function walletSecrets(text: string): string[] {
+  const out = new Set<string>();
+  const re = /\b(?:name|hotkey|path)\b["']?\s*[=:]\s*["']?([^\s'",)]+)/gi;
+  for (const m of text.matchAll(re)) {
+    // a trailing slash is not part of the path's identity
+    const v = m[1]!.replace(/\/+$/, '');
+    if (v.length >= 3) out.add(v);
+  }
+  return [...out];
 }

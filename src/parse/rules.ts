@@ -160,6 +160,11 @@ export class CompiledRule {
     return { rule: this, fields: this.convert(m.groups), long: null };
   }
 
+  /** How a captured group is converted (`string` when the rule does not say). */
+  fieldType(name: string): FieldType {
+    return this.types[name] ?? 'string';
+  }
+
   /** Whether a long-field rule's end regex matches at the end of `tail` (the last bytes of a message). */
   endsAt(tail: Buffer): boolean {
     return this.end !== null && this.end.test(tail.toString('latin1', Math.max(0, tail.length - END_WINDOW)));
@@ -243,7 +248,8 @@ export function compileRules(defaults: Rule[], file?: unknown, fileName = 'rules
         const idx = i.path[1];
         const name = Array.isArray(rules) ? (rules[idx] as { name?: unknown } | undefined)?.name : undefined;
         const which = typeof name === 'string' && name ? `rule "${name}" (#${idx + 1})` : `rule #${idx + 1}`;
-        return `${which}: ${formatIssues(new z.ZodError([{ ...i, path: i.path.slice(2) }]))}`;
+        const inner = i.path.slice(2).map(String).join('.');
+        return `${which}: ${inner ? `${inner}: ` : ''}${i.message}`;
       });
       throw new CollectorError('CONFIG_INVALID', `invalid ${fileName}: ${named.join('; ')}`, null, 'fix the rules file (docs/rules.md)');
     }

@@ -7,7 +7,7 @@
 import { Pm2Envelope, type Piece } from './pm2-envelope';
 import { parseHeader, type Header } from './headers';
 import { localTimeToUtc, parseZonedTime } from './local-time';
-import { redactSecrets } from './redact';
+import { redactSecrets, walletSecrets } from './redact';
 import type { CompiledRule, RuleMatch } from './rules';
 import { emptyParseStats, type LogEvent, type ParseStats, type StreamSpec } from './events';
 
@@ -21,6 +21,8 @@ export interface StreamParserOptions {
   maxStackTraceBytes?: number;
   /** Date mode: header-less pieces kept after an entry to rebuild a long line, at most this many bytes. */
   maxEntryBytes?: number;
+  /** Wallet names, hotkeys and paths to redact wherever they appear (those of secret lines are added as seen). */
+  secrets?: string[];
 }
 
 interface OpenEntry {
@@ -39,9 +41,16 @@ interface Found {
   ambiguous: boolean;
 }
 
-/** A line of a Python traceback (or of a chained one). */
+/**
+ * A line of a Python traceback (or of a chained one). Python indents exactly: `  File "…"`, the
+ * source line at 4 spaces, carets further right, `  | `/`  +-` in exception groups.
+ */
 const TRACEBACK_LINE =
-  /^(?:Traceback \(most recent call last\):|\s+\S|During handling of|The above exception|(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit|Warning|Timeout|Iteration)\b|(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*: )/;
+  // eslint-disable-next-line no-regex-spaces -- the exact indentation is what tells a traceback line
+  /^(?:Traceback \(most recent call last\):|  File "|    \S| {4,}[~^]|  \[Previous line|  [|+]|\t+\S|During handling of|The above exception|(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit|Warning|Timeout|Iteration)\b|(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*: )/;
+/** The rest of a log header whose start PM2 dropped (`BUG       | bittensor:…`, `    DEBUG     | …`). */
+// eslint-disable-next-line no-control-regex -- ESC starts the colour codes a cut header may keep
+const HEADER_REST = /^[^|]{0,40}\| (?:bittensor:|[\w.<>]+:[\w<>]+:\d+ - )|^\s*(?:\x1b\[[\d;]*m)*[A-Z]+\s*(?:\x1b\[[\d;]*m)*\s+\| /;
 /** Where a traceback starts: a message never goes on past it. */
 const TRACEBACK_START = /^(?:Traceback \(most recent call last\):|During handling of|The above exception|\s*\+? ?Exception Group Traceback)/;
 const BLANK = /^[ \t]+$/;
@@ -57,6 +66,7 @@ export class StreamParser {
   private readonly maxPatternBytes: number;
   private readonly maxStackTraceBytes: number;
   private readonly maxEntryBytes: number;
+  private readonly secrets: string[];
 
   constructor(
     readonly spec: StreamSpec,
@@ -66,6 +76,7 @@ export class StreamParser {
     this.maxPatternBytes = opts.maxPatternBytes ?? 4096;
     this.maxStackTraceBytes = opts.maxStackTraceBytes ?? STACK_LIMIT;
     this.maxEntryBytes = opts.maxEntryBytes ?? ENTRY_LIMIT;
+    this.secrets = (opts.secrets ?? []).filter((s) => s.length >= 3);
   }
 
   /** Feeds one line of the file (without its newline) and its byte span. */
@@ -136,9 +147,13 @@ export class StreamParser {
     }
     const rule = found?.match.rule ?? null;
     const consumed = found?.consumed ?? 0;
-    const stack = rule?.secret ? null : this.continuation(e, consumed);
+    if (rule?.secret) this.learnSecrets(message, e.rest);
+    const stack = rule?.secret ? null : this.continuation(e, consumed, found !== null && !found.ambiguous);
     if (found && !found.ambiguous) {
       const m = found.match;
+      if (this.secrets.length)
+        for (const [k, v] of Object.entries(m.fields))
+          if (typeof v === 'string' && m.rule.fieldType(k) === 'string') m.fields[k] = redactSecrets(v, this.secrets);
       const long = m.long ? found.joined.subarray(m.long.start, m.long.end) : null;
       const set: LogEvent['set'] = {};
       for (const [path, v] of Object.entries(m.rule.set))
@@ -157,7 +172,7 @@ export class StreamParser {
     }
     if (stack?.traceback && FAILURE_LEVELS.has(e.header.level)) {
       // an exception no rule knows: the assembler takes it as a failure of the task in flight
-      const text = redactSecrets(utf8Head(message, EXCEPTION_MESSAGE_BYTES));
+      const text = redactSecrets(utf8Head(message, EXCEPTION_MESSAGE_BYTES), this.secrets);
       this.emitEvent(e, 'exception', 'exception', { message: text }, null, {}, stack.text, false, stack.end);
       return;
     }
@@ -168,8 +183,9 @@ export class StreamParser {
    * The entry's continuation lines from `from` on, as a redacted stack trace. In date mode a piece
    * that is not a traceback line is a fragment of a line whose start PM2 dropped (counted, skipped);
    * an indentation-only piece is a line Python wrote in two parts, so the next piece goes on it.
+   * `lineEnded`: the entry's line is known to be whole (a rule matched it).
    */
-  private continuation(e: OpenEntry, from: number): { text: string; end: number; traceback: boolean } | null {
+  private continuation(e: OpenEntry, from: number, lineEnded: boolean): { text: string; end: number; traceback: boolean } | null {
     const date = e.first.mode === 'date';
     const lines: string[] = [];
     let bytes = 0;
@@ -179,7 +195,12 @@ export class StreamParser {
     for (let i = from; i < e.rest.length; i++) {
       const p = e.rest[i]!;
       if (date) {
-        if (p.bytes.length === 0) continue; // a chunk that held only a newline
+        if (p.bytes.length === 0) {
+          // the newline of a piece that did not end its line, or, right after a whole line, all
+          // that is left of a line PM2 dropped to its last byte
+          if (i === from && lineEnded) this.noteDamage(p.offset);
+          continue;
+        }
         if (!glue && !BLANK.test(p.bytes.toString('latin1', 0, 64)) && !isTracebackLine(p.bytes)) {
           this.noteDamage(p.offset);
           continue;
@@ -197,7 +218,15 @@ export class StreamParser {
       bytes += p.bytes.length + 1;
       end = p.end;
     }
-    return lines.length ? { text: redactSecrets(lines.join('\n')), end, traceback } : null;
+    return lines.length ? { text: redactSecrets(lines.join('\n'), this.secrets), end, traceback } : null;
+  }
+
+  /** Remembers the wallet's names and path from a secret line (and its YAML continuation). */
+  private learnSecrets(message: Buffer, rest: Piece[]): void {
+    const text = [message, ...rest.slice(0, 200).map((p) => p.bytes)].map((b) => b.toString('utf8', 0, 64 * 1024)).join('\n');
+    for (const s of walletSecrets(text)) if (!this.secrets.includes(s)) this.secrets.push(s);
+    // longest first, so a path goes whole before a name inside it
+    this.secrets.sort((a, b) => b.length - a.length);
   }
 
   /**
@@ -213,6 +242,8 @@ export class StreamParser {
     let total = message.length;
     for (let k = 0; k < pieces.length; k++) {
       const piece = pieces[k]!.bytes;
+      // an empty piece (a chunk that held only a newline) adds nothing: no other split
+      if (piece.length === 0) continue;
       if (TRACEBACK_START.test(piece.toString('latin1', 0, 64))) break;
       total += piece.length;
       if (!rule.longField && total > this.maxPatternBytes) break;
@@ -280,7 +311,8 @@ export class StreamParser {
 }
 
 function isTracebackLine(bytes: Buffer): boolean {
-  return TRACEBACK_LINE.test(bytes.toString('latin1', 0, 200));
+  const head = bytes.toString('latin1', 0, 200);
+  return TRACEBACK_LINE.test(head) && !HEADER_REST.test(head);
 }
 
 /** At most `max` bytes of the start of `b` as text, never cutting a UTF-8 character in two. */
