@@ -61,6 +61,12 @@ export interface FinishedRecord {
 
 type Phase = 'received' | 'generating' | 'ended' | 'feedback';
 
+interface PendingSubmitFailure {
+  event: LogEvent;
+  taskIds: string[];
+  candidates: number;
+}
+
 /** One open task; JSON-safe, so the open-task snapshot goes into the state file as is. */
 interface Task {
   id: string;
@@ -74,6 +80,11 @@ interface Task {
   feedbackMs: number | null;
   /** The generation outcome came from a line that named no task and had other candidates. */
   endInferred: boolean;
+  /**
+   * The largest candidate set of an inferred choice this task took part in (0: none). A later
+   * event that only this task can take is still a guess when an earlier guess left it the only one.
+   */
+  ambiguity: number;
   /** The id a feedback-only record of this task would have had. */
   orphanId: string | null;
   record: GenerationRecord;
@@ -86,6 +97,8 @@ export interface TrackerSnapshot {
   occurrences: [string, number][];
   pendingQueries: { uid: number | null; ms: number }[];
   lostReceived: { text: string; ms: number }[];
+  pendingSubmitFailures?: PendingSubmitFailure[];
+  hotkeyUids?: [string, number][];
   lastMs: number;
 }
 
@@ -146,6 +159,10 @@ export class Tracker {
   private lostReceived: TrackerSnapshot['lostReceived'] = [];
   /** The task whose feedback line came last: the detail line that follows belongs to it. */
   private awaitingDetail: Task | null = null;
+  /** Submit failures that named no single task yet (several were waiting for feedback). */
+  private pendingSubmitFailures: PendingSubmitFailure[] = [];
+  /** Validator hotkey -> uid, learnt where the logs pair them (a failed pull right after its query). */
+  private hotkeyUids = new Map<string, number>();
   /** The first copy of each prompt until its second copy comes (not in the snapshot: memory only). */
   private promptBytes = new WeakMap<Task, Buffer>();
   private lastMs = 0;
@@ -200,13 +217,17 @@ export class Tracker {
       case 'network':
         if (str(e.fields.network)) this.identity.network = networkOf(str(e.fields.network)!);
         return;
-      case 'pull_failed':
+      case 'pull_failed': {
+        const query = this.pendingQueries.length === 1 ? this.pendingQueries[0] : undefined;
+        const hotkey = str(e.fields.validator_hotkey);
+        if (query && query.uid !== null && hotkey) this.hotkeyUids.set(hotkey, query.uid);
         this.pendingQueries.shift();
         this.minerEvent(e, 'pull_failed', (m) => {
           m.validator_hotkey = str(e.fields.validator_hotkey);
           m.reason = str(e.fields.reason);
         });
         return;
+      }
       case 'no_validators':
         this.minerEvent(e, 'no_validators', () => {});
         return;
@@ -240,6 +261,8 @@ export class Tracker {
   /** Finishes what waited too long: `nowMs` is event time while catching up, the wall clock after. */
   tick(nowMs: number): void {
     if (this.awaitingDetail && nowMs - (this.awaitingDetail.feedbackMs ?? nowMs) > 2000) this.closeFeedback();
+    if (this.pendingSubmitFailures.length)
+      this.resolveSubmitFailures((p) => nowMs - p.event.timeMs > this.opts.feedbackTimeoutMs / 2);
     for (const t of [...this.tasks]) {
       if (t.phase === 'ended' && t.endedMs !== null && nowMs - t.endedMs > this.opts.feedbackTimeoutMs) {
         t.record.validator_feedback.received = false;
@@ -254,6 +277,7 @@ export class Tracker {
   /** End of an `ingest` input: every open task is finished as it stands, marked so. */
   finishAll(reason: string): void {
     this.closeFeedback();
+    this.resolveSubmitFailures(() => true);
     for (const t of [...this.tasks]) this.interrupt(t, reason);
   }
 
@@ -294,6 +318,8 @@ export class Tracker {
       occurrences: [...this.occurrences],
       pendingQueries: [...this.pendingQueries],
       lostReceived: [...this.lostReceived],
+      pendingSubmitFailures: structuredClone(this.pendingSubmitFailures),
+      hotkeyUids: [...this.hotkeyUids],
       lastMs: this.lastMs,
     };
   }
@@ -304,6 +330,8 @@ export class Tracker {
     this.occurrences = new Map(s.occurrences);
     this.pendingQueries = [...s.pendingQueries];
     this.lostReceived = [...s.lostReceived];
+    this.pendingSubmitFailures = structuredClone(s.pendingSubmitFailures ?? []);
+    this.hotkeyUids = new Map(s.hotkeyUids ?? []);
     this.lastMs = s.lastMs;
   }
 
@@ -399,6 +427,7 @@ export class Tracker {
       endedMs: null,
       feedbackMs: null,
       endInferred: false,
+      ambiguity: 0,
       orphanId: null,
       record,
     };
@@ -445,12 +474,13 @@ export class Tracker {
       return;
     }
     const t = this.oldest(candidates, generatingLineLost ? 'receivedMs' : 'generatingMs');
-    this.link(t, e, candidates.length);
+    const choices = this.choose(t, candidates);
+    this.link(t, e, choices);
     if (generatingLineLost) this.incomplete(t, 'generating_line_lost');
     if (group !== null && t.group === null) t.group = group;
     t.phase = 'ended';
     t.endedMs = e.timeMs;
-    t.endInferred = candidates.length > 1;
+    t.endInferred = choices > 1;
     const r = t.record;
     const sub = r.generation.submission;
     sub.submission_time = isoUtc(e.timeMs);
@@ -508,7 +538,7 @@ export class Tracker {
     }
     const t = this.oldest(candidates, 'generatingMs');
     t.group = group;
-    this.link(t, e, candidates.length);
+    this.link(t, e, this.choose(t, candidates));
     this.applySet(t.record, e.set);
     if (str(e.set['generation.submission.rejection_reason'] as FieldValue) || e.set['generation.submission.pre_submission_rejection'] === true) {
       t.record.generation.submission.pre_submission_rejection = true;
@@ -529,17 +559,45 @@ export class Tracker {
     const ended = this.tasks.filter((t) => t.phase === 'ended');
     let candidates = ended;
     if (hotkey) {
-      const named = ended.filter((t) => t.record.metadata.validator_hotkey === hotkey);
+      const uid = this.hotkeyUids.get(hotkey);
+      const named = ended.filter(
+        (t) => t.record.metadata.validator_hotkey === hotkey || (uid !== undefined && t.record.metadata.validator_uid === uid),
+      );
       if (named.length) candidates = named;
     }
     if (!candidates.length) {
       this.counters.eventsWithoutTask++;
       return;
     }
-    const t = this.oldest(candidates, 'endedMs');
-    this.link(t, e, candidates.length);
+    if (candidates.length === 1) {
+      this.applySubmitFailed(candidates[0]!, e, 1);
+      return;
+    }
+    // Several tasks could have failed to submit: the ones whose feedback comes were not it.
+    this.pendingSubmitFailures.push({ event: e, taskIds: candidates.map((t) => t.id), candidates: candidates.length });
+  }
+
+  /** A pending submit failure whose candidates the feedback narrowed to one is applied to it. */
+  private resolveSubmitFailures(force: (p: PendingSubmitFailure) => boolean): void {
+    for (const p of [...this.pendingSubmitFailures]) {
+      const open = p.taskIds.map((id) => this.tasks.find((t) => t.id === id && t.phase === 'ended')).filter((t): t is Task => !!t);
+      if (open.length > 1 && !force(p)) continue;
+      this.pendingSubmitFailures = this.pendingSubmitFailures.filter((x) => x !== p);
+      if (!open.length) {
+        this.counters.eventsWithoutTask++;
+        continue;
+      }
+      // one left: determined by elimination; forced: the oldest, inferred
+      this.applySubmitFailed(this.oldest(open, 'endedMs'), p.event, open.length === 1 ? 1 : p.candidates);
+    }
+  }
+
+  private applySubmitFailed(t: Task, e: LogEvent, candidates: number): void {
+    this.link(t, e, candidates);
+    const hotkey = str(e.fields.validator_hotkey);
     const r = t.record;
     if (hotkey && !r.metadata.validator_hotkey) r.metadata.validator_hotkey = hotkey;
+    if (hotkey && r.metadata.validator_uid !== null && candidates === 1) this.hotkeyUids.set(hotkey, r.metadata.validator_uid);
     r.generation.submission.submitted = false;
     if (!r.failure_analysis.failed) {
       r.failure_analysis.failed = true;
@@ -604,6 +662,7 @@ export class Tracker {
     t.phase = 'feedback';
     t.feedbackMs = e.timeMs;
     this.awaitingDetail = t;
+    if (this.pendingSubmitFailures.length) this.resolveSubmitFailures(() => false);
   }
 
   /**
@@ -657,15 +716,19 @@ export class Tracker {
 
   private onMinerStarted(e: LogEvent): void {
     this.closeFeedback();
+    this.resolveSubmitFailures(() => true);
     for (const t of [...this.tasks]) {
       const r = t.record;
-      if (!r.failure_analysis.failed) {
-        r.failure_analysis.failed = true;
-        r.failure_analysis.error_type = 'miner_restarted';
-        r.failure_analysis.error_message = 'the miner restarted before the task finished';
-      }
-      r.outcome = 'interrupted';
       this.addSource(t, e);
+      if (r.failure_analysis.failed) {
+        // its generation had already failed: that stays the outcome
+        this.interrupt(t, 'miner_restarted');
+        continue;
+      }
+      r.failure_analysis.failed = true;
+      r.failure_analysis.error_type = 'miner_restarted';
+      r.failure_analysis.error_message = 'the miner restarted before the task finished';
+      r.outcome = 'interrupted';
       this.finish(t);
     }
     this.pendingQueries = [];
@@ -708,6 +771,7 @@ export class Tracker {
       endedMs: null,
       feedbackMs: null,
       endInferred: false,
+      ambiguity: 0,
       orphanId: null,
       record,
     };
@@ -725,9 +789,16 @@ export class Tracker {
     return 'no_feedback';
   }
 
+  /**
+   * Finishes a task before its end was seen. A generation known to have failed stays
+   * `generation_failed` (feedback would only add its score 0); anything else is `interrupted`.
+   */
   private interrupt(t: Task, reason: string): void {
-    t.record.outcome = t.phase === 'feedback' ? t.record.outcome : 'interrupted';
-    if (t.phase !== 'feedback') this.incomplete(t, reason);
+    if (t.phase !== 'feedback') {
+      const failed = t.phase === 'ended' && t.record.failure_analysis.failed;
+      t.record.outcome = failed ? 'generation_failed' : 'interrupted';
+      if (!failed) this.incomplete(t, reason);
+    }
     this.finish(t);
   }
 
@@ -754,6 +825,12 @@ export class Tracker {
 
   private oldest(tasks: Task[], by: 'receivedMs' | 'generatingMs' | 'endedMs'): Task {
     return tasks.reduce((a, b) => ((b[by] ?? Infinity) < (a[by] ?? Infinity) ? b : a));
+  }
+
+  /** The number of candidates `t` was really chosen among, counting earlier guesses; taints the others. */
+  private choose(t: Task, candidates: Task[]): number {
+    if (candidates.length > 1) for (const c of candidates) c.ambiguity = Math.max(c.ambiguity, candidates.length);
+    return Math.max(candidates.length, t.ambiguity);
   }
 
   private link(t: Task, e: LogEvent, candidates: number): void {
