@@ -11,9 +11,18 @@ export interface Timed {
 
 interface Queue<T> {
   items: T[];
+  /** When each item arrived (wall ms), for the lateness allowance. */
+  arrived: number[];
   head: number;
   idle: boolean;
 }
+
+/**
+ * How long (wall ms) an event waits for an earlier one that an idle source may still deliver:
+ * a file's change is seen a few ms after another's, so a line written just before may be read
+ * just after. 0 hands the event on at once.
+ */
+export type Lateness<T> = (item: T) => number;
 
 export class EventMerger<T extends Timed> {
   private readonly queues: Queue<T>[] = [];
@@ -23,12 +32,13 @@ export class EventMerger<T extends Timed> {
   addSource(id: string): void {
     if (this.index.has(id)) return;
     this.index.set(id, this.queues.length);
-    this.queues.push({ items: [], head: 0, idle: false });
+    this.queues.push({ items: [], arrived: [], head: 0, idle: false });
   }
 
-  push(id: string, item: T): void {
+  push(id: string, item: T, arrivedMs = 0): void {
     const q = this.queues[this.index.get(id)!]!;
     q.items.push(item);
+    q.arrived.push(arrivedMs);
   }
 
   /** Idle: caught up with its file (live) or finished (one-shot); no earlier event can follow. */
@@ -58,15 +68,20 @@ export class EventMerger<T extends Timed> {
     return n;
   }
 
-  /** Hands on, in time order, every event no source can still precede. */
-  *drain(): Generator<T> {
+  /**
+   * Hands on, in time order, every event no source can still precede. With `lateness`, an event
+   * also waits that long after its arrival while some idle source has nothing queued.
+   */
+  *drain(nowMs = 0, lateness?: Lateness<T>): Generator<T> {
     for (;;) {
       let best = -1;
       let bestTime = Infinity;
+      let someIdleEmpty = false;
       for (let i = 0; i < this.queues.length; i++) {
         const q = this.queues[i]!;
         if (q.head === q.items.length) {
           if (!q.idle) return; // this source may still produce an earlier event
+          someIdleEmpty = true;
           continue;
         }
         const t = q.items[q.head]!.timeMs;
@@ -77,9 +92,11 @@ export class EventMerger<T extends Timed> {
       }
       if (best === -1) return;
       const q = this.queues[best]!;
+      if (lateness && someIdleEmpty && nowMs - q.arrived[q.head]! < lateness(q.items[q.head]!)) return;
       const item = q.items[q.head++]!;
       if (q.head > 1024 && q.head * 2 > q.items.length) {
         q.items = q.items.slice(q.head);
+        q.arrived = q.arrived.slice(q.head);
         q.head = 0;
       }
       yield item;

@@ -262,7 +262,7 @@ export class Tracker {
   tick(nowMs: number): void {
     if (this.awaitingDetail && nowMs - (this.awaitingDetail.feedbackMs ?? nowMs) > 2000) this.closeFeedback();
     if (this.pendingSubmitFailures.length)
-      this.resolveSubmitFailures((p) => nowMs - p.event.timeMs > this.opts.feedbackTimeoutMs / 2);
+      this.resolveSubmitFailures((p) => nowMs - p.event.timeMs > this.opts.feedbackTimeoutMs);
     for (const t of [...this.tasks]) {
       if (t.phase === 'ended' && t.endedMs !== null && nowMs - t.endedMs > this.opts.feedbackTimeoutMs) {
         t.record.validator_feedback.received = false;
@@ -461,8 +461,11 @@ export class Tracker {
     const generatingLineLost = candidates.length === 0;
     if (generatingLineLost) candidates = this.tasks.filter((t) => t.phase === 'received');
     if (group !== null) {
+      // tasks known to run on that endpoint; a guessed binding does not rule the others out
       const bound = candidates.filter((t) => t.group === group);
-      candidates = bound.length ? bound : candidates.filter((t) => t.group === null);
+      // free: not known to run elsewhere (no endpoint yet, or one that was only guessed)
+      const free = candidates.filter((t) => t.group !== group && (t.group === null || t.ambiguity > 0));
+      candidates = bound.length && bound.every((t) => t.ambiguity === 0) ? bound : [...bound, ...free];
     }
     if (!candidates.length) {
       this.counters.eventsWithoutTask++;
@@ -501,7 +504,8 @@ export class Tracker {
     if (sub.rejection_reason !== null) {
       fa.error_type = 'pre_submission_rejection';
     } else {
-      fa.error_type = FAILURE_TYPES[e.type] ?? 'exception';
+      // a failure line followed by a Python traceback is an exception, whatever the line says
+      fa.error_type = e.stackTrace ? 'exception' : (FAILURE_TYPES[e.type] ?? 'exception');
       sub.rejection_reason = fa.error_type;
     }
     fa.error_message = redactSecrets(this.failureMessage(e));
@@ -527,7 +531,7 @@ export class Tracker {
     const group = e.spec.group;
     const generating = this.tasks.filter((t) => t.phase === 'generating');
     let candidates = generating.filter((t) => t.group === group);
-    if (!candidates.length) candidates = generating.filter((t) => t.group === null);
+    if (!candidates.length) candidates = this.matchingPrompt(generating.filter((t) => t.group === null), e);
     if (!candidates.length) {
       // a worker line written just after the miner saw the generation end
       candidates = this.tasks.filter((t) => t.group === group && t.phase === 'ended' && e.timeMs - (t.endedMs ?? 0) < 5000);
@@ -543,6 +547,22 @@ export class Tracker {
     if (str(e.set['generation.submission.rejection_reason'] as FieldValue) || e.set['generation.submission.pre_submission_rejection'] === true) {
       t.record.generation.submission.pre_submission_rejection = true;
     }
+  }
+
+  /**
+   * A worker line that says what it was asked (fields `prompt_kind` text|image and `prompt_chars`,
+   * e.g. the custom worker's "Request received: image prompt (547204 chars base64)") keeps only the
+   * tasks with such a prompt, when any does.
+   */
+  private matchingPrompt(tasks: Task[], e: LogEvent): Task[] {
+    const kind = str(e.fields.prompt_kind);
+    const chars = num(e.fields.prompt_chars);
+    if (kind === null && chars === null) return tasks;
+    const type = kind === 'image' ? 'IMAGE-TO-3D' : kind === 'text' ? 'TEXT-TO-3D' : null;
+    const fit = tasks.filter(
+      (t) => (type === null || t.record.task.task_type === type) && (chars === null || t.record.task.prompt_length === chars),
+    );
+    return fit.length ? fit : tasks;
   }
 
   private applySet(record: GenerationRecord, set: Record<string, FieldValue>): void {

@@ -2,6 +2,8 @@
 import { inspectPlyCommand } from './inspect-ply';
 import { ingestCommand } from './ingest';
 import { runCommand } from './run';
+import { analyzeCommand } from './analyze';
+import { exportCommand } from './export';
 import { statusCommand } from './status';
 import { doctorCommand } from './doctor';
 export interface Command {
@@ -11,4 +13,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: Command[] = [runCommand, statusCommand, doctorCommand, ingestCommand, inspectPlyCommand];
+export const COMMANDS: Command[] = [runCommand, statusCommand, doctorCommand, ingestCommand, analyzeCommand, exportCommand, inspectPlyCommand];

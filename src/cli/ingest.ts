@@ -32,7 +32,7 @@ Flags:
   --worker-log [NAME=]PATH a worker's log (repeatable); NAME groups a worker's files (default: its PM2 app)
   --miner-app NAME         the miner's PM2 app name (default: from the file name <app>-out.log)
   --rules FILE             a rules file (JSON) adding to or replacing the default rules
-  --config FILE            the collector's config (JSON; default ./data-collector.config.json if present)
+  --config FILE            the collector's config (JSON; default $DC_CONFIG, else ./data-collector.config.json if present)
   --data-dir DIR           where the data goes (default: the config's, else ./data)
   --time-zone ZONE         IANA zone of the miner's log times (default: the host's)
 `;
@@ -40,9 +40,9 @@ Flags:
 /** The collector's config when no --config is given (looked for in the working directory). */
 export const DEFAULT_CONFIG_FILE = 'data-collector.config.json';
 
-/** The config from --config (or ./data-collector.config.json), with the flags that override it. */
+/** The config from --config (or $DC_CONFIG, or ./data-collector.config.json), with the flags that override it. */
 export function configFromFlags(values: { config?: string; 'data-dir'?: string; 'time-zone'?: string }): Config {
-  const file = values.config ?? (fs.existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : null);
+  const file = values.config ?? process.env.DC_CONFIG ?? (fs.existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : null);
   const config = file ? loadConfigFile(file) : defaultConfig();
   if (values['data-dir']) config.dataDir = values['data-dir'];
   if (values['time-zone']) config.timeZone = values['time-zone'];

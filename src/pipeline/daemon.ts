@@ -60,6 +60,14 @@ interface Source {
 }
 
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The end of a generation waits a little for the worker's lines about it, which another file
+ * delivers: the worker writes them just before the miner logs the end, but its file's change may
+ * be seen a few ms later. Other events pass at once (a feedback line is recorded without delay).
+ */
+const GENERATION_END = new Set(['generation_completed', 'generation_failed', 'endpoint_unreachable', 'endpoint_timeout', 'client_error', 'exception']);
+const lateness = (e: LogEvent): number => (GENERATION_END.has(e.type) ? 200 : 0);
 /** An idle source's last entry is handed on after this long (a traceback may still follow it). */
 const IDLE_FLUSH_MS = 150;
 
@@ -186,7 +194,7 @@ export class Daemon {
     const s = this.sources[i]!;
     const identity = s.fed.identityAt(e.offset);
     if (identity) s.identities.set(e, identity);
-    this.merger.push(String(i), e);
+    this.merger.push(String(i), e, this.clock.now());
   }
 
   // ---- the loop ----
@@ -204,7 +212,7 @@ export class Daemon {
       }
       this.eventClock.setCaughtUp(this.sources.every((s) => s.caughtUp));
       if (!writing) {
-        for (const e of this.merger.drain()) {
+        for (const e of this.merger.drain(this.clock.now(), lateness)) {
           this.eventClock.observe(e.timeMs);
           this.tracker.tick(this.eventClock.now());
           this.tracker.push(e);

@@ -1,0 +1,178 @@
+/** `data-collector analyze`: the spec's "View Statistics" over every record of one or more data dirs. */
+import { configFromFlags } from './ingest';
+import type { Command } from './commands';
+import { parseFlags, UsageError } from './usage';
+import { FILTER_FLAGS, FILTER_HELP, FilterError, analyze, filterFromFlags, loadDataset, select, splitByHost, type Analysis, type Dataset, type Filter } from '../query';
+import { renderAcceptance, renderClip, renderFailures, renderGroups, renderScanFooter, renderSummary, renderValidators } from '../report/text';
+import { writeHtmlReport } from '../report/html';
+
+const HELP = `Usage: data-collector analyze [--summary] [--acceptance-rate] [--failures] [--clip-distribution]
+                              [--validator [UID]] [--report FILE.html] [--group-by host] [--json] [selection]
+
+Reads every record under the data dirs (generation_history.jsonl, the monthly files, their .gz forms
+and archive/), keeps only the latest revision of each generation and drops superseded records, then
+prints the sections asked for (--summary when none is). Counting is by the record's outcome;
+acceptance rate = accepted / records with validator feedback received.
+
+Sections:
+  --summary            counts, acceptance, by task type, score / CLIP / generation-time percentiles,
+                       submission and failure rates, inferred attribution, first/last record
+  --acceptance-rate    overall, by task type, by day (UTC)
+  --failures           by error type: count, share of failures, a sample message
+  --clip-distribution  histogram of quality_metrics.clip_score with the threshold marked
+  --clip-threshold X   the threshold to mark (default: the records' most common miner_config.clip_threshold)
+  --clip-bin W         histogram bin width (default 0.02)
+  --validator [UID]    that validator's acceptance, scores and feedback delays (and only its records);
+                       without UID: a table of all validators
+  --group-by host      compare the hosts of a fleet side by side
+  --report FILE.html   write a self-contained HTML report (charts drawn inline, no network)
+  --json               the same numbers as JSON (for scripts)
+  --config FILE        the collector's config (its data dir is the default --data-dir)
+
+${FILTER_HELP}
+Percentiles are exact (nearest rank). Corrupt lines are skipped and counted; the count and the
+first file:line are reported at the end (on stderr with --json).
+
+Exit status: 0 ok, 1 a data dir cannot be read, 2 usage error.
+`;
+
+export const ANALYZE_FLAGS = {
+  ...FILTER_FLAGS,
+  config: { type: 'string' },
+  summary: { type: 'boolean' },
+  'acceptance-rate': { type: 'boolean' },
+  failures: { type: 'boolean' },
+  'clip-distribution': { type: 'boolean' },
+  'clip-threshold': { type: 'string' },
+  'clip-bin': { type: 'string' },
+  'group-by': { type: 'string' },
+  report: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** What the commands need from outside, injected so tests control the clock and capture output. */
+export interface CliIo {
+  now: () => number;
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** Whether stderr is a terminal (progress is shown only then). */
+  stderrIsTty: boolean;
+  threads?: number;
+}
+
+export const processIo: CliIo = {
+  now: () => Date.now(),
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  stderrIsTty: Boolean(process.stderr.isTTY),
+};
+
+/** `--validator` with no UID (last, or followed by a flag) means "all validators". */
+export function normalizeArgs(args: string[]): string[] {
+  return args.map((a, i) => (a === '--validator' && (i + 1 >= args.length || args[i + 1]!.startsWith('--')) ? '--validator=all' : a));
+}
+
+const numberFlag = (flag: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag}: expected a number, got '${v}'`);
+  return n;
+};
+
+/** Data dirs, filter and the scan with progress: shared by analyze and export. */
+export async function loadSelection(
+  command: string,
+  values: Record<string, unknown>,
+  io: CliIo,
+): Promise<{ ds: Dataset; sel: Uint8Array; filter: Filter; dataDirs: string[]; now: number }> {
+  const now = io.now();
+  let filter: Filter;
+  try {
+    filter = filterFromFlags(values, now);
+  } catch (err) {
+    if (err instanceof FilterError) throw new UsageError(`${command}: ${err.message}`);
+    throw err;
+  }
+  const given = values['data-dir'] as string[] | undefined;
+  const dataDirs = given?.length ? given : [configFromFlags({ config: values.config as string | undefined }).dataDir];
+  let lastShown = 0;
+  const ds = await loadDataset({
+    dataDirs,
+    threads: io.threads,
+    onProgress: io.stderrIsTty
+      ? (done, total) => {
+          const t = Date.now();
+          if (t - lastShown < 200 && done < total) return;
+          lastShown = t;
+          io.stderr(`\rreading ${((done / Math.max(1, total)) * 100).toFixed(0)}% of ${(total / 1048576).toFixed(0)} MiB`);
+          if (done >= total) io.stderr('\r\x1b[K');
+        }
+      : undefined,
+  });
+  return { ds, sel: select(ds, filter), filter, dataDirs, now };
+}
+
+function count(sel: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < sel.length; i++) n += sel[i]!;
+  return n;
+}
+
+export async function runAnalyze(args: string[], io: CliIo = processIo): Promise<number> {
+  const { values } = parseFlags('analyze', normalizeArgs(args), ANALYZE_FLAGS);
+  if (values['group-by'] !== undefined && values['group-by'] !== 'host') throw new UsageError(`analyze: --group-by: only 'host' is supported`);
+  const opts = { clipThreshold: numberFlag('clip-threshold', values['clip-threshold']), clipBinWidth: numberFlag('clip-bin', values['clip-bin']) };
+  if (opts.clipBinWidth !== undefined && opts.clipBinWidth <= 0) throw new UsageError('analyze: --clip-bin: expected a number > 0');
+  const validatorView = values.validator === undefined ? undefined : values.validator === 'all' ? null : Number(values.validator);
+  const wanted = {
+    summary: Boolean(values.summary),
+    acceptance: Boolean(values['acceptance-rate']),
+    failures: Boolean(values.failures),
+    clip: Boolean(values['clip-distribution']),
+    validators: validatorView !== undefined,
+  };
+  if (!Object.values(wanted).some(Boolean) && !values.report && !values['group-by']) wanted.summary = true;
+
+  const { ds, sel, filter, dataDirs, now } = await loadSelection('analyze', values, io);
+  const a = analyze(ds, sel, opts);
+  const groups: [string, Analysis][] | null = values['group-by'] ? [...splitByHost(ds, sel)].map(([h, s]) => [h, analyze(ds, s, opts)]) : null;
+  const selected = count(sel);
+
+  if (values.report) {
+    writeHtmlReport(values.report, { analysis: a, groups, stats: ds.stats, selected, dataDirs, filter, now });
+    io.stderr(`report written to ${values.report}\n`);
+  }
+  if (values.json) {
+    const pick = (x: Analysis): Record<string, unknown> => ({
+      ...(wanted.summary ? { summary: x.summary } : {}),
+      ...(wanted.acceptance ? { acceptance: x.acceptance } : {}),
+      ...(wanted.failures ? { failures: x.failures } : {}),
+      ...(wanted.clip ? { clip_distribution: x.clip_distribution } : {}),
+      ...(wanted.validators ? { validators: validatorView === null ? x.validators : x.validators.filter((v) => v.validator_uid === validatorView) } : {}),
+    });
+    const out = {
+      scope: { data_dirs: dataDirs, filter, now: new Date(now).toISOString(), scan: ds.stats, selected, acceptance_rate: 'accepted / feedback_received' },
+      ...pick(a),
+      ...(groups ? { groups: Object.fromEntries(groups.map(([h, g]) => [h, { summary: g.summary, ...pick(g) }])) } : {}),
+    };
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+    if (ds.stats.corrupt > 0) io.stderr(renderScanFooter(ds.stats, selected).trimStart());
+    return 0;
+  }
+  const parts: string[] = [];
+  if (groups) parts.push(renderGroups(groups));
+  if (wanted.summary) parts.push(renderSummary(a));
+  if (wanted.acceptance) parts.push(renderAcceptance(a));
+  if (wanted.failures) parts.push(renderFailures(a));
+  if (wanted.clip) parts.push(renderClip(a));
+  if (wanted.validators) parts.push(renderValidators(a, validatorView ?? null));
+  io.stdout(parts.join('\n') + renderScanFooter(ds.stats, selected));
+  return 0;
+}
+
+export const analyzeCommand: Command = {
+  name: 'analyze',
+  summary: 'statistics over the recorded generations (--summary, --acceptance-rate, --failures, ...)',
+  help: HELP,
+  run: (args) => runAnalyze(args),
+};

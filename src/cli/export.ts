@@ -1,0 +1,70 @@
+/** `data-collector export`: the spec's "Export Training Data": selected records with absolute file paths. */
+import type { Command } from './commands';
+import { parseFlags, UsageError } from './usage';
+import { loadSelection, processIo, type CliIo } from './analyze';
+import { FILTER_FLAGS, FILTER_HELP, exportRecords, type ExportSummary } from '../query';
+import { table } from '../report/text';
+
+const HELP = `Usage: data-collector export --output FILE [--require-files] [--json] [selection]
+
+Writes the selected generations (latest revision only, superseded records dropped) to FILE as JSONL:
+each line is the stored record unchanged plus one last key, "export":
+  {"data_dir": ABS, "image_path": ABS or null, "ply_path": ABS or null, "missing": ["image"|"ply", ...]}
+(image_path/ply_path: absolute paths of files that exist; missing: what a training set lacks: the image
+of an IMAGE-TO-3D task, the PLY of any task). Remove "export" to get a record valid per the schema.
+The file is written as FILE.tmp and renamed at the end: an export is whole or absent.
+
+Flags:
+  --output FILE     where to write (required)
+  --require-files   drop records whose image or PLY file is missing (default: keep and report them)
+  --json            print the summary as JSON
+  --config FILE     the collector's config (its data dir is the default --data-dir)
+
+${FILTER_HELP}
+Exit status: 0 ok, 1 a data dir cannot be read or FILE cannot be written, 2 usage error.
+`;
+
+const EXPORT_FLAGS = {
+  ...FILTER_FLAGS,
+  config: { type: 'string' },
+  output: { type: 'string' },
+  'require-files': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+export function renderExportSummary(s: ExportSummary): string {
+  const m = s.missing_files;
+  const lines = [
+    `Exported ${s.written} of ${s.selected} selected records to ${s.output}`,
+    m.records > 0
+      ? `Missing files: ${m.records} records (image: ${m.image}, ply: ${m.ply}); ${m.dropped ? `${m.dropped} dropped (--require-files)` : 'kept (use --require-files to drop them)'}`
+      : 'Missing files: none',
+    ...m.examples.map((e) => `  ${e.generation_id}: ${e.missing.join(', ')}`),
+    `Score range: ${s.score ? `${s.score.min} - ${s.score.max}` : '-'}`,
+    '',
+    table([['task type', 'records'], ...Object.entries(s.by_task_type).sort().map(([t, n]) => [t, String(n)])]),
+  ];
+  return lines.join('\n');
+}
+
+export async function runExport(args: string[], io: CliIo = processIo): Promise<number> {
+  const { values } = parseFlags('export', args, EXPORT_FLAGS);
+  if (!values.output) throw new UsageError('export: --output FILE is required');
+  const { ds, sel } = await loadSelection('export', values, io);
+  const s = await exportRecords(ds, sel, { output: values.output, requireFiles: values['require-files'] });
+  const scan = ds.stats;
+  if (values.json) io.stdout(`${JSON.stringify({ ...s, scan }, null, 2)}\n`);
+  else io.stdout(renderExportSummary(s));
+  if (scan.corrupt > 0 || !values.json) {
+    const first = scan.firstCorrupt ? ` (first at ${scan.firstCorrupt.file}:${scan.firstCorrupt.line})` : '';
+    io.stderr(`Corrupt lines skipped: ${scan.corrupt}${first}\n`);
+  }
+  return 0;
+}
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write selected generations with their image/PLY paths as JSONL (training data)',
+  help: HELP,
+  run: (args) => runExport(args),
+};

@@ -1,0 +1,270 @@
+/**
+ * The figures of `analyze`, computed from the selected rows in one walk. Percentiles are exact: the
+ * values are kept in typed arrays and sorted (nearest rank: the smallest value with at least p % of the
+ * values at or below it). Acceptance rate = accepted / feedback received.
+ */
+import { ERROR_TYPES, OUTCOMES, TASK_TYPES, type Outcome } from '../schema';
+import { F_FAILED, F_INFERRED, F_PRE_REJECTED, F_RECEIVED, F_SUBMITTED } from './columns';
+import type { Dataset } from './dataset';
+import { DAY_MS } from './filter';
+
+export interface Dist {
+  n: number;
+  mean: number | null;
+  min: number | null;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export interface Counts {
+  records: number;
+  feedback_received: number;
+  accepted: number;
+  /** accepted / feedback_received; null when no feedback was received. */
+  acceptance_rate: number | null;
+  by_outcome: Record<Outcome, number>;
+}
+
+export interface ValidatorRow extends Counts {
+  validator_uid: number | null;
+  score: Dist;
+  feedback_delay_seconds: Dist;
+}
+
+export interface Analysis {
+  summary: Counts & {
+    by_task_type: (Counts & { task_type: string })[];
+    score: Dist;
+    clip_score: Dist;
+    generation_time: Record<string, Dist>;
+    submitted: number;
+    submission_rate: number | null;
+    failed: number;
+    failure_rate: number | null;
+    pre_submission_rejections: number;
+    inferred_attribution: number;
+    first_record: string | null;
+    last_record: string | null;
+  };
+  acceptance: {
+    overall: Counts;
+    by_task_type: (Counts & { task_type: string })[];
+    by_day: (Counts & { day: string; by_task_type: Record<string, Counts> })[];
+  };
+  failures: {
+    failed: number;
+    by_type: { error_type: string; count: number; share: number; sample_message: string | null }[];
+    by_day: { day: string; by_type: Record<string, number> }[];
+  };
+  clip_distribution: {
+    n: number;
+    threshold: number | null;
+    threshold_source: 'flag' | 'records' | null;
+    thresholds_seen: { value: number; records: number }[];
+    bin_width: number;
+    bins: { from: number; to: number; count: number }[];
+    below_threshold: number | null;
+  };
+  validators: ValidatorRow[];
+}
+
+export interface AnalysisOptions {
+  /** --clip-threshold; else the most common miner_config.clip_threshold of the selected records. */
+  clipThreshold?: number;
+  clipBinWidth?: number;
+}
+
+/** Growable list of numbers. */
+class Values {
+  a = new Float64Array(64);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+}
+
+/** Exact distribution; nearest-rank percentiles. */
+export function dist(values: Float64Array, n = values.length): Dist {
+  if (n === 0) return { n: 0, mean: null, min: null, p50: null, p90: null, p99: null, max: null };
+  const s = values.slice(0, n).sort();
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += s[i]!;
+  const rank = (p: number): number => s[Math.max(0, Math.ceil((p / 100) * n) - 1)]!;
+  return { n, mean: sum / n, min: s[0]!, p50: rank(50), p90: rank(90), p99: rank(99), max: s[n - 1]! };
+}
+
+const ACCEPTED = OUTCOMES.indexOf('accepted');
+
+class Counter {
+  records = 0;
+  received = 0;
+  accepted = 0;
+  outcomes = new Array<number>(OUTCOMES.length).fill(0);
+  add(outcome: number, flags: number): void {
+    this.records++;
+    if (flags & F_RECEIVED) this.received++;
+    if (outcome === ACCEPTED) this.accepted++;
+    this.outcomes[outcome]!++;
+  }
+  counts(): Counts {
+    return {
+      records: this.records,
+      feedback_received: this.received,
+      accepted: this.accepted,
+      acceptance_rate: this.received ? this.accepted / this.received : null,
+      by_outcome: Object.fromEntries(OUTCOMES.map((o, i) => [o, this.outcomes[i]!])) as Record<Outcome, number>,
+    };
+  }
+}
+
+function getOr<K, V>(m: Map<K, V>, k: K, make: () => V): V {
+  let v = m.get(k);
+  if (v === undefined) m.set(k, (v = make()));
+  return v;
+}
+
+const taskName = (code: number): string => (code === 0 ? 'unknown' : TASK_TYPES[code - 1]!);
+const errorName = (code: number): string => (code === 0 ? 'unknown' : ERROR_TYPES[code - 1]!);
+export const dayOf = (ms: number): string => new Date(Math.floor(ms / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+
+/** Bin index of v: integer arithmetic on micro-units so 0.2 / 0.02 lands in bin 10, not 9. */
+function binOf(v: number, width: number): number {
+  return Math.floor(Math.round(v * 1e6) / Math.round(width * 1e6));
+}
+
+export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}): Analysis {
+  const all = new Counter();
+  const byTask = new Map<number, Counter>();
+  const byDay = new Map<number, { all: Counter; task: Map<number, Counter> }>();
+  const byValidator = new Map<number, { c: Counter; score: Values; delay: Values }>();
+  const failures = new Map<number, { count: number; sample: string | null }>();
+  const failByDay = new Map<number, Map<number, number>>();
+  const thresholds = new Map<number, number>();
+  const stages = new Map<string, Values>();
+  const score = new Values();
+  const clip = new Values();
+  let submitted = 0, failed = 0, pre = 0, inferred = 0;
+  let first = Infinity, last = -Infinity;
+
+  ds.chunks.forEach((c, k) => {
+    const off = ds.offsets[k]!;
+    const stageCols = Object.entries(c.stages).map(([name, col]) => [getOr(stages, name, () => new Values()), col] as const);
+    for (let i = 0; i < c.n; i++) {
+      if (!sel[off + i]) continue;
+      const o = c.outcome[i]!;
+      const fl = c.flags[i]!;
+      const ts = c.ts[i]!;
+      all.add(o, fl);
+      getOr(byTask, c.task[i]!, () => new Counter()).add(o, fl);
+      const day = getOr(byDay, Math.floor(ts / DAY_MS), () => ({ all: new Counter(), task: new Map<number, Counter>() }));
+      day.all.add(o, fl);
+      getOr(day.task, c.task[i]!, () => new Counter()).add(o, fl);
+      const v = getOr(byValidator, c.validator[i]!, () => ({ c: new Counter(), score: new Values(), delay: new Values() }));
+      v.c.add(o, fl);
+      const s = c.score[i]!;
+      if (!Number.isNaN(s)) {
+        score.push(s);
+        v.score.push(s);
+      }
+      if (!Number.isNaN(c.delay[i]!)) v.delay.push(c.delay[i]!);
+      if (!Number.isNaN(c.clip[i]!)) clip.push(c.clip[i]!);
+      if (!Number.isNaN(c.clipThr[i]!)) thresholds.set(c.clipThr[i]!, (thresholds.get(c.clipThr[i]!) ?? 0) + 1);
+      for (const [vals, col] of stageCols) if (!Number.isNaN(col[i]!)) vals.push(col[i]!);
+      if (fl & F_SUBMITTED) submitted++;
+      if (fl & F_PRE_REJECTED) pre++;
+      if (fl & F_INFERRED) inferred++;
+      if (fl & F_FAILED) {
+        failed++;
+        const f = getOr(failures, c.errType[i]!, () => ({ count: 0, sample: null as string | null }));
+        f.count++;
+        if (f.sample === null && c.errMsg[i]! >= 0) f.sample = c.messages[c.errMsg[i]!]!;
+        const d = getOr(failByDay, Math.floor(ts / DAY_MS), () => new Map<number, number>());
+        d.set(c.errType[i]!, (d.get(c.errType[i]!) ?? 0) + 1);
+      }
+      if (ts < first) first = ts;
+      if (ts > last) last = ts;
+    }
+  });
+
+  const n = all.records;
+  const taskRows = [...byTask.entries()].sort((a, b) => a[0] - b[0]).map(([t, c]) => ({ task_type: taskName(t), ...c.counts() }));
+  const thresholdsSeen = [...thresholds.entries()].map(([value, records]) => ({ value, records })).sort((a, b) => b.records - a.records || a.value - b.value);
+  const threshold = opts.clipThreshold ?? thresholdsSeen[0]?.value ?? null;
+  const width = opts.clipBinWidth ?? 0.02;
+  const bins = new Map<number, number>();
+  let below = 0;
+  for (let i = 0; i < clip.n; i++) {
+    const b = binOf(clip.a[i]!, width);
+    bins.set(b, (bins.get(b) ?? 0) + 1);
+    if (threshold !== null && clip.a[i]! < threshold) below++;
+  }
+  const binKeys = [...bins.keys()].sort((a, b) => a - b);
+  const binRows = [];
+  if (binKeys.length > 0) for (let b = binKeys[0]!; b <= binKeys[binKeys.length - 1]!; b++) binRows.push({ from: +(b * width).toFixed(6), to: +((b + 1) * width).toFixed(6), count: bins.get(b) ?? 0 });
+
+  return {
+    summary: {
+      ...all.counts(),
+      by_task_type: taskRows,
+      score: dist(score.a, score.n),
+      clip_score: dist(clip.a, clip.n),
+      generation_time: Object.fromEntries([...stages.entries()].filter(([, v]) => v.n > 0).sort(([a], [b]) => (a === 'total_time' ? -1 : b === 'total_time' ? 1 : a.localeCompare(b))).map(([k, v]) => [k, dist(v.a, v.n)])),
+      submitted,
+      submission_rate: n ? submitted / n : null,
+      failed,
+      failure_rate: n ? failed / n : null,
+      pre_submission_rejections: pre,
+      inferred_attribution: inferred,
+      first_record: n ? new Date(first).toISOString() : null,
+      last_record: n ? new Date(last).toISOString() : null,
+    },
+    acceptance: {
+      overall: all.counts(),
+      by_task_type: taskRows,
+      by_day: [...byDay.entries()].sort((a, b) => a[0] - b[0]).map(([d, v]) => ({
+        day: dayOf(d * DAY_MS),
+        ...v.all.counts(),
+        by_task_type: Object.fromEntries([...v.task.entries()].sort((a, b) => a[0] - b[0]).map(([t, c]) => [taskName(t), c.counts()])),
+      })),
+    },
+    failures: {
+      failed,
+      by_type: [...failures.entries()]
+        .map(([t, f]) => ({ error_type: errorName(t), count: f.count, share: f.count / failed, sample_message: f.sample }))
+        .sort((a, b) => b.count - a.count || a.error_type.localeCompare(b.error_type)),
+      by_day: [...failByDay.entries()].sort((a, b) => a[0] - b[0]).map(([d, m]) => ({ day: dayOf(d * DAY_MS), by_type: Object.fromEntries([...m.entries()].map(([t, c]) => [errorName(t), c])) })),
+    },
+    clip_distribution: {
+      n: clip.n,
+      threshold,
+      threshold_source: opts.clipThreshold !== undefined ? 'flag' : threshold !== null ? 'records' : null,
+      thresholds_seen: thresholdsSeen,
+      bin_width: width,
+      bins: binRows,
+      below_threshold: threshold === null ? null : below,
+    },
+    validators: [...byValidator.entries()]
+      .sort((a, b) => (a[0] === -1 ? 1 : b[0] === -1 ? -1 : a[0] - b[0]))
+      .map(([uid, v]) => ({ validator_uid: uid === -1 ? null : uid, ...v.c.counts(), score: dist(v.score.a, v.score.n), feedback_delay_seconds: dist(v.delay.a, v.delay.n) })),
+  };
+}
+
+/** One selection per host (for --group-by host), hosts sorted by name. */
+export function splitByHost(ds: Dataset, sel: Uint8Array): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  ds.chunks.forEach((c, k) => {
+    const off = ds.offsets[k]!;
+    for (let i = 0; i < c.n; i++) {
+      if (!sel[off + i]) continue;
+      getOr(out, c.hosts[c.host[i]!]!, () => new Uint8Array(ds.n))[off + i] = 1;
+    }
+  });
+  return new Map([...out.entries()].sort((a, b) => a[0].localeCompare(b[0])));
+}

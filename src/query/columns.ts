@@ -1,0 +1,206 @@
+/**
+ * One pass turns each record into a row of numbers (about 120 bytes), so no record object outlives its
+ * line: that is what keeps memory flat. Strings that matter (host, error message samples) go into small
+ * per-chunk tables. A chunk is built in a worker and sent back as transferable typed arrays.
+ */
+import { ERROR_TYPES, OUTCOMES, TASK_TYPES, type GenerationRecord } from '../schema';
+
+export const F_RECEIVED = 1;
+export const F_SUBMITTED = 2;
+export const F_FAILED = 4;
+export const F_INFERRED = 8;
+export const F_PRE_REJECTED = 16;
+
+/** Distinct error messages kept per chunk as samples; past this a message is not kept (its count still is). */
+const MAX_MESSAGES = 4096;
+
+export interface Chunk {
+  n: number;
+  /** 64-bit hash of generation_id, in two halves. */
+  idHi: Uint32Array;
+  idLo: Uint32Array;
+  rev: Uint32Array;
+  /** Index of the record's line within its unit (export reads the unit again and picks these lines). */
+  line: Uint32Array;
+  ts: Float64Array; // metadata.timestamp, ms
+  task: Uint8Array; // 0 null, 1 + index in TASK_TYPES
+  outcome: Uint8Array; // index in OUTCOMES
+  flags: Uint8Array; // F_*
+  errType: Uint8Array; // 0 none, 1 + index in ERROR_TYPES
+  errMsg: Int32Array; // index in messages, -1 none
+  validator: Int32Array; // -1 null
+  host: Uint16Array; // index in hosts
+  score: Float64Array; // NaN = null
+  clip: Float64Array;
+  clipThr: Float64Array;
+  delay: Float64Array;
+  /** generation.timing: one column per stage seen (NaN where a record lacks it). */
+  stages: Record<string, Float64Array>;
+  hosts: string[];
+  messages: string[];
+  /** Ids named in some record's provenance.supersedes, as [hi, lo] pairs. */
+  superseded: number[];
+}
+
+/** A 64-bit hash of an id as two 32-bit lanes (FNV-1a and a murmur-style mix): see docs/analysis.md. */
+export function hashId(id: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return [a >>> 0, (b ^ (b >>> 13)) >>> 0];
+}
+
+type Cols = Omit<Chunk, 'n' | 'stages' | 'hosts' | 'messages' | 'superseded'>;
+const COLUMN_TYPES = {
+  idHi: Uint32Array,
+  idLo: Uint32Array,
+  rev: Uint32Array,
+  line: Uint32Array,
+  ts: Float64Array,
+  task: Uint8Array,
+  outcome: Uint8Array,
+  flags: Uint8Array,
+  errType: Uint8Array,
+  errMsg: Int32Array,
+  validator: Int32Array,
+  host: Uint16Array,
+  score: Float64Array,
+  clip: Float64Array,
+  clipThr: Float64Array,
+  delay: Float64Array,
+} as const;
+type ColName = keyof typeof COLUMN_TYPES;
+const COL_NAMES = Object.keys(COLUMN_TYPES) as ColName[];
+
+const TASK_CODE = new Map<string, number>(TASK_TYPES.map((t, i) => [t, i + 1]));
+const OUTCOME_CODE = new Map<string, number>(OUTCOMES.map((o, i) => [o, i]));
+const ERROR_CODE = new Map<string, number>(ERROR_TYPES.map((e, i) => [e, i + 1]));
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : NaN;
+}
+
+/** Thrown for a line that is JSON but not a generation record we can count. */
+export class NotARecord extends Error {}
+
+export class ChunkBuilder {
+  private cap = 1024;
+  private n = 0;
+  private cols: Cols;
+  private stages: Record<string, Float64Array> = {};
+  private hosts: string[] = [];
+  private hostIdx = new Map<string, number>();
+  private messages: string[] = [];
+  private msgIdx = new Map<string, number>();
+  private superseded: number[] = [];
+
+  constructor() {
+    this.cols = {} as Cols;
+    for (const k of COL_NAMES) (this.cols as unknown as Record<string, unknown>)[k] = new COLUMN_TYPES[k](this.cap);
+  }
+
+  private grow(): void {
+    this.cap *= 2;
+    const c = this.cols as unknown as Record<string, Float64Array>;
+    for (const k of COL_NAMES) {
+      const next = new COLUMN_TYPES[k](this.cap) as unknown as Float64Array;
+      next.set(c[k]!);
+      c[k] = next;
+    }
+    for (const [k, col] of Object.entries(this.stages)) {
+      const next = new Float64Array(this.cap).fill(NaN);
+      next.set(col);
+      this.stages[k] = next;
+    }
+  }
+
+  /** Adds a parsed line; throws NotARecord when the fields every count relies on are missing. */
+  add(r: GenerationRecord, line: number): void {
+    const m = r?.metadata;
+    const p = r?.provenance;
+    const outcome = OUTCOME_CODE.get(r?.outcome as string);
+    const ts = typeof m?.timestamp === 'string' ? Date.parse(m.timestamp) : NaN;
+    if (!m || typeof m.generation_id !== 'string' || outcome === undefined || !p || typeof p.revision !== 'number' || Number.isNaN(ts))
+      throw new NotARecord('not a generation record');
+    if (this.n === this.cap) this.grow();
+    const i = this.n++;
+    const c = this.cols;
+    const [hi, lo] = hashId(m.generation_id);
+    c.idHi[i] = hi;
+    c.idLo[i] = lo;
+    c.rev[i] = p.revision;
+    c.line[i] = line;
+    c.ts[i] = ts;
+    c.task[i] = TASK_CODE.get(r.task?.task_type as string) ?? 0;
+    c.outcome[i] = outcome;
+    const g = r.generation;
+    const fb = r.validator_feedback;
+    const fa = r.failure_analysis;
+    c.flags[i] =
+      (fb?.received === true ? F_RECEIVED : 0) |
+      (g?.submission?.submitted === true ? F_SUBMITTED : 0) |
+      (fa?.failed === true ? F_FAILED : 0) |
+      (Array.isArray(p.links) && p.links.some((l) => l.link === 'inferred') ? F_INFERRED : 0) |
+      (g?.submission?.pre_submission_rejection === true ? F_PRE_REJECTED : 0);
+    c.errType[i] = ERROR_CODE.get(fa?.error_type as string) ?? 0;
+    c.errMsg[i] = this.message(fa?.error_message);
+    c.validator[i] = typeof m.validator_uid === 'number' ? m.validator_uid : -1;
+    c.host[i] = this.hostIndex(typeof m.host === 'string' ? m.host : '');
+    c.score[i] = num(fb?.score);
+    c.clip[i] = num(g?.output?.quality_metrics?.clip_score);
+    c.clipThr[i] = num(r.miner_config?.clip_threshold);
+    c.delay[i] = num(fb?.feedback_delay_seconds);
+    const timing = g?.timing;
+    if (timing)
+      for (const k in timing) {
+        const v = timing[k];
+        if (typeof v !== 'number') continue;
+        let col = this.stages[k];
+        if (!col) col = this.stages[k] = new Float64Array(this.cap).fill(NaN);
+        col[i] = v;
+      }
+    if (Array.isArray(p.supersedes)) for (const id of p.supersedes) this.superseded.push(...hashId(id));
+  }
+
+  private hostIndex(h: string): number {
+    let k = this.hostIdx.get(h);
+    if (k === undefined) {
+      k = this.hosts.length;
+      this.hosts.push(h);
+      this.hostIdx.set(h, k);
+    }
+    return k;
+  }
+
+  private message(msg: unknown): number {
+    if (typeof msg !== 'string') return -1;
+    let k = this.msgIdx.get(msg);
+    if (k === undefined) {
+      if (this.messages.length >= MAX_MESSAGES) return -1;
+      k = this.messages.length;
+      this.messages.push(msg);
+      this.msgIdx.set(msg, k);
+    }
+    return k;
+  }
+
+  finish(): Chunk {
+    const n = this.n;
+    const out = { n, hosts: this.hosts, messages: this.messages, superseded: this.superseded, stages: {} } as unknown as Chunk;
+    const c = this.cols as unknown as Record<string, Float64Array>;
+    for (const k of COL_NAMES) (out as unknown as Record<string, unknown>)[k] = c[k]!.slice(0, n);
+    for (const [k, col] of Object.entries(this.stages)) out.stages[k] = col.slice(0, n);
+    return out;
+  }
+}
+
+/** The typed arrays' buffers, for postMessage's transfer list. */
+export function transferables(chunk: Chunk): ArrayBuffer[] {
+  const c = chunk as unknown as Record<string, Float64Array>;
+  return [...COL_NAMES.map((k) => c[k]!.buffer as ArrayBuffer), ...Object.values(chunk.stages).map((s) => s.buffer as ArrayBuffer)];
+}

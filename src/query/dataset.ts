@@ -1,0 +1,188 @@
+/**
+ * Reading every record under one or more data dirs, then keeping only what counts:
+ * pass 1 (workers, one unit at a time) turns each line into a row of numbers; then the latest revision
+ * of each generation id wins and ids named in any record's `provenance.supersedes` are dropped.
+ * Ids are compared by a 64-bit hash held in typed arrays, never as strings (see docs/analysis.md).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { planUnits, type ScanUnit } from './files';
+import { scanUnit, type UnitResult } from './unit-scan';
+import type { Chunk } from './columns';
+
+export interface ScanOptions {
+  dataDirs: string[];
+  /** Worker threads (default: 2, or 0 when running from TypeScript sources, e.g. under jest). */
+  threads?: number;
+  chunkBytes?: number;
+  /** Called after each unit with the bytes planned and done (compressed size for .gz). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ScanStats {
+  files: number;
+  lines: number;
+  /** Lines that were records (any revision). */
+  records: number;
+  corrupt: number;
+  firstCorrupt: { file: string; line: number } | null;
+  /** Rows dropped because a higher revision of the same id exists. */
+  olderRevisions: number;
+  /** Rows dropped because the same (id, revision) was read before (e.g. the same data synced twice). */
+  duplicates: number;
+  /** Latest revisions dropped because another record supersedes their id. */
+  superseded: number;
+  /** Generations that count. */
+  kept: number;
+}
+
+export interface Dataset {
+  units: ScanUnit[];
+  results: UnitResult[];
+  chunks: Chunk[];
+  /** Global row index of each chunk's first row. */
+  offsets: number[];
+  n: number;
+  /** 1 for the rows that count (latest revision, not superseded, first copy). */
+  keep: Uint8Array;
+  stats: ScanStats;
+}
+
+function defaultThreads(): number {
+  // Workers run compiled JS; from TypeScript sources (jest) scan in-process.
+  return __filename.endsWith('.js') && fs.existsSync(path.join(__dirname, 'worker.js')) ? 2 : 0;
+}
+
+async function runUnits(units: ScanUnit[], threads: number, progress: (u: ScanUnit) => void): Promise<UnitResult[]> {
+  const results: UnitResult[] = new Array(units.length);
+  if (threads <= 0) {
+    for (let i = 0; i < units.length; i++) {
+      results[i] = await scanUnit(units[i]!);
+      progress(units[i]!);
+    }
+    return results;
+  }
+  let next = 0;
+  const workers = Array.from({ length: Math.min(threads, units.length) }, () => new Worker(path.join(__dirname, 'worker.js')));
+  try {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const give = (): void => {
+              if (next >= units.length) return resolve();
+              const id = next++;
+              w.postMessage({ id, unit: units[id] });
+            };
+            w.on('message', (m: { id: number; result?: UnitResult; error?: string }) => {
+              if (m.error !== undefined) return reject(new Error(`${units[m.id]!.file}: ${m.error}`));
+              results[m.id] = m.result!;
+              progress(units[m.id]!);
+              give();
+            });
+            w.on('error', reject);
+            give();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return results;
+}
+
+export async function loadDataset(opts: ScanOptions): Promise<Dataset> {
+  const units = planUnits(opts.dataDirs, opts.chunkBytes);
+  const unitBytes = (u: ScanUnit): number => (u.gz ? u.size : u.end - u.start);
+  const total = units.reduce((s, u) => s + unitBytes(u), 0);
+  let done = 0;
+  const results = await runUnits(units, opts.threads ?? defaultThreads(), (u) => {
+    done += unitBytes(u);
+    opts.onProgress?.(done, total);
+  });
+  const chunks = results.map((r) => r.chunk);
+  const offsets: number[] = [];
+  let n = 0;
+  for (const c of chunks) {
+    offsets.push(n);
+    n += c.n;
+  }
+  const stats: ScanStats = {
+    files: new Set(units.map((u) => u.file)).size,
+    lines: 0,
+    records: n,
+    corrupt: 0,
+    firstCorrupt: null,
+    olderRevisions: 0,
+    duplicates: 0,
+    superseded: 0,
+    kept: 0,
+  };
+  let linesBefore = 0; // lines of the earlier units of the same file
+  units.forEach((u, k) => {
+    if (k > 0 && units[k - 1]!.file !== u.file) linesBefore = 0;
+    const r = results[k]!;
+    stats.lines += r.lines;
+    stats.corrupt += r.corrupt;
+    if (stats.firstCorrupt === null && r.firstCorrupt !== null) stats.firstCorrupt = { file: u.file, line: linesBefore + r.firstCorrupt + 1 };
+    linesBefore += r.lines;
+  });
+  const keep = resolve(chunks, n, stats);
+  return { units, results, chunks, offsets, n, keep, stats };
+}
+
+/**
+ * Latest revision per id: an open-addressing table (capacity a power of two >= 2n) of the best row per
+ * id hash, 16 bytes a slot, so 32 bytes per record while it runs and nothing per record afterwards.
+ */
+function resolve(chunks: Chunk[], n: number, stats: ScanStats): Uint8Array {
+  let cap = 1024;
+  while (cap < n * 2) cap *= 2;
+  const mask = cap - 1;
+  const hi = new Uint32Array(cap);
+  const lo = new Uint32Array(cap);
+  const rev = new Uint32Array(cap);
+  const best = new Int32Array(cap).fill(-1);
+  const gone = new Set<string>();
+  let g = 0;
+  for (const c of chunks) {
+    for (let k = 0; k + 1 < c.superseded.length; k += 2) gone.add(`${c.superseded[k]}:${c.superseded[k + 1]}`);
+    for (let i = 0; i < c.n; i++, g++) {
+      const h = c.idHi[i]!;
+      const l = c.idLo[i]!;
+      const r = c.rev[i]!;
+      let s = (l ^ Math.imul(h, 0x9e3779b1)) & mask;
+      for (;;) {
+        if (best[s] === -1) {
+          hi[s] = h;
+          lo[s] = l;
+          rev[s] = r;
+          best[s] = g;
+          break;
+        }
+        if (hi[s] === h && lo[s] === l) {
+          if (r > rev[s]!) {
+            rev[s] = r;
+            best[s] = g;
+            stats.olderRevisions++;
+          } else if (r === rev[s]) stats.duplicates++;
+          else stats.olderRevisions++;
+          break;
+        }
+        s = (s + 1) & mask;
+      }
+    }
+  }
+  const keep = new Uint8Array(n);
+  for (let s = 0; s < cap; s++) {
+    const b = best[s]!;
+    if (b === -1) continue;
+    if (gone.has(`${hi[s]}:${lo[s]}`)) stats.superseded++;
+    else {
+      keep[b] = 1;
+      stats.kept++;
+    }
+  }
+  return keep;
+}

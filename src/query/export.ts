@@ -1,0 +1,128 @@
+/**
+ * Export pass: reads again only the units holding selected rows, and writes each selected line as it
+ * was stored plus an `export` object (absolute file paths, what is missing), through `<output>.tmp`
+ * renamed at the end, so an export is whole or absent.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CollectorError, fromFsError } from '../common/errors';
+import type { GenerationRecord } from '../schema';
+import type { Dataset } from './dataset';
+import { readUnitLines } from './lines';
+
+export interface ExportOptions {
+  output: string;
+  /** Drop records whose image (IMAGE-TO-3D) or PLY file is not on disk, instead of keeping them. */
+  requireFiles?: boolean;
+}
+
+export interface ExportSummary {
+  output: string;
+  selected: number;
+  written: number;
+  /** Selected records with a missing image (IMAGE-TO-3D only) or PLY file. */
+  missing_files: { records: number; image: number; ply: number; dropped: number; examples: { generation_id: string; missing: string[] }[] };
+  by_task_type: Record<string, number>;
+  score: { min: number; max: number } | null;
+}
+
+export interface ExportFields {
+  data_dir: string;
+  image_path: string | null;
+  ply_path: string | null;
+  missing: ('image' | 'ply')[];
+}
+
+function filesOf(r: GenerationRecord, dataDir: string): ExportFields {
+  const abs = (p: string | null | undefined): string | null => (p ? path.join(dataDir, p) : null);
+  const image = abs(r.task.image_file_path);
+  const ply = abs(r.generation.output.ply_file_path);
+  const missing: ('image' | 'ply')[] = [];
+  if (r.task.task_type === 'IMAGE-TO-3D' && !(image && fs.existsSync(image))) missing.push('image');
+  if (!(ply && fs.existsSync(ply))) missing.push('ply');
+  return { data_dir: dataDir, image_path: image && fs.existsSync(image) ? image : null, ply_path: ply && fs.existsSync(ply) ? ply : null, missing };
+}
+
+export async function exportRecords(ds: Dataset, sel: Uint8Array, opts: ExportOptions): Promise<ExportSummary> {
+  const output = path.resolve(opts.output);
+  const tmp = `${output}.tmp`;
+  const s: ExportSummary = { output, selected: 0, written: 0, missing_files: { records: 0, image: 0, ply: 0, dropped: 0, examples: [] }, by_task_type: {}, score: null };
+  fs.mkdirSync(path.dirname(output), { recursive: true });
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'w', 0o640);
+  } catch (err) {
+    throw fromFsError(err, tmp, 'creating the export file');
+  }
+  let buf: string[] = [];
+  let bufLen = 0;
+  const flush = (): void => {
+    if (bufLen === 0) return;
+    fs.writeSync(fd, buf.join(''));
+    buf = [];
+    bufLen = 0;
+  };
+  try {
+    for (let k = 0; k < ds.units.length; k++) {
+      const c = ds.chunks[k]!;
+      const off = ds.offsets[k]!;
+      const wanted: number[] = [];
+      for (let i = 0; i < c.n; i++) if (sel[off + i]) wanted.push(c.line[i]!);
+      if (wanted.length === 0) continue;
+      const unit = ds.units[k]!;
+      let st: fs.Stats | null = null;
+      try {
+        st = fs.statSync(unit.file);
+      } catch {
+        /* handled below */
+      }
+      if (!st || (!unit.gz && st.size < unit.size))
+        throw new CollectorError('UNKNOWN', 'a data file changed during the export (rotated?)', unit.file, 'run the export again');
+      let idx = 0;
+      let w = 0;
+      await readUnitLines(unit, (line) => {
+        if (idx++ !== wanted[w]) return;
+        w++;
+        const text = line.toString('utf8');
+        const r = JSON.parse(text) as GenerationRecord;
+        s.selected++;
+        const files = filesOf(r, unit.dataDir);
+        if (files.missing.length > 0) {
+          const m = s.missing_files;
+          m.records++;
+          if (files.missing.includes('image')) m.image++;
+          if (files.missing.includes('ply')) m.ply++;
+          if (m.examples.length < 10) m.examples.push({ generation_id: r.metadata.generation_id, missing: files.missing });
+          if (opts.requireFiles) {
+            m.dropped++;
+            return;
+          }
+        }
+        const t = r.task.task_type ?? 'unknown';
+        s.by_task_type[t] = (s.by_task_type[t] ?? 0) + 1;
+        const score = r.validator_feedback.score;
+        if (typeof score === 'number') s.score = s.score ? { min: Math.min(s.score.min, score), max: Math.max(s.score.max, score) } : { min: score, max: score };
+        // the stored line, unchanged, with one more key before its closing brace
+        const out = `${text.trimEnd().slice(0, -1)},"export":${JSON.stringify(files)}}\n`;
+        buf.push(out);
+        bufLen += out.length;
+        s.written++;
+        if (bufLen > 1 << 20) flush();
+      });
+      if (w !== wanted.length) throw new CollectorError('UNKNOWN', 'a data file changed during the export (rotated?)', unit.file, 'run the export again');
+    }
+    flush();
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+  } catch (err) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+    fs.rmSync(tmp, { force: true });
+    throw err instanceof CollectorError ? err : fromFsError(err, tmp, 'writing the export');
+  }
+  fs.renameSync(tmp, output);
+  return s;
+}

@@ -1,0 +1,92 @@
+/** Comparing records with the fake miner's ground truth: shared by the golden and end-to-end tests. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TruthLine } from '../fixtures/fake-miner/truth';
+import { parseRecordLine, type GenerationRecord } from '../../src/schema';
+
+/** The whole lines of the data file (a line being written has no newline yet: readers skip it). */
+export function readRecords(dataDir: string): GenerationRecord[] {
+  const text = fs.readFileSync(path.join(dataDir, 'generation_history.jsonl'), 'utf8');
+  return text
+    .slice(0, text.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => {
+      const p = parseRecordLine(l);
+      if (!p.ok) throw new Error(p.error);
+      return p.record;
+    });
+}
+
+/** Latest revision per id, superseded ones dropped: what every reader keeps. */
+export function latest(records: GenerationRecord[]): GenerationRecord[] {
+  const byId = new Map<string, GenerationRecord>();
+  for (const r of records) {
+    const prev = byId.get(r.metadata.generation_id);
+    if (!prev || r.provenance.revision > prev.provenance.revision) byId.set(r.metadata.generation_id, r);
+  }
+  const superseded = new Set([...byId.values()].flatMap((r) => r.provenance.supersedes));
+  return [...byId.values()].filter((r) => !superseded.has(r.metadata.generation_id));
+}
+
+export const utcOf = (text: string, offsetMin: number) => new Date(Date.parse(`${text.replace(' ', 'T')}Z`) - offsetMin * 60000).toISOString();
+
+export function inferred(r: GenerationRecord, event: string): boolean {
+  return r.provenance.links.some((l) => l.event === event && l.link === 'inferred');
+}
+
+/**
+ * Tasks whose feedback timeout could not have passed before the input ended (nothing was logged
+ * long enough after their end): for them "interrupted" stands in for "no_feedback".
+ */
+export function tailTasks(truth: TruthLine[], timeoutMs: number): Set<number> {
+  const ms = (x: string | null) => (x ? Date.parse(`${x.replace(' ', 'T')}Z`) : 0);
+  const last = Math.max(...truth.flatMap((t) => Object.values(t.times).map(ms)));
+  return new Set(truth.filter((t) => ms(t.times.generation_end ?? t.times.generating ?? t.times.received) + timeoutMs > last).map((t) => t.index));
+}
+
+export function expectFaithful(t: TruthLine, r: GenerationRecord, lastTasks: Set<number>): void {
+  const where = `task ${t.index} (${t.outcome}, ${t.error_type}, score ${t.score}, feedback ${t.feedback_format}, ${JSON.stringify(t.times)}) -> ${r.outcome} ${JSON.stringify(r.provenance.links)} ${r.provenance.incomplete_reasons} ${r.generation.submission.submission_time}`;
+  expect({ where, type: r.task.task_type }).toEqual({ where, type: t.task_type });
+  expect(r.task.prompt_length).toBe(t.prompt_length);
+  if (t.image) {
+    expect(r.task.base64_image_hash).toBe(`sha256:${t.image.sha256}`);
+    expect(r.task.image_file_path).toBe(`images/${t.image.sha256}.${t.image.ext}`);
+  } else expect(r.task.prompt).toBe(t.prompt);
+  expect({ where, uid: r.metadata.validator_uid }).toEqual({ where, uid: t.validator_uid });
+  // outcome: a task whose miner restarted is interrupted; no feedback at the very end of the input
+  // is also "interrupted" for ingest (its end was not reached), with a reason
+  let want: string = t.miner_restarted || t.crashed ? 'interrupted' : t.outcome;
+  if (want === 'no_feedback' && r.outcome === 'interrupted' && lastTasks.has(t.index)) want = 'interrupted';
+  // a restart while the feedback was still awaited: nothing in the logs says it would not have come
+  if (want === 'no_feedback' && r.outcome === 'interrupted' && r.failure_analysis.error_type === 'miner_restarted') want = 'interrupted';
+  const ends = ['generation_completed', 'generation_failed', 'endpoint_unreachable', 'endpoint_timeout', 'client_error', 'exception', 'submit_failed'];
+  // Where the logs left candidates, any assignment is accepted if the record says inferred: its
+  // end (or an event that tied it to an endpoint) was a guess, or its end went to another guess.
+  const endInferred =
+    ends.some((ev) => inferred(r, ev)) ||
+    (r.provenance.links.some((l) => l.link === 'inferred') && r.provenance.incomplete_reasons.includes('generation_end_not_seen'));
+  if (!endInferred) {
+    expect({ where, outcome: r.outcome }).toEqual({ where, outcome: want });
+    if (want !== 'interrupted') expect({ where, error: r.failure_analysis.error_type }).toEqual({ where, error: t.error_type });
+    if (t.generation_bytes !== null && want !== 'interrupted') expect({ where, bytes: r.generation.output.file_size_bytes }).toEqual({ where, bytes: t.generation_bytes });
+  }
+  if (t.score !== null && !t.miner_restarted) {
+    expect({ where, received: r.validator_feedback.received }).toEqual({ where, received: true });
+    expect(r.validator_feedback.score).toBe(t.score === 'failed' ? null : t.score);
+    expect(r.validator_feedback.accepted).toBe(t.score === 'failed' ? null : t.score > 0);
+    expect(r.generation.submission.submitted).toBe(true);
+    if (t.detail) {
+      expect(r.validator_feedback.average_score).toBe(t.detail.average_score);
+      expect(r.validator_feedback.accepted_recent).toBe(t.detail.accepted_recent);
+      expect(r.validator_feedback.accepted_window_hours).toBe(t.detail.accepted_window_hours);
+      expect(r.validator_feedback.reward).toBe(t.detail.reward);
+      expect(r.validator_feedback.duel_rating).toBe(t.detail.duel_rating);
+    }
+  }
+  if (t.outcome === 'submit_failed' && !endInferred) expect(r.generation.submission.submitted).toBe(false);
+  if (r.provenance.links.some((l) => l.link === 'inferred')) {
+    for (const l of r.provenance.links) if (l.link === 'inferred') expect(l.candidates).toBeGreaterThan(1);
+  }
+}
+
