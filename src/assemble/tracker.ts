@@ -61,6 +61,19 @@ export interface FinishedRecord {
 
 type Phase = 'received' | 'generating' | 'ended' | 'feedback';
 
+/** The end event a task took by a guess among candidates, and the record fields it changed. */
+interface EndState {
+  event: LogEvent;
+  candidates: string[];
+  prev: {
+    submission: GenerationRecord['generation']['submission'];
+    total_time: GenerationRecord['generation']['timing']['total_time'];
+    file_size_bytes: number | null;
+    file_size_mb: number | null;
+    failure_analysis: GenerationRecord['failure_analysis'];
+  };
+}
+
 interface PendingSubmitFailure {
   event: LogEvent;
   taskIds: string[];
@@ -85,6 +98,8 @@ interface Task {
    * event that only this task can take is still a guess when an earlier guess left it the only one.
    */
   ambiguity: number;
+  /** How the end of the generation was taken, so a guess can be moved to the right task. */
+  endState: EndState | null;
   /** The id a feedback-only record of this task would have had. */
   orphanId: string | null;
   record: GenerationRecord;
@@ -428,6 +443,7 @@ export class Tracker {
       feedbackMs: null,
       endInferred: false,
       ambiguity: 0,
+      endState: null,
       orphanId: null,
       record,
     };
@@ -478,13 +494,29 @@ export class Tracker {
     }
     const t = this.oldest(candidates, generatingLineLost ? 'receivedMs' : 'generatingMs');
     const choices = this.choose(t, candidates);
+    this.applyEnd(t, e, choices, generatingLineLost);
+    if (choices > 1) t.endState!.candidates = candidates.map((c) => c.id);
+    if (group !== null && t.group === null) t.group = group;
+  }
+
+  private applyEnd(t: Task, e: LogEvent, choices: number, generatingLineLost: boolean): void {
+    const r = t.record;
+    t.endState = {
+      event: e,
+      candidates: [t.id],
+      prev: {
+        submission: { ...r.generation.submission },
+        total_time: r.generation.timing.total_time,
+        file_size_bytes: r.generation.output.file_size_bytes,
+        file_size_mb: r.generation.output.file_size_mb,
+        failure_analysis: { ...r.failure_analysis },
+      },
+    };
     this.link(t, e, choices);
     if (generatingLineLost) this.incomplete(t, 'generating_line_lost');
-    if (group !== null && t.group === null) t.group = group;
     t.phase = 'ended';
     t.endedMs = e.timeMs;
     t.endInferred = choices > 1;
-    const r = t.record;
     const sub = r.generation.submission;
     sub.submission_time = isoUtc(e.timeMs);
     if (r.generation.timing.total_time === null && t.generatingMs !== null)
@@ -510,6 +542,32 @@ export class Tracker {
     }
     fa.error_message = redactSecrets(this.failureMessage(e));
     if (e.stackTrace) fa.stack_trace = e.stackTrace;
+  }
+
+  /**
+   * Feedback for a task whose end was not seen: the end went to another candidate by a guess
+   * (that task has no feedback yet). A feedback line closes exactly the task it names, so that
+   * task had ended: the guessed end moves to it, and the other goes back to generating.
+   */
+  private reclaimGuessedEnd(t: Task): void {
+    const holder = this.tasks.find((o) => o !== t && o.phase === 'ended' && o.endState && o.endState.candidates.includes(t.id));
+    if (!holder) return;
+    const st = holder.endState!;
+    const r = holder.record;
+    r.generation.submission = st.prev.submission;
+    r.generation.timing.total_time = st.prev.total_time;
+    r.generation.output.file_size_bytes = st.prev.file_size_bytes;
+    r.generation.output.file_size_mb = st.prev.file_size_mb;
+    r.failure_analysis = st.prev.failure_analysis;
+    const p = r.provenance;
+    const last = p.links.map((l) => l.event).lastIndexOf(st.event.type);
+    if (last !== -1) p.links.splice(last, 1);
+    p.sources = p.sources.filter((x) => !(x.event === st.event.type && x.offset === st.event.offset && x.file === st.event.file));
+    holder.phase = 'generating';
+    holder.endedMs = null;
+    holder.endInferred = false;
+    holder.endState = null;
+    this.applyEnd(t, st.event, st.candidates.length, false);
   }
 
   private failureMessage(e: LogEvent): string {
@@ -650,6 +708,7 @@ export class Tracker {
       t.orphanId = orphanId;
       this.link(t, e, candidates.length);
     }
+    if (t.phase === 'generating' || t.phase === 'received') this.reclaimGuessedEnd(t);
     const r = t.record;
     const uid = num(e.fields.validator_uid);
     if (uid !== null) {
@@ -792,6 +851,7 @@ export class Tracker {
       feedbackMs: null,
       endInferred: false,
       ambiguity: 0,
+      endState: null,
       orphanId: null,
       record,
     };

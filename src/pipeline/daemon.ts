@@ -55,6 +55,8 @@ interface Source {
   caughtUpSinceMs: number;
   queue: { lines: Line[]; caughtUp: boolean }[];
   queuedBytes: number;
+  /** Just past the last line given to the parser (the follower may have read further). */
+  lastFed: Checkpoint | null;
   /** Identity of each held event's first line. */
   identities: WeakMap<LogEvent, FileIdentity>;
 }
@@ -133,6 +135,7 @@ export class Daemon {
           caughtUpSinceMs: 0,
           queue: [],
           queuedBytes: 0,
+          lastFed: this.state.sources[key] ?? null,
           identities: new WeakMap(),
         };
       });
@@ -242,6 +245,7 @@ export class Daemon {
           s.queuedBytes -= l.bytes.length;
           s.fed.note(l);
           s.parser.push(l.bytes, l.offset, l.end);
+          s.lastFed = { path: s.spec.file, identity: l.source.identity, offset: l.end };
           this.counters.lines++;
         }
         if (b.lines.length) this.dirty = true;
@@ -299,7 +303,10 @@ export class Daemon {
     if (!this.lock || this.tracker.unwritten > 0 || (!force && this.retryAtMs > this.clock.now())) return;
     this.lock.verify();
     const sources: Record<string, Checkpoint> = { ...this.state.sources };
-    for (const [i, s] of this.sources.entries()) sources[s.key] = this.checkpointOf(i, s);
+    for (const [i, s] of this.sources.entries()) {
+      const cp = this.checkpointOf(i, s);
+      if (cp) sources[s.key] = cp;
+    }
     const snap = this.tracker.snapshot();
     this.state = saveState(
       this.opts.config.dataDir,
@@ -323,20 +330,16 @@ export class Daemon {
 
   /**
    * Where this source may resume: at the first event the tracker has not taken yet, else at the
-   * entry the parser still holds, else past the last line read (all of it is in the snapshot).
+   * entry the parser still holds, else just past the last line given to the parser (all of it is
+   * in the snapshot). Never the follower's own position: it may have read lines not parsed yet.
    */
-  private checkpointOf(i: number, s: Source): Checkpoint {
+  private checkpointOf(i: number, s: Source): Checkpoint | null {
     const held = this.merger.peek(String(i));
     const path = s.spec.file;
-    if (held) return { path, identity: s.identities.get(held) ?? s.follower.checkpoint().identity, offset: held.offset };
+    if (held) return { path, identity: s.identities.get(held) ?? s.fed.identityAt(held.offset), offset: held.offset };
     const pending = s.parser.pendingOffset();
     if (pending !== null) return { path, identity: s.fed.identityAt(pending), offset: pending };
-    // lines queued but not parsed yet are after the follower's mark... unless still queued
-    if (s.queue.length && s.queue[0]!.lines.length) {
-      const first = s.queue[0]!.lines[0]!;
-      return { path, identity: first.source.identity, offset: first.offset };
-    }
-    return s.follower.checkpoint();
+    return s.lastFed;
   }
 
   private status(): void {

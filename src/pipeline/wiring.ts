@@ -1,10 +1,13 @@
 /** What `ingest` and the daemon build alike: the stores, the image sink, the tracker, the parsers. */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { Tracker, type FinishedRecord, type Hashers, type StoreImage } from '../assemble';
 import { BlobStore, openGenerationStore, openMinerEventStore, type AppendResult, type JsonlStore } from '../sinks';
 import { compileRules, DEFAULT_RULES, hostTimeZone, StreamParser, type LogEvent, type StreamSpec } from '../parse';
 import type { GenerationRecord, MinerEvent } from '../schema';
 import type { Config } from '../config';
+import { configFileOf, loadConfigFile } from '../config/config';
+import { BlobPolicy } from '../sinks/space';
 import type { Logger } from '../common/logger';
 import { VERSION } from '../version';
 import { endpointGroups } from './inputs';
@@ -13,21 +16,50 @@ export interface Outputs {
   records: JsonlStore<GenerationRecord>;
   minerEvents: JsonlStore<MinerEvent>;
   storeImage: StoreImage;
+  /** store_images / store_ply_files / retention / minFreeBytes, as the config file says now, and the free-space guard. */
+  blobPolicy: BlobPolicy;
+}
+
+/**
+ * Re-reads the config file when it changes, for the keys that may change while the daemon runs (the
+ * blob switches and thresholds). Polling (fs.watchFile): editors replace the file, which fs.watch loses.
+ */
+function followConfigFile(config: Config, policy: BlobPolicy, logger: Logger): void {
+  const file = configFileOf(config);
+  if (!file) return;
+  fs.watchFile(file, { interval: 2000, persistent: false }, (cur, prev) => {
+    if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
+    try {
+      const next = loadConfigFile(file);
+      policy.update(next);
+      logger.info({ file, store_images: next.store_images, store_ply_files: next.store_ply_files, minFreeBytes: next.minFreeBytes }, 'config re-read');
+    } catch (err) {
+      logger.warn({ file, error: (err as Error).message }, 'config changed but is invalid; keeping the previous settings');
+    }
+  });
 }
 
 export async function openOutputs(config: Config, logger: Logger): Promise<Outputs> {
   const records = await openGenerationStore({ dataDir: config.dataDir, logger });
   const minerEvents = await openMinerEventStore({ dataDir: config.dataDir, logger });
   const blobs = new BlobStore(config.dataDir);
+  const blobPolicy = new BlobPolicy(config.dataDir, config, { logger });
+  followConfigFile(config, blobPolicy, logger);
   const storeImage: StoreImage = (bytes) => {
+    const decision = blobPolicy.image();
+    if (decision !== 'store') return { skipped: decision };
     try {
       return { path: blobs.putImage(bytes).relativePath };
     } catch (err) {
+      if ((err as { code?: string }).code === 'ENOSPC') {
+        blobPolicy.noteNoSpace();
+        return { skipped: 'disk_low' };
+      }
       logger.warn({ error: (err as Error).message }, 'image not stored');
       return { skipped: 'error' };
     }
   };
-  return { records, minerEvents, storeImage };
+  return { records, minerEvents, storeImage, blobPolicy };
 }
 
 export function createTracker(config: Config, minerApp: string, hashers: Hashers, storeImage: StoreImage, host = os.hostname()): Tracker {
@@ -43,7 +75,7 @@ export function createTracker(config: Config, minerApp: string, hashers: Hashers
       acceptScoreAbove: config.acceptScoreAbove,
       feedbackTimeoutMs: config.feedbackTimeoutMinutes * 60000,
       taskTimeoutMs: config.taskTimeoutMinutes * 60000,
-      storeImages: config.store_images,
+      storeImages: true, // the image sink decides, from the live config and the free-space guard
     },
     hashers,
     storeImage,
