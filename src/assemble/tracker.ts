@@ -114,6 +114,7 @@ export interface TrackerSnapshot {
   lostReceived: { text: string; ms: number }[];
   pendingSubmitFailures?: PendingSubmitFailure[];
   hotkeyUids?: [string, number][];
+  awaitingDetailId?: string | null;
   lastMs: number;
 }
 
@@ -324,8 +325,8 @@ export class Tracker {
     return this.tasks.length;
   }
 
+  /** The open work, JSON-safe; taking it changes nothing (a task waiting for its detail line stays open). */
   snapshot(): TrackerSnapshot {
-    this.closeFeedback();
     return {
       version: 1,
       tasks: structuredClone(this.tasks),
@@ -335,6 +336,7 @@ export class Tracker {
       lostReceived: [...this.lostReceived],
       pendingSubmitFailures: structuredClone(this.pendingSubmitFailures),
       hotkeyUids: [...this.hotkeyUids],
+      awaitingDetailId: this.awaitingDetail?.id ?? null,
       lastMs: this.lastMs,
     };
   }
@@ -347,6 +349,7 @@ export class Tracker {
     this.lostReceived = [...s.lostReceived];
     this.pendingSubmitFailures = structuredClone(s.pendingSubmitFailures ?? []);
     this.hotkeyUids = new Map(s.hotkeyUids ?? []);
+    this.awaitingDetail = this.tasks.find((t) => t.id === s.awaitingDetailId) ?? null;
     this.lastMs = s.lastMs;
   }
 

@@ -6,6 +6,8 @@ import { analyzeCommand } from './analyze';
 import { exportCommand } from './export';
 import { statusCommand } from './status';
 import { doctorCommand } from './doctor';
+import { rotateCommand } from './rotate';
+import { storageCommand } from './storage';
 export interface Command {
   name: string;
   summary: string;
@@ -13,4 +15,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: Command[] = [runCommand, statusCommand, doctorCommand, ingestCommand, analyzeCommand, exportCommand, inspectPlyCommand];
+export const COMMANDS: Command[] = [runCommand, statusCommand, doctorCommand, ingestCommand, analyzeCommand, exportCommand, rotateCommand, storageCommand, inspectPlyCommand];

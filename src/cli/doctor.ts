@@ -11,6 +11,8 @@ import { readInstanceLock } from '../state';
 import type { Command } from './commands';
 import { configFromFlags, readRulesFile } from './ingest';
 import { parseFlags } from './usage';
+import { measureStorage } from '../sinks/space';
+import { formatBytes, guardLine } from './storage';
 
 export interface Check {
   name: string;
@@ -150,6 +152,19 @@ export async function runChecks(config: Config, rulesFlag: string | undefined): 
     checks.push({ name: 'config and rules', ok: false, detail: (err as Error).message, fix: 'fix the file named in the message' });
   }
   checks.push(...checkDataDir(config.dataDir));
+  try {
+    // the storage section: what the data takes by kind, growth, and whether blobs are held back for space
+    const r = await measureStorage(config.dataDir, Date.now());
+    const guard = guardLine(r, config);
+    checks.push({
+      name: 'storage',
+      ok: guard.ok,
+      detail: `JSONL ${formatBytes(r.bytes.jsonl)}, images ${formatBytes(r.bytes.images)}, PLY ${formatBytes(r.bytes.ply)}, archives ${formatBytes(r.bytes.archives)}; +${formatBytes(r.perDay.total)}/day${r.daysUntilFull === null ? '' : `, full in ~${Math.floor(r.daysUntilFull)} days`}; ${guard.text}`,
+      fix: guard.ok ? null : 'free disk space (data-collector rotate --prune-older-than MONTHS), lower minFreeBytes, or set store_ply_files / store_images to false',
+    });
+  } catch {
+    /* the data dir check above says why */
+  }
 
   let lock: ReturnType<typeof readInstanceLock> = null;
   try {

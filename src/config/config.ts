@@ -46,11 +46,34 @@ export const ConfigSchema = z.strictObject({
   /** The spec's switches: store input images / accepted PLY files (else only their hashes). */
   store_images: z.boolean().default(true),
   store_ply_files: z.boolean().default(true),
+  /** Monthly JSONL files: gzipped after this many months, moved to archive/ after this many (docs/storage.md). */
+  rotation: z
+    .strictObject({
+      gzipAfterMonths: z.number().int().min(0).default(3),
+      archiveAfterMonths: z.number().int().min(0).default(6),
+    })
+    .default({ gzipAfterMonths: 3, archiveAfterMonths: 6 }),
+  /** Blobs: keep PLYs of rejected generations too; `rotate` deletes blobs and archives older than N months. */
+  retention: z
+    .strictObject({
+      keepRejectedPly: z.boolean().default(false),
+      pruneAfterMonths: z.number().int().positive().nullable().default(null),
+    })
+    .default({ keepRejectedPly: false, pruneAfterMonths: null }),
+  /** Below this many free bytes on the data dir's disk, images and PLYs are not stored (records keep the hashes). */
+  minFreeBytes: z.number().int().min(0).default(2 * 1024 ** 3),
   /** Where a never-seen log file is read from. */
   startAt: z.enum(['beginning', 'end']).default('beginning'),
   maxLineBytes: z.number().int().positive().default(64 * 1024 * 1024),
 });
 export type Config = z.output<typeof ConfigSchema>;
+
+/** The file each loaded config came from, so the daemon can re-read it when it changes. */
+const configFiles = new WeakMap<Config, string>();
+
+export function configFileOf(config: Config): string | null {
+  return configFiles.get(config) ?? null;
+}
 
 export function defaultConfig(): Config {
   return ConfigSchema.parse({});
@@ -70,13 +93,15 @@ export function loadConfigFile(file: string): Config {
   const base = path.dirname(path.resolve(file));
   const abs = (p: string) => path.resolve(base, p);
   const c = parsed.data;
-  return {
+  const config: Config = {
     ...c,
     dataDir: abs(c.dataDir),
     rulesFile: c.rulesFile && abs(c.rulesFile),
     miner: { ...c.miner, logs: c.miner.logs.map(abs) },
     workers: c.workers.map((w) => ({ ...w, logs: w.logs.map(abs), outputDir: w.outputDir && abs(w.outputDir) })),
   };
+  configFiles.set(config, path.resolve(file));
+  return config;
 }
 
 /** `miner-sn17-mainnet-out.log`, `gen-worker-1-error-0.log`, `<app>-out__2025-11-12_21-30-00.log.gz` -> app, stream. */

@@ -248,8 +248,13 @@ export class Daemon {
           s.lastFed = { path: s.spec.file, identity: l.source.identity, offset: l.end };
           this.counters.lines++;
         }
-        if (b.lines.length) this.dirty = true;
-        if (b.caughtUp && !s.caughtUp) s.caughtUpSinceMs = this.clock.now();
+        // New lines: the parser may hold the last one open, so the source is not idle until the
+        // idle flush has handed it on; events of other files must wait for it.
+        if (b.lines.length) {
+          this.dirty = true;
+          this.merger.setIdle(String(i), false);
+          s.caughtUpSinceMs = this.clock.now();
+        } else if (b.caughtUp && !s.caughtUp) s.caughtUpSinceMs = this.clock.now();
         s.caughtUp = b.caughtUp;
         if (!b.caughtUp) this.merger.setIdle(String(i), false);
       }

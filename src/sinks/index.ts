@@ -6,10 +6,12 @@ import type { Logger } from '../common/logger';
 import { JsonlStore } from './jsonl-store';
 import type { AppendLockOptions } from './append-lock';
 import type { Latest } from './id-index';
+import { monthOfGeneration, monthOfTimeField } from './rotation';
 
 export { JsonlStore, sealedFilePattern, type AppendResult, type JsonlStoreOptions } from './jsonl-store';
 export { BlobStore, type StoredBlob } from './blob-store';
 export { acquireAppendLock, type AppendLockOptions, type HeldLock } from './append-lock';
+export { runRotation, planRotation, sealLiveFile, ROTATING_FILES, type RotationOptions, type RotationStep } from './rotation';
 
 export const GENERATION_HISTORY_FILE = 'generation_history.jsonl';
 export const MINER_EVENTS_FILE = 'miner_events.jsonl';
@@ -69,6 +71,7 @@ export function openGenerationStore(opts: StoreOptions): Promise<JsonlStore<Gene
     keyOfStored: keyOfStoredGeneration,
     revise: reviseGeneration,
     serialize: serializeRecord,
+    monthOf: monthOfGeneration,
   });
 }
 
@@ -92,5 +95,6 @@ export function openMinerEventStore(opts: StoreOptions): Promise<JsonlStore<Mine
       return typeof e?.event === 'string' && typeof e.time === 'string' ? minerEventKey(e as MinerEvent) : null;
     },
     serialize: serializeMinerEvent,
+    monthOf: monthOfTimeField,
   });
 }

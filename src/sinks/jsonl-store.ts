@@ -13,6 +13,7 @@ import { systemClock, type Clock } from '../common/clock';
 import { silentLogger, type Logger } from '../common/logger';
 import { IdIndex, splitKey, type IndexEntry, type KeyOf, type Latest } from './id-index';
 import { acquireAppendLock, type AppendLockOptions } from './append-lock';
+import { liveFileMonth, monthOfMs, sealLiveFile, splitByMonth, type MonthOf } from './rotation';
 
 export interface JsonlStoreOptions<T> {
   dataDir: string;
@@ -29,6 +30,8 @@ export interface JsonlStoreOptions<T> {
   revise?: (record: T, latest: (id: string) => Latest | undefined) => T | null;
   /** One line of compact JSON, without the newline; throws for an invalid record. */
   serialize: (record: T) => string;
+  /** A record's (or stored line's) month `YYYY-MM`: set, the live file is sealed monthly (rotation.ts). */
+  monthOf?: MonthOf;
   lock?: AppendLockOptions;
   clock?: Clock;
   logger?: Logger;
@@ -114,7 +117,26 @@ export class JsonlStore<T> {
     return this.withLock(async (compromised) => {
       // Rotation may have sealed files since we last looked.
       await this.loadSealedFiles();
-      return this.appendLocked(records, compromised);
+      const monthOf = this.opts.monthOf;
+      if (!monthOf) return this.appendLocked(records, compromised);
+      // A record of a newer month than the live file's seals it first (rotation.ts), under this lock.
+      const now = monthOfMs(this.clock.now());
+      const groups = splitByMonth(records, liveFileMonth(this.file, monthOf, now), monthOf, now);
+      let result = await this.appendLocked(groups[0]!, compromised); // also moves a torn tail aside
+      for (const group of groups.slice(1)) {
+        const month = liveFileMonth(this.file, monthOf, now);
+        const sealed = month === null ? null : await sealLiveFile(this.opts.dataDir, this.file, month);
+        if (sealed) await this.index.loadSealed(sealed);
+        const next = await this.appendLocked(group, compromised);
+        result = {
+          written: result.written + next.written,
+          duplicates: result.duplicates + next.duplicates,
+          invalid: [...result.invalid, ...next.invalid],
+          entries: next.entries, // offsets in the live file: only the last group's are still there
+          tornTailsMovedTo: [...result.tornTailsMovedTo, ...next.tornTailsMovedTo],
+        };
+      }
+      return result;
     });
   }
 

@@ -132,7 +132,8 @@ describe('the collector SIGKILLed at random moments', () => {
     h = await Pm2Harness.create({ plan, mode: 'plain' });
     const dataDir = path.join(h.root, 'data');
     fs.mkdirSync(dataDir);
-    const app = collectorApp(h, writeConfig(h, dataDir, 1));
+    // 250x clock: feedback can come 70 virtual seconds after the generation (cooldowns)
+    const app = collectorApp(h, writeConfig(h, dataDir, 3));
     // PM2's immediate restart (no back-off), as after any crash
     delete (app as { exp_backoff_restart_delay?: number }).exp_backoff_restart_delay;
     await h.start([app]);

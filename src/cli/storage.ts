@@ -1,0 +1,79 @@
+/** `data-collector storage`: what the data dir holds by kind, how fast it grows, when the disk is full. */
+import { measureStorage, type StorageReport } from '../sinks/space';
+import type { Config } from '../config';
+import type { Command } from './commands';
+import { configFromFlags } from './ingest';
+import { parseFlags, UsageError } from './usage';
+
+const HELP = `Usage: data-collector storage [--config FILE] [--data-dir DIR] [--days N] [--json]
+
+Bytes used by kind (JSONL files, images, PLY files, gzip archives, the collector's state), growth per
+day over the last N days (default 7: JSONL by record time, images and PLYs by file time), free space,
+and days until the disk is full at that rate. Also says whether the free-space guard (minFreeBytes)
+is holding back images and PLYs. See docs/storage.md.
+`;
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (Math.abs(n) >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n.toFixed(0) : n.toFixed(1)} ${units[i]}`;
+}
+
+/** One line for doctor and the command's last line: the guard's state. */
+export function guardLine(r: StorageReport, config: Config): { ok: boolean; text: string } {
+  if (r.freeBytes === null) return { ok: true, text: 'free space unknown (statfs refused)' };
+  const ok = r.freeBytes >= config.minFreeBytes;
+  return {
+    ok,
+    text: ok
+      ? `storing blobs (free ${formatBytes(r.freeBytes)} >= minFreeBytes ${formatBytes(config.minFreeBytes)})`
+      : `NOT storing images/PLYs: free ${formatBytes(r.freeBytes)} < minFreeBytes ${formatBytes(config.minFreeBytes)} (records say blobs_skipped disk_low)`,
+  };
+}
+
+export function formatReport(r: StorageReport, config: Config): string {
+  const b = r.bytes;
+  const rows: [string, number][] = [
+    ['JSONL', b.jsonl],
+    ['images', b.images],
+    ['PLY files', b.ply],
+    ['archives', b.archives],
+    ['state', b.state],
+    ['other', b.other],
+    ['total', b.total],
+  ];
+  const p = r.perDay;
+  return [
+    `data dir ${r.dataDir}`,
+    ...rows.map(([k, v]) => `  ${k.padEnd(10)} ${formatBytes(v).padStart(10)}`),
+    `growth over the last ${r.windowDays} days: ${formatBytes(p.total)}/day (JSONL ${formatBytes(p.jsonl)}, images ${formatBytes(p.images)}, PLY ${formatBytes(p.ply)})`,
+    `free ${r.freeBytes === null ? 'unknown' : formatBytes(r.freeBytes)}${r.daysUntilFull === null ? '' : `: about ${Math.floor(r.daysUntilFull)} days until full at that rate`}`,
+    guardLine(r, config).text,
+    '',
+  ].join('\n');
+}
+
+export const storageCommand: Command = {
+  name: 'storage',
+  summary: 'bytes by kind, growth per day, days until the disk is full',
+  help: HELP,
+  async run(args) {
+    const { values } = parseFlags('storage', args, {
+      config: { type: 'string' },
+      'data-dir': { type: 'string' },
+      days: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    const days = values.days === undefined ? 7 : Number(values.days);
+    if (!(days > 0)) throw new UsageError('storage: --days takes a positive number');
+    const config = configFromFlags(values);
+    const r = await measureStorage(config.dataDir, Date.now(), days);
+    if (values.json) process.stdout.write(`${JSON.stringify({ ...r, minFreeBytes: config.minFreeBytes, storingBlobs: guardLine(r, config).ok }, null, 1)}\n`);
+    else process.stdout.write(formatReport(r, config));
+    return 0;
+  },
+};
