@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { writeFully } from '../common/fsx';
 import { askPm2, pm2DaemonRunning, pm2HomeOf, conventionalLogs, type AppLogs, type Config } from '../config';
 import { compileRules, DEFAULT_RULES, checkTimeZone } from '../parse';
 import { readInstanceLock } from '../state';
@@ -77,7 +78,7 @@ function checkDataDir(dataDir: string): Check[] {
   try {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o750 });
     const fd = fs.openSync(probe, 'wx', 0o640);
-    fs.writeSync(fd, Buffer.alloc(64 * 1024, 0x20));
+    writeFully(fd, Buffer.alloc(64 * 1024, 0x20));
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     checks.push({ name: 'data dir writable', ok: true, detail: dataDir, fix: null });
