@@ -43,6 +43,8 @@ interface Tracked {
   pos: number;
   /** Size and mtime at the last look: unchanged means nothing to check. */
   size: number;
+  /** The size fstat gave at the last look (`size` may move past it as reading finds more). */
+  statSize?: number;
   mtimeMs: number;
   /** Copy of the last bytes before `pos` (up to TAIL_BYTES): if they changed, the file was rewritten. */
   tail: Buffer;
@@ -80,6 +82,8 @@ export class Follower implements AsyncIterable<Batch> {
   private wakeSource: WakeSource | null = null;
   /** Rotated siblings (dev:ino) seen at the previous directory scan. */
   private knownSiblings = new Set<string>();
+  /** Files read to their end (latest first): never read again, nor taken for a copy. */
+  private finished: FileIdentity[] = [];
 
   // The read in progress: where the splitter's callbacks put their lines.
   private batch: Line[] = [];
@@ -140,7 +144,10 @@ export class Follower implements AsyncIterable<Batch> {
 
   /** Opens the path and resolves the checkpoint. Called by the first `read()`; idempotent. */
   start(): Promise<void> {
-    this.started ??= this.resume();
+    this.started ??= this.resume().catch((err: unknown) => {
+      this.started = null; // try again at the next read
+      throw err;
+    });
     return this.started;
   }
 
@@ -151,14 +158,24 @@ export class Follower implements AsyncIterable<Batch> {
     return next;
   }
 
-  /** Batches as they come: lines, and a batch (possibly empty) whenever `caughtUp` changes. */
+  /**
+   * Batches as they come: lines, and a batch (possibly empty) whenever `caughtUp` changes. A file-system
+   * error (permissions, I/O) is logged and retried at the next wake-up: following never stops by itself.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
     this.wakeSource ??= this.opts.wakeSource?.() ?? new DirWatcher(this.path, this.opts.statIntervalMs ?? DEFAULT_STAT_INTERVAL_MS);
     const wake = this.wakeSource;
     let wasCaughtUp: boolean | null = null;
     while (!this.closed) {
       wake.clear();
-      const b = await this.read();
+      let b: Batch;
+      try {
+        b = await this.read();
+      } catch (err) {
+        this.log.warn({ path: this.path, err: String(err) }, 'reading failed; retrying at the next wake-up');
+        await wake.next();
+        continue;
+      }
       if (this.closed) return;
       if (b.lines.length > 0 || b.caughtUp !== wasCaughtUp) yield b;
       wasCaughtUp = b.caughtUp;
@@ -228,6 +245,11 @@ export class Follower implements AsyncIterable<Batch> {
     return { all, fresh };
   }
 
+  private async wasFinished(t: Tracked): Promise<boolean> {
+    for (const id of this.finished) if (sameInode(id, t.source.identity) && (await fingerprintMatches(t.fd, id))) return true;
+    return false;
+  }
+
   private isTracked(x: { dev: number; ino: number }): boolean {
     return this.files.some((f) => sameInode(f.source.identity, x));
   }
@@ -257,8 +279,8 @@ export class Follower implements AsyncIterable<Batch> {
     // by inode (renamed), else by content (pm2-logrotate's copy), newest first.
     const byInode = siblings.findIndex((s) => sameInode(s.st, id));
     // (An empty fingerprint matches any file: then only the inode can tell.)
-    const order =
-      byInode >= 0 ? [byInode] : id.fingerprintBytes > 0 ? siblings.map((_, i) => siblings.length - 1 - i) : [];
+    const byContent = id.fingerprintBytes > 0 ? siblings.map((_, i) => siblings.length - 1 - i).filter((i) => i !== byInode) : [];
+    const order = [...(byInode >= 0 ? [byInode] : []), ...byContent];
     let found: { t: Tracked; index: number } | null = null;
     for (const i of order) {
       const s = siblings[i]!;
@@ -291,7 +313,8 @@ export class Follower implements AsyncIterable<Batch> {
       if (this.isTracked(s.st) || out.some((o) => sameInode(o.source.identity, s.st))) continue;
       if (alsoHeld && sameInode(alsoHeld.source.identity, s.st)) continue;
       const t = await this.openTracked(s.path);
-      if (t) out.push(t);
+      if (t && (await this.wasFinished(t))) closeQuietly(t.fd);
+      else if (t) out.push(t);
     }
     return out;
   }
@@ -306,10 +329,21 @@ export class Follower implements AsyncIterable<Batch> {
     this.batch = lines;
     let bytes = 0;
     let atEnd = true;
+    // One read ahead while the current chunk is split: the read runs on libuv's thread meanwhile.
+    let ahead: { f: Tracked; pos: number; read: Promise<Buffer> } | null = null;
     while (this.files.length > 0) {
       const f = this.files[0]!;
-      const want = f.pos < f.size ? Math.min(this.chunkBytes, f.size - f.pos) : 64 * 1024;
-      const chunk = await pread(f.fd, f.pos, want);
+      let chunk: Buffer;
+      if (ahead && ahead.f === f && ahead.pos === f.pos) chunk = await ahead.read;
+      else if (f.pos >= f.size && f.size === f.statSize) chunk = EMPTY; // just stat'ed: nothing new, no read
+      else chunk = await pread(f.fd, f.pos, f.pos < f.size ? Math.min(this.chunkBytes, f.size - f.pos) : 64 * 1024);
+      ahead = null;
+      const next: number = f.pos + chunk.length;
+      if (chunk.length > 0 && next < f.size && bytes + chunk.length < this.maxBatchBytes) {
+        const read = pread(f.fd, next, Math.min(this.chunkBytes, f.size - next));
+        read.catch(() => {}); // awaited below; an error surfaces there
+        ahead = { f, pos: next, read };
+      }
       if (chunk.length === 0) {
         if (this.files.length > 1 && this.files.slice(1).some((g) => g.size > 0)) {
           this.nextFile();
@@ -326,8 +360,11 @@ export class Follower implements AsyncIterable<Batch> {
           : Buffer.concat([f.tail, chunk]).subarray(-TAIL_BYTES);
       if (f.pos > f.size) f.size = f.pos;
       if (f.source.identity.fingerprintBytes < this.fpBytes && f.pos > f.source.identity.fingerprintBytes) {
-        // The file was short when first seen: lengthen its fingerprint while we are at its start.
+        // The file was short when first seen: lengthen its fingerprint while we are at its start (and in
+        // the checkpoint: a longer fingerprint tells this file from its truncated self after a restart).
+        const old = f.source.identity;
         f.source = this.sourceRef(f.source.path, await identityOf(f.fd, await fstat(f.fd), this.fpBytes));
+        if (this.markIdentity === old) this.markIdentity = f.source.identity;
       }
       bytes += chunk.length;
       if (bytes >= this.maxBatchBytes) {
@@ -345,6 +382,8 @@ export class Follower implements AsyncIterable<Batch> {
   private nextFile(): void {
     const done = this.files.shift()!;
     closeQuietly(done.fd);
+    this.finished.unshift(done.source.identity);
+    this.finished.length = Math.min(this.finished.length, 64);
     const next = this.files[0]!;
     if (done.lossAfter && !this.splitter.atBoundary()) {
       const dropped = this.splitter.reset();
@@ -378,6 +417,7 @@ export class Follower implements AsyncIterable<Batch> {
         }
       }
       f.size = now.size;
+      f.statSize = now.size;
       f.mtimeMs = now.mtimeMs;
     }
     const last = this.files[this.files.length - 1]!;
@@ -405,7 +445,7 @@ export class Follower implements AsyncIterable<Batch> {
       const t = await this.openTracked(s.path);
       if (!t) continue;
       try {
-        if (!(await this.holds(t, id, f.pos, f.tail))) continue;
+        if (!(await this.holds(t, id, f.pos, f.tail)) || (await this.wasFinished(t))) continue;
         if (cut) return s;
         // Not visibly cut: a new copy proves a truncate only if the file no longer starts like it.
         const k = Math.min(s.st.size, this.fpBytes);
@@ -451,7 +491,7 @@ export class Follower implements AsyncIterable<Batch> {
       if (!fresh.has(s) || this.isTracked(s.st) || sameInode(s.st, atPath.source.identity)) continue;
       const t = await this.openTracked(s.path);
       if (!t) continue;
-      if (await fingerprintMatches(t.fd, last.source.identity)) closeQuietly(t.fd);
+      if ((await fingerprintMatches(t.fd, last.source.identity)) || (await this.wasFinished(t))) closeQuietly(t.fd);
       else out.push(t);
     }
     return out;

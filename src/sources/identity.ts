@@ -29,8 +29,3 @@ export async function fingerprintMatches(fd: number, id: FileIdentity): Promise<
   const head = await preadFully(fd, 0, id.fingerprintBytes);
   return head.length === id.fingerprintBytes && fingerprintOf(head) === id.fingerprint;
 }
-
-/** Same inode and same first bytes. */
-export async function isSameFile(fd: number, st: fs.Stats, id: FileIdentity): Promise<boolean> {
-  return sameInode(st, id) && (await fingerprintMatches(fd, id));
-}

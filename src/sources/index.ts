@@ -9,4 +9,4 @@ export { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './line-splitter';
 export { DEFAULT_FINGERPRINT_BYTES } from './identity';
 export { DirWatcher, DEFAULT_STAT_INTERVAL_MS, type WakeSource } from './watcher';
 export { rotatedSiblings, isRotatedName } from './siblings';
-export type { Batch, Line, SourceRef, SourceLogger, SourceStats, SkippedLine } from './types';
+export { emptyStats, silentLogger, type Batch, type Line, type SourceRef, type SourceLogger, type SourceStats, type SkippedLine } from './types';

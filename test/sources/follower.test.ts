@@ -181,6 +181,31 @@ describe('Follower: rotation and truncation while following', () => {
     expect(f.stats().truncations).toBe(1);
   });
 
+  test('bytes_unread: a rotated file with unread bytes is read to its end, however long that takes', async () => {
+    // Fluent Bit gives a rotated file 5 s; there is no such timer here: the old file is finished first.
+    fs.writeFileSync(file, lines(0, 2000));
+    const f = follow({ maxBatchBytes: 1000, chunkBytes: 512 });
+    const got = texts((await f.read()).lines);
+    fs.renameSync(file, `${file}.1`);
+    fs.writeFileSync(file, lines(2000, 2100));
+    got.push(...(await drain(f)));
+    expect(got).toEqual(names(0, 2100));
+  });
+
+  test('copy-truncate with a writer at a stale offset: the NUL hole is skipped and counted', async () => {
+    fs.writeFileSync(file, lines(0, 3));
+    const size = fs.statSync(file).size;
+    const f = follow();
+    await drain(f);
+    fs.copyFileSync(file, path.join(dir, 'miner-out__2025-11-12_21-30-00.log'));
+    fs.truncateSync(file, 0);
+    const w = fs.openSync(file, 'r+'); // no O_APPEND: writes where it was
+    fs.writeSync(w, lines(3, 5), size);
+    fs.closeSync(w);
+    expect(await drain(f)).toEqual(names(3, 5));
+    expect(f.stats()).toMatchObject({ nulBytes: size, lostBytes: 0, copiesRead: 1 });
+  });
+
   test('truncated and rewritten past the old offset between two reads is detected', async () => {
     fs.writeFileSync(file, lines(0, 3));
     const f = follow();

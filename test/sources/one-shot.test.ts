@@ -1,0 +1,57 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { readFileLines } from '../../src/sources/one-shot';
+import { emptyStats, type Line } from '../../src/sources/types';
+import { removeDir, tempDir } from './helpers/tmp';
+
+let dir: string;
+beforeEach(() => (dir = tempDir('oneshot-')));
+afterEach(() => removeDir(dir));
+
+async function all(p: string, opts = {}): Promise<Line[]> {
+  const out: Line[] = [];
+  for await (const batch of readFileLines(p, opts)) out.push(...batch);
+  return out;
+}
+
+const content = Buffer.concat([
+  Buffer.from('first\r\n'),
+  Buffer.alloc(3), // NUL padding
+  Buffer.from('second\n'),
+  Buffer.alloc(300_000, 'p'), // a long prompt line
+  Buffer.from('\nlast without newline'),
+]);
+
+test('a rotated plain file: every line with offsets, the unterminated last one too', async () => {
+  const p = path.join(dir, 'miner-out__2025-11-12_21-30-00.log');
+  fs.writeFileSync(p, content);
+  const stats = emptyStats();
+  const lines = await all(p, { app: 'miner', stream: 'out', chunkBytes: 4096, stats });
+  expect(lines.map((l) => l.bytes.length)).toEqual([5, 6, 300_000, 'last without newline'.length]);
+  expect(lines[1]!.offset).toBe(10);
+  expect(lines[3]!.end).toBe(content.length);
+  expect(lines[0]!.source).toMatchObject({ app: 'miner', stream: 'out', path: p });
+  expect(stats).toMatchObject({ lines: 4, nulBytes: 3 });
+  const dropped = await all(p, { emitUnterminated: false });
+  expect(dropped.length).toBe(3);
+});
+
+test('a gzipped rotated file is streamed: same lines, offsets in uncompressed bytes', async () => {
+  const plain = path.join(dir, 'a.log');
+  const gz = path.join(dir, 'miner-out__2025-11-12_21-30-00.log.gz');
+  fs.writeFileSync(plain, content);
+  fs.writeFileSync(gz, zlib.gzipSync(content));
+  const a = await all(plain);
+  const b = await all(gz);
+  expect(b.map((l) => [l.bytes.toString('latin1'), l.offset, l.end])).toEqual(a.map((l) => [l.bytes.toString('latin1'), l.offset, l.end]));
+});
+
+test('a line over the maximum is skipped and counted in a one-shot read too', async () => {
+  const p = path.join(dir, 'x.log');
+  fs.writeFileSync(p, `a\n${'z'.repeat(5000)}\nb\n`);
+  const stats = emptyStats();
+  const lines = await all(p, { maxLineBytes: 1000, chunkBytes: 512, stats });
+  expect(lines.map((l) => l.bytes.toString())).toEqual(['a', 'b']);
+  expect(stats.skippedLineOffsets).toEqual([{ path: p, offset: 2, bytes: 5000 }]);
+});
