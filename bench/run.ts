@@ -3,13 +3,17 @@ import { benchAppend } from './append';
 import { benchPly } from './ply';
 import { benchIngest } from './ingest';
 import { benchAnalyze } from './analyze';
+import { benchFollow } from './follow';
+import { benchDaemon } from './daemon';
 import { printRows } from './report';
 
 async function main(): Promise<void> {
+  printRows('Following log files (1 GB)', await benchFollow(1024));
   printRows('Append to the JSONL store (3 KB records)', await benchAppend(5000));
   printRows('PLY summary (35 MB TRELLIS-layout file)', await benchPly());
   printRows('Ingest of a 1 GB realistic miner log (60% image tasks)', await benchIngest(1024));
   printRows('Analyze --summary over 1,000,000 records, against jq', await benchAnalyze(1_000_000));
+  printRows('The daemon: latency, idle and loaded cost', await benchDaemon(1000));
 }
 
 main().catch((err) => {

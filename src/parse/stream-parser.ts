@@ -59,6 +59,9 @@ const ENTRY_LIMIT = 64 * 1024 * 1024;
 const EXCEPTION_MESSAGE_BYTES = 1024;
 const FAILURE_LEVELS = new Set(['ERROR', 'CRITICAL']);
 
+/** Levels whose line may be followed by a Python traceback (`bt.logging.exception`, loguru's `exception`). */
+const WAITS_FOR_TRACEBACK = new Set(['ERROR', 'CRITICAL']);
+
 export class StreamParser {
   readonly stats: ParseStats = emptyParseStats();
   private readonly envelope = new Pm2Envelope();
@@ -101,6 +104,15 @@ export class StreamParser {
   pendingOffset(): number | null {
     if (this.open) return this.open.first.offset;
     return this.envelope.pending ? this.envelope.pendingOffset : null;
+  }
+
+  /**
+   * Whether the open entry may still grow from a later write: an error's traceback, or in date
+   * mode the next pieces of a long line. Otherwise a caught-up reader can flush() at once: a
+   * logging call writes its line and any wrapped lines in one write.
+   */
+  openEntryMayContinue(): boolean {
+    return this.open !== null && (this.open.first.mode === 'date' || WAITS_FOR_TRACEBACK.has(this.open.header.level));
   }
 
   private pushPiece(piece: Piece): void {

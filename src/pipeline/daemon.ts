@@ -70,7 +70,7 @@ const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
  */
 const GENERATION_END = new Set(['generation_completed', 'generation_failed', 'endpoint_unreachable', 'endpoint_timeout', 'client_error', 'exception']);
 const lateness = (e: LogEvent): number => (GENERATION_END.has(e.type) ? 200 : 0);
-/** An idle source's last entry is handed on after this long (a traceback may still follow it). */
+/** An idle source's last entry, when a later write may still add to it (a traceback, a cut long line), waits this long. */
 const IDLE_FLUSH_MS = 150;
 
 export class Daemon {
@@ -208,7 +208,7 @@ export class Daemon {
       if (!writing) this.consumeQueues();
       const now = this.clock.now();
       for (const [i, s] of this.sources.entries()) {
-        if (s.caughtUp && now - s.caughtUpSinceMs >= IDLE_FLUSH_MS) {
+        if (s.caughtUp && (!s.parser.openEntryMayContinue() || now - s.caughtUpSinceMs >= IDLE_FLUSH_MS)) {
           s.parser.flush();
           this.merger.setIdle(String(i), true);
         }
@@ -226,8 +226,13 @@ export class Daemon {
       }
       if (this.dirty && this.clock.now() - this.lastCommitMs >= (this.opts.commitEveryMs ?? 1000)) this.commit(false);
       this.status();
+      // New lines wake the loop at once; otherwise it comes back soon only for what waits on
+      // time (held events, an entry that may still grow, a retry, uncommitted work), else once a
+      // second for the timeouts: an idle collector costs next to nothing.
+      const waiting =
+        this.merger.held > 0 || this.dirty || this.retryAtMs > 0 || this.sources.some((x) => x.caughtUp && x.parser.pendingOffset() !== null);
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 100);
+        const t = setTimeout(resolve, waiting ? 50 : 1000);
         this.wake = () => {
           clearTimeout(t);
           resolve();

@@ -1,0 +1,150 @@
+/**
+ * The daemon as the operator runs it (`data-collector run`, a child process following a log file):
+ * - latency from a feedback line being written to its record being durable in the data file
+ *   (p50/p99 over N tasks), against the same run's bare `write` + `fsync` of one line;
+ * - CPU (share of one core) and RSS while idle, and under 10 tasks/s with 500 KB image prompts.
+ * Run: node dist/bench/daemon.js [--tasks N]
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createBLAKE3 } from 'hash-wasm';
+import { printRows, type BenchRow } from './report';
+
+const CLI = path.resolve(__dirname, '../src/cli/main.js');
+const TICKS = 100; // USER_HZ on Linux
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+function stamp(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}`;
+}
+const line = (ms: number, msg: string) => `${stamp(ms)} |      DEBUG       | bittensor:workers.py:87 | ${msg}\n`;
+
+function cpuTicks(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bench-daemon-'));
+  const log = path.join(dir, 'miner-sn17-mainnet-out.log');
+  const dataFile = path.join(dir, 'data', 'generation_history.jsonl');
+  fs.writeFileSync(log, line(Date.now(), 'Running neuron on subnet 17 with uid 226 using network: wss://entrypoint-finney.opentensor.ai:443'));
+  const child = spawn(process.execPath, [CLI, 'run', '--miner-log', log, '--data-dir', path.join(dir, 'data'), '--time-zone', 'UTC'], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    env: { ...process.env, DC_LOG_FORMAT: 'json', DC_LOG_LEVEL: 'warn' },
+  });
+  const fd = fs.openSync(log, 'a');
+  try {
+    await sleep(1500);
+    // baseline: one line written and fsynced by us
+    const bare: number[] = [];
+    const probe = fs.openSync(path.join(dir, 'probe'), 'a');
+    for (let i = 0; i < 200; i++) {
+      const t0 = process.hrtime.bigint();
+      fs.writeSync(probe, line(Date.now(), 'x'));
+      fs.fsyncSync(probe);
+      bare.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    fs.closeSync(probe);
+
+    const latencies: number[] = [];
+    const durable: number[] = [];
+    const stateFile = path.join(dir, 'data', 'state', 'collector-state.json');
+    const inode = () => {
+      try {
+        return fs.statSync(stateFile).ino;
+      } catch {
+        return 0;
+      }
+    };
+    let readTo = 0;
+    for (let i = 0; i < tasks; i++) {
+      const t = Date.now();
+      const prompt = `a bench chair number ${i}`;
+      fs.writeSync(fd, line(t, `Task received. Prompt: ${prompt}.`) + line(t + 1, `Generating for prompt: ${prompt} with timeout None seconds`) + line(t + 2, 'Generation completed. Size: 1000'));
+      await sleep(2);
+      const stateBefore = inode();
+      const t0 = process.hrtime.bigint();
+      fs.writeSync(fd, line(t + 3, `Feedback received from [57]. Score: 0.7. (${prompt})`) + line(t + 4, 'Average score: 0.6. Current duel rating: 1500.0. Accepted results (last 4h): 1. Reward: 0.01.'));
+      // visible: this task's record is in the data file (written, then fsynced by the same call)
+      const want = `"prompt":"${prompt}"`;
+      for (;;) {
+        let size = 0;
+        try {
+          size = fs.statSync(dataFile).size;
+        } catch {
+          /* not yet */
+        }
+        if (size > readTo) {
+          const buf = Buffer.alloc(size - readTo);
+          const rfd = fs.openSync(dataFile, 'r');
+          fs.readSync(rfd, buf, 0, buf.length, readTo);
+          fs.closeSync(rfd);
+          readTo = size;
+          if (buf.toString().includes(want)) break;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      // durable: the state commit that follows the fsynced append has replaced the state file
+      while (inode() === stateBefore) await new Promise((r) => setImmediate(r));
+      durable.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+
+    // idle
+    await sleep(2000);
+    const idle0 = cpuTicks(child.pid!);
+    await sleep(10000);
+    const idleCpu = (cpuTicks(child.pid!) - idle0) / TICKS / 10;
+    const idleRss = rssMb(child.pid!);
+
+    // 10 tasks/s with 500 KB image prompts, for 10 s
+    const blake = await createBLAKE3();
+    const load0 = cpuTicks(child.pid!);
+    let peakRss = 0;
+    for (let i = 0; i < 100; i++) {
+      const b64 = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(370_000)]).toString('base64');
+      blake.init();
+      blake.update(b64);
+      const t = Date.now();
+      fs.writeSync(fd, line(t, `Task received. Prompt: ${b64}.`) + line(t + 1, `Generating for prompt: ${b64} with timeout None seconds`) + line(t + 2, 'Generation completed. Size: 1000') + line(t + 3, `Feedback received from [57]. Score: 0.7. (image:${blake.digest('hex')})`) + line(t + 4, 'Average score: 0.6. Accepted results (last 4h): 1. Reward: 0.01.'));
+      peakRss = Math.max(peakRss, rssMb(child.pid!));
+      await sleep(100);
+    }
+    const loadCpu = (cpuTicks(child.pid!) - load0) / TICKS / 10;
+    return [
+      { name: 'bare write + fsync of one line', value: pct(bare, 50), unit: 'ms (p50)' },
+      { name: `feedback line -> record in the file, p50 (${tasks} tasks)`, value: pct(latencies, 50), unit: 'ms' },
+      { name: 'feedback line -> record fsynced and state committed, p50', value: pct(durable, 50), unit: 'ms', baseline: pct(bare, 50), ratio: pct(durable, 50) / pct(bare, 50) },
+      { name: 'feedback line -> record fsynced and state committed, p99', value: pct(durable, 99), unit: 'ms', baseline: pct(bare, 99), ratio: pct(durable, 99) / pct(bare, 99) },
+      { name: 'idle CPU (share of one core, 10 s)', value: idleCpu * 100, unit: '%' },
+      { name: 'idle RSS', value: idleRss, unit: 'MB' },
+      { name: 'CPU at 10 image tasks/s (500 KB prompts)', value: loadCpu * 100, unit: '%' },
+      { name: 'peak RSS at 10 image tasks/s', value: peakRss, unit: 'MB' },
+    ];
+  } finally {
+    fs.closeSync(fd);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const i = process.argv.indexOf('--tasks');
+  benchDaemon(i > 0 ? Number(process.argv[i + 1]) : 1000).then((rows) => printRows('The daemon: latency, idle and loaded cost', rows));
+}
