@@ -57,6 +57,9 @@ export function expectFaithful(t: TruthLine, r: GenerationRecord, lastTasks: Set
   // outcome: a task whose miner restarted is interrupted; no feedback at the very end of the input
   // is also "interrupted" for ingest (its end was not reached), with a reason
   let want: string = t.miner_restarted || t.crashed ? 'interrupted' : t.outcome;
+  // a generation the logs show failed before the restart stays failed (the restart only cut off its feedback)
+  if (want === 'interrupted' && t.times.generation_end !== null && r.outcome === 'generation_failed' && r.failure_analysis.error_type !== 'miner_restarted')
+    want = 'generation_failed';
   if (want === 'no_feedback' && r.outcome === 'interrupted' && lastTasks.has(t.index)) want = 'interrupted';
   // a restart while the feedback was still awaited: nothing in the logs says it would not have come
   if (want === 'no_feedback' && r.outcome === 'interrupted' && r.failure_analysis.error_type === 'miner_restarted') want = 'interrupted';
