@@ -1,7 +1,8 @@
 /**
  * The daemon as the operator runs it (`data-collector run`, a child process following a log file):
- * - latency from a feedback line being written to its record being durable in the data file
- *   (p50/p99 over N tasks), against the same run's bare `write` + `fsync` of one line;
+ * - latency from a feedback line being written to its record being in the data file (p50/p99 over
+ *   N tasks; the store fsyncs in the same call, so it is durable one fsync later), beside the same
+ *   run's bare `write` + `fsync` of one line;
  * - CPU (share of one core) and RSS while idle, and under 10 tasks/s with 500 KB image prompts.
  * Run: node dist/bench/daemon.js [--tasks N]
  */
@@ -44,7 +45,7 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
   const dataFile = path.join(dir, 'data', 'generation_history.jsonl');
   fs.writeFileSync(log, line(Date.now(), 'Running neuron on subnet 17 with uid 226 using network: wss://entrypoint-finney.opentensor.ai:443'));
   const child = spawn(process.execPath, [CLI, 'run', '--miner-log', log, '--data-dir', path.join(dir, 'data'), '--time-zone', 'UTC'], {
-    stdio: ['ignore', 'ignore', 'ignore'],
+    stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, DC_LOG_FORMAT: 'json', DC_LOG_LEVEL: 'warn' },
   });
   const fd = fs.openSync(log, 'a');
@@ -62,26 +63,16 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
     fs.closeSync(probe);
 
     const latencies: number[] = [];
-    const durable: number[] = [];
-    const stateFile = path.join(dir, 'data', 'state', 'collector-state.json');
-    const inode = () => {
-      try {
-        return fs.statSync(stateFile).ino;
-      } catch {
-        return 0;
-      }
-    };
     let readTo = 0;
+    let records = 0;
     for (let i = 0; i < tasks; i++) {
       const t = Date.now();
       const prompt = `a bench chair number ${i}`;
       fs.writeSync(fd, line(t, `Task received. Prompt: ${prompt}.`) + line(t + 1, `Generating for prompt: ${prompt} with timeout None seconds`) + line(t + 2, 'Generation completed. Size: 1000'));
       await sleep(2);
-      const stateBefore = inode();
       const t0 = process.hrtime.bigint();
       fs.writeSync(fd, line(t + 3, `Feedback received from [57]. Score: 0.7. (${prompt})`) + line(t + 4, 'Average score: 0.6. Current duel rating: 1500.0. Accepted results (last 4h): 1. Reward: 0.01.'));
-      // visible: this task's record is in the data file (written, then fsynced by the same call)
-      const want = `"prompt":"${prompt}"`;
+      // visible: the data file holds i + 1 records (one per task, in order)
       for (;;) {
         let size = 0;
         try {
@@ -95,14 +86,12 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
           fs.readSync(rfd, buf, 0, buf.length, readTo);
           fs.closeSync(rfd);
           readTo = size;
-          if (buf.toString().includes(want)) break;
+          for (const b of buf) if (b === 10) records++;
         }
-        await new Promise((r) => setImmediate(r));
+        if (records > i) break;
+        await new Promise((r) => setTimeout(r, 0));
       }
       latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      // durable: the state commit that follows the fsynced append has replaced the state file
-      while (inode() === stateBefore) await new Promise((r) => setImmediate(r));
-      durable.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
 
     // idle
@@ -128,9 +117,9 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
     const loadCpu = (cpuTicks(child.pid!) - load0) / TICKS / 10;
     return [
       { name: 'bare write + fsync of one line', value: pct(bare, 50), unit: 'ms (p50)' },
-      { name: `feedback line -> record in the file, p50 (${tasks} tasks)`, value: pct(latencies, 50), unit: 'ms' },
-      { name: 'feedback line -> record fsynced and state committed, p50', value: pct(durable, 50), unit: 'ms', baseline: pct(bare, 50), ratio: pct(durable, 50) / pct(bare, 50) },
-      { name: 'feedback line -> record fsynced and state committed, p99', value: pct(durable, 99), unit: 'ms', baseline: pct(bare, 99), ratio: pct(durable, 99) / pct(bare, 99) },
+      // the store writes and fsyncs in one call: durable one fsync after the record shows in the file
+      { name: `feedback line -> record in the file, p50 (${tasks} tasks)`, value: pct(latencies, 50), unit: 'ms', baseline: pct(bare, 50), ratio: pct(latencies, 50) / pct(bare, 50) },
+      { name: 'feedback line -> record in the file, p99', value: pct(latencies, 99), unit: 'ms', baseline: pct(bare, 99), ratio: pct(latencies, 99) / pct(bare, 99) },
       { name: 'idle CPU (share of one core, 10 s)', value: idleCpu * 100, unit: '%' },
       { name: 'idle RSS', value: idleRss, unit: 'MB' },
       { name: 'CPU at 10 image tasks/s (500 KB prompts)', value: loadCpu * 100, unit: '%' },
@@ -138,13 +127,22 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
     ];
   } finally {
     fs.closeSync(fd);
-    child.kill('SIGTERM');
-    await new Promise((r) => child.on('exit', r));
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.on('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 if (require.main === module) {
   const i = process.argv.indexOf('--tasks');
-  benchDaemon(i > 0 ? Number(process.argv[i + 1]) : 1000).then((rows) => printRows('The daemon: latency, idle and loaded cost', rows));
+  benchDaemon(i > 0 ? Number(process.argv[i + 1]) : 1000).then(
+    (rows) => printRows('The daemon: latency, idle and loaded cost', rows),
+    (err: Error) => {
+      process.stderr.write(`${err.stack}\n`);
+      process.exitCode = 1;
+    },
+  );
 }
