@@ -14,6 +14,9 @@ import { expectFaithful, latest, readRecords, utcOf } from '../helpers/truth-mat
 import { statusReport } from '../../src/cli/status';
 import type { GenerationRecord } from '../../src/schema';
 
+// A failure is retried once with its errors logged: real PM2, real processes and timing on a shared 2-core machine.
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
+
 const ROOT = path.resolve(__dirname, '../..');
 
 /** The collector's app as ecosystem.config.js defines it, pointed at a test config. */

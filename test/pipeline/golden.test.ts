@@ -16,6 +16,9 @@ import { defaultConfig, type Config } from '../../src/config';
 import type { GenerationRecord } from '../../src/schema';
 import { expectFaithful, latest, readRecords, tailTasks, utcOf } from '../helpers/truth-match';
 
+// A failure is retried once with its errors logged: real PM2 runs on a shared 2-core machine.
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
+
 type Mode = 'plain' | 'date' | 'json';
 
 async function ingestRun(mode: Mode): Promise<{ truth: TruthLine[]; records: GenerationRecord[]; summary: IngestSummary; dataDir: string }> {

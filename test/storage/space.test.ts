@@ -11,6 +11,9 @@ import { BlobPolicy, measureStorage, planPrune, runPrune } from '../../src/sinks
 import type { Logger } from '../../src/common/logger';
 import { gen, tmpDir } from './helpers/data';
 
+// A failure is retried once with its errors logged: the live-reload case waits on fs.watchFile polling, which a loaded 2-core CI machine can delay.
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
+
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const rec = (level: string) => (_o: object, msg: string) => void lines.push(`${level} ${msg}`);
