@@ -402,14 +402,7 @@ export class Tracker {
     this.occurrences.set(occKey, occurrence + 1);
     if (this.occurrences.size > 10000) this.occurrences.delete(this.occurrences.keys().next().value!);
     const id = generationId({ minerApp: this.opts.minerApp, headerTime: e.timeText, logId: prompt.logId, occurrence });
-    const record = emptyRecord({
-      generation_id: id,
-      timestamp: isoUtc(e.timeMs),
-      host: this.opts.host,
-      miner_app: this.opts.minerApp,
-      collector_version: this.opts.collectorVersion,
-    });
-    this.fillIdentity(record);
+    const record = this.newRecord(id, e.timeMs);
     const task = record.task;
     task.log_id = prompt.logId;
     task.prompt_length = prompt.length;
@@ -434,24 +427,7 @@ export class Tracker {
       record.metadata.validator_uid = query.uid;
       record.metadata.validator_hotkey = this.opts.validatorHotkeys[String(query.uid)] ?? null;
     }
-    const t: Task = {
-      id,
-      key,
-      logId: prompt.logId,
-      phase: 'received',
-      group: null,
-      receivedMs: e.timeMs,
-      generatingMs: null,
-      endedMs: null,
-      feedbackMs: null,
-      endInferred: false,
-      ambiguity: 0,
-      endState: null,
-      orphanId: null,
-      record,
-    };
-    this.addSource(t, e);
-    this.tasks.push(t);
+    const t = this.openTask(id, key, prompt.logId, 'received', e, record);
     this.counters.tasksStarted++;
     return t;
   }
@@ -819,34 +795,13 @@ export class Tracker {
 
   // ---- helpers ----
 
-  private orphanIdOf(e: LogEvent, logId: string): string {
-    return generationId({ minerApp: this.opts.minerApp, headerTime: e.timeText, logId, occurrence: 0 });
-  }
-
-  /** A feedback line whose task was never seen: a record of what is known, marked incomplete. */
-  private orphanTask(e: LogEvent, logId: string, id: string): Task {
-    this.counters.feedbackWithoutTask++;
-    const record = emptyRecord({
-      generation_id: id,
-      timestamp: isoUtc(e.timeMs),
-      host: this.opts.host,
-      miner_app: this.opts.minerApp,
-      collector_version: this.opts.collectorVersion,
-    });
-    this.fillIdentity(record);
-    record.task.log_id = logId;
-    record.task.task_type = taskTypeOfLogId(logId);
-    record.task.is_base64_image = record.task.task_type === 'IMAGE-TO-3D';
-    if (record.task.task_type === 'TEXT-TO-3D' && !logId.endsWith('...')) {
-      // a text log id of at most 100 characters is the whole prompt
-      record.task.prompt = logId;
-      record.task.prompt_length = textLogId(logId).length;
-    }
+  /** A new open task, its first line as its first source. */
+  private openTask(id: string, key: string, logId: string, phase: Phase, e: LogEvent, record: GenerationRecord): Task {
     const t: Task = {
       id,
-      key: `orphan:${id}`,
+      key,
       logId,
-      phase: 'ended',
+      phase,
       group: null,
       receivedMs: e.timeMs,
       generatingMs: null,
@@ -860,6 +815,26 @@ export class Tracker {
     };
     this.tasks.push(t);
     this.addSource(t, e);
+    return t;
+  }
+
+  private orphanIdOf(e: LogEvent, logId: string): string {
+    return generationId({ minerApp: this.opts.minerApp, headerTime: e.timeText, logId, occurrence: 0 });
+  }
+
+  /** A feedback line whose task was never seen: a record of what is known, marked incomplete. */
+  private orphanTask(e: LogEvent, logId: string, id: string): Task {
+    this.counters.feedbackWithoutTask++;
+    const record = this.newRecord(id, e.timeMs);
+    record.task.log_id = logId;
+    record.task.task_type = taskTypeOfLogId(logId);
+    record.task.is_base64_image = record.task.task_type === 'IMAGE-TO-3D';
+    if (record.task.task_type === 'TEXT-TO-3D' && !logId.endsWith('...')) {
+      // a text log id of at most 100 characters is the whole prompt
+      record.task.prompt = logId;
+      record.task.prompt_length = textLogId(logId).length;
+    }
+    const t = this.openTask(id, `orphan:${id}`, logId, 'ended', e, record);
     this.incomplete(t, 'task_not_seen');
     return t;
   }
@@ -891,6 +866,19 @@ export class Tracker {
     const supersedes = t.orphanId && t.orphanId !== t.id ? [t.orphanId] : [];
     this.finished.push({ record: t.record, supersedesIfPresent: supersedes });
     this.counters.recordsFinished++;
+  }
+
+  /** An empty record of this miner, with what is known of it now. */
+  private newRecord(id: string, receivedMs: number): GenerationRecord {
+    const record = emptyRecord({
+      generation_id: id,
+      timestamp: isoUtc(receivedMs),
+      host: this.opts.host,
+      miner_app: this.opts.minerApp,
+      collector_version: this.opts.collectorVersion,
+    });
+    this.fillIdentity(record);
+    return record;
   }
 
   private fillIdentity(record: GenerationRecord): void {

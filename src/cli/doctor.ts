@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFully } from '../common/fsx';
+import { freeBytes } from '../sinks/space';
 import { askPm2, pm2DaemonRunning, pm2HomeOf, conventionalLogs, type AppLogs, type Config } from '../config';
 import { compileRules, DEFAULT_RULES, checkTimeZone } from '../parse';
 import { readInstanceLock } from '../state';
@@ -30,18 +31,6 @@ space and days left at the current rate), the PM2 daemon and the apps it runs, t
 log_date_format on the miner's app (PM2 then cuts long lines), and the instance lock. Each problem
 comes with its fix. Exit status: 0 when all is well, 1 otherwise.
 `;
-
-/** Free bytes under `dir` (of its nearest existing ancestor). */
-function freeBytes(dir: string): number | null {
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    try {
-      const s = fs.statfsSync(d);
-      return s.bavail * s.bsize;
-    } catch {
-      if (path.dirname(d) === d) return null;
-    }
-  }
-}
 
 function dirBytes(dir: string): number {
   let total = 0;
