@@ -179,6 +179,8 @@ export class Tracker {
   private pendingSubmitFailures: PendingSubmitFailure[] = [];
   /** Validator hotkey -> uid, learnt where the logs pair them (a failed pull right after its query). */
   private hotkeyUids = new Map<string, number>();
+  /** The miner's settings file as last read (over the config's minerConfig). */
+  private minerSettings: Record<string, string | number | boolean | null> = {};
   /** The first copy of each prompt until its second copy comes (not in the snapshot: memory only). */
   private promptBytes = new WeakMap<Task, Buffer>();
   private lastMs = 0;
@@ -302,6 +304,11 @@ export class Tracker {
     const out = this.finished;
     this.finished = [];
     return out;
+  }
+
+  /** The miner's settings in force for tasks received from now on. */
+  setMinerSettings(settings: Record<string, string | number | boolean | null>): void {
+    this.minerSettings = { ...settings };
   }
 
   /** Puts back what could not be written (the store failed), to be drained again first. */
@@ -885,7 +892,7 @@ export class Tracker {
     record.metadata.miner_uid = this.identity.minerUid;
     record.metadata.network = this.identity.network;
     record.metadata.miner_version = this.opts.minerVersion;
-    Object.assign(record.miner_config, this.opts.minerConfig);
+    Object.assign(record.miner_config, this.opts.minerConfig, this.minerSettings);
   }
 
   private groupOfEndpoint(url: string): string | null {

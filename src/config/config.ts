@@ -36,6 +36,8 @@ export const ConfigSchema = z.strictObject({
   timeZone: z.string().nullable().default(null),
   rulesFile: z.string().nullable().default(null),
   minerVersion: z.string().nullable().default(null),
+  /** A JSON or flat YAML file of the miner's settings, watched: its values go into miner_config, changes into miner_config_history.jsonl. */
+  minerConfigFile: z.string().nullable().default(null),
   /** The miner's settings, copied into each record's miner_config (e.g. trellis_sparse_steps). */
   minerConfig: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
   /** Validator uid -> hotkey, since the miner logs hotkeys only in failure lines. */
@@ -97,6 +99,7 @@ export function loadConfigFile(file: string): Config {
     ...c,
     dataDir: abs(c.dataDir),
     rulesFile: c.rulesFile && abs(c.rulesFile),
+    minerConfigFile: c.minerConfigFile && abs(c.minerConfigFile),
     miner: { ...c.miner, logs: c.miner.logs.map(abs) },
     workers: c.workers.map((w) => ({ ...w, logs: w.logs.map(abs), outputDir: w.outputDir && abs(w.outputDir) })),
   };

@@ -1,3 +1,4 @@
 /** The collector's configuration and where each PM2 app's log files are. */
 export { ConfigSchema, WorkerGroupSchema, defaultConfig, loadConfigFile, pm2FileName, type Config, type WorkerGroup } from './config';
 export { findAppLogs, askPm2, conventionalLogs, pm2DaemonRunning, pm2HomeOf, type AppLogs } from './pm2-logs';
+export { readMinerSettings, diffSettings, type Settings } from './miner-settings';

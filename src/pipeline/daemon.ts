@@ -13,6 +13,9 @@ import { isRetryableWriteError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
 import type { Config } from '../config';
 import { appendFinished, createParsers, createTracker, openOutputs, type Outputs } from './wiring';
+import { MinerSettingsWatch } from './miner-settings';
+import { openMinerConfigHistoryStore } from '../sinks';
+import * as os from 'node:os';
 
 export interface DaemonOptions {
   config: Config;
@@ -84,6 +87,7 @@ export class Daemon {
   private readonly eventClock: EventClock;
   private readonly logger: Logger;
   private running = false;
+  private settingsWatch: MinerSettingsWatch | null = null;
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> | null = null;
   private lastCommitMs = 0;
@@ -143,6 +147,17 @@ export class Daemon {
       this.lock.release();
       throw err;
     }
+    if (config.minerConfigFile) {
+      const history = await openMinerConfigHistoryStore({ dataDir: config.dataDir, logger: this.logger });
+      this.settingsWatch = new MinerSettingsWatch(
+        config.minerConfigFile,
+        history,
+        { host: os.hostname(), minerApp: this.opts.minerApp },
+        (settings) => this.tracker.setMinerSettings(settings),
+        this.logger,
+      );
+      await this.settingsWatch.start();
+    }
     this.running = true;
     for (const [i, s] of this.sources.entries()) void this.readLoop(i, s);
     this.loopDone = this.mainLoop();
@@ -156,6 +171,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.settingsWatch?.stop();
     this.wake?.();
     await this.loopDone;
     await Promise.all(this.sources.map((s) => s.follower.close()));

@@ -1,6 +1,6 @@
 /** The sinks: where finished records go. One store per JSONL kind, one blob store. */
 import { createHash } from 'node:crypto';
-import { serializeMinerEvent, serializeRecord, type GenerationRecord, type MinerEvent } from '../schema';
+import { serializeMinerConfigHistoryEntry, serializeMinerEvent, serializeRecord, type GenerationRecord, type MinerConfigHistoryEntry, type MinerEvent } from '../schema';
 import type { Clock } from '../common/clock';
 import type { Logger } from '../common/logger';
 import { JsonlStore } from './jsonl-store';
@@ -15,6 +15,7 @@ export { runRotation, planRotation, sealLiveFile, ROTATING_FILES, type RotationO
 
 export const GENERATION_HISTORY_FILE = 'generation_history.jsonl';
 export const MINER_EVENTS_FILE = 'miner_events.jsonl';
+export const MINER_CONFIG_HISTORY_FILE = 'miner_config_history.jsonl';
 
 /**
  * How complete a record is: a later version of a generation is written as a new revision only
@@ -95,6 +96,27 @@ export function openMinerEventStore(opts: StoreOptions): Promise<JsonlStore<Mine
       return typeof e?.event === 'string' && typeof e.time === 'string' ? minerEventKey(e as MinerEvent) : null;
     },
     serialize: serializeMinerEvent,
+    monthOf: monthOfTimeField,
+  });
+}
+
+/** A config change is the same change when seen again (a restart): its key is a hash of its content. */
+function configEntryKey(e: MinerConfigHistoryEntry): string {
+  const { collector_version: _v, ...content } = e;
+  return `${createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 32)}#0`;
+}
+
+/** `miner_config_history.jsonl`: every change of the miner's settings. */
+export function openMinerConfigHistoryStore(opts: StoreOptions): Promise<JsonlStore<MinerConfigHistoryEntry>> {
+  return JsonlStore.open<MinerConfigHistoryEntry>({
+    ...opts,
+    fileName: MINER_CONFIG_HISTORY_FILE,
+    keyOfRecord: configEntryKey,
+    keyOfStored: (parsed) => {
+      const e = parsed as Partial<MinerConfigHistoryEntry>;
+      return typeof e?.time === 'string' && Array.isArray(e.changes) ? configEntryKey(e as MinerConfigHistoryEntry) : null;
+    },
+    serialize: serializeMinerConfigHistoryEntry,
     monthOf: monthOfTimeField,
   });
 }
