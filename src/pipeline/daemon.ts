@@ -171,7 +171,6 @@ export class Daemon {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.settingsWatch?.stop();
     this.wake?.();
     await this.loopDone;
     await Promise.all(this.sources.map((s) => s.follower.close()));
@@ -242,6 +241,8 @@ export class Daemon {
       }
       if (this.dirty && this.clock.now() - this.lastCommitMs >= (this.opts.commitEveryMs ?? 1000)) this.commit(false);
       this.status();
+      this.out.checkConfig();
+      await this.settingsWatch?.poll();
       // New lines wake the loop at once; otherwise it comes back soon only for what waits on
       // time (held events, an entry that may still grow, a retry, uncommitted work), else once a
       // second for the timeouts: an idle collector costs next to nothing.

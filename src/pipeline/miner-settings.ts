@@ -1,5 +1,6 @@
 /**
- * Follows the miner's settings file while the daemon runs: its values go into the records of tasks
+ * Follows the miner's settings file while the daemon runs (a stat per loop, no watcher to lose when
+ * an editor replaces the file): its values go into the records of tasks
  * received from then on, and each change is appended to miner_config_history.jsonl (the first read
  * too, when it differs from the history's last entry).
  */
@@ -21,6 +22,7 @@ function lastEntry(file: string): MinerConfigHistoryEntry | null {
 
 export class MinerSettingsWatch {
   private current: Settings = {};
+  private seen = '';
 
   constructor(
     private readonly file: string,
@@ -32,13 +34,21 @@ export class MinerSettingsWatch {
 
   async start(): Promise<void> {
     this.current = lastEntry(this.history.file)?.config ?? {};
-    await this.check();
-    // polling: editors replace the file, which fs.watch loses
-    fs.watchFile(this.file, { interval: 2000, persistent: false }, () => void this.check());
+    await this.poll();
   }
 
-  stop(): void {
-    fs.unwatchFile(this.file);
+  /** Reads the file again if it changed (size or mtime); the daemon's loop calls this about once a second. */
+  async poll(): Promise<void> {
+    let stamp = '';
+    try {
+      const st = fs.statSync(this.file);
+      stamp = `${st.size}:${st.mtimeMs}`;
+    } catch {
+      /* missing for now: check() says so */
+    }
+    if (stamp !== '' && stamp === this.seen) return;
+    this.seen = stamp;
+    await this.check();
   }
 
   async check(): Promise<void> {

@@ -18,17 +18,31 @@ export interface Outputs {
   storeImage: StoreImage;
   /** store_images / store_ply_files / retention / minFreeBytes, as the config file says now, and the free-space guard. */
   blobPolicy: BlobPolicy;
+  /** Re-reads the config file if it changed since the last call. */
+  checkConfig: () => void;
 }
 
 /**
- * Re-reads the config file when it changes, for the keys that may change while the daemon runs (the
- * blob switches and thresholds). Polling (fs.watchFile): editors replace the file, which fs.watch loses.
+ * Re-reads the config file when it has changed (size or mtime), for the keys that may change while the
+ * daemon runs (the blob switches and thresholds). Called by the daemon's loop about once a second: a
+ * stat, no watcher to lose (editors replace the file).
  */
-function followConfigFile(config: Config, policy: BlobPolicy, logger: Logger): void {
+function configFollower(config: Config, policy: BlobPolicy, logger: Logger): () => void {
   const file = configFileOf(config);
-  if (!file) return;
-  fs.watchFile(file, { interval: 2000, persistent: false }, (cur, prev) => {
-    if (cur.mtimeMs === prev.mtimeMs && cur.size === prev.size) return;
+  if (!file) return () => {};
+  const stamp = () => {
+    try {
+      const st = fs.statSync(file);
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return '';
+    }
+  };
+  let seen = stamp();
+  return () => {
+    const now = stamp();
+    if (now === seen || now === '') return;
+    seen = now;
     try {
       const next = loadConfigFile(file);
       policy.update(next);
@@ -36,7 +50,7 @@ function followConfigFile(config: Config, policy: BlobPolicy, logger: Logger): v
     } catch (err) {
       logger.warn({ file, error: (err as Error).message }, 'config changed but is invalid; keeping the previous settings');
     }
-  });
+  };
 }
 
 export async function openOutputs(config: Config, logger: Logger): Promise<Outputs> {
@@ -44,7 +58,7 @@ export async function openOutputs(config: Config, logger: Logger): Promise<Outpu
   const minerEvents = await openMinerEventStore({ dataDir: config.dataDir, logger });
   const blobs = new BlobStore(config.dataDir);
   const blobPolicy = new BlobPolicy(config.dataDir, config, { logger });
-  followConfigFile(config, blobPolicy, logger);
+  const checkConfig = configFollower(config, blobPolicy, logger);
   const storeImage: StoreImage = (bytes) => {
     const decision = blobPolicy.image();
     if (decision !== 'store') return { skipped: decision };
@@ -59,7 +73,7 @@ export async function openOutputs(config: Config, logger: Logger): Promise<Outpu
       return { skipped: 'error' };
     }
   };
-  return { records, minerEvents, storeImage, blobPolicy };
+  return { records, minerEvents, storeImage, blobPolicy, checkConfig };
 }
 
 export function createTracker(config: Config, minerApp: string, hashers: Hashers, storeImage: StoreImage, host = os.hostname()): Tracker {
