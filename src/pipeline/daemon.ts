@@ -4,6 +4,7 @@
  * records they cover are fsynced (ARCHITECTURE.md, "Delivery"). A restart replays from the last
  * commit; the store drops what was already written.
  */
+import * as os from 'node:os';
 import { Follower, type Checkpoint, type FileIdentity, type Line } from '../sources';
 import type { LogEvent, StreamParser, StreamSpec } from '../parse';
 import { EventMerger, createHashers, type Tracker, type TrackerSnapshot } from '../assemble';
@@ -12,10 +13,9 @@ import { EventClock, systemClock, type Clock } from '../common/clock';
 import { isRetryableWriteError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
 import type { Config } from '../config';
+import { openMinerConfigHistoryStore } from '../sinks';
 import { appendFinished, createParsers, createTracker, openOutputs, type Outputs } from './wiring';
 import { MinerSettingsWatch } from './miner-settings';
-import { openMinerConfigHistoryStore } from '../sinks';
-import * as os from 'node:os';
 
 export interface DaemonOptions {
   config: Config;
@@ -159,7 +159,7 @@ export class Daemon {
       await this.settingsWatch.start();
     }
     this.running = true;
-    for (const [i, s] of this.sources.entries()) void this.readLoop(i, s);
+    for (const s of this.sources) void this.readLoop(s);
     this.loopDone = this.mainLoop();
     this.logger.info(
       { dataDir: config.dataDir, files: this.sources.map((s) => `${s.spec.app}:${s.spec.stream} ${s.spec.file}`), openTasks: this.tracker.openTasks },
@@ -190,7 +190,7 @@ export class Daemon {
 
   // ---- reading ----
 
-  private async readLoop(i: number, s: Source): Promise<void> {
+  private async readLoop(s: Source): Promise<void> {
     try {
       for await (const b of s.follower) {
         if (!this.running) break;
@@ -205,7 +205,6 @@ export class Daemon {
     } catch (err) {
       this.logger.error({ file: s.spec.file, error: (err as Error).message }, 'reading stopped');
     }
-    void i;
   }
 
   private onEvent(i: number, e: LogEvent): void {
