@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CollectorError } from '../common/errors';
-import { sealedFilePattern } from '../sinks/jsonl-store';
+import { sealedFilesOf } from '../sinks/jsonl-store';
 
 export const LIVE_FILE = 'generation_history.jsonl';
 const BASE = 'generation_history';
@@ -33,17 +33,7 @@ export function dataFiles(dataDir: string): string[] {
     throw new CollectorError('NOT_A_DIRECTORY', 'no such data dir', dataDir, 'give an existing --data-dir');
   }
   if (!st.isDirectory()) throw new CollectorError('NOT_A_DIRECTORY', 'not a directory', dataDir, 'give a data dir');
-  const pattern = sealedFilePattern(BASE);
-  const out: string[] = [];
-  for (const dir of [path.join(dataDir, 'archive'), dataDir]) {
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const n of names.sort()) if (pattern.test(n)) out.push(path.join(dir, n));
-  }
+  const out = sealedFilesOf(dataDir, BASE);
   const live = path.join(dataDir, LIVE_FILE);
   if (fs.existsSync(live)) out.push(live);
   return out;

@@ -54,6 +54,22 @@ export function sealedFilePattern(base: string): RegExp {
   return new RegExp(`^${escaped}_\\d{4}-\\d{2}\\.jsonl(\\.gz)?$`);
 }
 
+/** The sealed files of `<base>` in a data dir, oldest first: `archive/` then the dir itself, each by name. */
+export function sealedFilesOf(dataDir: string, base: string): string[] {
+  const pattern = sealedFilePattern(base);
+  const out: string[] = [];
+  for (const dir of [path.join(dataDir, 'archive'), dataDir]) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names.sort()) if (pattern.test(n)) out.push(path.join(dir, n));
+  }
+  return out;
+}
+
 export class JsonlStore<T> {
   readonly file: string;
   private readonly base: string;
@@ -91,18 +107,7 @@ export class JsonlStore<T> {
 
   /** Monthly, gzip and archived files of this store, which only rotation changes. */
   sealedFiles(): string[] {
-    const pattern = sealedFilePattern(this.base);
-    const out: string[] = [];
-    for (const dir of [this.opts.dataDir, path.join(this.opts.dataDir, 'archive')]) {
-      let names: string[];
-      try {
-        names = fs.readdirSync(dir);
-      } catch {
-        continue;
-      }
-      for (const n of names.sort()) if (pattern.test(n)) out.push(path.join(dir, n));
-    }
-    return out;
+    return sealedFilesOf(this.opts.dataDir, this.base);
   }
 
   async loadSealedFiles(): Promise<void> {
