@@ -10,3 +10,4 @@ export {
   type StoreImage,
 } from './tracker';
 export { analysePrompt, createHashers, promptKey, textLogId, taskTypeOfLogId, type Hashers, type Prompt } from './prompt';
+export { applyPlyResult, applyPlySize, type LinkedPly } from './ply-output';

@@ -17,7 +17,10 @@ import {
 } from '../schema';
 import type { LogEvent, FieldValue } from '../parse';
 import { isoUtc, redactSecrets } from '../parse';
+import type { PlyResult } from '../ply';
+import type { OutputFile } from '../sources/output-dir';
 import { analysePrompt, promptKey, taskTypeOfLogId, textLogId, type Hashers, type Prompt } from './prompt';
+import { applyPlyResult, applyPlySize, type LinkedPly } from './ply-output';
 
 export interface TrackerOptions {
   minerApp: string;
@@ -37,6 +40,10 @@ export interface TrackerOptions {
   /** A task still receiving or generating after this long is finished as interrupted. */
   taskTimeoutMs: number;
   storeImages: boolean;
+  /** Worker groups whose output directory is read: their files are linked to tasks. */
+  outputGroups: string[];
+  /** A file finished up to this long after the generation ended still belongs to it. */
+  linkAfterEndMs: number;
 }
 
 export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'minerApp' | 'host' | 'collectorVersion'> = {
@@ -48,7 +55,14 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'minerApp' | 'host' |
   feedbackTimeoutMs: 15 * 60 * 1000,
   taskTimeoutMs: 60 * 60 * 1000,
   storeImages: true,
+  outputGroups: [],
+  linkAfterEndMs: 5000,
 };
+
+/** A file may carry a time a little before the line that started its generation (clock granularity). */
+const OUTPUT_EARLY_SLACK_MS = 1000;
+/** A finished task waits at most this long (wall) past the link window for its output file. */
+const OUTPUT_MAX_WAIT_MS = 30_000;
 
 /** Stores an image blob; returns its path relative to the data dir, or why it was not stored. */
 export type StoreImage = (bytes: Buffer, sha256: string) => { path: string } | { skipped: 'disabled' | 'disk_low' | 'error' };
@@ -57,6 +71,8 @@ export interface FinishedRecord {
   record: GenerationRecord;
   /** Ids of records this one replaces if they were written (a feedback-only record of the same task). */
   supersedesIfPresent: string[];
+  /** The output file linked to the generation (kept once accepted; measured then if it was not yet). */
+  ply: LinkedPly | null;
 }
 
 type Phase = 'received' | 'generating' | 'ended' | 'feedback';
@@ -103,6 +119,12 @@ interface Task {
   /** The id a feedback-only record of this task would have had. */
   orphanId: string | null;
   record: GenerationRecord;
+  /** Its file from the output directory. (Optional fields: snapshots of older builds lack them.) */
+  ply?: LinkedPly | null;
+  /** The output path a worker line named for it ("... PLY 35.31 MB -> /srv/outputs/x.ply"). */
+  expectedPly?: string | null;
+  /** Finished, but waiting (since this wall time) for the output directory to show its file. */
+  closingSinceMs?: number | null;
 }
 
 export interface TrackerSnapshot {
@@ -115,6 +137,7 @@ export interface TrackerSnapshot {
   pendingSubmitFailures?: PendingSubmitFailure[];
   hotkeyUids?: [string, number][];
   awaitingDetailId?: string | null;
+  closing?: Task[];
   lastMs: number;
 }
 
@@ -124,6 +147,8 @@ export interface TrackerCounters {
   feedbackWithoutTask: number;
   eventsWithoutTask: number;
   damagedEvents: number;
+  outputFilesLinked: number;
+  outputFilesWithoutTask: number;
 }
 
 const GENERATION_END_EVENTS = new Set([
@@ -165,8 +190,12 @@ export class Tracker {
     feedbackWithoutTask: 0,
     eventsWithoutTask: 0,
     damagedEvents: 0,
+    outputFilesLinked: 0,
+    outputFilesWithoutTask: 0,
   };
   private tasks: Task[] = [];
+  /** Finished tasks waiting for their output file (see awaitsOutput); no event but a file touches them. */
+  private closing: Task[] = [];
   private finished: FinishedRecord[] = [];
   private minerEvents: MinerEvent[] = [];
   private identity: TrackerSnapshot['identity'] = { minerUid: null, network: null };
@@ -184,6 +213,8 @@ export class Tracker {
   /** The first copy of each prompt until its second copy comes (not in the snapshot: memory only). */
   private promptBytes = new WeakMap<Task, Buffer>();
   private lastMs = 0;
+  /** Output directories read live: how far they are known (wall ms), and the wall clock now; null in a one-shot ingest. */
+  private output: { settledMs: number; wallMs: number } | null = null;
 
   constructor(
     private readonly opts: TrackerOptions,
@@ -299,6 +330,74 @@ export class Tracker {
     for (const t of [...this.tasks]) this.interrupt(t, reason);
   }
 
+  // ---- output directories ----
+
+  /**
+   * A complete new file in a worker's output directory: linked to the task that was generating on
+   * that worker when it was written; when none was, to one that ended up to linkAfterEndMs before
+   * (or started a moment after). A path named by a worker line links it for sure; among several
+   * tasks, the miner's "Generation completed. Size:" figure rules out those of another size; else
+   * the oldest, inferred.
+   */
+  pushOutput(f: OutputFile): void {
+    const open = [...this.tasks, ...this.closing].filter((t) => !t.ply && !t.key.startsWith('orphan:'));
+    const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+    const named = open.filter((t) => t.expectedPly && (t.expectedPly === f.path || base(t.expectedPly) === base(f.name)));
+    if (named.length === 1) {
+      this.linkPly(named[0]!, f, 1);
+      this.releaseClosing();
+      return;
+    }
+    // written while a task was generating: that one (one task per worker at a time); else the margins around a generation
+    let candidates = open.filter((t) => t.phase !== 'received' && this.inOutputWindow(t, f.timeMs, true));
+    if (!candidates.length) candidates = open.filter((t) => t.phase !== 'received' && this.inOutputWindow(t, f.timeMs, false));
+    const bound = candidates.filter((t) => t.group === f.group);
+    const free = candidates.filter((t) => t.group !== f.group && (t.group === null || t.ambiguity > 0));
+    candidates = bound.length && bound.every((t) => t.ambiguity === 0) ? bound : [...bound, ...free];
+    const sized = candidates.filter((t) => t.record.generation.output.file_size_bytes === f.size);
+    const uncontradicted = candidates.filter((t) => t.record.generation.output.file_size_bytes === null);
+    if (sized.length) candidates = sized.length === 1 ? sized : [...sized, ...uncontradicted];
+    if (!candidates.length) {
+      const reopened = this.reopenGuessedEnd(f);
+      if (!reopened) {
+        this.counters.outputFilesWithoutTask++;
+        return;
+      }
+      candidates = [reopened];
+    }
+    const t = this.oldest(candidates, 'generatingMs');
+    this.linkPly(t, f, this.choose(t, candidates));
+    this.releaseClosing();
+  }
+
+  /** How far the output directories are known (wall ms) and the wall clock now; only the daemon reads them live. */
+  setOutputSettled(settledMs: number, wallMs: number): void {
+    this.output = { settledMs, wallMs };
+    this.releaseClosing();
+  }
+
+  /** Linked files not measured yet: the daemon reads them while they are fresh. */
+  plysToMeasure(): { id: string; ply: LinkedPly }[] {
+    return [...this.tasks, ...this.closing].filter((t) => t.ply && !t.ply.measured).map((t) => ({ id: t.id, ply: t.ply! }));
+  }
+
+  setPlyMeasure(id: string, result: PlyResult): void {
+    const t = this.tasks.find((x) => x.id === id) ?? this.closing.find((x) => x.id === id);
+    if (!t?.ply) return;
+    applyPlyResult(t.record, result);
+    t.ply.measured = true;
+  }
+
+  /** Measured files of open tasks: kept once their feedback says accepted (the state's pending blobs). */
+  pendingPlys(): { generationId: string; ply: LinkedPly; sha256: string }[] {
+    const out: { generationId: string; ply: LinkedPly; sha256: string }[] = [];
+    for (const t of [...this.tasks, ...this.closing]) {
+      const hash = t.record.generation.output.ply_file_hash;
+      if (t.ply?.measured && hash) out.push({ generationId: t.id, ply: t.ply, sha256: hash.slice('sha256:'.length) });
+    }
+    return out;
+  }
+
   /** Records finished since the last call, in finishing order. */
   drainRecords(): FinishedRecord[] {
     const out = this.finished;
@@ -329,7 +428,12 @@ export class Tracker {
   }
 
   get openTasks(): number {
-    return this.tasks.length;
+    return this.tasks.length + this.closing.length;
+  }
+
+  /** Finished tasks waiting for the output directory to show their file. */
+  get awaitingOutput(): number {
+    return this.closing.length;
   }
 
   /** The open work, JSON-safe; taking it changes nothing (a task waiting for its detail line stays open). */
@@ -344,6 +448,7 @@ export class Tracker {
       pendingSubmitFailures: structuredClone(this.pendingSubmitFailures),
       hotkeyUids: [...this.hotkeyUids],
       awaitingDetailId: this.awaitingDetail?.id ?? null,
+      closing: structuredClone(this.closing),
       lastMs: this.lastMs,
     };
   }
@@ -357,6 +462,7 @@ export class Tracker {
     this.pendingSubmitFailures = structuredClone(s.pendingSubmitFailures ?? []);
     this.hotkeyUids = new Map(s.hotkeyUids ?? []);
     this.awaitingDetail = this.tasks.find((t) => t.id === s.awaitingDetailId) ?? null;
+    this.closing = structuredClone(s.closing ?? []);
     this.lastMs = s.lastMs;
   }
 
@@ -509,9 +615,12 @@ export class Tracker {
       r.generation.timing.total_time = round3((e.timeMs - t.generatingMs) / 1000);
     if (e.type === 'generation_completed') {
       const bytes = num(e.fields.bytes);
-      r.generation.output.file_size_bytes = bytes;
-      if (bytes !== null && r.generation.output.file_size_mb === null)
-        r.generation.output.file_size_mb = Math.round((bytes / 1048576) * 1e6) / 1e6;
+      // the file itself, when linked, is the better figure
+      if (!t.ply) {
+        r.generation.output.file_size_bytes = bytes;
+        if (bytes !== null && r.generation.output.file_size_mb === null)
+          r.generation.output.file_size_mb = Math.round((bytes / 1048576) * 1e6) / 1e6;
+      }
       if (sub.pre_submission_rejection === null) sub.pre_submission_rejection = false;
       return;
     }
@@ -537,13 +646,42 @@ export class Tracker {
    */
   private reclaimGuessedEnd(t: Task): void {
     const holder = this.tasks.find((o) => o !== t && o.phase === 'ended' && o.endState && o.endState.candidates.includes(t.id));
-    if (!holder) return;
+    if (holder) this.moveGuessedEnd(holder, t);
+  }
+
+  /**
+   * An output file written after a task's guessed end, too late to be a file of that generation:
+   * the task was still generating, so the end it took by a guess was another candidate's, one still
+   * generating. The end moves there and the task is generating again. Only files do this: a late
+   * worker line may follow its own generation's end.
+   */
+  private reopenGuessedEnd(f: OutputFile): Task | null {
+    const generating = (id: string) => this.tasks.find((x) => x.id === id && x.phase === 'generating');
+    const holders = this.tasks.filter(
+      (t) =>
+        t.phase === 'ended' &&
+        t.endInferred &&
+        !t.ply &&
+        (t.group === f.group || t.group === null) &&
+        (t.generatingMs ?? t.receivedMs) <= f.timeMs &&
+        t.endState!.candidates.some((id) => id !== t.id && generating(id)),
+    );
+    if (!holders.length) return null;
+    const holder = this.oldest(holders, 'generatingMs');
+    const others = holder.endState!.candidates.filter((id) => id !== holder.id).map(generating).filter((x): x is Task => !!x);
+    this.moveGuessedEnd(holder, this.oldest(others, 'generatingMs'));
+    return holder;
+  }
+
+  /** The end `holder` took by a guess goes to `to`; `holder` is generating again. */
+  private moveGuessedEnd(holder: Task, to: Task): void {
     const st = holder.endState!;
     const r = holder.record;
     r.generation.submission = st.prev.submission;
     r.generation.timing.total_time = st.prev.total_time;
     r.generation.output.file_size_bytes = st.prev.file_size_bytes;
     r.generation.output.file_size_mb = st.prev.file_size_mb;
+    if (holder.ply) applyPlySize(r, holder.ply.size);
     r.failure_analysis = st.prev.failure_analysis;
     const p = r.provenance;
     const last = p.links.map((l) => l.event).lastIndexOf(st.event.type);
@@ -553,7 +691,7 @@ export class Tracker {
     holder.endedMs = null;
     holder.endInferred = false;
     holder.endState = null;
-    this.applyEnd(t, st.event, st.candidates.length, false);
+    this.applyEnd(to, st.event, st.candidates.length, false);
   }
 
   private failureMessage(e: LogEvent): string {
@@ -588,6 +726,8 @@ export class Tracker {
     t.group = group;
     this.link(t, e, this.choose(t, candidates));
     this.applySet(t.record, e.set);
+    const plyPath = str(e.fields.ply_path);
+    if (plyPath && !t.ply) t.expectedPly = plyPath;
     if (str(e.set['generation.submission.rejection_reason'] as FieldValue) || e.set['generation.submission.pre_submission_rejection'] === true) {
       t.record.generation.submission.pre_submission_rejection = true;
     }
@@ -744,11 +884,14 @@ export class Tracker {
     const fa = a.failure_analysis;
     a.failure_analysis = b.failure_analysis;
     b.failure_analysis = fa;
-    const out = a.generation.output.file_size_bytes;
-    a.generation.output.file_size_bytes = b.generation.output.file_size_bytes;
-    a.generation.output.file_size_mb = b.generation.output.file_size_mb;
-    b.generation.output.file_size_bytes = out;
-    b.generation.output.file_size_mb = out === null ? null : Math.round((out / 1048576) * 1e6) / 1e6;
+    if (!t.ply && !other.ply) {
+      // the miner's size figures came with the end lines; a linked file keeps its own
+      const out = a.generation.output.file_size_bytes;
+      a.generation.output.file_size_bytes = b.generation.output.file_size_bytes;
+      a.generation.output.file_size_mb = b.generation.output.file_size_mb;
+      b.generation.output.file_size_bytes = out;
+      b.generation.output.file_size_mb = out === null ? null : Math.round((out / 1048576) * 1e6) / 1e6;
+    }
     const pa = a.generation.submission.pre_submission_rejection;
     const ra = a.generation.submission.rejection_reason;
     a.generation.submission.pre_submission_rejection = b.generation.submission.pre_submission_rejection;
@@ -870,9 +1013,51 @@ export class Tracker {
   private finish(t: Task): void {
     this.tasks = this.tasks.filter((x) => x !== t);
     if (this.awaitingDetail === t) this.awaitingDetail = null;
+    if (this.awaitsOutput(t)) {
+      t.closingSinceMs ??= this.output!.wallMs;
+      if (!this.closing.includes(t)) this.closing.push(t);
+      return;
+    }
+    this.closing = this.closing.filter((x) => x !== t);
     const supersedes = t.orphanId && t.orphanId !== t.id ? [t.orphanId] : [];
-    this.finished.push({ record: t.record, supersedesIfPresent: supersedes });
+    this.finished.push({ record: t.record, supersedesIfPresent: supersedes, ply: t.ply ?? null });
     this.counters.recordsFinished++;
+  }
+
+  /**
+   * A finished task whose worker's output directory is read live, with no file linked yet, waits
+   * until the directory is known past its end plus the link window (its file may still be in
+   * `awaitWriteFinish`), or at most OUTPUT_MAX_WAIT_MS more if the directory stops answering.
+   */
+  private awaitsOutput(t: Task): boolean {
+    const o = this.output;
+    if (!o || t.ply || t.key.startsWith('orphan:') || (t.generatingMs === null && t.endedMs === null)) return false;
+    const groups = this.opts.outputGroups;
+    if (t.group !== null ? !groups.includes(t.group) : groups.length === 0) return false;
+    const since = t.closingSinceMs ?? o.wallMs;
+    return o.settledMs < since + this.opts.linkAfterEndMs && o.wallMs - since < this.opts.linkAfterEndMs + OUTPUT_MAX_WAIT_MS;
+  }
+
+  private releaseClosing(): void {
+    for (const t of [...this.closing]) if (!this.awaitsOutput(t)) this.finish(t);
+  }
+
+  private inOutputWindow(t: Task, timeMs: number, strict: boolean): boolean {
+    const start = t.generatingMs ?? t.receivedMs;
+    const end = t.endedMs;
+    if (strict) return timeMs >= start && (end === null || timeMs <= end);
+    return timeMs >= start - OUTPUT_EARLY_SLACK_MS && (end === null || timeMs <= end + this.opts.linkAfterEndMs);
+  }
+
+  private linkPly(t: Task, f: OutputFile, candidates: number): void {
+    t.ply = { path: f.path, dir: f.dir, name: f.name, size: f.size, mtimeMs: f.mtimeMs, measured: false };
+    t.expectedPly = null;
+    if (t.group === null) t.group = f.group;
+    const p = t.record.provenance;
+    p.sources.push({ event: 'ply_written', file: f.path, offset: 0 });
+    p.links.push({ event: 'ply_written', link: candidates > 1 ? 'inferred' : 'exact', candidates });
+    applyPlySize(t.record, f.size);
+    this.counters.outputFilesLinked++;
   }
 
   /** An empty record of this miner, with what is known of it now. */

@@ -1,7 +1,7 @@
 /** `data-collector ingest`: read log files as they are now, write their records, exit. */
 import * as fs from 'node:fs';
 import { defaultConfig, loadConfigFile, type Config } from '../config';
-import { explicitStreams, minerAppOf } from '../pipeline/inputs';
+import { explicitStreams, minerAppOf, outputDirsOf } from '../pipeline/inputs';
 import { runIngest } from '../pipeline/ingest';
 import { createLogger } from '../common/log';
 import { CollectorError } from '../common/errors';
@@ -11,6 +11,7 @@ import { parseFlags, UsageError } from './usage';
 export const INPUT_FLAGS = {
   'miner-log': { type: 'string', multiple: true },
   'worker-log': { type: 'string', multiple: true },
+  'output-dir': { type: 'string', multiple: true },
   'miner-app': { type: 'string' },
   rules: { type: 'string' },
   config: { type: 'string' },
@@ -18,7 +19,7 @@ export const INPUT_FLAGS = {
   'time-zone': { type: 'string' },
 } as const;
 
-const HELP = `Usage: data-collector ingest --miner-log PATH... [--worker-log [NAME=]PATH...] [--miner-app NAME]
+const HELP = `Usage: data-collector ingest --miner-log PATH... [--worker-log [NAME=]PATH...] [--output-dir [NAME=]DIR...] [--miner-app NAME]
                              [--rules FILE] [--config FILE] [--data-dir DIR] [--time-zone ZONE]
 
 Reads the given PM2 log files (plain, rotated or .gz) from their start to their current end, writes
@@ -30,6 +31,8 @@ files writes nothing new. Tasks still open at the end of the input are written a
 Flags:
   --miner-log PATH         the miner's out or error log (repeatable)
   --worker-log [NAME=]PATH a worker's log (repeatable); NAME groups a worker's files (default: its PM2 app)
+  --output-dir [NAME=]DIR  the PLY directory of worker group NAME (repeatable; default: the config's
+                           workers[].outputDir): its files are linked to the generations by time
   --miner-app NAME         the miner's PM2 app name (default: from the file name <app>-out.log)
   --rules FILE             a rules file (JSON) adding to or replacing the default rules
   --config FILE            the collector's config (JSON; default $DC_CONFIG, else ./data-collector.config.json if present)
@@ -74,6 +77,7 @@ export const ingestCommand: Command = {
     const s = await runIngest({
       config,
       streams,
+      outputDirs: outputDirsOf(config, streams, values['output-dir'] ?? []),
       minerApp: minerAppOf(streams, config, values['miner-app']),
       rulesFile: readRulesFile(values.rules ?? config.rulesFile ?? undefined),
       logger,

@@ -35,7 +35,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof UsageError) {
+      if (err instanceof UsageError || (err instanceof CollectorError && err.code === 'USAGE')) {
         process.stderr.write(`data-collector: ${err.message}\n`);
         process.exitCode = 2;
       } else if (err instanceof CollectorError) {

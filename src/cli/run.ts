@@ -1,12 +1,12 @@
 /** `data-collector run`: the daemon in the foreground (what PM2 starts from ecosystem.config.js). */
-import { configuredStreams, explicitStreams, minerAppOf } from '../pipeline/inputs';
+import { configuredStreams, explicitStreams, minerAppOf, outputDirsOf } from '../pipeline/inputs';
 import { Daemon } from '../pipeline/daemon';
 import { createLogger } from '../common/log';
 import type { Command } from './commands';
 import { configFromFlags, INPUT_FLAGS, readRulesFile } from './ingest';
 import { parseFlags } from './usage';
 
-const HELP = `Usage: data-collector run [--miner-log PATH...] [--worker-log [NAME=]PATH...] [--miner-app NAME]
+const HELP = `Usage: data-collector run [--miner-log PATH...] [--worker-log [NAME=]PATH...] [--output-dir [NAME=]DIR...] [--miner-app NAME]
                           [--rules FILE] [--config FILE] [--data-dir DIR] [--time-zone ZONE]
 
 Follows the miner's and workers' PM2 log files and writes one record per generation, until
@@ -33,6 +33,7 @@ export const runCommand: Command = {
     const daemon = new Daemon({
       config,
       streams,
+      outputDirs: outputDirsOf(config, streams, values['output-dir'] ?? []),
       minerApp: minerAppOf(streams, config, values['miner-app']),
       rulesFile: readRulesFile(values.rules ?? config.rulesFile ?? undefined),
       logger,

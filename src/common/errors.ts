@@ -13,6 +13,8 @@ export type CollectorErrorCode =
   | 'NOT_A_DIRECTORY'
   | 'INVALID_RECORD'
   | 'BAD_PLY'
+  | 'NOT_FOUND'
+  | 'FILE_CHANGED'
   | 'USAGE'
   | 'UNKNOWN';
 
@@ -66,7 +68,9 @@ export function fromFsError(err: unknown, path: string, doing: string): Collecto
               ? 'EFBIG'
               : sys === 'ENOTDIR'
                 ? 'NOT_A_DIRECTORY'
-                : 'UNKNOWN';
+                : sys === 'ENOENT'
+                  ? 'NOT_FOUND'
+                  : 'UNKNOWN';
   return new CollectorError(code, `${doing} failed: ${sys}`, path, HINTS[sys] ?? null, { cause: err });
 }
 

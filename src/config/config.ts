@@ -9,6 +9,15 @@ import { z } from 'zod';
 import { CollectorError } from '../common/errors';
 import { formatIssues } from '../schema';
 
+function isRegExp(s: string): boolean {
+  try {
+    new RegExp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const WorkerGroupSchema = z.strictObject({
   /** The group's name; a `--worker-log NAME=PATH` joins the group of that name. */
   name: z.string().min(1),
@@ -64,7 +73,25 @@ export const ConfigSchema = z.strictObject({
     .default({ keepRejectedPly: false, pruneAfterMonths: null }),
   /** Below this many free bytes on the data dir's disk, images and PLYs are not stored (records keep the hashes). */
   minFreeBytes: z.number().int().min(0).default(2 * 1024 ** 3),
-  /** Where a never-seen log file is read from. */
+  /** How the workers' output directories (`workers[].outputDir`) are read (docs/outputs.md). */
+  output: z
+    .strictObject({
+      namePattern: z
+        .string()
+        .refine(isRegExp, { error: 'not a valid regular expression' })
+        .default('\\.ply$')
+        .describe('Files to take (path relative to the directory); named groups unix_s or unix_ms give the time instead of the mtime.'),
+      stableMs: z.number().int().min(0).default(1000).describe('A file is complete once its size has not changed for this long.'),
+      depth: z.number().int().min(0).max(8).default(0).describe('Subdirectory levels to look into.'),
+      linkAfterEndMs: z
+        .number()
+        .int()
+        .min(0)
+        .default(5000)
+        .describe('A file finished up to this long after the generation ended still belongs to it.'),
+    })
+    .default({ namePattern: '\\.ply$', stableMs: 1000, depth: 0, linkAfterEndMs: 5000 }),
+  /** Where a never-seen log file (or output directory) is read from. */
   startAt: z.enum(['beginning', 'end']).default('beginning'),
   maxLineBytes: z.number().int().positive().default(64 * 1024 * 1024),
 });

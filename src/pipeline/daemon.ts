@@ -5,7 +5,7 @@
  * commit; the store drops what was already written.
  */
 import * as os from 'node:os';
-import { Follower, type Checkpoint, type FileIdentity, type Line } from '../sources';
+import { Follower, OutputDirWatcher, OutputMark, type Checkpoint, type FileIdentity, type Line, type OutputDirSpec, type OutputFile } from '../sources';
 import type { LogEvent, StreamParser, StreamSpec } from '../parse';
 import { EventMerger, createHashers, type Tracker, type TrackerSnapshot } from '../assemble';
 import { acquireInstanceLock, loadState, saveState, type CollectorState, type InstanceLock } from '../state';
@@ -16,10 +16,13 @@ import type { Config } from '../config';
 import { openMinerConfigHistoryStore } from '../sinks';
 import { appendFinished, createParsers, createTracker, openOutputs, type Outputs } from './wiring';
 import { MinerSettingsWatch } from './miner-settings';
+import { measureLinkedPly } from './ply-files';
 
 export interface DaemonOptions {
   config: Config;
   streams: StreamSpec[];
+  /** Worker output directories to watch for PLY files. */
+  outputDirs?: OutputDirSpec[];
   minerApp: string;
   rulesFile?: unknown;
   logger?: Logger;
@@ -66,13 +69,21 @@ interface Source {
 
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
+/** A complete file of an output directory, merged with the log events by its time. */
+interface OutputEvent {
+  timeMs: number;
+  output: OutputFile;
+}
+type Merged = LogEvent | OutputEvent;
+const isOutput = (e: Merged): e is OutputEvent => 'output' in e;
+
 /**
  * The end of a generation waits a little for the worker's lines about it, which another file
  * delivers: the worker writes them just before the miner logs the end, but its file's change may
  * be seen a few ms later. Other events pass at once (a feedback line is recorded without delay).
  */
 const GENERATION_END = new Set(['generation_completed', 'generation_failed', 'endpoint_unreachable', 'endpoint_timeout', 'client_error', 'exception']);
-const lateness = (e: LogEvent): number => (GENERATION_END.has(e.type) ? 200 : 0);
+const lateness = (e: Merged): number => (!isOutput(e) && GENERATION_END.has(e.type) ? 200 : 0);
 /** An idle source's last entry, when a later write may still add to it (a traceback, a cut long line), waits this long. */
 const IDLE_FLUSH_MS = 150;
 
@@ -81,8 +92,9 @@ export class Daemon {
   private state!: CollectorState;
   private out!: Outputs;
   private tracker!: Tracker;
-  private readonly merger = new EventMerger<LogEvent>();
+  private readonly merger = new EventMerger<Merged>();
   private sources: Source[] = [];
+  private outputs: { id: string; watcher: OutputDirWatcher }[] = [];
   private readonly clock: Clock;
   private readonly eventClock: EventClock;
   private readonly logger: Logger;
@@ -95,7 +107,7 @@ export class Daemon {
   private dirty = false;
   private writeFailures = 0;
   private retryAtMs = 0;
-  readonly counters = { lines: 0, records: 0, duplicates: 0, minerEvents: 0, writeErrors: 0 };
+  readonly counters = { lines: 0, records: 0, duplicates: 0, minerEvents: 0, writeErrors: 0, outputFiles: 0 };
 
   constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -110,7 +122,8 @@ export class Daemon {
       this.state = loadState(config.dataDir);
       const hashers = await createHashers();
       this.out = await openOutputs(config, this.logger);
-      this.tracker = createTracker(config, this.opts.minerApp, hashers, this.out.storeImage);
+      const outputDirs = this.opts.outputDirs ?? [];
+      this.tracker = createTracker(config, this.opts.minerApp, hashers, this.out.storeImage, outputDirs);
       const snap = this.state.open_tasks[0] as TrackerSnapshot | undefined;
       if (snap && snap.version === 1) {
         this.tracker.restore(snap);
@@ -143,7 +156,18 @@ export class Daemon {
           identities: new WeakMap(),
         };
       });
+      // registered after the logs: a log line wins a tie with a file of the same time
+      this.outputs = outputDirs.map((spec, k) => {
+        const saved = this.state.output_dirs[spec.dir];
+        const mark = saved ? new OutputMark(saved) : OutputMark.fresh(config.startAt, this.clock.now());
+        const id = `out:${k}`;
+        this.merger.addSource(id);
+        const watcher = new OutputDirWatcher(spec, mark, { ...config.output, logger: this.logger, clock: this.clock, onReady: () => this.wake?.() });
+        return { id, watcher };
+      });
+      for (const o of this.outputs) await o.watcher.start();
     } catch (err) {
+      await Promise.all(this.outputs.map((o) => o.watcher.close()));
       this.lock.release();
       throw err;
     }
@@ -162,7 +186,12 @@ export class Daemon {
     for (const s of this.sources) void this.readLoop(s);
     this.loopDone = this.mainLoop();
     this.logger.info(
-      { dataDir: config.dataDir, files: this.sources.map((s) => `${s.spec.app}:${s.spec.stream} ${s.spec.file}`), openTasks: this.tracker.openTasks },
+      {
+        dataDir: config.dataDir,
+        files: this.sources.map((s) => `${s.spec.app}:${s.spec.stream} ${s.spec.file}`),
+        outputDirs: this.outputs.map((o) => `${o.watcher.spec.group} ${o.watcher.spec.dir}`),
+        openTasks: this.tracker.openTasks,
+      },
       'collector started',
     );
   }
@@ -173,7 +202,7 @@ export class Daemon {
     this.running = false;
     this.wake?.();
     await this.loopDone;
-    await Promise.all(this.sources.map((s) => s.follower.close()));
+    await Promise.all([...this.sources.map((s) => s.follower.close()), ...this.outputs.map((o) => o.watcher.close())]);
     try {
       await this.flushRecords();
       this.commit(true);
@@ -228,14 +257,24 @@ export class Daemon {
         }
       }
       this.eventClock.setCaughtUp(this.sources.every((s) => s.caughtUp));
+      this.takeOutputs();
       if (!writing) {
         for (const e of this.merger.drain(this.clock.now(), lateness)) {
+          this.dirty = true;
+          if (isOutput(e)) {
+            // a file's time is not an event clock reading: a copied file may carry any mtime
+            this.tracker.pushOutput(e.output);
+            this.outputs.find((o) => o.watcher.spec.dir === e.output.dir)?.watcher.handedOn(e.output);
+            this.counters.outputFiles++;
+            continue;
+          }
           this.eventClock.observe(e.timeMs);
           this.tracker.tick(this.eventClock.now());
           this.tracker.push(e);
-          this.dirty = true;
         }
         this.tracker.tick(this.eventClock.now());
+        // measured while fresh: a worker may reuse its file name for the next generation
+        for (const m of this.tracker.plysToMeasure()) this.tracker.setPlyMeasure(m.id, await measureLinkedPly(m.ply));
         await this.flushRecords();
       }
       if (this.dirty && this.clock.now() - this.lastCommitMs >= (this.opts.commitEveryMs ?? 1000)) this.commit(false);
@@ -246,7 +285,11 @@ export class Daemon {
       // time (held events, an entry that may still grow, a retry, uncommitted work), else once a
       // second for the timeouts: an idle collector costs next to nothing.
       const waiting =
-        this.merger.held > 0 || this.dirty || this.retryAtMs > 0 || this.sources.some((x) => x.caughtUp && x.parser.pendingOffset() !== null);
+        this.merger.held > 0 ||
+        this.dirty ||
+        this.retryAtMs > 0 ||
+        this.tracker.awaitingOutput > 0 ||
+        this.sources.some((x) => x.caughtUp && x.parser.pendingOffset() !== null);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, waiting ? 50 : 1000);
         this.wake = () => {
@@ -256,6 +299,19 @@ export class Daemon {
       });
       this.wake = null;
     }
+  }
+
+  /** Complete output files into the merge; how far the directories are known, to the tracker. */
+  private takeOutputs(): void {
+    if (!this.outputs.length) return;
+    const now = this.clock.now();
+    let settled = Number.POSITIVE_INFINITY;
+    for (const o of this.outputs) {
+      for (const f of o.watcher.take()) this.merger.push(o.id, { timeMs: f.timeMs, output: f }, now);
+      this.merger.setIdle(o.id, o.watcher.idle);
+      settled = Math.min(settled, o.watcher.settledMs());
+    }
+    this.tracker.setOutputSettled(settled, now);
   }
 
   private consumeQueues(): void {
@@ -288,7 +344,7 @@ export class Daemon {
     const events = this.tracker.drainMinerEvents();
     try {
       if (records.length) {
-        const r = await appendFinished(this.out.records, records);
+        const r = await appendFinished(this.out, records);
         this.counters.records += r.written;
         this.counters.duplicates += r.duplicates;
         for (const f of records)
@@ -340,6 +396,15 @@ export class Daemon {
         ...this.state,
         sources,
         open_tasks: [snap],
+        output_dirs: { ...this.state.output_dirs, ...Object.fromEntries(this.outputs.map((o) => [o.watcher.spec.dir, o.watcher.markState()])) },
+        pending_blobs: this.tracker.pendingPlys().map((p) => ({
+          generation_id: p.generationId,
+          kind: 'ply' as const,
+          source_path: p.ply.path,
+          sha256: p.sha256,
+          size: p.ply.size,
+          mtime_ms: p.ply.mtimeMs,
+        })),
         identity: { miner_uid: snap.identity.minerUid, network: snap.identity.network },
         counters: {
           ...this.state.counters,
@@ -360,7 +425,7 @@ export class Daemon {
    * in the snapshot). Never the follower's own position: it may have read lines not parsed yet.
    */
   private checkpointOf(i: number, s: Source): Checkpoint | null {
-    const held = this.merger.peek(String(i));
+    const held = this.merger.peek(String(i)) as LogEvent | undefined; // a log source holds log events only
     const path = s.spec.file;
     if (held) return { path, identity: s.identities.get(held) ?? s.fed.identityAt(held.offset), offset: held.offset };
     const pending = s.parser.pendingOffset();
@@ -380,6 +445,9 @@ export class Daemon {
         openTasks: this.tracker.openTasks,
         unmatched: this.sources.reduce((n, s) => n + s.parser.stats.unmatched, 0),
         damaged: this.sources.reduce((n, s) => n + s.parser.stats.damaged, 0),
+        ...(this.outputs.length
+          ? { outputFiles: this.counters.outputFiles, outputFilesWithoutTask: this.tracker.counters.outputFilesWithoutTask }
+          : {}),
         lagSeconds: Math.round(lagMs / 1000),
       },
       'status',

@@ -3,17 +3,20 @@
  * the store, finish. Never touches the daemon's state: open tasks live in memory and are finished
  * at the end of the input, marked so; a later run that sees their end writes a better revision.
  */
-import { readFileLines, type Line, type SourceStats } from '../sources';
+import { readFileLines, scanOutputDir, type Line, type OutputDirSpec, type OutputFile, type SourceStats } from '../sources';
 import { emptyStats as emptySourceStats } from '../sources/types';
 import type { LogEvent, StreamSpec } from '../parse';
 import { EventMerger, createHashers, type FinishedRecord } from '../assemble';
 import type { Config } from '../config';
 import { silentLogger, type Logger } from '../common/logger';
 import { appendFinished, createParsers, createTracker, openOutputs } from './wiring';
+import { measureLinkedPly } from './ply-files';
 
 export interface IngestOptions {
   config: Config;
   streams: StreamSpec[];
+  /** Worker output directories: their files as they are now, linked by time. */
+  outputDirs?: OutputDirSpec[];
   minerApp: string;
   rulesFile?: unknown;
   logger?: Logger;
@@ -32,6 +35,9 @@ export interface IngestSummary {
   damaged: number;
   skipped: number;
   invalid: number;
+  /** Output files linked to a generation, and those no generation was running for. */
+  outputFiles: number;
+  outputFilesWithoutTask: number;
 }
 
 const APPEND_BATCH = 256;
@@ -41,7 +47,8 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
   const logger = opts.logger ?? silentLogger;
   const hashers = await createHashers();
   const out = await openOutputs(config, logger);
-  const tracker = createTracker(config, opts.minerApp, hashers, out.storeImage, opts.host);
+  const outputDirs = opts.outputDirs ?? [];
+  const tracker = createTracker(config, opts.minerApp, hashers, out.storeImage, outputDirs, opts.host);
 
   const summary: IngestSummary = {
     files: streams.length,
@@ -55,9 +62,18 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     damaged: 0,
     skipped: 0,
     invalid: 0,
+    outputFiles: 0,
+    outputFilesWithoutTask: 0,
   };
-  const merger = new EventMerger<LogEvent>();
+  const merger = new EventMerger<LogEvent | { timeMs: number; output: OutputFile }>();
   streams.forEach((_, i) => merger.addSource(String(i)));
+  // the output files as they are now, one finished source per directory (sorted by time)
+  for (const [k, spec] of outputDirs.entries()) {
+    const id = `out:${k}`;
+    merger.addSource(id);
+    for (const f of await scanOutputDir(spec, config.output)) merger.push(id, { timeMs: f.timeMs, output: f });
+    merger.setIdle(id, true);
+  }
   const parsers = createParsers(streams, config, opts.rulesFile, (i, e) => merger.push(String(i), e));
   const inputs = streams.map((spec, i) => {
     const stats: SourceStats = emptySourceStats();
@@ -69,7 +85,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
   const flushRecords = async (force: boolean): Promise<void> => {
     pending.push(...tracker.drainRecords());
     if (pending.length >= APPEND_BATCH || (force && pending.length)) {
-      const r = await appendFinished(out.records, pending);
+      const r = await appendFinished(out, pending);
       pending = [];
       summary.records += r.written;
       summary.duplicates += r.duplicates;
@@ -82,7 +98,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
   for (;;) {
     const waiting = merger.waitingFor();
     for (const id of waiting) {
-      const input = inputs[Number(id)]!;
+      const input = inputs[Number(id)]!; // output sources are never waited for: they are idle from the start
       const next = await input.lines.next();
       if (next.done) {
         input.parser.flush();
@@ -93,14 +109,21 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
       }
     }
     for (const e of merger.drain()) {
+      if ('output' in e) {
+        tracker.pushOutput(e.output);
+        continue;
+      }
       tracker.tick(e.timeMs);
       tracker.push(e);
     }
+    for (const m of tracker.plysToMeasure()) tracker.setPlyMeasure(m.id, await measureLinkedPly(m.ply));
     await flushRecords(false);
     if (inputs.every((i) => i.done) && merger.held === 0) break;
   }
   tracker.finishAll('input_ended');
   await flushRecords(true);
+  summary.outputFiles = tracker.counters.outputFilesLinked;
+  summary.outputFilesWithoutTask = tracker.counters.outputFilesWithoutTask;
 
   for (const i of inputs) {
     summary.lines += i.parser.stats.lines;

@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { findAppLogs, pm2FileName, pm2HomeOf, type Config } from '../config';
 import type { Logger } from '../common/logger';
 import type { StreamSpec } from '../parse';
+import type { OutputDirSpec } from '../sources';
+import { CollectorError } from '../common/errors';
 
 /** `--worker-log NAME=PATH` or `--worker-log PATH` (the group is then the file's PM2 app). */
 export function parseWorkerLogFlag(value: string): { group: string | null; file: string } {
@@ -71,4 +73,22 @@ export async function configuredStreams(config: Config, logger: Logger): Promise
     add(w.pm2App ?? w.name, 'worker', w.name, w.logs.length ? w.logs : [...(f?.out ?? []), ...(f?.error ?? [])]);
   }
   return specs;
+}
+
+/**
+ * The worker output directories to read: `--output-dir [GROUP=]DIR` flags (GROUP: a worker group of
+ * the streams; may be left out when there is one), else each config worker's `outputDir`.
+ */
+export function outputDirsOf(config: Config, streams: StreamSpec[], flags: string[]): OutputDirSpec[] {
+  if (!flags.length) return config.workers.filter((w) => w.outputDir).map((w) => ({ dir: path.resolve(w.outputDir!), group: w.name }));
+  const groups = [...new Set(streams.filter((s) => s.role === 'worker').map((s) => s.group))];
+  return flags.map((flag) => {
+    const { group, file } = parseWorkerLogFlag(flag);
+    if (group === null && groups.length !== 1)
+      throw new CollectorError(
+        'USAGE',
+        `--output-dir ${flag}: name its worker group (GROUP=DIR); the worker groups are: ${groups.join(', ') || 'none'}`,
+      );
+    return { dir: path.resolve(file), group: group ?? groups[0]! };
+  });
 }

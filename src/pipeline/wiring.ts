@@ -10,7 +10,9 @@ import { configFileOf, loadConfigFile } from '../config/config';
 import { BlobPolicy } from '../sinks/space';
 import type { Logger } from '../common/logger';
 import { VERSION } from '../version';
+import type { OutputDirSpec } from '../sources';
 import { endpointGroups } from './inputs';
+import { PlyKeeper } from './ply-files';
 
 export interface Outputs {
   records: JsonlStore<GenerationRecord>;
@@ -18,6 +20,8 @@ export interface Outputs {
   storeImage: StoreImage;
   /** store_images / store_ply_files / retention / minFreeBytes, as the config file says now, and the free-space guard. */
   blobPolicy: BlobPolicy;
+  /** Measures and keeps the linked PLY files of finished records. */
+  plys: PlyKeeper;
   /** Re-reads the config file if it changed since the last call. */
   checkConfig: () => void;
 }
@@ -73,10 +77,17 @@ export async function openOutputs(config: Config, logger: Logger): Promise<Outpu
       return { skipped: 'error' };
     }
   };
-  return { records, minerEvents, storeImage, blobPolicy, checkConfig };
+  return { records, minerEvents, storeImage, blobPolicy, plys: new PlyKeeper(blobs, blobPolicy, logger), checkConfig };
 }
 
-export function createTracker(config: Config, minerApp: string, hashers: Hashers, storeImage: StoreImage, host = os.hostname()): Tracker {
+export function createTracker(
+  config: Config,
+  minerApp: string,
+  hashers: Hashers,
+  storeImage: StoreImage,
+  outputDirs: OutputDirSpec[],
+  host = os.hostname(),
+): Tracker {
   return new Tracker(
     {
       minerApp,
@@ -90,6 +101,8 @@ export function createTracker(config: Config, minerApp: string, hashers: Hashers
       feedbackTimeoutMs: config.feedbackTimeoutMinutes * 60000,
       taskTimeoutMs: config.taskTimeoutMinutes * 60000,
       storeImages: true, // the image sink decides, from the live config and the free-space guard
+      outputGroups: outputDirs.map((d) => d.group),
+      linkAfterEndMs: config.output.linkAfterEndMs,
     },
     hashers,
     storeImage,
@@ -115,7 +128,8 @@ export function createParsers(
   });
 }
 
-/** Appends finished records, each with the superseded ids the store will keep if they exist. */
-export function appendFinished(store: JsonlStore<GenerationRecord>, finished: FinishedRecord[]): Promise<AppendResult> {
-  return store.append(finished.map((f) => ({ ...f.record, provenance: { ...f.record.provenance, supersedes: f.supersedesIfPresent } })));
+/** Keeps their PLYs, then appends finished records, each with the superseded ids the store will keep if they exist. */
+export async function appendFinished(out: Pick<Outputs, 'records' | 'plys'>, finished: FinishedRecord[]): Promise<AppendResult> {
+  await out.plys.complete(finished);
+  return out.records.append(finished.map((f) => ({ ...f.record, provenance: { ...f.record.provenance, supersedes: f.supersedesIfPresent } })));
 }

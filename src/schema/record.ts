@@ -62,7 +62,7 @@ export const ErrorTypeSchema = z.enum(ERROR_TYPES);
 export type ErrorType = z.infer<typeof ErrorTypeSchema>;
 
 export const BLOB_KINDS = ['image', 'ply'] as const;
-export const BLOB_SKIP_REASONS = ['disabled', 'disk_low', 'error', 'missing'] as const;
+export const BLOB_SKIP_REASONS = ['disabled', 'disk_low', 'error', 'missing', 'changed'] as const;
 export const LINK_KINDS = ['exact', 'inferred'] as const;
 
 const MetadataSchema = z.strictObject({
@@ -173,7 +173,14 @@ const OutputSchema = z.strictObject({
   quality_metrics: QualityMetricsSchema,
   gaussian_stats: GaussianStatsSchema,
   // addition
-  file_size_bytes: nullableCount().describe('PLY size in bytes (the miner\'s "Generation completed. Size:" figure).'),
+  file_size_bytes: nullableCount().describe(
+    'PLY size in bytes: of the file in the worker\'s output directory when one was linked, else the miner\'s ' +
+      '"Generation completed. Size:" figure.',
+  ),
+  ply_error: nullableString().describe(
+    'Why the linked PLY file could not be measured (not a PLY, truncated, a header that lies, 0 Gaussians, NaNs); ' +
+      'null when it was, or when no file was linked.',
+  ),
 });
 
 const SubmissionSchema = z.strictObject({
@@ -266,7 +273,10 @@ const ProvenanceSchema = z.strictObject({
         kind: z.enum(BLOB_KINDS),
         reason: z
           .enum(BLOB_SKIP_REASONS)
-          .describe('disabled: storage turned off; disk_low: too little free space; error: the write failed; missing: the file was not found.'),
+          .describe(
+            'disabled: storage turned off; disk_low: too little free space; error: the write failed; missing: the file was ' +
+              'not found; changed: the worker rewrote the file before it could be kept.',
+          ),
         hash: sha256Ref().nullable().describe('sha256:<hex> of the blob, when known.'),
       }),
     )
@@ -342,6 +352,7 @@ export function emptyRecord(init: EmptyRecordInit): GenerationRecord {
         quality_metrics: { clip_score: null, clip_threshold_pass: null },
         gaussian_stats: { opacity_mean: null },
         file_size_bytes: null,
+        ply_error: null,
       },
       submission: { submitted: null, submission_time: null, pre_submission_rejection: null, rejection_reason: null },
     },

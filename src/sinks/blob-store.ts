@@ -52,7 +52,12 @@ export class BlobStore {
       throw new CollectorError('INVALID_RECORD', 'a PLY blob needs a generation id and a sha256', sourceFile);
     const rel = path.join('ply_files', `${generationId}_${expectedSha256}.ply`);
     const target = path.join(this.dataDir, rel);
-    const bytes = fs.statSync(sourceFile).size;
+    let bytes: number;
+    try {
+      bytes = fs.statSync(sourceFile).size;
+    } catch (err) {
+      throw fromFsError(err, sourceFile, 'reading the PLY');
+    }
     if (this.existsWithSize(target, bytes)) return { relativePath: rel, sha256: expectedSha256, bytes, created: false };
     ensureDir(path.dirname(target));
     const tmp = this.tmpName(target);
@@ -62,7 +67,7 @@ export class BlobStore {
       const actual = await sha256OfFile(tmp);
       if (actual !== expectedSha256)
         throw new CollectorError(
-          'INVALID_RECORD',
+          'FILE_CHANGED',
           `the PLY changed while it was copied (sha256 ${actual}, expected ${expectedSha256})`,
           sourceFile,
           'the worker rewrote the file; it is measured again at its next change',

@@ -15,7 +15,7 @@ import { atomicWriteFile, ensureDir } from '../common/fsx';
 import { CheckpointSchema } from '../sources/checkpoint';
 import { processExists } from './process-info';
 
-export const STATE_VERSION = 1;
+export const STATE_VERSION = 2;
 export const STATE_DIR_NAME = 'state';
 export const STATE_FILE_NAME = 'collector-state.json';
 
@@ -40,10 +40,15 @@ export const PendingBlobSchema = z.strictObject({
 });
 export type PendingBlob = z.infer<typeof PendingBlobSchema>;
 
-/** An output directory's high-water mark: files newer than it, or at it but unnamed here, are new. */
+/**
+ * An output directory's high-water mark: every file with an mtime at or below it was handed on;
+ * `recent` names the files above it that were (name relative to the directory -> mtime), since
+ * files finish out of mtime order. A file is new when it is above the mark and not in `recent`
+ * with that mtime (a file rewritten in place is new again).
+ */
 export const OutputDirMarkSchema = z.strictObject({
-  high_water_mtime_ms: z.number().nonnegative(),
-  names_at_mark: z.array(z.string()),
+  high_water_mtime_ms: z.number(),
+  recent: z.record(z.string(), z.number()),
 });
 export type OutputDirMark = z.infer<typeof OutputDirMarkSchema>;
 
@@ -84,8 +89,17 @@ export type CollectorState = z.infer<typeof CollectorStateSchema>;
 /** Turns a state document of version N into one of version N + 1. */
 export type Migration = (old: Record<string, unknown>) => Record<string, unknown>;
 
-/** Key: the version a migration reads. Empty until version 2 exists. */
-export const MIGRATIONS: Readonly<Record<number, Migration>> = {};
+/** Key: the version a migration reads. */
+export const MIGRATIONS: Readonly<Record<number, Migration>> = {
+  // 1 -> 2: an output dir's `names_at_mark` (files at the mark) became `recent` (files above it, with mtimes).
+  1: (old) => {
+    const dirs = (old.output_dirs ?? {}) as Record<string, { high_water_mtime_ms: number; names_at_mark?: string[] }>;
+    const output_dirs: Record<string, unknown> = {};
+    for (const [dir, m] of Object.entries(dirs))
+      output_dirs[dir] = { high_water_mtime_ms: m.high_water_mtime_ms, recent: {} };
+    return { ...old, version: 2, output_dirs };
+  },
+};
 
 export interface StateOptions {
   clock?: Clock;

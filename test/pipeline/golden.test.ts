@@ -4,6 +4,7 @@
  * wherever the logs determine it. Where the logs leave candidates (a "Generation completed" line
  * with two endpoints busy names no task), any assignment is accepted if the record says inferred.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,8 +22,29 @@ jest.retryTimes(1, { logErrorsBeforeRetry: true });
 
 type Mode = 'plain' | 'date' | 'json';
 
-async function ingestRun(mode: Mode): Promise<{ truth: TruthLine[]; records: GenerationRecord[]; summary: IngestSummary; dataDir: string }> {
-  const plan = fixedPlan();
+interface OutputListing {
+  /** path -> size:mtime of every file in the workers' output dirs, before and after the ingest. */
+  before: Map<string, string>;
+  after: Map<string, string>;
+  /** path -> sha256 hex of each file (read before the run dir is removed). */
+  sha256: Map<string, string>;
+}
+
+function listOutputs(dirs: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const d of dirs)
+    for (const name of fs.existsSync(d) ? fs.readdirSync(d) : []) {
+      const st = fs.statSync(path.join(d, name));
+      out.set(path.join(d, name), `${st.size}:${st.mtimeMs}`);
+    }
+  return out;
+}
+
+async function ingestRun(
+  mode: Mode,
+  plyOutput = false,
+): Promise<{ truth: TruthLine[]; records: GenerationRecord[]; summary: IngestSummary; dataDir: string; outputs: OutputListing }> {
+  const plan = fixedPlan({ plyOutput });
   const { harness, run } = await runPlan({ plan, mode });
   try {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `dc-golden-${mode}-`));
@@ -41,8 +63,13 @@ async function ingestRun(mode: Mode): Promise<{ truth: TruthLine[]; records: Gen
     );
     // endpoint 0 runs the operator's custom worker of the reference: its documented rules
     const rulesFile = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../examples/rules.custom-worker.json'), 'utf8')) as unknown;
-    const summary = await runIngest({ config, streams, minerApp: plan.minerApp, host: 'golden', rulesFile });
-    return { truth: run.truth, records: latest(readRecords(dataDir)), summary, dataDir };
+    const outputDirs = plyOutput ? plan.endpoints.map((e) => ({ dir: path.join(harness.runDir, 'outputs', e.workerApp), group: e.workerApp })) : [];
+    const dirs = outputDirs.map((d) => d.dir);
+    const before = listOutputs(dirs);
+    const summary = await runIngest({ config, streams, outputDirs, minerApp: plan.minerApp, host: 'golden', rulesFile });
+    const after = listOutputs(dirs);
+    const sha256 = new Map([...after.keys()].map((f) => [f, createHash('sha256').update(fs.readFileSync(f)).digest('hex')]));
+    return { truth: run.truth, records: latest(readRecords(dataDir)), summary, dataDir, outputs: { before, after, sha256 } };
   } finally {
     await harness.cleanup();
   }
@@ -79,5 +106,55 @@ describe('golden, PM2 date-prefix mode (PM2 cuts long lines)', () => {
     const withFeedback = truth.filter((t) => t.score !== null && !t.miner_restarted);
     const found = withFeedback.filter((t) => records.some((r) => r.task.log_id === t.log_id));
     expect(found.length).toBeGreaterThanOrEqual(Math.ceil(withFeedback.length / 2));
+  }, 120000);
+});
+
+describe('golden with the workers\' PLY files (output directories), PM2 plain mode', () => {
+  it('each PLY is linked to its generation and measured; accepted ones are kept; the worker dirs are untouched', async () => {
+    const { truth, records, summary, dataDir, outputs } = await ingestRun('plain', true);
+    expect(summary.invalid).toBe(0);
+    const lastTasks = tailTasks(truth, 3 * 60000);
+    const withPly = truth.filter((t) => t.ply_path !== null);
+    expect(withPly.length).toBeGreaterThan(5);
+    expect(summary.outputFiles).toBe(withPly.length);
+    expect(summary.outputFilesWithoutTask).toBe(0);
+    let kept = 0;
+    let exact = 0;
+    for (const t of truth) {
+      const r = records.find((x) => x.task.log_id === t.log_id && x.metadata.timestamp === utcOf(t.received_time_text!, t.utc_offset_minutes))!;
+      expectFaithful(t, r, lastTasks);
+      const out = r.generation.output;
+      const where = `task ${t.index} (${t.outcome})`;
+      if (t.ply_path === null) {
+        expect({ where, hash: out.ply_file_hash, path: out.ply_file_path }).toEqual({ where, hash: null, path: null });
+        continue;
+      }
+      const sha = outputs.sha256.get(t.ply_path)!;
+      expect({ where, n: out.num_gaussians, size: out.file_size_bytes, hash: out.ply_file_hash, error: out.ply_error }).toEqual({
+        where,
+        n: t.ply_vertices,
+        size: Number(outputs.before.get(t.ply_path)!.split(':')[0]),
+        hash: `sha256:${sha}`,
+        error: null,
+      });
+      expect(typeof out.gaussian_stats.opacity_mean).toBe('number');
+      // right whatever the label (the figures above are this task's file); exact unless an earlier guess
+      // (a "Generation completed" with two endpoints busy) left the task tainted
+      const link = r.provenance.links.find((l) => l.event === 'ply_written')!;
+      if (link.link === 'exact') exact++;
+      if (r.validator_feedback.accepted === true) {
+        kept++;
+        expect(out.ply_file_path).toBe(`ply_files/${r.metadata.generation_id}_${sha}.ply`);
+        const copy = fs.readFileSync(path.join(dataDir, out.ply_file_path!));
+        expect(createHash('sha256').update(copy).digest('hex')).toBe(sha);
+      } else {
+        expect({ where, kept: out.ply_file_path }).toEqual({ where, kept: null });
+      }
+    }
+    expect(kept).toBeGreaterThan(0);
+    expect(exact).toBeGreaterThanOrEqual(withPly.length / 2);
+    expect(fs.readdirSync(path.join(dataDir, 'ply_files'))).toHaveLength(kept);
+    // read only: the workers' directories are exactly as they were
+    expect(outputs.after).toEqual(outputs.before);
   }, 120000);
 });

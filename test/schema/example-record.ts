@@ -53,6 +53,7 @@ export function exampleRecord(): GenerationRecord {
         quality_metrics: { clip_score: 0.189, clip_threshold_pass: true, clip_model: 'ViT-L/14' },
         gaussian_stats: { opacity_mean: 4.84, opacity_std: 2.11, scale_mean: -5.02 },
         file_size_bytes: 37015142,
+        ply_error: null,
       },
       submission: {
         submitted: true,

@@ -46,7 +46,7 @@ const SPEC_ORDER = {
   '$.metadata': ['generation_id', 'timestamp', 'miner_uid', 'miner_version', 'validator_uid', 'validator_hotkey', 'network', 'host', 'miner_app'],
   '$.task': ['task_type', 'prompt', 'prompt_length', 'is_base64_image', 'base64_image_hash', 'image_file_path', 'log_id'],
   '$.generation': ['enhanced_prompt', 'negative_prompt', 'timing', 'output', 'submission'],
-  '$.generation.output': ['num_gaussians', 'file_size_mb', 'ply_file_path', 'ply_file_hash', 'quality_metrics', 'gaussian_stats', 'file_size_bytes'],
+  '$.generation.output': ['num_gaussians', 'file_size_mb', 'ply_file_path', 'ply_file_hash', 'quality_metrics', 'gaussian_stats', 'file_size_bytes', 'ply_error'],
   '$.generation.submission': ['submitted', 'submission_time', 'pre_submission_rejection', 'rejection_reason'],
   '$.validator_feedback': ['received', 'feedback_time', 'score', 'accepted', 'feedback_delay_seconds', 'average_score', 'duel_rating', 'accepted_recent', 'accepted_window_hours', 'reward'],
   '$.failure_analysis': ['failed', 'error_type', 'error_message', 'stack_trace'],

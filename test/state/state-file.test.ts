@@ -7,6 +7,7 @@ import { CollectorError } from '../../src/common/errors';
 import {
   type CollectorState,
   type Migration,
+  MIGRATIONS,
   STATE_VERSION,
   emptyState,
   loadState,
@@ -47,7 +48,7 @@ function sample(): CollectorState {
   s.sources['miner:out'] = { path: '/logs/miner-out.log', identity: { dev: 1, ino: 2, fingerprint: 'ab', fingerprintBytes: 2 }, offset: 10 };
   s.open_tasks = [{ anything: ['the tracker', 'decides'] }, 3, null];
   s.pending_blobs = [{ generation_id: 'g1', kind: 'ply', source_path: '/out/a.ply', sha256: 'a'.repeat(64), size: 5, mtime_ms: 1.5 }];
-  s.output_dirs['/out'] = { high_water_mtime_ms: 1700000000000.25, names_at_mark: ['a.ply'] };
+  s.output_dirs['/out'] = { high_water_mtime_ms: 1700000000000.25, recent: { 'a.ply': 1700000000001.5 } };
   s.identity = { miner_uid: 7, network: 'testnet' };
   s.counters = { lines_unmatched: 3 };
   s.quarantine = [{ file: '/logs/x.log', offset: 0, length: 9, sha256: 'b'.repeat(64), reason: 'TypeError' }];
@@ -78,7 +79,7 @@ describe('state file', () => {
     expect(err.path).toBe(file);
     expect(err.describe()).toContain(file);
     expect(err.message).toContain(`version ${STATE_VERSION + 1}`);
-    expect(err.message).toContain(`knows (${STATE_VERSION})`);
+    expect(err.message).toMatch(new RegExp(`knows \\((\\d+, )*${STATE_VERSION}\\)`));
     expect(err.hint).toMatch(/upgrade the collector/);
   });
 
@@ -114,6 +115,7 @@ describe('state file', () => {
   test('older versions are migrated in order, one version at a time', () => {
     const calls: number[] = [];
     const migrations: Record<number, Migration> = {
+      ...MIGRATIONS,
       [-1]: (old) => {
         calls.push(-1);
         return { ...old, version: 0, tasks: old.tasks ?? [] };
@@ -129,10 +131,19 @@ describe('state file', () => {
     writeRaw(JSON.stringify({ version: -1, updated_at: '2025-01-01T00:00:00.000Z', checkpoints }));
     const state = loadState(dataDir, { migrations });
     expect(calls).toEqual([-1, 0]);
-    expect(state.version).toBe(1);
+    expect(state.version).toBe(STATE_VERSION);
     expect(state.sources).toEqual(checkpoints);
     expect(state.open_tasks).toEqual([]);
     expect(state.updated_at).toBe('2025-01-01T00:00:00.000Z');
+  });
+
+  test('version 1 (an output dir mark with the names at it) migrates to version 2 (names above it, with mtimes)', () => {
+    const v1 = { ...emptyState(), version: 1, output_dirs: { '/out': { high_water_mtime_ms: 5000, names_at_mark: ['a.ply'] } } };
+    writeRaw(JSON.stringify(v1));
+    const state = loadState(dataDir);
+    expect(state.version).toBe(2);
+    // files at the mark count as handed on under the new rule (at or below the mark)
+    expect(state.output_dirs).toEqual({ '/out': { high_water_mtime_ms: 5000, recent: {} } });
   });
 
   test('a migration that skips a version is refused', () => {
@@ -160,7 +171,7 @@ describe('state file', () => {
   test('the version message lists every version this build can read', () => {
     writeRaw(JSON.stringify({ version: 5 }));
     const err = caught(() => loadState(dataDir, { migrations: { 0: (o) => ({ ...o, version: 1 }) } }));
-    expect(err.message).toContain('knows (0, 1)');
+    expect(err.message).toContain(`knows (0, ${STATE_VERSION})`);
   });
 
   test('saveState refuses an invalid state and leaves the previous file alone', () => {

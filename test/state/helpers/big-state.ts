@@ -1,12 +1,12 @@
 /** A deterministic, large state numbered `seq`: the crash test recognises exactly what was written. */
-import type { CollectorState } from '../../../src/state';
+import { STATE_VERSION, type CollectorState } from '../../../src/state';
 
 export const BIG_STATE_EPOCH_MS = Date.UTC(2026, 0, 1);
 
 export function makeBigState(seq: number, tasks = 3000): CollectorState {
   const sha = (n: number): string => (n.toString(16).padStart(8, '0') + 'ab').repeat(7).slice(0, 64);
   return {
-    version: 1,
+    version: STATE_VERSION,
     updated_at: new Date(BIG_STATE_EPOCH_MS + seq).toISOString(),
     sources: Object.fromEntries(
       Array.from({ length: 12 }, (_, i) => [
@@ -20,7 +20,7 @@ export function makeBigState(seq: number, tasks = 3000): CollectorState {
       events: [seq, i, seq + i],
     })),
     pending_blobs: [{ generation_id: `g-${seq}`, kind: 'ply', source_path: `/out/${seq}.ply`, sha256: sha(seq), size: seq, mtime_ms: seq }],
-    output_dirs: { '/out': { high_water_mtime_ms: seq, names_at_mark: [`${seq}.ply`] } },
+    output_dirs: { '/out': { high_water_mtime_ms: seq, recent: { [`${seq}.ply`]: seq + 1 } } },
     identity: { miner_uid: 42, network: 'mainnet' },
     counters: { seq, lines_unmatched: seq * 7 },
     quarantine: [],

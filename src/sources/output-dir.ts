@@ -1,0 +1,304 @@
+/**
+ * A worker's output directory as a source (ARCHITECTURE.md, "Time"): complete new files out, each
+ * with its event time (its mtime, or a time in its name). Never writes to the directory.
+ *
+ * - Live: chokidar with `awaitWriteFinish` reports a file once its size has been stable for
+ *   `stableMs` (never half-written); a rescan every 30 s catches what events missed (another file
+ *   system, the directory created late, the inotify limit reached).
+ * - Start: a scan hands on the files written while the collector was down: those above the state's
+ *   high-water mark (`OutputMark`). A young file found by a scan is re-checked until it is stable.
+ * - `settledMs()` tells the tracker how far the directory is known: every file last written before it
+ *   has been handed on, so a generation that ended before it has all its files.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { systemClock, type Clock } from '../common/clock';
+import { silentLogger, type Logger } from '../common/logger';
+import type { OutputDirMark } from '../state/state-file';
+
+export interface OutputFile {
+  /** The watched directory (absolute). */
+  dir: string;
+  /** The worker group the directory belongs to. */
+  group: string;
+  /** Path relative to `dir` (`/`-separated). */
+  name: string;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  /** Event time: the name pattern's `unix_s` / `unix_ms` group when it has one, else the mtime. */
+  timeMs: number;
+}
+
+export interface OutputDirSpec {
+  dir: string;
+  group: string;
+}
+
+export interface OutputReadOptions {
+  /** Regular expression on the relative path; optional named groups `unix_s` or `unix_ms`. */
+  namePattern: string;
+  stableMs: number;
+  depth: number;
+}
+
+/** Files drained out of mtime order are still found after a restart when within this of the newest. */
+export const ORDER_SLACK_MS = 60_000;
+const MAX_RECENT = 10_000;
+const RESCAN_MS = 30_000;
+const POLL_MS = 100;
+
+/**
+ * Which files of a directory were handed on: all at or below `high`, and the `recent` ones above it
+ * (name -> mtime). Pure; the daemon commits `toState()` with the tracker's snapshot.
+ */
+export class OutputMark {
+  private high: number;
+  private readonly recent: Map<string, number>;
+
+  constructor(state: OutputDirMark) {
+    this.high = state.high_water_mtime_ms;
+    this.recent = new Map(Object.entries(state.recent));
+  }
+
+  /** A fresh directory: everything in it (`beginning`) or only what comes from now on (`end`). */
+  static fresh(startAt: 'beginning' | 'end', nowMs: number): OutputMark {
+    return new OutputMark({ high_water_mtime_ms: startAt === 'end' ? nowMs : -1, recent: {} });
+  }
+
+  isNew(name: string, mtimeMs: number): boolean {
+    return mtimeMs > this.high && this.recent.get(name) !== mtimeMs;
+  }
+
+  /** The file was handed on to the tracker. */
+  note(name: string, mtimeMs: number): void {
+    if (mtimeMs > this.high) this.recent.set(name, mtimeMs);
+  }
+
+  /**
+   * The mark as the state stores it. It moves up to `ORDER_SLACK_MS` below the newest file handed
+   * on, never above `floorMs` (the oldest file reported but not handed on yet), and forgets the
+   * names it now covers.
+   */
+  toState(floorMs = Number.POSITIVE_INFINITY): OutputDirMark {
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const m of this.recent.values()) newest = Math.max(newest, m);
+    let high = Math.max(this.high, Math.min(newest - ORDER_SLACK_MS, floorMs - 1));
+    if (this.recent.size > MAX_RECENT) {
+      // bounded: keep the newest names (a burst of files within the slack)
+      const sorted = [...this.recent.values()].sort((a, b) => b - a);
+      high = Math.max(high, sorted[MAX_RECENT]!);
+    }
+    this.high = high;
+    for (const [name, m] of this.recent) if (m <= high) this.recent.delete(name);
+    return { high_water_mtime_ms: high, recent: Object.fromEntries(this.recent) };
+  }
+}
+
+/** The file's name matched against the pattern: whether to take it, and its event time. */
+export function matchOutputName(pattern: RegExp, name: string, mtimeMs: number): { timeMs: number } | null {
+  const m = pattern.exec(name);
+  if (!m) return null;
+  const g = m.groups ?? {};
+  if (g.unix_ms !== undefined && Number.isFinite(Number(g.unix_ms))) return { timeMs: Number(g.unix_ms) };
+  if (g.unix_s !== undefined && Number.isFinite(Number(g.unix_s))) return { timeMs: Number(g.unix_s) * 1000 };
+  return { timeMs: mtimeMs };
+}
+
+function toOutputFile(spec: OutputDirSpec, pattern: RegExp, name: string, st: { size: number; mtimeMs: number }): OutputFile | null {
+  const match = matchOutputName(pattern, name, st.mtimeMs);
+  if (!match) return null;
+  return { dir: spec.dir, group: spec.group, name, path: path.join(spec.dir, name), size: st.size, mtimeMs: st.mtimeMs, timeMs: match.timeMs };
+}
+
+function relativeName(dir: string, file: string): string {
+  return path.relative(dir, file).split(path.sep).join('/');
+}
+
+/** Every matching file of the directory now (to `depth` levels), in event-time order. A missing directory is empty. */
+export async function scanOutputDir(spec: OutputDirSpec, opts: OutputReadOptions): Promise<OutputFile[]> {
+  const pattern = new RegExp(opts.namePattern);
+  const out: OutputFile[] = [];
+  const walk = async (dir: string, level: number): Promise<void> => {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    } catch {
+      return; // missing or unreadable: nothing to take now (a later scan looks again)
+    }
+    for (const d of entries) {
+      const full = path.join(dir, d.name);
+      if (d.isDirectory()) {
+        if (level < opts.depth) await walk(full, level + 1);
+        continue;
+      }
+      if (!d.isFile()) continue;
+      try {
+        const f = toOutputFile(spec, pattern, relativeName(spec.dir, full), await fs.promises.stat(full));
+        if (f) out.push(f);
+      } catch {
+        // removed between the listing and the stat
+      }
+    }
+  };
+  await walk(spec.dir, 0);
+  return out.sort((a, b) => a.timeMs - b.timeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export interface OutputDirWatcherOptions extends OutputReadOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Called when files are ready to take (the daemon's loop wakes up). */
+  onReady?: () => void;
+}
+
+/** Live files of one output directory; see the module comment. */
+export class OutputDirWatcher {
+  private watcher: FSWatcher | null = null;
+  private rescanTimer: NodeJS.Timeout | null = null;
+  private readonly pattern: RegExp;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  /** Complete files not taken yet. */
+  private queue: OutputFile[] = [];
+  /** Reported (queued or taken) but not handed on to the tracker yet: name -> mtime. */
+  private readonly inFlight = new Map<string, number>();
+  /** Young files a scan found, re-checked until stable: name -> last size/mtime seen. */
+  private readonly young = new Map<string, { size: number; mtimeMs: number; timer: NodeJS.Timeout }>();
+  private started = false;
+  private closed = false;
+  private settled = Number.NEGATIVE_INFINITY;
+  readonly stats = { files: 0, rescued: 0, errors: 0 };
+
+  constructor(
+    readonly spec: OutputDirSpec,
+    private readonly mark: OutputMark,
+    private readonly opts: OutputDirWatcherOptions,
+  ) {
+    this.pattern = new RegExp(opts.namePattern);
+    this.clock = opts.clock ?? systemClock;
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  async start(): Promise<void> {
+    const w = watch(this.spec.dir, {
+      ignoreInitial: true,
+      depth: this.opts.depth,
+      awaitWriteFinish: { stabilityThreshold: Math.max(this.opts.stableMs, 1), pollInterval: POLL_MS },
+      ignored: (p, st) => st?.isFile() === true && !this.pattern.test(relativeName(this.spec.dir, p)),
+    });
+    w.on('add', (p, st) => this.reported(p, st));
+    w.on('change', (p, st) => this.reported(p, st));
+    w.on('error', (err) => {
+      this.stats.errors++;
+      this.logger.warn({ dir: this.spec.dir, error: (err as Error).message }, 'output directory watch error; the periodic scan goes on');
+    });
+    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    this.watcher = w;
+    await this.scan();
+    this.started = true;
+    this.rescanTimer = setInterval(() => void this.scan(), RESCAN_MS);
+    this.rescanTimer.unref();
+  }
+
+  /** Files ready to hand on, in event-time order; they stay in flight until `handedOn`. */
+  take(): OutputFile[] {
+    const out = this.queue.sort((a, b) => a.timeMs - b.timeMs);
+    this.queue = [];
+    return out;
+  }
+
+  /** The tracker has the file: the mark may cover it. */
+  handedOn(f: OutputFile): void {
+    if (this.inFlight.get(f.name) === f.mtimeMs) this.inFlight.delete(f.name);
+    this.mark.note(f.name, f.mtimeMs);
+  }
+
+  /** Nothing waits to be taken: a file reported later is newer than anything handed on (or is out of order, which the tracker's window covers). */
+  get idle(): boolean {
+    return this.started && this.queue.length === 0;
+  }
+
+  /** Wall time up to which every file last written then has been taken; -Infinity before the first scan. */
+  settledMs(): number {
+    if (this.started && this.young.size === 0 && this.queue.length === 0)
+      this.settled = Math.max(this.settled, this.clock.now() - (this.opts.stableMs + 2 * POLL_MS + 250));
+    return this.settled;
+  }
+
+  markState(): OutputDirMark {
+    let floor = Number.POSITIVE_INFINITY;
+    for (const m of this.inFlight.values()) floor = Math.min(floor, m);
+    for (const y of this.young.values()) floor = Math.min(floor, y.mtimeMs);
+    return this.mark.toState(floor);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    for (const y of this.young.values()) clearTimeout(y.timer);
+    this.young.clear();
+    await this.watcher?.close();
+    this.watcher = null;
+  }
+
+  /** chokidar says the file is complete (its size was stable for `stableMs`). */
+  private reported(p: string, st: fs.Stats | undefined): void {
+    if (this.closed) return;
+    if (!st) {
+      try {
+        st = fs.statSync(p);
+      } catch {
+        return;
+      }
+    }
+    if (!st.isFile()) return;
+    const f = toOutputFile(this.spec, this.pattern, relativeName(this.spec.dir, p), st);
+    if (f) this.offer(f);
+  }
+
+  private offer(f: OutputFile): void {
+    if (!this.mark.isNew(f.name, f.mtimeMs) || this.inFlight.get(f.name) === f.mtimeMs) return;
+    const y = this.young.get(f.name);
+    if (y) {
+      clearTimeout(y.timer);
+      this.young.delete(f.name);
+    }
+    this.inFlight.set(f.name, f.mtimeMs);
+    this.queue.push(f);
+    this.stats.files++;
+    this.opts.onReady?.();
+  }
+
+  /** Files above the mark that no event reported (down time, missed events); young ones wait until stable. */
+  private async scan(): Promise<void> {
+    const files = await scanOutputDir(this.spec, this.opts);
+    if (this.closed) return;
+    for (const f of files) {
+      if (!this.mark.isNew(f.name, f.mtimeMs) || this.inFlight.get(f.name) === f.mtimeMs || this.young.has(f.name)) continue;
+      if (this.started) this.stats.rescued++;
+      if (this.clock.now() - f.mtimeMs >= this.opts.stableMs) this.offer(f);
+      else this.waitStable(f);
+    }
+  }
+
+  private waitStable(f: OutputFile): void {
+    const timer = setTimeout(() => {
+      const seen = this.young.get(f.name);
+      if (!seen || this.closed) return;
+      this.young.delete(f.name);
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(f.path);
+      } catch {
+        return; // removed while young
+      }
+      const now = toOutputFile(this.spec, this.pattern, f.name, st);
+      if (!now) return;
+      if (now.size === seen.size && now.mtimeMs === seen.mtimeMs) this.offer(now);
+      else this.waitStable(now);
+    }, Math.max(this.opts.stableMs, POLL_MS));
+    this.young.set(f.name, { size: f.size, mtimeMs: f.mtimeMs, timer });
+  }
+}
