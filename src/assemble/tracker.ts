@@ -125,6 +125,8 @@ interface Task {
   expectedPly?: string | null;
   /** Finished, but waiting (since this wall time) for the output directory to show its file. */
   closingSinceMs?: number | null;
+  /** Event time it was finished at (a generation cut short has no end of its own). */
+  closedAtMs?: number | null;
 }
 
 export interface TrackerSnapshot {
@@ -339,21 +341,26 @@ export class Tracker {
    * tasks, the miner's "Generation completed. Size:" figure rules out those of another size; else
    * the oldest, inferred.
    */
-  pushOutput(f: OutputFile): void {
+  pushOutput(f: OutputFile): string | null {
     const open = [...this.tasks, ...this.closing].filter((t) => !t.ply && !t.key.startsWith('orphan:'));
     const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
     const named = open.filter((t) => t.expectedPly && (t.expectedPly === f.path || base(t.expectedPly) === base(f.name)));
     if (named.length === 1) {
       this.linkPly(named[0]!, f, 1);
       this.releaseClosing();
-      return;
+      return named[0]!.id;
     }
     // written while a task was generating: that one (one task per worker at a time); else the margins around a generation
     let candidates = open.filter((t) => t.phase !== 'received' && this.inOutputWindow(t, f.timeMs, true));
     if (!candidates.length) candidates = open.filter((t) => t.phase !== 'received' && this.inOutputWindow(t, f.timeMs, false));
-    const bound = candidates.filter((t) => t.group === f.group);
-    const free = candidates.filter((t) => t.group !== f.group && (t.group === null || t.ambiguity > 0));
-    candidates = bound.length && bound.every((t) => t.ambiguity === 0) ? bound : [...bound, ...free];
+    // the directory's worker: tasks known to run there, else those that may (placed there by a guess,
+    // or on no known worker), else those placed elsewhere only by a guess
+    const tiers = [
+      candidates.filter((t) => t.group === f.group && t.ambiguity === 0),
+      candidates.filter((t) => (t.group === f.group && t.ambiguity > 0) || t.group === null),
+      candidates.filter((t) => t.group !== null && t.group !== f.group && t.ambiguity > 0),
+    ];
+    candidates = tiers.find((tier) => tier.length) ?? [];
     const sized = candidates.filter((t) => t.record.generation.output.file_size_bytes === f.size);
     const uncontradicted = candidates.filter((t) => t.record.generation.output.file_size_bytes === null);
     if (sized.length) candidates = sized.length === 1 ? sized : [...sized, ...uncontradicted];
@@ -361,13 +368,14 @@ export class Tracker {
       const reopened = this.reopenGuessedEnd(f);
       if (!reopened) {
         this.counters.outputFilesWithoutTask++;
-        return;
+        return null;
       }
       candidates = [reopened];
     }
     const t = this.oldest(candidates, 'generatingMs');
     this.linkPly(t, f, this.choose(t, candidates));
     this.releaseClosing();
+    return t.id;
   }
 
   /** How far the output directories are known (wall ms) and the wall clock now; only the daemon reads them live. */
@@ -1015,6 +1023,7 @@ export class Tracker {
     if (this.awaitingDetail === t) this.awaitingDetail = null;
     if (this.awaitsOutput(t)) {
       t.closingSinceMs ??= this.output!.wallMs;
+      t.closedAtMs ??= this.lastMs;
       if (!this.closing.includes(t)) this.closing.push(t);
       return;
     }
@@ -1044,7 +1053,7 @@ export class Tracker {
 
   private inOutputWindow(t: Task, timeMs: number, strict: boolean): boolean {
     const start = t.generatingMs ?? t.receivedMs;
-    const end = t.endedMs;
+    const end = t.endedMs ?? t.closedAtMs ?? null;
     if (strict) return timeMs >= start && (end === null || timeMs <= end);
     return timeMs >= start - OUTPUT_EARLY_SLACK_MS && (end === null || timeMs <= end + this.opts.linkAfterEndMs);
   }

@@ -263,7 +263,10 @@ export class Daemon {
           this.dirty = true;
           if (isOutput(e)) {
             // a file's time is not an event clock reading: a copied file may carry any mtime
-            this.tracker.pushOutput(e.output);
+            const id = this.tracker.pushOutput(e.output);
+            const fields = { dir: e.output.dir, name: e.output.name, mtime: new Date(e.output.mtimeMs).toISOString(), id };
+            if (id) this.logger.debug(fields, 'output file linked');
+            else this.logger.info(fields, 'output file with no generation running then');
             this.outputs.find((o) => o.watcher.spec.dir === e.output.dir)?.watcher.handedOn(e.output);
             this.counters.outputFiles++;
             continue;

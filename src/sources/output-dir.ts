@@ -86,9 +86,9 @@ export class OutputMark {
     for (const m of this.recent.values()) newest = Math.max(newest, m);
     let high = Math.max(this.high, Math.min(newest - ORDER_SLACK_MS, floorMs - 1));
     if (this.recent.size > MAX_RECENT) {
-      // bounded: keep the newest names (a burst of files within the slack)
+      // bounded: keep the newest names (a burst of files within the slack), never covering a file in flight
       const sorted = [...this.recent.values()].sort((a, b) => b - a);
-      high = Math.max(high, sorted[MAX_RECENT]!);
+      high = Math.max(high, Math.min(sorted[MAX_RECENT]!, floorMs - 1));
     }
     this.high = high;
     for (const [name, m] of this.recent) if (m <= high) this.recent.delete(name);

@@ -5,13 +5,15 @@
  * pm2-logrotate does, and restarts the collector mid-stream; at the end the data dir holds exactly
  * one correct record per task of the ground truth.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildPlan } from '../fixtures/fake-miner/plan';
 import { Pm2Harness, type Pm2App } from '../harness/pm2-harness';
 import type { TruthLine } from '../fixtures/fake-miner/truth';
-import { expectFaithful, latest, readRecords, utcOf } from '../helpers/truth-match';
+import { expectFaithful, expectPlysLinked, latest, readRecords, utcOf } from '../helpers/truth-match';
 import { statusReport } from '../../src/cli/status';
+import { loadState } from '../../src/state';
 import type { GenerationRecord } from '../../src/schema';
 
 // A failure is retried once with its errors logged: real PM2, real processes and timing on a shared 2-core machine.
@@ -33,6 +35,9 @@ function collectorApp(h: Pm2Harness, configFile: string): Pm2App {
   );
 }
 
+/** Where the fake workers write their PLYs (plan `plyOutput`). */
+const outputDirOf = (h: Pm2Harness, app: string): string => path.join(h.runDir, 'outputs', app);
+
 function writeConfig(h: Pm2Harness, dataDir: string, feedbackTimeoutMinutes = 1): string {
   const plan = h.plan;
   const file = path.join(dataDir, '..', 'collector.config.json');
@@ -41,7 +46,12 @@ function writeConfig(h: Pm2Harness, dataDir: string, feedbackTimeoutMinutes = 1)
     JSON.stringify({
       dataDir,
       miner: { pm2App: plan.minerApp },
-      workers: plan.endpoints.map((e) => ({ name: e.workerApp, pm2App: e.workerApp, endpoint: e.url })),
+      workers: plan.endpoints.map((e) => ({
+        name: e.workerApp,
+        pm2App: e.workerApp,
+        endpoint: e.url,
+        outputDir: e.plyOutput ? outputDirOf(h, e.workerApp) : null,
+      })),
       timeZone: 'UTC',
       // endpoint 0 runs the operator's custom worker of the reference: its documented rules
       rulesFile: path.join(ROOT, 'examples', 'rules.custom-worker.json'),
@@ -168,4 +178,44 @@ describe('the collector SIGKILLed at random moments', () => {
     expect(kills).toBe(25);
     expectOneRecordPerTask(run.truth, recordsOf(dataDir));
   }, 480000);
+});
+
+describe('the collector watching the workers\' output directories under PM2', () => {
+  let h: Pm2Harness | null = null;
+  afterEach(async () => {
+    await h?.cleanup();
+    h = null;
+  });
+
+  it('links every PLY to one generation across a SIGKILL and a stop; keeps the accepted ones; the state ends with no pending blob', async () => {
+    const plan = buildPlan({ seed: 9, tasks: 24, plyOutput: true, clock: { scale: 25, startMs: Date.UTC(2025, 10, 12, 21, 13, 20, 200) } });
+    h = await Pm2Harness.create({ plan, mode: 'plain' });
+    const dataDir = path.join(h.root, 'data');
+    fs.mkdirSync(dataDir);
+    await h.start([collectorApp(h, writeConfig(h, dataDir))]);
+    await until('the first records', () => recordsOf(dataDir).length >= 2, 30000);
+    // killed: PM2 restarts it at once; its state says which files it had handed on
+    const pid = (await h.status()).find((s) => s.name === 'data-collector' && s.status === 'online')!.pid!;
+    process.kill(pid, 'SIGKILL');
+    await until('more records', () => recordsOf(dataDir).length >= 6, 30000);
+    // stopped for a while: the workers write files nobody watches
+    await h.stopApp('data-collector');
+    await new Promise((r) => setTimeout(r, 3000));
+    await h.startApp('data-collector');
+    const run = await h.waitDone(120000);
+    await until('a record for every task', () => recordsOf(dataDir).length >= run.truth.length, 90000);
+    await until('the collector to commit', () => caughtUp(dataDir), 30000);
+    const records = recordsOf(dataDir);
+    expectOneRecordPerTask(run.truth, records);
+
+    const withPly = run.truth.filter((t) => t.ply_path !== null);
+    expect(withPly.length).toBeGreaterThan(6);
+    const hashes = new Map(withPly.map((t) => [t.ply_path!, createHash('sha256').update(fs.readFileSync(t.ply_path!)).digest('hex')]));
+    const { kept, exact } = expectPlysLinked(run.truth, records, hashes, dataDir);
+    expect(kept).toBeGreaterThan(0);
+    expect(exact).toBeGreaterThanOrEqual(withPly.length / 2);
+    const state = loadState(dataDir);
+    expect(state.pending_blobs).toEqual([]);
+    expect(Object.keys(state.output_dirs).sort()).toEqual(plan.endpoints.map((e) => outputDirOf(h!, e.workerApp)).sort());
+  }, 300000);
 });

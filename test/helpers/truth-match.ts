@@ -1,4 +1,5 @@
 /** Comparing records with the fake miner's ground truth: shared by the golden and end-to-end tests. */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TruthLine } from '../fixtures/fake-miner/truth';
@@ -94,3 +95,59 @@ export function expectFaithful(t: TruthLine, r: GenerationRecord, lastTasks: Set
   }
 }
 
+
+/** What a test knows of the PLY files the fake workers wrote: path -> sha256 hex (read before the run dir goes). */
+export type PlyHashes = Map<string, string>;
+
+/**
+ * The workers' PLYs in the records: each file linked to exactly one record, whose figures are that
+ * file's (hash; vertex count from the truth). An exact link is the file's own task; an inferred one
+ * (two tasks generating on workers whose lines name neither) may be the other candidate's, and a task
+ * that lost its file so says inferred somewhere. Accepted records keep their file in ply_files/,
+ * verified by hash; no other is kept. Returns how many were kept and linked exactly.
+ */
+export function expectPlysLinked(truth: TruthLine[], records: GenerationRecord[], hashes: PlyHashes, dataDir: string): { kept: number; exact: number } {
+  const recordOf = (t: TruthLine) => records.find((x) => x.task.log_id === t.log_id && x.metadata.timestamp === utcOf(t.received_time_text!, t.utc_offset_minutes))!;
+  const vertices = new Map(truth.filter((t) => t.ply_path).map((t) => [t.ply_path!, t.ply_vertices]));
+  const linked = records.flatMap((r) => r.provenance.sources.filter((s) => s.event === 'ply_written').map((s) => s.file));
+  expect([...linked].sort()).toEqual([...vertices.keys()].sort());
+  let kept = 0;
+  let exact = 0;
+  for (const r of records) {
+    const out = r.generation.output;
+    const file = r.provenance.sources.find((s) => s.event === 'ply_written')?.file;
+    const where = `record ${r.metadata.generation_id} (${r.outcome})`;
+    if (!file) {
+      expect({ where, hash: out.ply_file_hash, kept: out.ply_file_path }).toEqual({ where, hash: null, kept: null });
+      continue;
+    }
+    const sha = hashes.get(file)!;
+    expect({ where, n: out.num_gaussians, hash: out.ply_file_hash, error: out.ply_error }).toEqual({
+      where,
+      n: vertices.get(file),
+      hash: `sha256:${sha}`,
+      error: null,
+    });
+    expect(typeof out.gaussian_stats.opacity_mean).toBe('number');
+    if (r.provenance.links.find((l) => l.event === 'ply_written')!.link === 'exact') {
+      exact++;
+      expect({ where, file }).toEqual({ where, file: truth.find((t) => t.log_id === r.task.log_id && recordOf(t) === r)?.ply_path });
+    }
+    if (r.validator_feedback.accepted === true) {
+      kept++;
+      expect(out.ply_file_path).toBe(`ply_files/${r.metadata.generation_id}_${sha}.ply`);
+      const copy = fs.readFileSync(path.join(dataDir, out.ply_file_path!));
+      expect(createHash('sha256').update(copy).digest('hex')).toBe(sha);
+    } else {
+      expect({ where, kept: out.ply_file_path }).toEqual({ where, kept: null });
+    }
+  }
+  for (const t of truth.filter((x) => x.ply_path)) {
+    const r = recordOf(t);
+    if (r.provenance.sources.some((s) => s.file === t.ply_path)) continue;
+    expect({ task: t.index, inferred: r.provenance.links.some((l) => l.link === 'inferred') }).toEqual({ task: t.index, inferred: true });
+  }
+  const stored = fs.existsSync(path.join(dataDir, 'ply_files')) ? fs.readdirSync(path.join(dataDir, 'ply_files')) : [];
+  expect(stored.filter((n) => n.endsWith('.ply'))).toHaveLength(kept);
+  return { kept, exact };
+}

@@ -15,7 +15,7 @@ import { runIngest, type IngestSummary } from '../../src/pipeline/ingest';
 import { explicitStreams } from '../../src/pipeline/inputs';
 import { defaultConfig, type Config } from '../../src/config';
 import type { GenerationRecord } from '../../src/schema';
-import { expectFaithful, latest, readRecords, tailTasks, utcOf } from '../helpers/truth-match';
+import { expectFaithful, expectPlysLinked, latest, readRecords, tailTasks, utcOf } from '../helpers/truth-match';
 
 // A failure is retried once with its errors logged: real PM2 runs on a shared 2-core machine.
 jest.retryTimes(1, { logErrorsBeforeRetry: true });
@@ -110,50 +110,21 @@ describe('golden, PM2 date-prefix mode (PM2 cuts long lines)', () => {
 });
 
 describe('golden with the workers\' PLY files (output directories), PM2 plain mode', () => {
-  it('each PLY is linked to its generation and measured; accepted ones are kept; the worker dirs are untouched', async () => {
+  it('each PLY is linked to one generation and measured; accepted ones are kept; the worker dirs are untouched', async () => {
     const { truth, records, summary, dataDir, outputs } = await ingestRun('plain', true);
     expect(summary.invalid).toBe(0);
     const lastTasks = tailTasks(truth, 3 * 60000);
+    for (const t of truth) {
+      const r = records.find((x) => x.task.log_id === t.log_id && x.metadata.timestamp === utcOf(t.received_time_text!, t.utc_offset_minutes))!;
+      expectFaithful(t, r, lastTasks);
+    }
     const withPly = truth.filter((t) => t.ply_path !== null);
     expect(withPly.length).toBeGreaterThan(5);
     expect(summary.outputFiles).toBe(withPly.length);
     expect(summary.outputFilesWithoutTask).toBe(0);
-    let kept = 0;
-    let exact = 0;
-    for (const t of truth) {
-      const r = records.find((x) => x.task.log_id === t.log_id && x.metadata.timestamp === utcOf(t.received_time_text!, t.utc_offset_minutes))!;
-      expectFaithful(t, r, lastTasks);
-      const out = r.generation.output;
-      const where = `task ${t.index} (${t.outcome})`;
-      if (t.ply_path === null) {
-        expect({ where, hash: out.ply_file_hash, path: out.ply_file_path }).toEqual({ where, hash: null, path: null });
-        continue;
-      }
-      const sha = outputs.sha256.get(t.ply_path)!;
-      expect({ where, n: out.num_gaussians, size: out.file_size_bytes, hash: out.ply_file_hash, error: out.ply_error }).toEqual({
-        where,
-        n: t.ply_vertices,
-        size: Number(outputs.before.get(t.ply_path)!.split(':')[0]),
-        hash: `sha256:${sha}`,
-        error: null,
-      });
-      expect(typeof out.gaussian_stats.opacity_mean).toBe('number');
-      // right whatever the label (the figures above are this task's file); exact unless an earlier guess
-      // (a "Generation completed" with two endpoints busy) left the task tainted
-      const link = r.provenance.links.find((l) => l.event === 'ply_written')!;
-      if (link.link === 'exact') exact++;
-      if (r.validator_feedback.accepted === true) {
-        kept++;
-        expect(out.ply_file_path).toBe(`ply_files/${r.metadata.generation_id}_${sha}.ply`);
-        const copy = fs.readFileSync(path.join(dataDir, out.ply_file_path!));
-        expect(createHash('sha256').update(copy).digest('hex')).toBe(sha);
-      } else {
-        expect({ where, kept: out.ply_file_path }).toEqual({ where, kept: null });
-      }
-    }
+    const { kept, exact } = expectPlysLinked(truth, records, outputs.sha256, dataDir);
     expect(kept).toBeGreaterThan(0);
     expect(exact).toBeGreaterThanOrEqual(withPly.length / 2);
-    expect(fs.readdirSync(path.join(dataDir, 'ply_files'))).toHaveLength(kept);
     // read only: the workers' directories are exactly as they were
     expect(outputs.after).toEqual(outputs.before);
   }, 120000);
