@@ -346,7 +346,8 @@ export class Tracker {
     const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
     const named = open.filter((t) => t.expectedPly && (t.expectedPly === f.path || base(t.expectedPly) === base(f.name)));
     if (named.length === 1) {
-      this.linkPly(named[0]!, f, 1);
+      // as sure as the link of the worker line that named it
+      this.linkPly(named[0]!, f, this.choose(named[0]!, named));
       this.releaseClosing();
       return named[0]!.id;
     }

@@ -4,7 +4,7 @@
  *
  * - Live: chokidar with `awaitWriteFinish` reports a file once its size has been stable for
  *   `stableMs` (never half-written); a rescan every 30 s catches what events missed (another file
- *   system, the directory created late, the inotify limit reached).
+ *   system, the inotify limit reached); a directory created late is watched once it appears.
  * - Start: a scan hands on the files written while the collector was down: those above the state's
  *   high-water mark (`OutputMark`). A young file found by a scan is re-checked until it is stable.
  * - `settledMs()` tells the tracker how far the directory is known: every file last written before it
@@ -47,6 +47,8 @@ export interface OutputReadOptions {
 export const ORDER_SLACK_MS = 60_000;
 const MAX_RECENT = 10_000;
 const RESCAN_MS = 30_000;
+/** How often a missing directory is looked for (a worker that has not written its first file yet). */
+const DIR_CHECK_MS = 2_000;
 const POLL_MS = 100;
 
 /**
@@ -168,6 +170,8 @@ export class OutputDirWatcher {
   private readonly young = new Map<string, { size: number; mtimeMs: number; timer: NodeJS.Timeout }>();
   private started = false;
   private closed = false;
+  private dirPresent = false;
+  private lastScanMs = 0;
   private settled = Number.NEGATIVE_INFINITY;
   readonly stats = { files: 0, rescued: 0, errors: 0 };
 
@@ -182,6 +186,29 @@ export class OutputDirWatcher {
   }
 
   async start(): Promise<void> {
+    await this.watchDir();
+    await this.scan();
+    this.started = true;
+    // a rescan now and then for what events missed; sooner while the directory is missing
+    this.rescanTimer = setInterval(() => void this.tick(), DIR_CHECK_MS);
+    this.rescanTimer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    const present = fs.existsSync(this.spec.dir);
+    const appeared = present && !this.dirPresent;
+    if (appeared) {
+      // chokidar does not see a directory created after it started: watch it again
+      this.logger.info({ dir: this.spec.dir }, 'output directory appeared');
+      await this.watcher?.close();
+      await this.watchDir();
+    }
+    if (appeared || this.clock.now() - this.lastScanMs >= RESCAN_MS) await this.scan();
+  }
+
+  private async watchDir(): Promise<void> {
+    this.dirPresent = fs.existsSync(this.spec.dir);
+    if (!this.dirPresent) this.logger.warn({ dir: this.spec.dir }, 'output directory does not exist (yet): looking for it every 2 s');
     const w = watch(this.spec.dir, {
       ignoreInitial: true,
       depth: this.opts.depth,
@@ -195,11 +222,8 @@ export class OutputDirWatcher {
       this.logger.warn({ dir: this.spec.dir, error: (err as Error).message }, 'output directory watch error; the periodic scan goes on');
     });
     await new Promise<void>((resolve) => w.once('ready', () => resolve()));
-    this.watcher = w;
-    await this.scan();
-    this.started = true;
-    this.rescanTimer = setInterval(() => void this.scan(), RESCAN_MS);
-    this.rescanTimer.unref();
+    if (this.closed) await w.close();
+    else this.watcher = w;
   }
 
   /** Files ready to hand on, in event-time order; they stay in flight until `handedOn`. */
@@ -273,6 +297,7 @@ export class OutputDirWatcher {
 
   /** Files above the mark that no event reported (down time, missed events); young ones wait until stable. */
   private async scan(): Promise<void> {
+    this.lastScanMs = this.clock.now();
     const files = await scanOutputDir(this.spec, this.opts);
     if (this.closed) return;
     for (const f of files) {

@@ -390,3 +390,20 @@ describe('OutputDirWatcher', () => {
     expect(left()).toEqual(baseline);
   });
 });
+
+describe('a directory that does not exist yet', () => {
+  test('is watched once it appears: a file written live after that is reported', async () => {
+    fs.rmSync(dir, { recursive: true });
+    const w = watcher();
+    await w.start();
+    expect(w.idle).toBe(true); // nothing there: nothing holds the other sources back
+    fs.mkdirSync(dir);
+    put('first.ply', 'first');
+    const got: OutputFile[] = [];
+    expect(await takeUntil(w, got, has('first.ply'))).toBe(true);
+    // the watch on the new directory reports a later file without waiting for a rescan (30 s)
+    put('second.ply', 'second');
+    expect(await takeUntil(w, got, has('second.ply'), 4000)).toBe(true);
+    expect(names(got)).toEqual(['first.ply', 'second.ply']);
+  });
+});
