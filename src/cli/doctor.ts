@@ -10,6 +10,7 @@ import { freeBytes } from '../sinks/space';
 import { askPm2, pm2DaemonRunning, pm2HomeOf, conventionalLogs, type AppLogs, type Config } from '../config';
 import { compileRules, DEFAULT_RULES, checkTimeZone } from '../parse';
 import { readInstanceLock } from '../state';
+import { scanOutputDir } from '../sources';
 import type { Command } from './commands';
 import { configFromFlags, readRulesFile } from './ingest';
 import { parseFlags } from './usage';
@@ -132,6 +133,32 @@ function checkLogs(role: string, a: AppLogs, miner: boolean): Check[] {
   return checks;
 }
 
+/** A worker's output directory: there, readable, and holding files the name pattern takes. */
+async function checkOutputDir(worker: string, dir: string, output: Config['output']): Promise<Check> {
+  const name = `output dir of ${worker}`;
+  let files: number;
+  try {
+    fs.accessSync(dir, fs.constants.R_OK | fs.constants.X_OK);
+    files = fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile()).length;
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    return {
+      name,
+      ok: false,
+      detail: missing ? `${dir} does not exist (the collector waits for it)` : `cannot read ${dir}`,
+      fix: missing ? 'fix workers[].outputDir, or ignore this until the worker writes its first file' : `make it readable by this user (ls -ld ${dir})`,
+    };
+  }
+  const taken = (await scanOutputDir({ dir, group: worker }, output)).length;
+  const ok = files === 0 || taken > 0;
+  return {
+    name,
+    ok,
+    detail: `${dir}: ${taken} file(s) match output.namePattern ${output.namePattern} (${files} file(s) at the top)`,
+    fix: ok ? null : 'set output.namePattern to match the files the worker writes (docs/outputs.md)',
+  };
+}
+
 export async function runChecks(config: Config, rulesFlag: string | undefined): Promise<Check[]> {
   const checks: Check[] = [];
   try {
@@ -142,6 +169,7 @@ export async function runChecks(config: Config, rulesFlag: string | undefined): 
     checks.push({ name: 'config and rules', ok: false, detail: (err as Error).message, fix: 'fix the file named in the message' });
   }
   checks.push(...checkDataDir(config.dataDir));
+  for (const w of config.workers) if (w.outputDir) checks.push(await checkOutputDir(w.name, w.outputDir, config.output));
   try {
     // the storage section: what the data takes by kind, growth, and whether blobs are held back for space
     const r = await measureStorage(config.dataDir, Date.now());

@@ -20,6 +20,9 @@ export interface StatusReport {
   stateUpdatedAt: string | null;
   files: { source: string; path: string; offset: number; size: number | null; behindBytes: number | null; sameFile: boolean | null }[];
   openTasks: { count: number; oldestReceivedAt: string | null };
+  /** Worker output directories: the newest file handed on (high-water mark), and linked PLYs waiting for their feedback. */
+  outputDirs: { dir: string; handedOnUpTo: string | null }[];
+  pendingPlys: number;
   lastRecord: { id: string; time: string; outcome: string } | null;
 }
 
@@ -79,6 +82,11 @@ export function statusReport(dataDir: string): StatusReport {
     stateUpdatedAt: state?.updated_at ?? null,
     files,
     openTasks: { count: tasks.length, oldestReceivedAt: oldest === null ? null : new Date(oldest).toISOString() },
+    outputDirs: Object.entries(state?.output_dirs ?? {}).map(([dir, m]) => {
+      const newest = Math.max(m.high_water_mtime_ms, ...Object.values(m.recent));
+      return { dir, handedOnUpTo: newest > 0 ? new Date(newest).toISOString() : null };
+    }),
+    pendingPlys: state?.pending_blobs.length ?? 0,
     lastRecord,
   };
 }
@@ -97,6 +105,8 @@ function formatStatus(s: StatusReport): string {
     const where = f.size === null ? 'missing now' : f.sameFile === false ? 'rotated since (resumes in the rotated copy)' : `${f.offset} of ${f.size} bytes${f.behindBytes ? `, ${f.behindBytes} behind` : ''}`;
     out.push(`  ${f.path}: ${where}`);
   }
+  for (const d of s.outputDirs) out.push(`output dir ${d.dir}: files handed on up to ${d.handedOnUpTo ?? '(none yet)'}`);
+  if (s.outputDirs.length) out.push(`PLYs waiting for their feedback: ${s.pendingPlys}`);
   out.push(`open tasks: ${s.openTasks.count}${s.openTasks.oldestReceivedAt ? `, oldest received ${s.openTasks.oldestReceivedAt}` : ''}`);
   out.push(`last record: ${s.lastRecord ? `${s.lastRecord.id} ${s.lastRecord.time} ${s.lastRecord.outcome}` : 'none yet'}`);
   return `${out.join('\n')}\n`;

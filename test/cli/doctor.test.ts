@@ -48,6 +48,26 @@ describe('doctor', () => {
     expect(c.fix).toMatch(/regular file/);
   });
 
+  it("workers' output directories: a missing one, one whose files the name pattern misses, and a good one", () => {
+    const dir = tmp();
+    const logs = path.join(dir, 'miner-out.log');
+    fs.writeFileSync(logs, '');
+    for (const d of ['wrong', 'good']) fs.mkdirSync(path.join(dir, d));
+    fs.writeFileSync(path.join(dir, 'wrong', 'gen.splat'), 'x');
+    fs.writeFileSync(path.join(dir, 'good', 'gen.ply'), 'x');
+    const cfg = path.join(dir, 'c.json');
+    const worker = (name: string, outputDir: string) => ({ name, pm2App: null, logs: [logs], outputDir });
+    fs.writeFileSync(
+      cfg,
+      JSON.stringify({ dataDir: path.join(dir, 'data'), miner: { logs: [logs] }, workers: [worker('w1', 'missing'), worker('w2', 'wrong'), worker('w3', 'good')] }),
+    );
+    const { code, report } = doctor(['--config', cfg]);
+    expect(code).toBe(1);
+    expect(check(report, 'output dir of w1')).toMatchObject({ ok: false, detail: expect.stringMatching(/does not exist/) as unknown });
+    expect(check(report, 'output dir of w2')).toMatchObject({ ok: false, fix: expect.stringMatching(/namePattern/) as unknown });
+    expect(check(report, 'output dir of w3')).toMatchObject({ ok: true, detail: expect.stringMatching(/1 file\(s\) match/) as unknown });
+  });
+
   it('a file size limit that stops writes (ulimit -f): reported with the ulimit fix', () => {
     const dir = tmp();
     const logs = path.join(dir, 'miner-out.log');

@@ -217,5 +217,9 @@ describe('the collector watching the workers\' output directories under PM2', ()
     const state = loadState(dataDir);
     expect(state.pending_blobs).toEqual([]);
     expect(Object.keys(state.output_dirs).sort()).toEqual(plan.endpoints.map((e) => outputDirOf(h!, e.workerApp)).sort());
+    const status = statusReport(dataDir);
+    expect(status.pendingPlys).toBe(0);
+    expect(status.outputDirs.map((d) => d.dir).sort()).toEqual(Object.keys(state.output_dirs).sort());
+    for (const d of status.outputDirs) expect(d.handedOnUpTo).toMatch(/^2025-11-12T21:/); // the fakes' virtual time
   }, 300000);
 });

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   GenerationRecordSchema,
   SCHEMA_VERSION,
@@ -184,4 +186,10 @@ describe('generation record schema', () => {
     for (const at of Object.keys(emptyOrder)) expect(fullOrder[at]?.slice(0, emptyOrder[at]!.length)).toEqual(emptyOrder[at]);
     expect(line).toContain('"validator_uid":null');
   });
+});
+
+test("data/README.md's example line is the example record, as the store writes it", () => {
+  const readme = fs.readFileSync(path.resolve(__dirname, '../../data/README.md'), 'utf8');
+  const line = readme.split('\n').find((l) => l.startsWith('{"metadata":'));
+  expect(line).toBe(serializeRecord(exampleRecord()));
 });
