@@ -800,8 +800,10 @@ export class Tracker {
         this.counters.eventsWithoutTask++;
         continue;
       }
-      // one left: determined by elimination; forced: the oldest, inferred
-      this.applySubmitFailed(this.oldest(open, 'endedMs'), p.event, open.length === 1 ? 1 : p.candidates);
+      // one left: determined by elimination; forced: the oldest, inferred, and the others say it may have been theirs
+      const t = this.oldest(open, 'endedMs');
+      for (const o of open) if (o !== t) this.incomplete(o, 'submit_failure_ambiguous');
+      this.applySubmitFailed(t, p.event, open.length === 1 ? 1 : p.candidates);
     }
   }
 

@@ -64,3 +64,37 @@ export function atomicWriteFile(file: string, data: string | Buffer): void {
   }
   fsyncDir(dir);
 }
+
+/** True while a process with this pid exists (EPERM: it exists but belongs to another user). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the `<prefix>….<pid>[.<hex>].tmp` files of `dir` whose writer is gone: a writer killed
+ * mid-write leaves one, which no reader looks at (and backups exclude), but it takes space.
+ */
+export function removeDeadWritersTmp(dir: string, prefix = ''): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /\.(\d+)(?:\.[0-9a-f]+)?\.tmp$/.exec(name) : null;
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processExists(pid)) continue;
+    try {
+      fs.unlinkSync(path.join(dir, name));
+    } catch {
+      /* already gone */
+    }
+  }
+}

@@ -266,7 +266,7 @@ const ProvenanceSchema = z.strictObject({
     )
     .describe('How each event was tied to the task.'),
   incomplete: z.boolean().describe('True when some part of the task could not be read (see incomplete_reasons).'),
-  incomplete_reasons: z.array(z.string().min(1)).describe('Why the record is incomplete, e.g. prompt_damaged.'),
+  incomplete_reasons: z.array(z.string().min(1)).describe('Why the record is incomplete, e.g. generating_line_lost (data/README.md lists them).'),
   blobs_skipped: z
     .array(
       z.strictObject({

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { CollectorError, fromFsError } from '../common/errors';
-import { ensureDir, fsyncDir, writeFully, FILE_MODE } from '../common/fsx';
+import { ensureDir, fsyncDir, removeDeadWritersTmp, writeFully, FILE_MODE } from '../common/fsx';
 import { imageExtension } from '../common/image-type';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -34,7 +34,10 @@ async function sha256OfFile(file: string): Promise<string> {
 }
 
 export class BlobStore {
-  constructor(private readonly dataDir: string) {}
+  constructor(private readonly dataDir: string) {
+    // a writer killed mid-copy leaves its .tmp behind
+    for (const kind of ['images', 'ply_files']) removeDeadWritersTmp(path.join(dataDir, kind));
+  }
 
   /** Stores decoded image bytes; the extension comes from the magic bytes (`.bin` when unknown). */
   putImage(bytes: Buffer): StoredBlob {

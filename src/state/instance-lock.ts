@@ -19,8 +19,8 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../common/clock';
 import { CollectorError, fromFsError } from '../common/errors';
-import { FILE_MODE, ensureDir, fsyncDir, writeFully } from '../common/fsx';
-import { bootId, processExists, readProcStat } from './process-info';
+import { FILE_MODE, ensureDir, fsyncDir, processExists, removeDeadWritersTmp, writeFully } from '../common/fsx';
+import { bootId, readProcStat } from './process-info';
 import { stateDirPath } from './state-file';
 
 export const LOCK_FILE_NAME = 'collector.lock';
@@ -243,13 +243,10 @@ function sweepLeftovers(dir: string): void {
   } catch {
     return;
   }
+  removeDeadWritersTmp(dir, `${LOCK_FILE_NAME}.`);
   for (const name of names) {
-    if (!name.startsWith(`${LOCK_FILE_NAME}.`)) continue;
     const full = path.join(dir, name);
-    const tmp = /\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
-    if (tmp) {
-      if (!processExists(Number(tmp[1]))) unlinkIfThere(full);
-    } else if (name.startsWith(`${LOCK_FILE_NAME}.evict.`)) {
+    if (name.startsWith(`${LOCK_FILE_NAME}.evict.`) && !name.endsWith('.tmp')) {
       // Every marker names a lock or marker that no longer exists, so a dead writer's marker can go.
       const raw = readRaw(full);
       if (raw !== null && !judgeRaw(raw).alive) unlinkIfThere(full);

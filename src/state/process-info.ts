@@ -4,16 +4,6 @@
  */
 import * as fs from 'node:fs';
 
-/** True while a process with this pid exists (EPERM: it exists but belongs to another user). */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export interface ProcStat {
   /** R, S, D, Z (zombie), X (dead), ... */
   state: string;

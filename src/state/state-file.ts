@@ -11,9 +11,8 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../common/clock';
 import { CollectorError, fromFsError } from '../common/errors';
-import { atomicWriteFile, ensureDir } from '../common/fsx';
+import { atomicWriteFile, ensureDir, removeDeadWritersTmp } from '../common/fsx';
 import { CheckpointSchema } from '../sources/checkpoint';
-import { processExists } from './process-info';
 
 export const STATE_VERSION = 2;
 export const STATE_DIR_NAME = 'state';
@@ -212,30 +211,8 @@ export function saveState(dataDir: string, state: CollectorState, options: { clo
   atomicWriteFile(file, JSON.stringify(parsed.data, null, 1) + '\n');
   if (!strayTmpSwept.has(file)) {
     strayTmpSwept.add(file);
-    removeStrayTmpFiles(file);
+    removeDeadWritersTmp(path.dirname(file), `${path.basename(file)}.`);
   }
   return parsed.data;
 }
 
-/** A writer killed mid-write leaves `<file>.<pid>.tmp`; loading ignores it, this tidies it once its writer is gone. */
-function removeStrayTmpFiles(file: string): void {
-  const dir = path.dirname(file);
-  const prefix = `${path.basename(file)}.`;
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = name.startsWith(prefix) ? /^(\d+)\.tmp$/.exec(name.slice(prefix.length)) : null;
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || processExists(pid)) continue;
-    try {
-      fs.unlinkSync(path.join(dir, name));
-    } catch {
-      /* already gone */
-    }
-  }
-}

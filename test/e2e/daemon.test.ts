@@ -223,3 +223,46 @@ describe('the collector watching the workers\' output directories under PM2', ()
     for (const d of status.outputDirs) expect(d.handedOnUpTo).toMatch(/^2025-11-12T21:/); // the fakes' virtual time
   }, 300000);
 });
+
+describe('the collector SIGKILLed at random moments while it links PLY files', () => {
+  let h: Pm2Harness | null = null;
+  afterEach(async () => {
+    await h?.cleanup();
+    h = null;
+  });
+
+  it('12 kills over 60 tasks with PLY outputs: each file linked once, each accepted one kept once, nothing half-written', async () => {
+    const plan = buildPlan({ seed: 31, tasks: 60, everyCase: true, plyOutput: true });
+    h = await Pm2Harness.create({ plan, mode: 'plain' });
+    const dataDir = path.join(h.root, 'data');
+    fs.mkdirSync(dataDir);
+    const app = collectorApp(h, writeConfig(h, dataDir, 3));
+    delete (app as { exp_backoff_restart_delay?: number }).exp_backoff_restart_delay;
+    await h.start([app]);
+    let kills = 0;
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    while (kills < 12) {
+      await new Promise((r) => setTimeout(r, 200 + rand() * 700));
+      const pid = (await h.status()).find((s) => s.name === 'data-collector' && s.status === 'online')?.pid;
+      if (!pid) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+        kills++;
+      } catch {
+        /* it was restarting */
+      }
+    }
+    const run = await h.waitDone(180000);
+    await until('a record for every task', () => recordsOf(dataDir).length >= run.truth.length, 240000);
+    await until('the collector to commit', () => caughtUp(dataDir), 30000);
+    const records = recordsOf(dataDir);
+    expectOneRecordPerTask(run.truth, records);
+    const withPly = run.truth.filter((t) => t.ply_path !== null);
+    const hashes = new Map(withPly.map((t) => [t.ply_path!, createHash('sha256').update(fs.readFileSync(t.ply_path!)).digest('hex')]));
+    const { kept } = expectPlysLinked(run.truth, records, hashes, dataDir);
+    expect(kept).toBeGreaterThan(0);
+    expect(fs.readdirSync(path.join(dataDir, 'ply_files')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(loadState(dataDir).pending_blobs).toEqual([]);
+  }, 480000);
+});

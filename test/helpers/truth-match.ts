@@ -47,7 +47,7 @@ export function tailTasks(truth: TruthLine[], timeoutMs: number): Set<number> {
 }
 
 export function expectFaithful(t: TruthLine, r: GenerationRecord, lastTasks: Set<number>): void {
-  const where = `task ${t.index} (${t.outcome}, ${t.error_type}, score ${t.score}, feedback ${t.feedback_format}, ${JSON.stringify(t.times)}) -> ${r.outcome} ${JSON.stringify(r.provenance.links)} ${r.provenance.incomplete_reasons} ${r.generation.submission.submission_time}`;
+  const where = `task ${t.index} (${t.outcome}, ${t.error_type}, score ${t.score}, feedback ${t.feedback_format}, ${JSON.stringify(t.times)}) -> ${r.outcome} ${JSON.stringify(r.provenance.links)} ${r.provenance.incomplete_reasons} ${r.generation.submission.submission_time} sources ${r.provenance.sources.map((s) => s.event).join(",")} rev ${r.provenance.revision} ${r.failure_analysis.error_type}`;
   expect({ where, type: r.task.task_type }).toEqual({ where, type: t.task_type });
   expect(r.task.prompt_length).toBe(t.prompt_length);
   if (t.image) {
@@ -70,6 +70,7 @@ export function expectFaithful(t: TruthLine, r: GenerationRecord, lastTasks: Set
   // end (or an event that tied it to an endpoint) was a guess, or its end went to another guess.
   const endInferred =
     ends.some((ev) => inferred(r, ev)) ||
+    r.provenance.incomplete_reasons.includes('submit_failure_ambiguous') ||
     (r.provenance.links.some((l) => l.link === 'inferred') && r.provenance.incomplete_reasons.includes('generation_end_not_seen'));
   if (!endInferred) {
     expect({ where, outcome: r.outcome }).toEqual({ where, outcome: want });

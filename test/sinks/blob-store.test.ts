@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { BlobStore } from '../../src/sinks/blob-store';
 
 const PLY = path.resolve(__dirname, '../fixtures/ply/monkey.ply');
@@ -16,6 +17,21 @@ function tmpDir(): string {
 }
 
 describe('BlobStore', () => {
+  it('removes the .tmp a writer killed mid-copy left behind, and no live writer\'s', () => {
+    const dir = tmpDir();
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(child.stdout); // exited: its pid names no process (unless reused at once)
+    fs.mkdirSync(path.join(dir, 'ply_files'));
+    fs.mkdirSync(path.join(dir, 'images'));
+    const dead = path.join(dir, 'ply_files', `${ID}_${'a'.repeat(64)}.ply.${deadPid}.0badc0de.tmp`);
+    const deadImage = path.join(dir, 'images', `${'b'.repeat(64)}.png.${deadPid}.12345678.tmp`);
+    const live = path.join(dir, 'ply_files', `${ID}_${'c'.repeat(64)}.ply.${process.pid}.0badc0de.tmp`);
+    const kept = path.join(dir, 'ply_files', `${ID}_${'d'.repeat(64)}.ply`);
+    for (const f of [dead, deadImage, live, kept]) fs.writeFileSync(f, 'x');
+    new BlobStore(dir);
+    expect([dead, deadImage, live, kept].map((f) => fs.existsSync(f))).toEqual([false, false, true, true]);
+  });
+
   const png = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.alloc(500, 7)]);
   const jpg = Buffer.concat([Buffer.from('ffd8ffe000104a464946', 'hex'), Buffer.alloc(300, 1)]);
   const webp = Buffer.concat([Buffer.from('RIFF'), Buffer.alloc(4), Buffer.from('WEBPVP8 '), Buffer.alloc(64, 2)]);
