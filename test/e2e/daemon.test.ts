@@ -93,6 +93,35 @@ function expectOneRecordPerTask(truth: TruthLine[], records: GenerationRecord[])
   expect(new Set(ids).size).toBe(ids.length);
 }
 
+/** The collector under PM2 with PM2's immediate restart (no back-off), as after any crash; returns its data dir. */
+async function startRestartingCollector(h: Pm2Harness): Promise<string> {
+  const dataDir = path.join(h.root, 'data');
+  fs.mkdirSync(dataDir);
+  // 250x clock: feedback can come 70 virtual seconds after the generation (cooldowns)
+  const app = collectorApp(h, writeConfig(h, dataDir, 3));
+  delete (app as { exp_backoff_restart_delay?: number }).exp_backoff_restart_delay;
+  await h.start([app]);
+  return dataDir;
+}
+
+/** SIGKILLs the running collector `count` times, pausing min..min+spread ms (seeded) between tries. */
+async function killAtRandom(h: Pm2Harness, count: number, seed: number, minMs: number, spreadMs: number): Promise<number> {
+  let kills = 0;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  while (kills < count) {
+    await new Promise((r) => setTimeout(r, minMs + rand() * spreadMs));
+    const pid = (await h.status()).find((s) => s.name === 'data-collector' && s.status === 'online')?.pid;
+    if (!pid) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      kills++;
+    } catch {
+      /* it was restarting */
+    }
+  }
+  return kills;
+}
+
 describe('the collector under PM2', () => {
   let h: Pm2Harness | null = null;
   afterEach(async () => {
@@ -141,29 +170,9 @@ describe('the collector SIGKILLed at random moments', () => {
   });
 
   it('25 kills while the miner runs 200 tasks: exactly one valid record per task, no duplicate, no corrupt line', async () => {
-    const plan = buildPlan({ seed: 25, tasks: 200, everyCase: true });
-    h = await Pm2Harness.create({ plan, mode: 'plain' });
-    const dataDir = path.join(h.root, 'data');
-    fs.mkdirSync(dataDir);
-    // 250x clock: feedback can come 70 virtual seconds after the generation (cooldowns)
-    const app = collectorApp(h, writeConfig(h, dataDir, 3));
-    // PM2's immediate restart (no back-off), as after any crash
-    delete (app as { exp_backoff_restart_delay?: number }).exp_backoff_restart_delay;
-    await h.start([app]);
-    let kills = 0;
-    let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-    while (kills < 25) {
-      await new Promise((r) => setTimeout(r, 150 + rand() * 600));
-      const pid = (await h.status()).find((s) => s.name === 'data-collector' && s.status === 'online')?.pid;
-      if (!pid) continue;
-      try {
-        process.kill(pid, 'SIGKILL');
-        kills++;
-      } catch {
-        /* it was restarting */
-      }
-    }
+    h = await Pm2Harness.create({ plan: buildPlan({ seed: 25, tasks: 200, everyCase: true }), mode: 'plain' });
+    const dataDir = await startRestartingCollector(h);
+    const kills = await killAtRandom(h, 25, 42, 150, 600);
     const run = await h.waitDone(180000);
     await until('a record for every task', () => recordsOf(dataDir).length >= run.truth.length, 120000);
     await until('the collector to commit', () => caughtUp(dataDir), 30000);
@@ -232,27 +241,9 @@ describe('the collector SIGKILLed at random moments while it links PLY files', (
   });
 
   it('12 kills over 60 tasks with PLY outputs: each file linked once, each accepted one kept once, nothing half-written', async () => {
-    const plan = buildPlan({ seed: 31, tasks: 60, everyCase: true, plyOutput: true });
-    h = await Pm2Harness.create({ plan, mode: 'plain' });
-    const dataDir = path.join(h.root, 'data');
-    fs.mkdirSync(dataDir);
-    const app = collectorApp(h, writeConfig(h, dataDir, 3));
-    delete (app as { exp_backoff_restart_delay?: number }).exp_backoff_restart_delay;
-    await h.start([app]);
-    let kills = 0;
-    let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-    while (kills < 12) {
-      await new Promise((r) => setTimeout(r, 200 + rand() * 700));
-      const pid = (await h.status()).find((s) => s.name === 'data-collector' && s.status === 'online')?.pid;
-      if (!pid) continue;
-      try {
-        process.kill(pid, 'SIGKILL');
-        kills++;
-      } catch {
-        /* it was restarting */
-      }
-    }
+    h = await Pm2Harness.create({ plan: buildPlan({ seed: 31, tasks: 60, everyCase: true, plyOutput: true }), mode: 'plain' });
+    const dataDir = await startRestartingCollector(h);
+    expect(await killAtRandom(h, 12, 7, 200, 700)).toBe(12);
     const run = await h.waitDone(180000);
     await until('a record for every task', () => recordsOf(dataDir).length >= run.truth.length, 240000);
     await until('the collector to commit', () => caughtUp(dataDir), 30000);
