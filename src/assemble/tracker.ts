@@ -59,6 +59,13 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'minerApp' | 'host' |
   linkAfterEndMs: 5000,
 };
 
+/**
+ * The miner logs the detail line right after the feedback line, and any other miner line closes the
+ * wait; this is only for a miner that logs none and then goes quiet. Generous, since the event clock
+ * also moves with the workers' lines, which may be read before the detail line reaches the file.
+ */
+const DETAIL_WAIT_MS = 60_000;
+
 /** A file may carry a time a little before the line that started its generation (clock granularity). */
 const OUTPUT_EARLY_SLACK_MS = 1000;
 /** A finished task waits at most this long (wall) past the link window for its output file. */
@@ -311,7 +318,7 @@ export class Tracker {
 
   /** Finishes what waited too long: `nowMs` is event time while catching up, the wall clock after. */
   tick(nowMs: number): void {
-    if (this.awaitingDetail && nowMs - (this.awaitingDetail.feedbackMs ?? nowMs) > 2000) this.closeFeedback();
+    if (this.awaitingDetail && nowMs - (this.awaitingDetail.feedbackMs ?? nowMs) > DETAIL_WAIT_MS) this.closeFeedback();
     if (this.pendingSubmitFailures.length)
       this.resolveSubmitFailures((p) => nowMs - p.event.timeMs > this.opts.feedbackTimeoutMs);
     for (const t of [...this.tasks]) {

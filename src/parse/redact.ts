@@ -50,7 +50,9 @@ function redactLine(line: string): string {
  */
 export function redactSecrets(text: string, known: readonly string[] = []): string {
   let out = text;
-  for (const k of known) if (out.includes(k)) out = out.split(k).join('[REDACTED]');
+  const found = walletFileSecrets(text);
+  const all = found.length ? [...new Set([...known, ...found])].sort((a, b) => b.length - a.length) : known;
+  for (const k of all) if (out.includes(k)) out = out.split(k).join('[REDACTED]');
   for (const [re, rep] of PATTERNS) out = out.replace(re, rep);
   return out.split('\n').map(redactLine).join('\n');
 }
@@ -63,5 +65,17 @@ export function walletSecrets(text: string): string[] {
     const v = m[1]!.replace(/\/+$/, '');
     if (v.length >= 3) out.add(v);
   }
+  return [...out];
+}
+
+/**
+ * The wallet folder, name and hotkey that a path to a key file gives away
+ * (`<path>/<name>/coldkeypub.txt`, `<path>/<name>/hotkeys/<hotkey>`): a piece of the same text cut
+ * off elsewhere (` /srv/keys`) goes too.
+ */
+export function walletFileSecrets(text: string): string[] {
+  const out = new Set<string>();
+  const re = /([^\s'"=:]*)\/([^\s'"/]+)\/(?:coldkeypub\.txt|coldkey\b|hotkeys\/([^\s'",)/]+))/g;
+  for (const m of text.matchAll(re)) for (const v of [m[1], m[2], m[3]]) if (v && v.replace(/\/+$/, '').length >= 3) out.add(v.replace(/\/+$/, ''));
   return [...out];
 }

@@ -7,7 +7,7 @@
 import { Pm2Envelope, type Piece } from './pm2-envelope';
 import { parseHeader, type Header } from './headers';
 import { localTimeToUtc, parseZonedTime } from './local-time';
-import { redactSecrets, walletSecrets } from './redact';
+import { redactSecrets, walletFileSecrets, walletSecrets } from './redact';
 import type { CompiledRule, RuleMatch } from './rules';
 import { emptyParseStats, type LogEvent, type ParseStats, type StreamSpec } from './events';
 
@@ -230,15 +230,28 @@ export class StreamParser {
       bytes += p.bytes.length + 1;
       end = p.end;
     }
-    return lines.length ? { text: redactSecrets(lines.join('\n'), this.secrets), end, traceback } : null;
+    if (!lines.length) return null;
+    const raw = lines.join('\n');
+    // a key file's path names the wallet: later pieces of it (in this entry or the next) go too
+    this.remember(walletFileSecrets(raw));
+    return { text: redactSecrets(raw, this.secrets), end, traceback };
   }
 
   /** Remembers the wallet's names and path from a secret line (and its YAML continuation). */
   private learnSecrets(message: Buffer, rest: Piece[]): void {
     const text = [message, ...rest.slice(0, 200).map((p) => p.bytes)].map((b) => b.toString('utf8', 0, 64 * 1024)).join('\n');
-    for (const s of walletSecrets(text)) if (!this.secrets.includes(s)) this.secrets.push(s);
+    this.remember(walletSecrets(text));
+  }
+
+  private remember(found: string[]): void {
+    let added = false;
+    for (const s of found)
+      if (!this.secrets.includes(s)) {
+        this.secrets.push(s);
+        added = true;
+      }
     // longest first, so a path goes whole before a name inside it
-    this.secrets.sort((a, b) => b.length - a.length);
+    if (added) this.secrets.sort((a, b) => b.length - a.length);
   }
 
   /**

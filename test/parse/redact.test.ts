@@ -77,3 +77,12 @@ test('redactSecrets on the usual shapes', () => {
   expect(redactSecrets('"mnemonic": "word word word"')).toBe('"mnemonic": [REDACTED]');
   expect(redactSecrets('HTTP 500 from http://127.0.0.1:8093/generate/')).toBe('HTTP 500 from http://127.0.0.1:8093/generate/');
 });
+
+test('a key file path gives its wallet away: a piece of the folder cut off elsewhere goes too (fast-check counterexample)', () => {
+  const stream = Buffer.from(
+    [bt(CONFIG.replace("path='~/.bittensor/wallets/'", "path='/srv/keys/'"), { level: 'INFO' }), ...YAML, bt(WALLET, { level: 'INFO' }), bt('Failed', { level: 'ERROR' }), ...TRACEBACK, bt('Generation completed. Size: 1')].join('\n') + '\n',
+  );
+  const { events } = parseBytes(pm2DateMode(stream, [48, 171, 1, 288]));
+  expect(visible(events)).not.toMatch(SECRETS);
+  expect(redactSecrets("No such file: '/opt/w/alpha/coldkeypub.txt'\n  --wallet.path\n /opt/w")).not.toMatch(/\/opt\/w|alpha/);
+});
