@@ -115,6 +115,7 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
       await sleep(100);
     }
     const loadCpu = (cpuTicks(child.pid!) - load0) / TICKS / 10;
+    const withOutputs = await idleWithOutputDirs(dir);
     return [
       { name: 'bare write + fsync of one line', value: pct(bare, 50), unit: 'ms (p50)' },
       // the store writes and fsyncs in one call: durable one fsync after the record shows in the file
@@ -124,6 +125,8 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
       { name: 'idle RSS', value: idleRss, unit: 'MB' },
       { name: 'CPU at 10 image tasks/s (500 KB prompts)', value: loadCpu * 100, unit: '%' },
       { name: 'peak RSS at 10 image tasks/s', value: peakRss, unit: 'MB' },
+      { name: 'idle CPU, watching 2 output dirs of 500 files each', value: withOutputs.cpu * 100, unit: '%', baseline: idleCpu * 100, ratio: withOutputs.cpu / idleCpu },
+      { name: 'idle RSS, watching 2 output dirs', value: withOutputs.rss, unit: 'MB', baseline: idleRss, ratio: withOutputs.rss / idleRss },
     ];
   } finally {
     fs.closeSync(fd);
@@ -133,6 +136,29 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
       await exited;
     }
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A fresh daemon that also watches two worker output directories (chokidar, the 2 s tick, the 30 s rescan): idle CPU and RSS. */
+async function idleWithOutputDirs(dir: string): Promise<{ cpu: number; rss: number }> {
+  const log = path.join(dir, 'quiet-out.log');
+  fs.writeFileSync(log, line(Date.now(), 'Running neuron on subnet 17 with uid 226 using network: wss://entrypoint-finney.opentensor.ai:443'));
+  const dirs = ['w1', 'w2'].map((w) => path.join(dir, 'outputs', w));
+  for (const d of dirs) {
+    fs.mkdirSync(d, { recursive: true });
+    for (let i = 0; i < 500; i++) fs.writeFileSync(path.join(d, `gen_${i}.ply`), 'ply\n');
+  }
+  const args = [CLI, 'run', '--miner-log', log, '--data-dir', path.join(dir, 'data-outputs'), '--time-zone', 'UTC', ...dirs.flatMap((d) => ['--output-dir', `${path.basename(d)}=${d}`])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DC_LOG_FORMAT: 'json', DC_LOG_LEVEL: 'warn' } });
+  try {
+    await sleep(3000);
+    const t0 = cpuTicks(child.pid!);
+    await sleep(30000); // one 30 s rescan of both directories falls in the window
+    return { cpu: (cpuTicks(child.pid!) - t0) / TICKS / 30, rss: rssMb(child.pid!) };
+  } finally {
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGTERM');
+    await exited;
   }
 }
 
