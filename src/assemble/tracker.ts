@@ -134,6 +134,8 @@ interface Task {
   closingSinceMs?: number | null;
   /** Event time it was finished at (a generation cut short has no end of its own). */
   closedAtMs?: number | null;
+  /** Wall time its generation's end was read (the daemon only): its file cannot be much later. */
+  endSeenWallMs?: number | null;
 }
 
 export interface TrackerSnapshot {
@@ -624,6 +626,7 @@ export class Tracker {
     if (generatingLineLost) this.incomplete(t, 'generating_line_lost');
     t.phase = 'ended';
     t.endedMs = e.timeMs;
+    t.endSeenWallMs = this.output?.wallMs ?? null;
     t.endInferred = choices > 1;
     const sub = r.generation.submission;
     sub.submission_time = isoUtc(e.timeMs);
@@ -1059,15 +1062,16 @@ export class Tracker {
 
   /**
    * A finished task whose worker's output directory is read live, with no file linked yet, waits
-   * until the directory is known past its end plus the link window (its file may still be in
-   * `awaitWriteFinish`), or at most OUTPUT_MAX_WAIT_MS more if the directory stops answering.
+   * until the directory is known up to the link window past the moment its end was read (or, with no
+   * end, it was finished): its file may still be in `awaitWriteFinish`. At most OUTPUT_MAX_WAIT_MS
+   * more if the directory stops answering. Feedback usually comes later than that: no wait at all.
    */
   private awaitsOutput(t: Task): boolean {
     const o = this.output;
     if (!o || t.ply || t.key.startsWith('orphan:') || (t.generatingMs === null && t.endedMs === null)) return false;
     const groups = this.opts.outputGroups;
     if (t.group !== null ? !groups.includes(t.group) : groups.length === 0) return false;
-    const since = t.closingSinceMs ?? o.wallMs;
+    const since = t.endSeenWallMs ?? t.closingSinceMs ?? o.wallMs;
     return o.settledMs < since + this.opts.linkAfterEndMs && o.wallMs - since < this.opts.linkAfterEndMs + OUTPUT_MAX_WAIT_MS;
   }
 
