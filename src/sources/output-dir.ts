@@ -171,6 +171,7 @@ export class OutputDirWatcher {
   private started = false;
   private closed = false;
   private dirPresent = false;
+  private ticking = false;
   private lastScanMs = 0;
   private settled = Number.NEGATIVE_INFINITY;
   readonly stats = { files: 0, rescued: 0, errors: 0 };
@@ -195,15 +196,25 @@ export class OutputDirWatcher {
   }
 
   private async tick(): Promise<void> {
-    const present = fs.existsSync(this.spec.dir);
-    const appeared = present && !this.dirPresent;
-    if (appeared) {
-      // chokidar does not see a directory created after it started: watch it again
-      this.logger.info({ dir: this.spec.dir }, 'output directory appeared');
-      await this.watcher?.close();
-      await this.watchDir();
+    if (this.ticking || this.closed) return; // a long scan is still running
+    this.ticking = true;
+    try {
+      const present = fs.existsSync(this.spec.dir);
+      const appeared = present && !this.dirPresent;
+      if (!present) this.dirPresent = false; // removed: watched again when it comes back
+      if (appeared) {
+        // chokidar does not see a directory created after it started: watch it again
+        this.logger.info({ dir: this.spec.dir }, 'output directory appeared');
+        await this.watcher?.close();
+        await this.watchDir();
+      }
+      if (appeared || this.clock.now() - this.lastScanMs >= RESCAN_MS) await this.scan();
+    } catch (err) {
+      this.stats.errors++;
+      this.logger.warn({ dir: this.spec.dir, error: (err as Error).message }, 'output directory check failed; trying again in 2 s');
+    } finally {
+      this.ticking = false;
     }
-    if (appeared || this.clock.now() - this.lastScanMs >= RESCAN_MS) await this.scan();
   }
 
   private async watchDir(): Promise<void> {

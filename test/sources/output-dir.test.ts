@@ -407,3 +407,16 @@ describe('a directory that does not exist yet', () => {
     expect(names(got)).toEqual(['first.ply', 'second.ply']);
   });
 });
+
+test('a directory removed and made again is watched again', async () => {
+  const w = watcher();
+  await w.start();
+  fs.rmSync(dir, { recursive: true });
+  await sleep(2500); // a 2 s check sees it gone
+  fs.mkdirSync(dir);
+  put('again.ply', 'again');
+  const got: OutputFile[] = [];
+  expect(await takeUntil(w, got, has('again.ply'), 6000)).toBe(true);
+  put('later.ply', 'later');
+  expect(await takeUntil(w, got, has('later.ply'), 4000)).toBe(true);
+});
