@@ -85,7 +85,8 @@ export const ingestCommand: Command = {
     process.stdout.write(
       `ingest: ${s.files} files, ${s.lines} lines, ${s.entries} entries, ${s.events} events, ${s.records} records written ` +
         `(${s.duplicates} already stored), ${s.minerEvents} miner events, ${s.unmatched} unmatched, ${s.damaged} damaged, ` +
-        `${s.skipped} skipped${s.invalid ? `, ${s.invalid} refused by the schema` : ''}\n`,
+        `${s.skipped} skipped${s.invalid ? `, ${s.invalid} refused by the schema` : ''}` +
+        `${s.outputFiles || s.outputFilesWithoutTask ? `, ${s.outputFiles} output files linked (${s.outputFilesWithoutTask} with no generation)` : ''}\n`,
     );
     return 0;
   },

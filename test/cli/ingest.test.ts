@@ -1,0 +1,48 @@
+/** `data-collector ingest` as an operator runs it, with a worker's output directory. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
+const MONKEY = path.resolve(__dirname, '../fixtures/ply/monkey.ply');
+const miner = (s: string, msg: string) => `2025-11-12 21:30:${s} |      DEBUG       | bittensor:workers.py:87 | ${msg}\n`;
+
+function run(args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, 'ingest', ...args], { encoding: 'utf8', env: { ...process.env, DC_LOG_LEVEL: 'warn' } });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-cli-ingest-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('--output-dir GROUP=DIR links the files and says so; without a group to name, exit 2 with the groups', () => {
+  const log = path.join(dir, 'miner-sn17-mainnet-out.log');
+  fs.writeFileSync(
+    log,
+    miner('40.000', 'Task received. Prompt: a red chair.') +
+      miner('40.100', 'Generating for prompt: a red chair with timeout None seconds') +
+      miner('50.000', 'Generation completed. Size: 1') +
+      miner('58.000', 'Feedback received from [57]. Score: 0.8. (a red chair)'),
+  );
+  const out = path.join(dir, 'outputs');
+  fs.mkdirSync(out);
+  fs.copyFileSync(MONKEY, path.join(out, 'gen.ply'));
+  const t = Date.UTC(2025, 10, 12, 21, 30, 49) / 1000;
+  fs.utimesSync(path.join(out, 'gen.ply'), t, t);
+  const data = path.join(dir, 'data');
+
+  const bad = run(['--miner-log', log, '--output-dir', out, '--data-dir', data, '--time-zone', 'UTC']);
+  expect(bad.code).toBe(2);
+  expect(bad.err).toMatch(/--output-dir .*: name its worker group \(GROUP=DIR\); the worker groups are: none/);
+
+  const ok = run(['--miner-log', log, '--output-dir', `gen-worker-1=${out}`, '--data-dir', data, '--time-zone', 'UTC']);
+  expect(ok.code).toBe(0);
+  expect(ok.out).toMatch(/1 records written .*1 output files linked \(0 with no generation\)/);
+  const record = JSON.parse(fs.readFileSync(path.join(data, 'generation_history.jsonl'), 'utf8')) as { generation: { output: { num_gaussians: number; ply_file_path: string } } };
+  expect(record.generation.output.num_gaussians).toBe(36039);
+  expect(fs.existsSync(path.join(data, record.generation.output.ply_file_path))).toBe(true);
+});
