@@ -265,7 +265,8 @@ export class Daemon {
             // a file's time is not an event clock reading: a copied file may carry any mtime
             const id = this.tracker.pushOutput(e.output);
             const fields = { dir: e.output.dir, name: e.output.name, mtime: new Date(e.output.mtimeMs).toISOString(), id };
-            if (id) this.logger.debug(fields, 'output file linked');
+            // the first few at info (a wrong outputDir or clock shows at once), then in the status line's count
+            if (id || this.tracker.counters.outputFilesWithoutTask > 10) this.logger.debug(fields, id ? 'output file linked' : 'output file with no generation running then');
             else this.logger.info(fields, 'output file with no generation running then');
             this.outputs.find((o) => o.watcher.spec.dir === e.output.dir)?.watcher.handedOn(e.output);
             this.counters.outputFiles++;
