@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadState, readInstanceLock } from '../state';
 import type { TrackerSnapshot } from '../assemble';
+import { edgeLines } from '../common/lines';
 import type { Command } from './commands';
 import { configFromFlags } from './ingest';
 import { parseFlags } from './usage';
@@ -26,25 +27,6 @@ export interface StatusReport {
   lastRecord: { id: string; time: string; outcome: string } | null;
 }
 
-function lastLine(file: string): string | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const n = Math.min(size, 1 << 20);
-    const buf = Buffer.alloc(n);
-    fs.readSync(fd, buf, 0, n, size - n);
-    const text = buf.toString('utf8').trimEnd();
-    return text.slice(text.lastIndexOf('\n') + 1) || null;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 export function statusReport(dataDir: string): StatusReport {
   const lock = readInstanceLock(dataDir);
   const hasState = fs.existsSync(path.join(dataDir, 'state', 'collector-state.json'));
@@ -62,16 +44,17 @@ export function statusReport(dataDir: string): StatusReport {
     return { source, path: cp.path, offset: cp.offset, size, behindBytes: size !== null && sameFile !== false ? Math.max(0, size - cp.offset) : null, sameFile };
   });
   const snap = state?.open_tasks[0] as TrackerSnapshot | undefined;
-  const tasks = snap?.tasks ?? [];
+  // finished tasks waiting for their output file are still open
+  const tasks = [...(snap?.tasks ?? []), ...(snap?.closing ?? [])];
   const oldest = tasks.length ? Math.min(...tasks.map((t) => t.receivedMs)) : null;
   let lastRecord: StatusReport['lastRecord'] = null;
-  const line = lastLine(path.join(dataDir, 'generation_history.jsonl'));
-  if (line) {
+  const line = edgeLines(path.join(dataDir, 'generation_history.jsonl'))?.last;
+  if (line?.length) {
     try {
-      const r = JSON.parse(line) as { metadata: { generation_id: string; timestamp: string }; outcome: string };
+      const r = JSON.parse(line.toString('utf8')) as { metadata: { generation_id: string; timestamp: string }; outcome: string };
       lastRecord = { id: r.metadata.generation_id, time: r.metadata.timestamp, outcome: r.outcome };
     } catch {
-      /* a torn tail: the next append moves it aside */
+      /* not a record: nothing to show (the store moves a torn tail aside at its next append) */
     }
   }
   return {

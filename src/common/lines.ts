@@ -1,4 +1,4 @@
-/** Streams the complete lines of a data file (plain or .gz) from a byte offset, without strings. */
+/** The complete lines of a data file (plain or .gz): streamed from a byte offset, or its first and last. */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 
@@ -52,4 +52,34 @@ export async function scanLines(file: string, from: number, visit: LineVisitor):
     pos += chunk.length;
   }
   return lineStart;
+}
+
+/**
+ * The first and the last complete (`\n`-terminated) lines of a plain file, each looked for within
+ * `span` bytes of its end of the file; a torn tail is not a line. Null when the file cannot be opened.
+ */
+export function edgeLines(file: string, span = 1 << 20): { first: Buffer | null; last: Buffer | null } | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const n = Math.min(size, span);
+    const head = Buffer.alloc(n);
+    fs.readSync(fd, head, 0, n, 0);
+    const nl = head.indexOf(10);
+    if (nl === -1) return { first: null, last: null };
+    const tail = Buffer.alloc(n);
+    fs.readSync(fd, tail, 0, n, size - n);
+    const end = tail.lastIndexOf(10);
+    const start = tail.lastIndexOf(10, end - 1) + 1;
+    // the last line starts inside the span, or the span is the whole file
+    const last = start > 0 || n === size ? tail.subarray(start, end) : null;
+    return { first: head.subarray(0, nl), last };
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -19,6 +19,7 @@ import * as zlib from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { ensureDir, fsyncDir, FILE_MODE } from '../common/fsx';
+import { edgeLines } from '../common/lines';
 import { CollectorError, fromFsError } from '../common/errors';
 import { acquireAppendLock, type AppendLockOptions } from './append-lock';
 import { readIndexFile } from './id-index';
@@ -91,30 +92,10 @@ function parseLine(buf: Buffer, monthOf: MonthOf): string | null {
  * the file is missing or holds no dated record.
  */
 export function liveFileMonth(file: string, monthOf: MonthOf, nowMonth: string): string | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const size = fs.fstatSync(fd).size;
-    const span = Math.min(size, 1 << 20);
-    const head = Buffer.alloc(span);
-    fs.readSync(fd, head, 0, span, 0);
-    const nl = head.indexOf(10);
-    if (nl === -1) return null;
-    const first = parseLine(head.subarray(0, nl), monthOf);
-    const tail = Buffer.alloc(span);
-    fs.readSync(fd, tail, 0, span, size - span);
-    const end = tail.lastIndexOf(10); // a torn tail after it is not a record
-    const start = tail.lastIndexOf(10, end - 1) + 1;
-    const last = end > 0 && (start > 0 || span === size) ? parseLine(tail.subarray(start, end), monthOf) : null;
-    const months = [first, last].map((m) => clampMonth(m, nowMonth)).filter((m): m is string => m !== null);
-    return months.length ? months.sort()[months.length - 1]! : null;
-  } finally {
-    fs.closeSync(fd);
-  }
+  const edges = edgeLines(file);
+  if (!edges?.first) return null;
+  const months = [edges.first, edges.last].map((b) => (b ? clampMonth(parseLine(b, monthOf), nowMonth) : null)).filter((m): m is string => m !== null);
+  return months.length ? months.sort()[months.length - 1]! : null;
 }
 
 /**
