@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { planUnits, type ScanUnit } from './files';
+import { CollectorError } from '../common/errors';
+import { planStillHolds, planUnits, type ScanUnit } from './files';
 import { scanUnit, type UnitResult } from './unit-scan';
 import type { Chunk } from './columns';
 
@@ -18,7 +19,12 @@ export interface ScanOptions {
   chunkBytes?: number;
   /** Called after each unit with the bytes planned and done (compressed size for .gz). */
   onProgress?: (done: number, total: number) => void;
+  /** Called once a plan is made, before its files are read (tests put a `rotate` there). */
+  onPlanned?: (units: ScanUnit[]) => Promise<void> | void;
 }
+
+/** A `rotate` moves names at most a few times a run: a plan that keeps failing is something else. */
+const MAX_PLANS = 5;
 
 export interface ScanStats {
   files: number;
@@ -93,14 +99,38 @@ async function runUnits(units: ScanUnit[], threads: number, progress: (u: ScanUn
 }
 
 export async function loadDataset(opts: ScanOptions): Promise<Dataset> {
-  const units = planUnits(opts.dataDirs, opts.chunkBytes);
+  for (let plan = 1; ; plan++) {
+    const units = planUnits(opts.dataDirs, opts.chunkBytes);
+    await opts.onPlanned?.(units);
+    let results: UnitResult[] | null = null;
+    try {
+      results = await scanPlan(units, opts);
+    } catch (err) {
+      // a file that vanished under us: plan again; any other failure is reported
+      if (planStillHolds(units)) throw err;
+    }
+    if (results && planStillHolds(units)) return build(units, results);
+    if (plan === MAX_PLANS)
+      throw new CollectorError(
+        'UNKNOWN',
+        `the data files kept changing while they were read (${MAX_PLANS} plans)`,
+        opts.dataDirs.join(', '),
+        'run it again once rotate is done',
+      );
+  }
+}
+
+function scanPlan(units: ScanUnit[], opts: ScanOptions): Promise<UnitResult[]> {
   const unitBytes = (u: ScanUnit): number => (u.gz ? u.size : u.end - u.start);
   const total = units.reduce((s, u) => s + unitBytes(u), 0);
   let done = 0;
-  const results = await runUnits(units, opts.threads ?? defaultThreads(), (u) => {
+  return runUnits(units, opts.threads ?? defaultThreads(), (u) => {
     done += unitBytes(u);
     opts.onProgress?.(done, total);
   });
+}
+
+function build(units: ScanUnit[], results: UnitResult[]): Dataset {
   const chunks = results.map((r) => r.chunk);
   const offsets: number[] = [];
   let n = 0;

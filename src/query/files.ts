@@ -22,6 +22,8 @@ export interface ScanUnit {
   end: number;
   /** The file's size at planning time: lines past it (appended meanwhile) are left out of both passes. */
   size: number;
+  /** The file's inode at planning time: a `rotate` that moved the name on shows as another inode or none. */
+  ino: number;
 }
 
 /** The data files of one data dir, oldest first: archive/, then monthly files, then the live file. */
@@ -48,16 +50,38 @@ export function planUnits(dataDirs: string[], chunkBytes = 64 << 20): ScanUnit[]
     for (const file of dataFiles(dataDir)) {
       if (seen.has(file)) continue; // the same dir given twice
       seen.add(file);
-      const size = fs.statSync(file).size;
+      const { size, ino } = fs.statSync(file);
       if (file.endsWith('.gz')) {
-        units.push({ file, dataDir, gz: true, start: 0, end: Infinity, size });
+        units.push({ file, dataDir, gz: true, start: 0, end: Infinity, size, ino });
         continue;
       }
       for (let s = 0; s < size || s === 0; s += chunkBytes) {
-        units.push({ file, dataDir, gz: false, start: s, end: Math.min(size, s + chunkBytes), size });
+        units.push({ file, dataDir, gz: false, start: s, end: Math.min(size, s + chunkBytes), size, ino });
         if (size === 0) break;
       }
     }
   }
   return units;
+}
+
+/**
+ * Whether every planned file is still the file it was (same name, same inode): a `rotate` between the
+ * listing and the reading (seal, gzip, archive) moves records to another name, so the plan must be
+ * made again (docs/storage.md, "Order of names, and readers").
+ */
+export function planStillHolds(units: readonly ScanUnit[]): boolean {
+  const checked = new Map<string, boolean>();
+  for (const u of units) {
+    if (!checked.has(u.file)) {
+      let same = false;
+      try {
+        same = fs.statSync(u.file).ino === u.ino;
+      } catch {
+        /* gone */
+      }
+      checked.set(u.file, same);
+    }
+    if (!checked.get(u.file)) return false;
+  }
+  return true;
 }

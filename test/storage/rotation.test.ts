@@ -135,3 +135,29 @@ describe('rotate over 8 months of records', () => {
     expect(readDataDir(dir)).toEqual(new Map([['generation_history_2025-10.jsonl.gz', [c, a, b]]]));
   });
 });
+
+describe('analyze while rotate moves the files it listed', () => {
+  it('plans again when a listed file was sealed, gzipped or archived before it was read: the same totals', async () => {
+    const dir = tmpDir();
+    const clock = new ManualClock(Date.UTC(2025, 3, 1));
+    const store = await openGenerationStore({ dataDir: dir, clock });
+    const records = monthsOfRecords(MONTHS, 6);
+    for (const m of MONTHS) {
+      clock.set(Date.parse(`${m}-28T00:00:00Z`));
+      await store.append(records.filter((r) => r.metadata.timestamp.startsWith(m)));
+    }
+    const before = await summary(dir);
+    let plans = 0;
+    const ds = await loadDataset({
+      dataDirs: [dir],
+      threads: 0,
+      // the first plan is made, then rotate seals, gzips and archives before a file is read
+      onPlanned: async () => {
+        if (plans++ === 0) await runRotation({ dataDir: dir, nowMs: Date.UTC(2025, 11, 5), gzipAfterMonths: 3, archiveAfterMonths: 6 });
+      },
+    });
+    expect(plans).toBe(2);
+    expect({ ...ds.stats, files: 0 }).toEqual(before.stats);
+    expect(analyze(ds, ds.keep)).toEqual(before.analysis);
+  });
+});
