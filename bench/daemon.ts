@@ -15,6 +15,10 @@ import { createBLAKE3 } from 'hash-wasm';
 import { printRows, type BenchRow } from './report';
 
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
+/** The node flags PM2 starts the collector with (ecosystem.config.js): measured as it runs. */
+const NODE_ARGS = String((require('../../ecosystem.config.js') as { apps: { node_args?: string }[] }).apps[0]!.node_args ?? '')
+  .split(' ')
+  .filter(Boolean);
 const TICKS = 100; // USER_HZ on Linux
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -44,7 +48,7 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
   const log = path.join(dir, 'miner-sn17-mainnet-out.log');
   const dataFile = path.join(dir, 'data', 'generation_history.jsonl');
   fs.writeFileSync(log, line(Date.now(), 'Running neuron on subnet 17 with uid 226 using network: wss://entrypoint-finney.opentensor.ai:443'));
-  const child = spawn(process.execPath, [CLI, 'run', '--miner-log', log, '--data-dir', path.join(dir, 'data'), '--time-zone', 'UTC'], {
+  const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'run', '--miner-log', log, '--data-dir', path.join(dir, 'data'), '--time-zone', 'UTC'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, DC_LOG_FORMAT: 'json', DC_LOG_LEVEL: 'warn' },
   });
@@ -148,7 +152,7 @@ async function idleWithOutputDirs(dir: string): Promise<{ cpu: number; rss: numb
     fs.mkdirSync(d, { recursive: true });
     for (let i = 0; i < 500; i++) fs.writeFileSync(path.join(d, `gen_${i}.ply`), 'ply\n');
   }
-  const args = [CLI, 'run', '--miner-log', log, '--data-dir', path.join(dir, 'data-outputs'), '--time-zone', 'UTC', ...dirs.flatMap((d) => ['--output-dir', `${path.basename(d)}=${d}`])];
+  const args = [...NODE_ARGS, CLI, 'run', '--miner-log', log, '--data-dir', path.join(dir, 'data-outputs'), '--time-zone', 'UTC', ...dirs.flatMap((d) => ['--output-dir', `${path.basename(d)}=${d}`])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DC_LOG_FORMAT: 'json', DC_LOG_LEVEL: 'warn' } });
   try {
     await sleep(3000);

@@ -191,6 +191,7 @@ export class Daemon {
         files: this.sources.map((s) => `${s.spec.app}:${s.spec.stream} ${s.spec.file}`),
         outputDirs: this.outputs.map((o) => `${o.watcher.spec.group} ${o.watcher.spec.dir}`),
         openTasks: this.tracker.openTasks,
+        nodeFlags: process.execArgv.join(' '),
       },
       'collector started',
     );
