@@ -50,6 +50,8 @@ const RESCAN_MS = 30_000;
 /** How often a missing directory is looked for (a worker that has not written its first file yet). */
 const DIR_CHECK_MS = 2_000;
 const POLL_MS = 100;
+/** chokidar reports a file within stableMs + a poll or two of its last write; the rest is for a busy event loop. */
+const SETTLE_MARGIN_MS = 2 * POLL_MS + 1000;
 
 /**
  * Which files of a directory were handed on: all at or below `high`, and the `recent` ones above it
@@ -80,13 +82,14 @@ export class OutputMark {
 
   /**
    * The mark as the state stores it. It moves up to `ORDER_SLACK_MS` below the newest file handed
-   * on, never above `floorMs` (the oldest file reported but not handed on yet), and forgets the
-   * names it now covers.
+   * on, never above `floorMs` (the oldest file reported but not handed on yet) nor `confirmedMs`
+   * (the newest mtime a listing of the directory has seen: every file at or below it was then handed
+   * on, in flight or waited for), and forgets the names it now covers.
    */
-  toState(floorMs = Number.POSITIVE_INFINITY): OutputDirMark {
+  toState(floorMs = Number.POSITIVE_INFINITY, confirmedMs = Number.POSITIVE_INFINITY): OutputDirMark {
     let newest = Number.NEGATIVE_INFINITY;
     for (const m of this.recent.values()) newest = Math.max(newest, m);
-    let high = Math.max(this.high, Math.min(newest - ORDER_SLACK_MS, floorMs - 1));
+    let high = Math.max(this.high, Math.min(newest - ORDER_SLACK_MS, floorMs - 1, confirmedMs));
     if (this.recent.size > MAX_RECENT) {
       // bounded: keep the newest names (a burst of files within the slack), never covering a file in flight
       const sorted = [...this.recent.values()].sort((a, b) => b - a);
@@ -173,6 +176,8 @@ export class OutputDirWatcher {
   private dirPresent = false;
   private ticking = false;
   private lastScanMs = 0;
+  /** The newest mtime the last listing saw: the mark never passes what a listing has not confirmed. */
+  private confirmedMtimeMs = Number.NEGATIVE_INFINITY;
   private settled = Number.NEGATIVE_INFINITY;
   readonly stats = { files: 0, rescued: 0, errors: 0 };
 
@@ -258,7 +263,7 @@ export class OutputDirWatcher {
   /** Wall time up to which every file last written then has been taken; -Infinity before the first scan. */
   settledMs(): number {
     if (this.started && this.young.size === 0 && this.queue.length === 0)
-      this.settled = Math.max(this.settled, this.clock.now() - (this.opts.stableMs + 2 * POLL_MS + 250));
+      this.settled = Math.max(this.settled, this.clock.now() - (this.opts.stableMs + SETTLE_MARGIN_MS));
     return this.settled;
   }
 
@@ -266,7 +271,9 @@ export class OutputDirWatcher {
     let floor = Number.POSITIVE_INFINITY;
     for (const m of this.inFlight.values()) floor = Math.min(floor, m);
     for (const y of this.young.values()) floor = Math.min(floor, y.mtimeMs);
-    return this.mark.toState(floor);
+    // a file chokidar has not reported yet (its write still settling, a loaded event loop) is either
+    // newer than the last listing or was found by it (offered, or waited for as young)
+    return this.mark.toState(floor, this.confirmedMtimeMs);
   }
 
   async close(): Promise<void> {
@@ -311,6 +318,7 @@ export class OutputDirWatcher {
     this.lastScanMs = this.clock.now();
     const files = await scanOutputDir(this.spec, this.opts);
     if (this.closed) return;
+    for (const f of files) this.confirmedMtimeMs = Math.max(this.confirmedMtimeMs, f.mtimeMs);
     for (const f of files) {
       if (!this.mark.isNew(f.name, f.mtimeMs) || this.inFlight.get(f.name) === f.mtimeMs || this.young.has(f.name)) continue;
       if (this.started) this.stats.rescued++;

@@ -11,8 +11,8 @@ import type { OutputDirMark } from '../../src/state/state-file';
 import { removeDir, tempDir } from './helpers/tmp';
 
 const STABLE_MS = 300;
-/** settledMs() lags the clock by this when idle (stableMs + 2 polls + 250 ms). */
-const SETTLE_LAG_MS = STABLE_MS + 450;
+/** settledMs() lags the clock by this when idle (stableMs + 2 polls + 1 s). */
+const SETTLE_LAG_MS = STABLE_MS + 1200;
 const DEADLINE_MS = 5_000;
 const POLL_EVERY_MS = 50;
 const GROUP = 'workers';
@@ -291,7 +291,7 @@ describe('OutputDirWatcher', () => {
     expect(got2.find((f) => f.name === 'down-2.ply')!.mtimeMs).toBe(down2);
   });
 
-  test('settledMs: -Infinity before start, then about now - (stableMs + 450) when idle, never going back', async () => {
+  test('settledMs: -Infinity before start, then about now - (stableMs + 1200) when idle, never going back', async () => {
     const w = watcher();
     expect(w.settledMs()).toBe(Number.NEGATIVE_INFINITY);
     await w.start();

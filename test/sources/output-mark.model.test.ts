@@ -227,3 +227,16 @@ test('the cap on recent names never covers a file in flight', () => {
   expect(state.high_water_mtime_ms).toBeLessThan(pending);
   expect(new OutputMark(state).isNew('late.ply', pending)).toBe(true);
 });
+
+test('the mark never passes the newest mtime a listing confirmed (a file chokidar has not reported yet)', () => {
+  const t0 = Date.UTC(2025, 10, 12);
+  const mark = OutputMark.fresh('beginning', t0);
+  for (let i = 0; i < 10; i++) mark.note(`f${i}.ply`, t0 + i * 60_000); // ten minutes of files
+  const listed = t0 + 2 * 60_000; // the last listing saw files up to the third
+  const state = mark.toState(Number.POSITIVE_INFINITY, listed);
+  expect(state.high_water_mtime_ms).toBe(listed);
+  // a file from between the listing and the newest handed on, not reported yet, is still new after a restart
+  expect(new OutputMark(state).isNew('slow.ply', t0 + 5 * 60_000)).toBe(true);
+  expect(new OutputMark(state).isNew('f1.ply', t0 + 60_000)).toBe(false);
+  expect(new OutputMark(state).isNew('f7.ply', t0 + 7 * 60_000)).toBe(false);
+});
