@@ -3,6 +3,9 @@ import * as fs from 'node:fs';
 import { defaultConfig, loadConfigFile, type Config } from '../config';
 import { explicitStreams, minerAppOf, outputDirsOf } from '../pipeline/inputs';
 import { runIngest } from '../pipeline/ingest';
+import type { PipelineInputs } from '../pipeline/wiring';
+import type { StreamSpec } from '../parse';
+import type { Logger } from '../common/logger';
 import { createLogger } from '../common/log';
 import { CollectorError } from '../common/errors';
 import type { Command } from './commands';
@@ -52,6 +55,23 @@ export function configFromFlags(values: { config?: string; 'data-dir'?: string; 
   return config;
 }
 
+/** The pipeline's inputs from the shared flags, for `run` and `ingest` alike. */
+export function pipelineInputs(
+  values: { 'output-dir'?: string[]; 'miner-app'?: string; rules?: string },
+  config: Config,
+  streams: StreamSpec[],
+  logger: Logger,
+): PipelineInputs {
+  return {
+    config,
+    streams,
+    outputDirs: outputDirsOf(config, streams, values['output-dir'] ?? []),
+    minerApp: minerAppOf(streams, config, values['miner-app']),
+    rulesFile: readRulesFile(values.rules ?? config.rulesFile ?? undefined),
+    logger,
+  };
+}
+
 export function readRulesFile(file: string | undefined): unknown {
   if (!file) return undefined;
   try {
@@ -74,14 +94,7 @@ export const ingestCommand: Command = {
     const config = configFromFlags(values);
     const streams = explicitStreams(minerLogs, values['worker-log'] ?? [], values['miner-app'] ?? null);
     const logger = createLogger();
-    const s = await runIngest({
-      config,
-      streams,
-      outputDirs: outputDirsOf(config, streams, values['output-dir'] ?? []),
-      minerApp: minerAppOf(streams, config, values['miner-app']),
-      rulesFile: readRulesFile(values.rules ?? config.rulesFile ?? undefined),
-      logger,
-    });
+    const s = await runIngest(pipelineInputs(values, config, streams, logger));
     process.stdout.write(
       `ingest: ${s.files} files, ${s.lines} lines, ${s.entries} entries, ${s.events} events, ${s.records} records written ` +
         `(${s.duplicates} already stored), ${s.minerEvents} miner events, ${s.unmatched} unmatched, ${s.damaged} damaged, ` +

@@ -1,9 +1,9 @@
 /** `data-collector run`: the daemon in the foreground (what PM2 starts from ecosystem.config.js). */
-import { configuredStreams, explicitStreams, minerAppOf, outputDirsOf } from '../pipeline/inputs';
+import { configuredStreams, explicitStreams } from '../pipeline/inputs';
 import { Daemon } from '../pipeline/daemon';
 import { createLogger } from '../common/log';
 import type { Command } from './commands';
-import { configFromFlags, INPUT_FLAGS, readRulesFile } from './ingest';
+import { configFromFlags, INPUT_FLAGS, pipelineInputs } from './ingest';
 import { parseFlags } from './usage';
 
 const HELP = `Usage: data-collector run [--miner-log PATH...] [--worker-log [NAME=]PATH...] [--output-dir [NAME=]DIR...] [--miner-app NAME]
@@ -31,12 +31,7 @@ export const runCommand: Command = {
       ? explicitStreams(values['miner-log'] ?? [], values['worker-log'] ?? [], values['miner-app'] ?? null)
       : await configuredStreams(config, logger);
     const daemon = new Daemon({
-      config,
-      streams,
-      outputDirs: outputDirsOf(config, streams, values['output-dir'] ?? []),
-      minerApp: minerAppOf(streams, config, values['miner-app']),
-      rulesFile: readRulesFile(values.rules ?? config.rulesFile ?? undefined),
-      logger,
+      ...pipelineInputs(values, config, streams, logger),
       statusEveryMs: Number(process.env.DC_STATUS_EVERY_MS ?? 60000),
     });
     await daemon.start();

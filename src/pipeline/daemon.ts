@@ -5,27 +5,29 @@
  * commit; the store drops what was already written.
  */
 import * as os from 'node:os';
-import { Follower, OutputDirWatcher, OutputMark, type Checkpoint, type FileIdentity, type Line, type OutputDirSpec, type OutputFile } from '../sources';
+import { Follower, OutputDirWatcher, OutputMark, type Checkpoint, type FileIdentity, type Line } from '../sources';
 import type { LogEvent, StreamParser, StreamSpec } from '../parse';
 import { EventMerger, createHashers, type Tracker, type TrackerSnapshot } from '../assemble';
 import { acquireInstanceLock, loadState, saveState, type CollectorState, type InstanceLock } from '../state';
 import { EventClock, systemClock, type Clock } from '../common/clock';
 import { isRetryableWriteError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
-import type { Config } from '../config';
 import { openMinerConfigHistoryStore } from '../sinks';
-import { appendFinished, createParsers, createTracker, openOutputs, type Outputs } from './wiring';
+import {
+  appendFinished,
+  createParsers,
+  createTracker,
+  isOutputEvent,
+  openOutputs,
+  outputEvent,
+  type MergedEvent,
+  type Outputs,
+  type PipelineInputs,
+} from './wiring';
 import { MinerSettingsWatch } from './miner-settings';
 import { measureLinkedPly } from './ply-files';
 
-export interface DaemonOptions {
-  config: Config;
-  streams: StreamSpec[];
-  /** Worker output directories to watch for PLY files. */
-  outputDirs?: OutputDirSpec[];
-  minerApp: string;
-  rulesFile?: unknown;
-  logger?: Logger;
+export interface DaemonOptions extends PipelineInputs {
   clock?: Clock;
   /** Period of the one-line status log (default 60 s). */
   statusEveryMs?: number;
@@ -69,13 +71,6 @@ interface Source {
 
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
-/** A complete file of an output directory, merged with the log events by its time. */
-interface OutputEvent {
-  timeMs: number;
-  output: OutputFile;
-}
-type Merged = LogEvent | OutputEvent;
-const isOutput = (e: Merged): e is OutputEvent => 'output' in e;
 
 /**
  * The end of a generation waits a little for the worker's lines about it, which another file
@@ -83,7 +78,7 @@ const isOutput = (e: Merged): e is OutputEvent => 'output' in e;
  * be seen a few ms later. Other events pass at once (a feedback line is recorded without delay).
  */
 const GENERATION_END = new Set(['generation_completed', 'generation_failed', 'endpoint_unreachable', 'endpoint_timeout', 'client_error', 'exception']);
-const lateness = (e: Merged): number => (!isOutput(e) && GENERATION_END.has(e.type) ? 200 : 0);
+const lateness = (e: MergedEvent): number => (!isOutputEvent(e) && GENERATION_END.has(e.type) ? 200 : 0);
 /** An idle source's last entry, when a later write may still add to it (a traceback, a cut long line), waits this long. */
 const IDLE_FLUSH_MS = 150;
 
@@ -92,7 +87,7 @@ export class Daemon {
   private state!: CollectorState;
   private out!: Outputs;
   private tracker!: Tracker;
-  private readonly merger = new EventMerger<Merged>();
+  private readonly merger = new EventMerger<MergedEvent>();
   private sources: Source[] = [];
   private outputs: { id: string; watcher: OutputDirWatcher }[] = [];
   private readonly clock: Clock;
@@ -262,7 +257,7 @@ export class Daemon {
       if (!writing) {
         for (const e of this.merger.drain(this.clock.now(), lateness)) {
           this.dirty = true;
-          if (isOutput(e)) {
+          if (isOutputEvent(e)) {
             // a file's time is not an event clock reading: a copied file may carry any mtime
             const id = this.tracker.pushOutput(e.output);
             const fields = { dir: e.output.dir, name: e.output.name, mtime: new Date(e.output.mtimeMs).toISOString(), id };
@@ -312,7 +307,7 @@ export class Daemon {
     const now = this.clock.now();
     let settled = Number.POSITIVE_INFINITY;
     for (const o of this.outputs) {
-      for (const f of o.watcher.take()) this.merger.push(o.id, { timeMs: f.timeMs, output: f }, now);
+      for (const f of o.watcher.take()) this.merger.push(o.id, outputEvent(f), now);
       this.merger.setIdle(o.id, o.watcher.idle);
       settled = Math.min(settled, o.watcher.settledMs());
     }

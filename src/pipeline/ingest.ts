@@ -3,23 +3,15 @@
  * the store, finish. Never touches the daemon's state: open tasks live in memory and are finished
  * at the end of the input, marked so; a later run that sees their end writes a better revision.
  */
-import { readFileLines, scanOutputDir, type Line, type OutputDirSpec, type OutputFile, type SourceStats } from '../sources';
+import { readFileLines, scanOutputDir, type Line, type SourceStats } from '../sources';
 import { emptyStats as emptySourceStats } from '../sources/types';
-import type { LogEvent, StreamSpec } from '../parse';
 import { EventMerger, createHashers, type FinishedRecord } from '../assemble';
-import type { Config } from '../config';
-import { silentLogger, type Logger } from '../common/logger';
-import { appendFinished, createParsers, createTracker, openOutputs } from './wiring';
+import { silentLogger } from '../common/logger';
+import { appendFinished, createParsers, createTracker, isOutputEvent, openOutputs, outputEvent, type MergedEvent, type PipelineInputs } from './wiring';
 import { measureLinkedPly } from './ply-files';
 
-export interface IngestOptions {
-  config: Config;
-  streams: StreamSpec[];
-  /** Worker output directories: their files as they are now, linked by time. */
-  outputDirs?: OutputDirSpec[];
-  minerApp: string;
-  rulesFile?: unknown;
-  logger?: Logger;
+/** The output directories are read as they are now. */
+export interface IngestOptions extends PipelineInputs {
   host?: string;
 }
 
@@ -65,13 +57,13 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     outputFiles: 0,
     outputFilesWithoutTask: 0,
   };
-  const merger = new EventMerger<LogEvent | { timeMs: number; output: OutputFile }>();
+  const merger = new EventMerger<MergedEvent>();
   streams.forEach((_, i) => merger.addSource(String(i)));
   // the output files as they are now, one finished source per directory (sorted by time)
   for (const [k, spec] of outputDirs.entries()) {
     const id = `out:${k}`;
     merger.addSource(id);
-    for (const f of await scanOutputDir(spec, config.output)) merger.push(id, { timeMs: f.timeMs, output: f });
+    for (const f of await scanOutputDir(spec, config.output)) merger.push(id, outputEvent(f));
     merger.setIdle(id, true);
   }
   const parsers = createParsers(streams, config, opts.rulesFile, (i, e) => merger.push(String(i), e));
@@ -109,7 +101,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
       }
     }
     for (const e of merger.drain()) {
-      if ('output' in e) {
+      if (isOutputEvent(e)) {
         tracker.pushOutput(e.output);
         continue;
       }

@@ -10,9 +10,30 @@ import { configFileOf, loadConfigFile } from '../config/config';
 import { BlobPolicy } from '../sinks/space';
 import type { Logger } from '../common/logger';
 import { VERSION } from '../version';
-import type { OutputDirSpec } from '../sources';
+import type { OutputDirSpec, OutputFile } from '../sources';
 import { endpointGroups } from './inputs';
 import { PlyKeeper } from './ply-files';
+
+/** What the daemon and `ingest` read, and with which rules: the same for both. */
+export interface PipelineInputs {
+  config: Config;
+  streams: StreamSpec[];
+  /** Worker output directories: their PLY files, linked to the generations by time. */
+  outputDirs?: OutputDirSpec[];
+  minerApp: string;
+  rulesFile?: unknown;
+  logger?: Logger;
+}
+
+/** A complete file of an output directory, merged with the log events by its time. */
+export interface OutputEvent {
+  timeMs: number;
+  output: OutputFile;
+}
+/** What the event-time merge carries, in the daemon and in `ingest`. */
+export type MergedEvent = LogEvent | OutputEvent;
+export const outputEvent = (f: OutputFile): OutputEvent => ({ timeMs: f.timeMs, output: f });
+export const isOutputEvent = (e: MergedEvent): e is OutputEvent => 'output' in e;
 
 export interface Outputs {
   records: JsonlStore<GenerationRecord>;
