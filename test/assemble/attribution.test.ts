@@ -1,0 +1,103 @@
+/** The pure attribution search: what the constraints decide, and what they leave to the time fit. */
+import { solve, type WindowItem, type WindowTask } from '../../src/assemble/attribution';
+
+const task = (id: string, startMs: number, o: Partial<WindowTask> = {}): WindowTask => ({
+  id,
+  startMs,
+  canEnd: true,
+  taskType: 'TEXT-TO-3D',
+  promptLength: 10,
+  fixedEnd: null,
+  fixedBindings: [],
+  fixedAnswerMs: null,
+  fixedDurationMs: null,
+  closedMs: null,
+  endLost: false,
+  mustComplete: false,
+  ...o,
+});
+const end = (key: string, timeMs: number, completed = true, url: string | null = null): WindowItem => ({
+  kind: 'end',
+  key,
+  timeMs,
+  completed,
+  binding: url ? { ns: 'u', value: url } : null,
+  bytes: completed ? 1000 : null,
+});
+const close = (taskId: string, timeMs: number, mustComplete = false): WindowItem => ({ kind: 'close', key: `close:${taskId}`, timeMs, taskId, mustComplete });
+const answer = (key: string, group: string, timeMs: number, durationMs: number | null): WindowItem => ({
+  kind: 'worker',
+  key,
+  timeMs,
+  group,
+  answer: true,
+  durationMs,
+  promptKind: null,
+  promptChars: null,
+});
+
+describe('solve', () => {
+  it('a feedback line decides which task the one end before it belongs to', () => {
+    const r = solve([task('A', 0), task('B', 5000)], [end('E1', 20000), close('B', 21000)], 21000);
+    expect(r.items.get('E1')).toMatchObject({ taskId: 'B', link: 'determined', candidates: 1 });
+  });
+
+  it('two ends before both feedback lines: inferred, ends paired with tasks in order', () => {
+    const r = solve([task('A', 0), task('B', 5000)], [end('E1', 20000), end('E2', 26000), close('A', 27000), close('B', 28000)], 28000);
+    expect(r.leaves).toBe(2);
+    expect(r.items.get('E1')).toMatchObject({ taskId: 'A', link: 'inferred', candidates: 2 });
+    expect(r.items.get('E2')).toMatchObject({ taskId: 'B', link: 'inferred', candidates: 2 });
+  });
+
+  it('a score above 0 decides: the failed end is the other task\'s', () => {
+    const r = solve(
+      [task('A', 0), task('B', 5000)],
+      [end('E1', 20000, false), end('E2', 26000, true), close('A', 27000, true), close('B', 28000)],
+      28000,
+    );
+    expect(r.items.get('E1')).toMatchObject({ taskId: 'B', link: 'determined' });
+    expect(r.items.get('E2')).toMatchObject({ taskId: 'A', link: 'determined' });
+  });
+
+  it('worker answers and durations decide against the order', () => {
+    // B started later but answered first
+    const items = [answer('W2', 'g2', 15000, 9990), end('E1', 15010), answer('W1', 'g1', 30000, 29990), end('E2', 30010)];
+    const r = solve([task('A', 0), task('B', 5000)], items, 31000);
+    expect(r.items.get('E1')).toMatchObject({ taskId: 'B', link: 'determined' });
+    expect(r.items.get('E2')).toMatchObject({ taskId: 'A', link: 'determined' });
+    expect(r.items.get('W2')).toMatchObject({ taskId: 'B', link: 'determined' });
+  });
+
+  it('an end long after a worker answered cannot be that task\'s (the lag bound)', () => {
+    // A answered at 20 s, a failure with no answer ends at 35 s: B's, even though A is older
+    const items = [answer('W1', 'g1', 20000, 20000), end('E1', 20010), end('E2', 35000, false)];
+    const r = solve([task('A', 0), task('B', 5000)], items, 35000);
+    expect(r.items.get('E1')).toMatchObject({ taskId: 'A', link: 'determined' });
+    expect(r.items.get('E2')).toMatchObject({ taskId: 'B', link: 'determined' });
+  });
+
+  it('an endpoint named by an error keeps one task at a time on it', () => {
+    // A or B failed on u1 at 10 s; the other was generating meanwhile, so it ran elsewhere; C runs on
+    // u2: a second error on u1 at 30 s is D's
+    const tasks = [task('A', 0), task('B', 1000), task('C', 12000, { fixedBindings: [{ ns: 'u', value: 'u2' }] }), task('D', 15000)];
+    const r = solve(tasks, [end('E1', 10000, false, 'u1'), end('E2', 30000, false, 'u1')], 30000);
+    expect(r.items.get('E1')).toMatchObject({ link: 'inferred', candidates: 2 });
+    expect(r.items.get('E2')).toMatchObject({ taskId: 'D', link: 'determined' });
+  });
+
+  it('no consistent assignment: no leaves, so the caller relaxes', () => {
+    const r = solve([task('A', 0)], [close('A', 1000)], 1000);
+    expect(r.leaves).toBe(0);
+  });
+
+  it('an output file goes to the task generating on its worker; its size breaks a tie', () => {
+    const tasks = [task('A', 0), task('B', 100)];
+    const file = (key: string, group: string, timeMs: number, size: number): WindowItem => ({ kind: 'file', key, timeMs, group, size, lateMs: 5000 });
+    const items: WindowItem[] = [file('F1', 'g1', 9000, 1000), file('F2', 'g2', 9100, 2000), { ...end('E1', 10000), bytes: 2000 }, { ...end('E2', 10100), bytes: 1000 }];
+    const r = solve(tasks, items, 10100);
+    expect(r.items.get('F1')).toMatchObject({ link: 'inferred', candidates: 2 });
+    // the sizes pair F1 (1000 bytes) with E2's task and F2 with E1's
+    const a = r.items.get('E1')!.taskId;
+    expect(r.items.get('F2')!.taskId).toBe(a);
+  });
+});
