@@ -1,13 +1,16 @@
 /** The assemble stage: merged events -> finished generation records (no I/O). */
 export { EventMerger, type Timed } from './merge';
+// './tracker/index', not './tracker': a dist/ built before the split still holds tracker.js, which require() takes first.
 export {
   Tracker,
   DEFAULT_TRACKER_OPTIONS,
+  TrackerSnapshotSchema,
   type TrackerOptions,
   type TrackerSnapshot,
   type TrackerCounters,
   type FinishedRecord,
   type StoreImage,
-} from './tracker';
+} from './tracker/index';
+export { GENERATION_END_EVENTS, type OutputFile } from './events';
 export { analysePrompt, createHashers, promptKey, textLogId, taskTypeOfLogId, type Hashers, type Prompt } from './prompt';
 export { applyPlyResult, applyPlySize, type LinkedPly } from './ply-output';

@@ -7,7 +7,7 @@
 import * as os from 'node:os';
 import { Follower, OutputDirWatcher, OutputMark, type Checkpoint, type FileIdentity, type Line } from '../sources';
 import type { LogEvent, StreamParser, StreamSpec } from '../parse';
-import { EventMerger, createHashers, type Tracker, type TrackerSnapshot } from '../assemble';
+import { EventMerger, GENERATION_END_EVENTS, createHashers, type Tracker, type TrackerSnapshot } from '../assemble';
 import { acquireInstanceLock, loadState, saveState, type CollectorState, type InstanceLock } from '../state';
 import { EventClock, systemClock, type Clock } from '../common/clock';
 import { isRetryableWriteError } from '../common/errors';
@@ -77,8 +77,7 @@ const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
  * delivers: the worker writes them just before the miner logs the end, but its file's change may
  * be seen a few ms later. Other events pass at once (a feedback line is recorded without delay).
  */
-const GENERATION_END = new Set(['generation_completed', 'generation_failed', 'endpoint_unreachable', 'endpoint_timeout', 'client_error', 'exception']);
-const lateness = (e: MergedEvent): number => (!isOutputEvent(e) && GENERATION_END.has(e.type) ? 200 : 0);
+const lateness = (e: MergedEvent): number => (!isOutputEvent(e) && GENERATION_END_EVENTS.has(e.type) ? 200 : 0);
 /** An idle source's last entry, when a later write may still add to it (a traceback, a cut long line), waits this long. */
 const IDLE_FLUSH_MS = 150;
 

@@ -16,20 +16,10 @@ import { watch, type FSWatcher } from 'chokidar';
 import { systemClock, type Clock } from '../common/clock';
 import { silentLogger, type Logger } from '../common/logger';
 import type { OutputDirMark } from '../state/state-file';
+import type { OutputFile } from '../assemble/events';
 
-export interface OutputFile {
-  /** The watched directory (absolute). */
-  dir: string;
-  /** The worker group the directory belongs to. */
-  group: string;
-  /** Path relative to `dir` (`/`-separated). */
-  name: string;
-  path: string;
-  size: number;
-  mtimeMs: number;
-  /** Event time: the name pattern's `unix_s` / `unix_ms` group when it has one, else the mtime. */
-  timeMs: number;
-}
+/** A complete file of an output directory: the shape the assemble stage takes in. */
+export type { OutputFile };
 
 export interface OutputDirSpec {
   dir: string;

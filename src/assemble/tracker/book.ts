@@ -1,0 +1,222 @@
+/**
+ * The tracker's book: the open tasks and what links events to them (the tracker's mutable state, in
+ * one place), the shape of a task, and the helpers every event family uses on a task's record.
+ */
+import { z } from 'zod';
+import { emptyRecord, NETWORKS, type GenerationRecord, type MinerEvent } from '../../schema';
+import { isoUtc } from '../../parse';
+import type { LogEvent, FieldValue } from '../events';
+import type { Hashers } from '../prompt';
+import type { LinkedPly } from '../ply-output';
+import type { StoreImage, TrackerOptions } from './options';
+
+/** Objects the tracker keeps as they are (a record, a log event): their own code owns their shape. */
+const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null;
+
+export const PhaseSchema = z.enum(['received', 'generating', 'ended', 'feedback']);
+export type Phase = z.infer<typeof PhaseSchema>;
+
+/** The end event a task took by a guess among candidates, and the record fields it changed. */
+export const EndStateSchema = z.object({
+  event: z.custom<LogEvent>(isObject),
+  candidates: z.array(z.string()),
+  prev: z.object({
+    submission: z.custom<GenerationRecord['generation']['submission']>(isObject),
+    total_time: z.number().nullable(),
+    file_size_bytes: z.number().nullable(),
+    file_size_mb: z.number().nullable(),
+    failure_analysis: z.custom<GenerationRecord['failure_analysis']>(isObject),
+  }),
+});
+export type EndState = z.infer<typeof EndStateSchema>;
+
+export const PendingSubmitFailureSchema = z.object({
+  event: z.custom<LogEvent>(isObject),
+  taskIds: z.array(z.string()),
+  candidates: z.number(),
+});
+export type PendingSubmitFailure = z.infer<typeof PendingSubmitFailureSchema>;
+
+/** One open task; JSON-safe, so the open-task snapshot goes into the state file as is. */
+export const TaskSchema = z.object({
+  id: z.string(),
+  key: z.string(),
+  logId: z.string(),
+  phase: PhaseSchema,
+  group: z.string().nullable(),
+  receivedMs: z.number(),
+  generatingMs: z.number().nullable(),
+  endedMs: z.number().nullable(),
+  feedbackMs: z.number().nullable(),
+  /** The generation outcome came from a line that named no task and had other candidates. */
+  endInferred: z.boolean(),
+  /**
+   * The largest candidate set of an inferred choice this task took part in (0: none). A later
+   * event that only this task can take is still a guess when an earlier guess left it the only one.
+   */
+  ambiguity: z.number(),
+  /** How the end of the generation was taken, so a guess can be moved to the right task. */
+  endState: EndStateSchema.nullable(),
+  /** The id a feedback-only record of this task would have had. */
+  orphanId: z.string().nullable(),
+  record: z.custom<GenerationRecord>(isObject),
+  /** Its file from the output directory. (Optional fields: snapshots of older builds lack them.) */
+  ply: z.custom<LinkedPly>(isObject).nullable().optional(),
+  /** The output path a worker line named for it ("... PLY 35.31 MB -> /srv/outputs/x.ply"). */
+  expectedPly: z.string().nullable().optional(),
+  /** Finished, but waiting (since this wall time) for the output directory to show its file. */
+  closingSinceMs: z.number().nullable().optional(),
+  /** Event time it was finished at (a generation cut short has no end of its own). */
+  closedAtMs: z.number().nullable().optional(),
+  /** Wall time its generation's end was read (the daemon only): its file cannot be much later. */
+  endSeenWallMs: z.number().nullable().optional(),
+});
+export type Task = z.infer<typeof TaskSchema>;
+
+/** The miner's uid and network, as its start lines say. */
+export const IdentitySchema = z.object({ minerUid: z.number().nullable(), network: z.enum(NETWORKS).nullable() });
+export type Identity = z.infer<typeof IdentitySchema>;
+/** A validator queried for a task, waiting for the task it gives. */
+export const PendingQuerySchema = z.object({ uid: z.number().nullable(), ms: z.number() });
+/** A "Task received" line PM2 cut: its time, for the task whose "Generating" line comes next. */
+export const LostReceivedSchema = z.object({ text: z.string(), ms: z.number() });
+
+export interface FinishedRecord {
+  record: GenerationRecord;
+  /** Ids of records this one replaces if they were written (a feedback-only record of the same task). */
+  supersedesIfPresent: string[];
+  /** The output file linked to the generation (kept once accepted; measured then if it was not yet). */
+  ply: LinkedPly | null;
+}
+
+export interface TrackerCounters {
+  tasksStarted: number;
+  recordsFinished: number;
+  feedbackWithoutTask: number;
+  eventsWithoutTask: number;
+  damagedEvents: number;
+  outputFilesLinked: number;
+  outputFilesWithoutTask: number;
+}
+
+/** The tracker's state: the open tasks, what links events to them, and the outbox. */
+export class TaskBook {
+  readonly counters: TrackerCounters = {
+    tasksStarted: 0,
+    recordsFinished: 0,
+    feedbackWithoutTask: 0,
+    eventsWithoutTask: 0,
+    damagedEvents: 0,
+    outputFilesLinked: 0,
+    outputFilesWithoutTask: 0,
+  };
+  tasks: Task[] = [];
+  /** Finished tasks waiting for their output file (see awaitsOutput); no event but a file touches them. */
+  closing: Task[] = [];
+  finished: FinishedRecord[] = [];
+  minerEvents: MinerEvent[] = [];
+  identity: Identity = { minerUid: null, network: null };
+  occurrences = new Map<string, number>();
+  pendingQueries: z.infer<typeof PendingQuerySchema>[] = [];
+  lostReceived: z.infer<typeof LostReceivedSchema>[] = [];
+  /** The task whose feedback line came last: the detail line that follows belongs to it. */
+  awaitingDetail: Task | null = null;
+  /** Submit failures that named no single task yet (several were waiting for feedback). */
+  pendingSubmitFailures: PendingSubmitFailure[] = [];
+  /** Validator hotkey -> uid, learnt where the logs pair them (a failed pull right after its query). */
+  hotkeyUids = new Map<string, number>();
+  /** The miner's settings file as last read (over the config's minerConfig). */
+  minerSettings: Record<string, string | number | boolean | null> = {};
+  /** The first copy of each prompt until its second copy comes (not in the snapshot: memory only). */
+  promptBytes = new WeakMap<Task, Buffer>();
+  lastMs = 0;
+  /** Output directories read live: how far they are known (wall ms), and the wall clock now; null in a one-shot ingest. */
+  output: { settledMs: number; wallMs: number } | null = null;
+}
+
+/** What every event family acts with: the settings, the hashers and image sink, and the book. */
+export interface TrackerContext {
+  readonly opts: TrackerOptions;
+  readonly hashers: Hashers;
+  readonly storeImage: StoreImage;
+  readonly book: TaskBook;
+}
+
+export function num(v: FieldValue | undefined): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+export function str(v: FieldValue | undefined): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+export const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+// ---- record helpers ----
+
+/** A new open task, its first line as its first source. */
+export function openTask(cx: TrackerContext, id: string, key: string, logId: string, phase: Phase, e: LogEvent, record: GenerationRecord): Task {
+  const t: Task = {
+    id,
+    key,
+    logId,
+    phase,
+    group: null,
+    receivedMs: e.timeMs,
+    generatingMs: null,
+    endedMs: null,
+    feedbackMs: null,
+    endInferred: false,
+    ambiguity: 0,
+    endState: null,
+    orphanId: null,
+    record,
+  };
+  cx.book.tasks.push(t);
+  addSource(t, e);
+  return t;
+}
+
+/** An empty record of this miner, with what is known of it now. */
+export function newRecord(cx: TrackerContext, id: string, receivedMs: number): GenerationRecord {
+  const record = emptyRecord({
+    generation_id: id,
+    timestamp: isoUtc(receivedMs),
+    host: cx.opts.host,
+    miner_app: cx.opts.minerApp,
+    collector_version: cx.opts.collectorVersion,
+  });
+  fillIdentity(cx, record);
+  return record;
+}
+
+export function fillIdentity(cx: TrackerContext, record: GenerationRecord): void {
+  record.metadata.miner_uid = cx.book.identity.minerUid;
+  record.metadata.network = cx.book.identity.network;
+  record.metadata.miner_version = cx.opts.minerVersion;
+  Object.assign(record.miner_config, cx.opts.minerConfig, cx.book.minerSettings);
+}
+
+export function oldest(tasks: Task[], by: 'receivedMs' | 'generatingMs' | 'endedMs'): Task {
+  return tasks.reduce((a, b) => ((b[by] ?? Infinity) < (a[by] ?? Infinity) ? b : a));
+}
+
+/** The number of candidates `t` was really chosen among, counting earlier guesses; taints the others. */
+export function choose(t: Task, candidates: Task[]): number {
+  if (candidates.length > 1) for (const c of candidates) c.ambiguity = Math.max(c.ambiguity, candidates.length);
+  return Math.max(candidates.length, t.ambiguity);
+}
+
+export function link(t: Task, e: LogEvent, candidates: number): void {
+  addSource(t, e);
+  t.record.provenance.links.push({ event: e.type, link: candidates > 1 ? 'inferred' : 'exact', candidates });
+}
+
+export function addSource(t: Task, e: LogEvent): void {
+  t.record.provenance.sources.push({ event: e.type, file: e.file, offset: e.offset });
+}
+
+export function incomplete(t: Task, reason: string): void {
+  const p = t.record.provenance;
+  p.incomplete = true;
+  if (!p.incomplete_reasons.includes(reason)) p.incomplete_reasons.push(reason);
+}

@@ -1,0 +1,193 @@
+/**
+ * The generation tracker: one state per task, fed by events in event-time order, emitting finished
+ * records. Links events to tasks with what upstream's worker loop guarantees (reference:
+ * upstream-miner-logs.md): each endpoint handles one task at a time (pull -> generate -> submit ->
+ * feedback); a feedback line names its task's log id; an endpoint error names its URL; a worker's
+ * lines belong to its endpoint. Where the logs leave more than one candidate, the oldest is taken
+ * and the record says the link was inferred. No I/O: images go out through `storeImage`.
+ *
+ * This class only dispatches: the open tasks are in the book (`book.ts`), and each family of
+ * events acts on it from its own module.
+ */
+import type { MinerEvent } from '../../schema';
+import type { PlyResult } from '../../ply';
+import { GENERATION_END_EVENTS, type LogEvent, type OutputFile } from '../events';
+import type { Hashers } from '../prompt';
+import type { LinkedPly } from '../ply-output';
+import { TaskBook, type FinishedRecord, type TrackerContext, type TrackerCounters } from './book';
+import type { StoreImage, TrackerOptions } from './options';
+import {
+  closeFeedback,
+  closeStaleFeedback,
+  closeTimedOut,
+  drainMinerEvents,
+  drainRecords,
+  interruptAll,
+  requeue,
+  setOutputSettled,
+} from './close';
+import { onDamaged, onPromptLine } from './task-start';
+import { onGenerationEnd } from './end';
+import { onWorkerEvent } from './workers';
+import { onSubmitFailed, resolveStaleSubmitFailures, resolveSubmitFailures } from './submit-failures';
+import { onFeedback, onFeedbackDetail } from './feedback';
+import { pendingPlys, plysToMeasure, pushOutput, setPlyMeasure } from './output-link';
+import {
+  onCooldown,
+  onMinerStarted,
+  onMinerStats,
+  onNetwork,
+  onNeuronStarted,
+  onNoValidators,
+  onPullFailed,
+  onQuery,
+  onWorkerStarted,
+} from './miner-events';
+import { restoreSnapshot, takeSnapshot, type TrackerSnapshot } from './snapshot';
+
+export { DEFAULT_TRACKER_OPTIONS, type TrackerOptions, type StoreImage } from './options';
+export type { FinishedRecord, TrackerCounters } from './book';
+export { TrackerSnapshotSchema, type TrackerSnapshot } from './snapshot';
+
+export class Tracker {
+  readonly counters: TrackerCounters;
+  private readonly cx: TrackerContext;
+
+  constructor(opts: TrackerOptions, hashers: Hashers, storeImage: StoreImage) {
+    this.cx = { opts, hashers, storeImage, book: new TaskBook() };
+    this.counters = this.cx.book.counters;
+  }
+
+  // ---- feeding ----
+
+  push(e: LogEvent): void {
+    const cx = this.cx;
+    if (Number.isFinite(e.timeMs)) cx.book.lastMs = Math.max(cx.book.lastMs, e.timeMs);
+    if (e.damaged) {
+      onDamaged(cx, e);
+      return;
+    }
+    if (cx.book.awaitingDetail && e.spec.role === 'miner' && e.type !== 'feedback_detail') closeFeedback(cx);
+    if (e.spec.role === 'worker') {
+      onWorkerEvent(cx, e);
+      return;
+    }
+    switch (e.type) {
+      case 'querying_validator':
+      case 'querying_owner':
+        return onQuery(cx, e);
+      case 'task_received':
+        return onPromptLine(cx, e, 'received');
+      case 'generating':
+        return onPromptLine(cx, e, 'generating');
+      case 'submit_failed':
+        return onSubmitFailed(cx, e);
+      case 'feedback':
+        return onFeedback(cx, e);
+      case 'feedback_detail':
+        return onFeedbackDetail(cx, e);
+      case 'miner_started':
+        return onMinerStarted(cx, e);
+      case 'neuron_started':
+        return onNeuronStarted(cx, e);
+      case 'network':
+        return onNetwork(cx, e);
+      case 'pull_failed':
+        return onPullFailed(cx, e);
+      case 'no_validators':
+        return onNoValidators(cx, e);
+      case 'cooldown':
+        return onCooldown(cx, e);
+      case 'worker_started':
+        return onWorkerStarted(cx, e);
+      case 'miner_stats':
+        return onMinerStats(cx, e);
+      default:
+        if (GENERATION_END_EVENTS.has(e.type)) onGenerationEnd(cx, e);
+    }
+  }
+
+  /** Finishes what waited too long: `nowMs` is event time while catching up, the wall clock after. */
+  tick(nowMs: number): void {
+    closeStaleFeedback(this.cx, nowMs);
+    resolveStaleSubmitFailures(this.cx, nowMs);
+    closeTimedOut(this.cx, nowMs);
+  }
+
+  /** End of an `ingest` input: every open task is finished as it stands, marked so. */
+  finishAll(reason: string): void {
+    closeFeedback(this.cx);
+    resolveSubmitFailures(this.cx, () => true);
+    interruptAll(this.cx, reason);
+  }
+
+  /** The miner's settings in force for tasks received from now on. */
+  setMinerSettings(settings: Record<string, string | number | boolean | null>): void {
+    this.cx.book.minerSettings = { ...settings };
+  }
+
+  // ---- output directories ----
+
+  /** A complete new file in a worker's output directory: the id of the task it was linked to, if any. */
+  pushOutput(f: OutputFile): string | null {
+    return pushOutput(this.cx, f);
+  }
+
+  /** How far the output directories are known (wall ms) and the wall clock now; only the daemon reads them live. */
+  setOutputSettled(settledMs: number, wallMs: number): void {
+    setOutputSettled(this.cx, settledMs, wallMs);
+  }
+
+  /** Linked files not measured yet: the daemon reads them while they are fresh. */
+  plysToMeasure(): { id: string; ply: LinkedPly }[] {
+    return plysToMeasure(this.cx);
+  }
+
+  setPlyMeasure(id: string, result: PlyResult): void {
+    setPlyMeasure(this.cx, id, result);
+  }
+
+  /** Measured files of open tasks: kept once their feedback says accepted (the state's pending blobs). */
+  pendingPlys(): { generationId: string; ply: LinkedPly; sha256: string }[] {
+    return pendingPlys(this.cx);
+  }
+
+  // ---- the outbox ----
+
+  /** Records finished since the last call, in finishing order. */
+  drainRecords(): FinishedRecord[] {
+    return drainRecords(this.cx);
+  }
+
+  /** Puts back what could not be written (the store failed), to be drained again first. */
+  requeue(records: FinishedRecord[], events: MinerEvent[]): void {
+    requeue(this.cx, records, events);
+  }
+
+  /** Finished records not drained yet: a checkpoint must not be committed past their lines. */
+  get unwritten(): number {
+    return this.cx.book.finished.length + this.cx.book.minerEvents.length;
+  }
+
+  drainMinerEvents(): MinerEvent[] {
+    return drainMinerEvents(this.cx);
+  }
+
+  get openTasks(): number {
+    return this.cx.book.tasks.length + this.cx.book.closing.length;
+  }
+
+  /** Finished tasks waiting for the output directory to show their file. */
+  get awaitingOutput(): number {
+    return this.cx.book.closing.length;
+  }
+
+  /** The open work, JSON-safe; taking it changes nothing (a task waiting for its detail line stays open). */
+  snapshot(): TrackerSnapshot {
+    return takeSnapshot(this.cx.book);
+  }
+
+  restore(s: TrackerSnapshot): void {
+    restoreSnapshot(this.cx.book, s);
+  }
+}

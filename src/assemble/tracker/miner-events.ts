@@ -1,0 +1,107 @@
+/**
+ * The miner's own events (start, identity, validator queries, failed pulls, cooldown, stats): what
+ * they tell about the tasks to come, and the miner-event records they become.
+ */
+import { emptyMinerEvent, type GenerationRecord, type MinerEvent } from '../../schema';
+import { isoUtc } from '../../parse';
+import type { LogEvent } from '../events';
+import { addSource, num, str, type TrackerContext } from './book';
+import { closeFeedback, finish, interrupt } from './close';
+import { resolveSubmitFailures } from './submit-failures';
+
+function networkOf(text: string): GenerationRecord['metadata']['network'] {
+  if (/finney/i.test(text)) return 'mainnet';
+  if (/^test$|test\./i.test(text) || text === 'test') return 'testnet';
+  return 'local';
+}
+
+/** querying_validator / querying_owner: the validator the next task will come from. */
+export function onQuery(cx: TrackerContext, e: LogEvent): void {
+  cx.book.pendingQueries.push({ uid: num(e.fields.validator_uid), ms: e.timeMs });
+  if (cx.book.pendingQueries.length > 64) cx.book.pendingQueries.shift();
+}
+
+export function onMinerStarted(cx: TrackerContext, e: LogEvent): void {
+  closeFeedback(cx);
+  resolveSubmitFailures(cx, () => true);
+  for (const t of [...cx.book.tasks]) {
+    const r = t.record;
+    addSource(t, e);
+    if (r.failure_analysis.failed) {
+      // its generation had already failed: that stays the outcome
+      interrupt(cx, t, 'miner_restarted');
+      continue;
+    }
+    r.failure_analysis.failed = true;
+    r.failure_analysis.error_type = 'miner_restarted';
+    r.failure_analysis.error_message = 'the miner restarted before the task finished';
+    r.outcome = 'interrupted';
+    finish(cx, t);
+  }
+  cx.book.pendingQueries = [];
+  minerEvent(cx, e, 'miner_restarted', () => {});
+}
+
+export function onNeuronStarted(cx: TrackerContext, e: LogEvent): void {
+  const { identity } = cx.book;
+  if (num(e.fields.uid) !== null) identity.minerUid = num(e.fields.uid);
+  if (str(e.fields.chain_endpoint)) identity.network = networkOf(str(e.fields.chain_endpoint)!);
+}
+
+export function onNetwork(cx: TrackerContext, e: LogEvent): void {
+  if (str(e.fields.network)) cx.book.identity.network = networkOf(str(e.fields.network)!);
+}
+
+export function onPullFailed(cx: TrackerContext, e: LogEvent): void {
+  const { book } = cx;
+  const query = book.pendingQueries.length === 1 ? book.pendingQueries[0] : undefined;
+  const hotkey = str(e.fields.validator_hotkey);
+  if (query && query.uid !== null && hotkey) book.hotkeyUids.set(hotkey, query.uid);
+  book.pendingQueries.shift();
+  minerEvent(cx, e, 'pull_failed', (m) => {
+    m.validator_hotkey = str(e.fields.validator_hotkey);
+    m.reason = str(e.fields.reason);
+  });
+}
+
+export function onNoValidators(cx: TrackerContext, e: LogEvent): void {
+  minerEvent(cx, e, 'no_validators', () => {});
+}
+
+export function onCooldown(cx: TrackerContext, e: LogEvent): void {
+  minerEvent(cx, e, 'cooldown', (m) => {
+    m.cooldown_seconds = num(e.fields.seconds);
+    m.cooldown_violations = num(e.fields.violations);
+  });
+}
+
+export function onWorkerStarted(cx: TrackerContext, e: LogEvent): void {
+  minerEvent(cx, e, 'worker_started', (m) => (m.endpoint = str(e.fields.endpoint)));
+}
+
+export function onMinerStats(cx: TrackerContext, e: LogEvent): void {
+  if (num(e.fields.uid) !== null) cx.book.identity.minerUid = num(e.fields.uid);
+  minerEvent(cx, e, 'miner_stats', (m) => {
+    m.stats = {
+      uid: num(e.fields.uid),
+      block: num(e.fields.block),
+      stake: num(e.fields.stake),
+      trust: num(e.fields.trust),
+      incentive: num(e.fields.incentive),
+      emission: num(e.fields.emission),
+    };
+  });
+}
+
+function minerEvent(cx: TrackerContext, e: LogEvent, type: MinerEvent['event'], fill: (m: MinerEvent) => void): void {
+  const m = emptyMinerEvent({
+    time: isoUtc(e.timeMs),
+    event: type,
+    host: cx.opts.host,
+    miner_app: cx.opts.minerApp,
+    source: { file: e.file, offset: e.offset },
+    collector_version: cx.opts.collectorVersion,
+  });
+  fill(m);
+  cx.book.minerEvents.push(m);
+}

@@ -1,0 +1,41 @@
+/** What a tracker is built with: its settings, and the sink its images go out through. */
+
+export interface TrackerOptions {
+  minerApp: string;
+  host: string;
+  collectorVersion: string;
+  minerVersion: string | null;
+  /** Settings in force, copied into each record's miner_config. */
+  minerConfig: Record<string, string | number | boolean | null>;
+  /** Endpoint URL -> worker group name (the config's worker groups). */
+  endpoints: Record<string, string>;
+  /** Validator uid -> hotkey (the miner logs hotkeys only in failure lines). */
+  validatorHotkeys: Record<string, string>;
+  /** A score above this is accepted (the validator scores every rejection 0). */
+  acceptScoreAbove: number;
+  /** No feedback this long after the generation ended: finished with received=false. */
+  feedbackTimeoutMs: number;
+  /** A task still receiving or generating after this long is finished as interrupted. */
+  taskTimeoutMs: number;
+  storeImages: boolean;
+  /** Worker groups whose output directory is read: their files are linked to tasks. */
+  outputGroups: string[];
+  /** A file finished up to this long after the generation ended still belongs to it. */
+  linkAfterEndMs: number;
+}
+
+export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'minerApp' | 'host' | 'collectorVersion'> = {
+  minerVersion: null,
+  minerConfig: {},
+  endpoints: {},
+  validatorHotkeys: {},
+  acceptScoreAbove: 0,
+  feedbackTimeoutMs: 15 * 60 * 1000,
+  taskTimeoutMs: 60 * 60 * 1000,
+  storeImages: true,
+  outputGroups: [],
+  linkAfterEndMs: 5000,
+};
+
+/** Stores an image blob; returns its path relative to the data dir, or why it was not stored. */
+export type StoreImage = (bytes: Buffer, sha256: string) => { path: string } | { skipped: 'disabled' | 'disk_low' | 'error' };

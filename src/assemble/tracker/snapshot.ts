@@ -1,0 +1,58 @@
+/**
+ * The open work as the state file keeps it between runs, with its schema. Fields marked optional
+ * came after version 1: snapshots written by older builds lack them.
+ */
+import { z } from 'zod';
+import {
+  IdentitySchema,
+  LostReceivedSchema,
+  PendingQuerySchema,
+  PendingSubmitFailureSchema,
+  TaskSchema,
+  type TaskBook,
+} from './book';
+
+export const TrackerSnapshotSchema = z.object({
+  version: z.literal(1),
+  tasks: z.array(TaskSchema),
+  identity: IdentitySchema,
+  occurrences: z.array(z.tuple([z.string(), z.number()])),
+  pendingQueries: z.array(PendingQuerySchema),
+  lostReceived: z.array(LostReceivedSchema),
+  pendingSubmitFailures: z.array(PendingSubmitFailureSchema).optional(),
+  hotkeyUids: z.array(z.tuple([z.string(), z.number()])).optional(),
+  awaitingDetailId: z.string().nullable().optional(),
+  closing: z.array(TaskSchema).optional(),
+  lastMs: z.number(),
+});
+export type TrackerSnapshot = z.infer<typeof TrackerSnapshotSchema>;
+
+/** The open work, JSON-safe; taking it changes nothing (a task waiting for its detail line stays open). */
+export function takeSnapshot(book: TaskBook): TrackerSnapshot {
+  return {
+    version: 1,
+    tasks: structuredClone(book.tasks),
+    identity: { ...book.identity },
+    occurrences: [...book.occurrences],
+    pendingQueries: [...book.pendingQueries],
+    lostReceived: [...book.lostReceived],
+    pendingSubmitFailures: structuredClone(book.pendingSubmitFailures),
+    hotkeyUids: [...book.hotkeyUids],
+    awaitingDetailId: book.awaitingDetail?.id ?? null,
+    closing: structuredClone(book.closing),
+    lastMs: book.lastMs,
+  };
+}
+
+export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
+  book.tasks = structuredClone(s.tasks);
+  book.identity = { ...s.identity };
+  book.occurrences = new Map(s.occurrences);
+  book.pendingQueries = [...s.pendingQueries];
+  book.lostReceived = [...s.lostReceived];
+  book.pendingSubmitFailures = structuredClone(s.pendingSubmitFailures ?? []);
+  book.hotkeyUids = new Map(s.hotkeyUids ?? []);
+  book.awaitingDetail = book.tasks.find((t) => t.id === s.awaitingDetailId) ?? null;
+  book.closing = structuredClone(s.closing ?? []);
+  book.lastMs = s.lastMs;
+}
