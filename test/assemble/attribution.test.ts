@@ -1,5 +1,5 @@
 /** The pure attribution search: what the constraints decide, and what they leave to the time fit. */
-import { solve, type WindowItem, type WindowTask } from '../../src/assemble/attribution';
+import { solve, type WindowItem, type WindowTask } from '../../src/assemble/tracker/attribution';
 
 const task = (id: string, startMs: number, o: Partial<WindowTask> = {}): WindowTask => ({
   id,
@@ -16,13 +16,13 @@ const task = (id: string, startMs: number, o: Partial<WindowTask> = {}): WindowT
   mustComplete: false,
   ...o,
 });
-const end = (key: string, timeMs: number, completed = true, url: string | null = null): WindowItem => ({
+const end = (key: string, timeMs: number, completed = true, url: string | null = null, bytes: number | null = completed ? 1000 : null): WindowItem => ({
   kind: 'end',
   key,
   timeMs,
   completed,
   binding: url ? { ns: 'u', value: url } : null,
-  bytes: completed ? 1000 : null,
+  bytes,
 });
 const close = (taskId: string, timeMs: number, mustComplete = false): WindowItem => ({ kind: 'close', key: `close:${taskId}`, timeMs, taskId, mustComplete });
 const answer = (key: string, group: string, timeMs: number, durationMs: number | null): WindowItem => ({
@@ -85,6 +85,14 @@ describe('solve', () => {
     expect(r.items.get('E2')).toMatchObject({ taskId: 'D', link: 'determined' });
   });
 
+  it('a submit failure goes to an ended task without feedback', () => {
+    const tasks = [task('A', 0), task('B', 1000)];
+    const items = [end('E1', 10000), end('E2', 11000), { kind: 'submit_failure' as const, key: 'S', timeMs: 12000 }, close('A', 13000)];
+    const r = solve(tasks, items, 13000);
+    expect(r.items.get('S')).toMatchObject({ taskId: 'B', link: 'determined' });
+    expect(r.items.get('E1')).toMatchObject({ link: 'inferred', candidates: 2 });
+  });
+
   it('no consistent assignment: no leaves, so the caller relaxes', () => {
     const r = solve([task('A', 0)], [close('A', 1000)], 1000);
     expect(r.leaves).toBe(0);
@@ -93,7 +101,7 @@ describe('solve', () => {
   it('an output file goes to the task generating on its worker; its size breaks a tie', () => {
     const tasks = [task('A', 0), task('B', 100)];
     const file = (key: string, group: string, timeMs: number, size: number): WindowItem => ({ kind: 'file', key, timeMs, group, size, lateMs: 5000 });
-    const items: WindowItem[] = [file('F1', 'g1', 9000, 1000), file('F2', 'g2', 9100, 2000), { ...end('E1', 10000), bytes: 2000 }, { ...end('E2', 10100), bytes: 1000 }];
+    const items: WindowItem[] = [file('F1', 'g1', 9000, 1000), file('F2', 'g2', 9100, 2000), end('E1', 10000, true, null, 2000), end('E2', 10100, true, null, 1000)];
     const r = solve(tasks, items, 10100);
     expect(r.items.get('F1')).toMatchObject({ link: 'inferred', candidates: 2 });
     // the sizes pair F1 (1000 bytes) with E2's task and F2 with E1's

@@ -33,9 +33,12 @@ export interface WindowTask {
   fixedBindings: Binding[];
   fixedAnswerMs: number | null;
   fixedDurationMs: number | null;
-  /** Closed by a named line (feedback) or a settled submit failure at this time: its end came before. */
+  /**
+   * Closed at this time (its feedback, a settled submit failure, a timeout, an interruption): nothing
+   * later is its. A feedback line also says its end came before: that is a `close` item.
+   */
   closedMs: number | null;
-  /** A closing line excused from needing an end (its end line was lost: nothing consistent had one). */
+  /** Excused from needing an end at its close (its end line was lost: nothing consistent had one; interrupted). */
   endLost: boolean;
   /** The validator scored it above 0: its generation completed. */
   mustComplete: boolean;
@@ -91,6 +94,8 @@ export interface Attribution {
   leaves: number;
   truncated: boolean;
   items: Map<string, ItemAnswer>;
+  /** Per task: whether it has ended in every consistent assignment, and its latest possible end. */
+  ended: Map<string, { inAll: boolean; latestMs: number | null }>;
 }
 
 interface Ends {
@@ -107,7 +112,8 @@ interface Answer {
 /** The mutable state of one branch of the search (undone on the way back). */
 interface Branch {
   end: Map<string, Ends>;
-  closed: Set<string>;
+  /** Tasks a submit failure closed in this branch, and when. */
+  submitted: Map<string, number>;
   bind: Map<string, Map<Binding['ns'], string>>;
   answer: Map<string, Answer>;
   fileSize: Map<string, number>;
@@ -128,18 +134,22 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
     .map((it, i) => ({ it, i }))
     .sort((a, b) => a.it.timeMs - b.it.timeMs || a.i - b.i)
     .map((x) => x.it);
-  const br: Branch = { end: new Map(), closed: new Set(), bind: new Map(), answer: new Map(), fileSize: new Map(), choice: new Map(), cost: 0 };
+  const br: Branch = { end: new Map(), submitted: new Map(), bind: new Map(), answer: new Map(), fileSize: new Map(), choice: new Map(), cost: 0 };
   for (const t of tasks) {
     if (t.fixedEnd) br.end.set(t.id, { ...t.fixedEnd, bytes: null });
-    if (t.closedMs !== null) br.closed.add(t.id);
     br.bind.set(t.id, new Map(t.fixedBindings.map((b) => [b.ns, b.value])));
     if (t.fixedAnswerMs !== null) br.answer.set(t.id, { timeMs: t.fixedAnswerMs, durationMs: t.fixedDurationMs });
   }
+  /** Tasks with a feedback line in the window: none of them failed to submit. */
+  const hasFeedback = new Set(items.flatMap((it) => (it.kind === 'close' ? [it.taskId] : [])));
   const seen = new Map<string, Map<string, number>>(); // item -> task -> best cost of a leaf with it
+  const endings = new Map(tasks.map((t) => [t.id, { leaves: 0, latestMs: null as number | null }]));
   let leaves = 0;
   let truncated = false;
   let best: { cost: number; choice: Map<string, string | null> } | null = null;
   const endOf = (id: string) => br.end.get(id)?.timeMs ?? Infinity;
+  /** Closed before `ms`: nothing at `ms` can be its. */
+  const closedBefore = (t: WindowTask, ms: number) => Math.min(t.closedMs ?? Infinity, br.submitted.get(t.id) ?? Infinity) < ms;
 
   const generatingAt = (t: WindowTask, ms: number, earlyMs: number, lateMs: number): boolean =>
     t.startMs <= ms + earlyMs && ms <= endOf(t.id) + limits.slackMs + lateMs;
@@ -174,6 +184,11 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
       truncated = true;
       return;
     }
+    for (const [id, e] of br.end) {
+      const x = endings.get(id)!;
+      x.leaves++;
+      x.latestMs = Math.max(x.latestMs ?? -Infinity, e.timeMs);
+    }
     for (const [key, id] of br.choice) {
       if (id === null) continue;
       let m = seen.get(key);
@@ -201,19 +216,15 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
     };
     switch (it.kind) {
       case 'close': {
+        // its feedback: its end came before, it did not also fail to submit, and a score above 0 means it completed
         const t = byId.get(it.taskId);
         const e = t ? br.end.get(t.id) : undefined;
-        if (t && !e && !t.endLost) return;
-        if (e && it.mustComplete && !e.completed) return;
-        if (!t || br.closed.has(t.id)) return visit(k + 1);
-        br.closed.add(t.id);
-        visit(k + 1);
-        br.closed.delete(t.id);
-        return;
+        if (t && ((!e && !t.endLost) || br.submitted.has(t.id) || (e && it.mustComplete && !e.completed))) return;
+        return visit(k + 1);
       }
       case 'end':
         for (const t of tasks) {
-          if (!t.canEnd || br.end.has(t.id) || br.closed.has(t.id) || t.startMs > it.timeMs + limits.slackMs) continue;
+          if (!t.canEnd || br.end.has(t.id) || closedBefore(t, it.timeMs) || t.startMs > it.timeMs + limits.slackMs) continue;
           if (it.binding && !canBind(t, it.binding)) continue;
           const a = br.answer.get(t.id);
           if (a && (it.timeMs < a.timeMs - limits.slackMs || it.timeMs - a.timeMs > limits.maxAnswerLagMs)) continue;
@@ -232,10 +243,10 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
         return;
       case 'submit_failure':
         for (const t of tasks) {
-          if (!br.end.has(t.id) || br.closed.has(t.id)) continue;
+          if (!br.end.has(t.id) || t.closedMs !== null || br.submitted.has(t.id) || hasFeedback.has(t.id)) continue;
           take(t.id, 0, () => {
-            br.closed.add(t.id);
-            return () => br.closed.delete(t.id);
+            br.submitted.set(t.id, it.timeMs);
+            return () => br.submitted.delete(t.id);
           });
         }
         return;
@@ -245,7 +256,7 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
         const early = it.kind === 'file' ? limits.fileEarlyMs : limits.slackMs;
         const late = it.kind === 'file' ? it.lateMs : 0;
         // one task at a time on an endpoint: the task known to run there, if it is generating now, is the only one
-        const open = tasks.filter((t) => !br.closed.has(t.id) && generatingAt(t, it.timeMs, early, late));
+        const open = tasks.filter((t) => !closedBefore(t, it.timeMs) && generatingAt(t, it.timeMs, early, late));
         const bound = open.filter((t) => br.bind.get(t.id)!.get('g') === it.group);
         for (const t of bound.length ? bound : open.filter((o) => canBind(o, b))) {
           const e = br.end.get(t.id);
@@ -289,7 +300,8 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
       candidateIds: ids,
     });
   }
-  return { leaves: Math.min(leaves, limits.maxLeaves), truncated, items: out };
+  const ended = new Map([...endings].map(([id, x]) => [id, { inAll: leaves > 0 && x.leaves === leaves, latestMs: x.latestMs }]));
+  return { leaves: Math.min(leaves, limits.maxLeaves), truncated, items: out, ended };
 }
 
 /**
