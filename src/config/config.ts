@@ -54,6 +54,12 @@ export const ConfigSchema = z.strictObject({
   acceptScoreAbove: z.number().default(0),
   feedbackTimeoutMinutes: z.number().positive().default(15),
   taskTimeoutMinutes: z.number().positive().default(60),
+  /**
+   * The miner logs a generation's end at most this long after its worker's answer (the answer's
+   * transfer and the miner's event loop). Attribution treats it as certain: raise it for a remote
+   * worker on a slow link.
+   */
+  maxAnswerLagSeconds: z.number().positive().default(10),
   /** The spec's switches: store input images / accepted PLY files (else only their hashes). */
   store_images: z.boolean().default(true),
   store_ply_files: z.boolean().default(true),

@@ -124,6 +124,7 @@ export function createTracker(
       storeImages: true, // the image sink decides, from the live config and the free-space guard
       outputGroups: outputDirs.map((d) => d.group),
       linkAfterEndMs: config.output.linkAfterEndMs,
+      maxAnswerLagMs: config.maxAnswerLagSeconds * 1000,
     },
     hashers,
     storeImage,

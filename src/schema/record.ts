@@ -63,7 +63,8 @@ export type ErrorType = z.infer<typeof ErrorTypeSchema>;
 
 export const BLOB_KINDS = ['image', 'ply'] as const;
 export const BLOB_SKIP_REASONS = ['disabled', 'disk_low', 'error', 'missing', 'changed'] as const;
-export const LINK_KINDS = ['exact', 'inferred'] as const;
+/** How an event was tied to its task; `exact` is what collectors before 0.2 wrote for named and determined links. */
+export const LINK_KINDS = ['named', 'determined', 'inferred', 'exact'] as const;
 
 const MetadataSchema = z.strictObject({
   generation_id: z
@@ -260,8 +261,17 @@ const ProvenanceSchema = z.strictObject({
         event: z.string().min(1).describe('The event linked to the task.'),
         link: z
           .enum(LINK_KINDS)
-          .describe('exact: by the log id or prompt; inferred: by order and timing (nothing in the line names the task).'),
-        candidates: z.number().int().nonnegative().describe('Open tasks the event could have belonged to (1 when exact).'),
+          .describe(
+            'named: the line names the task (log id, prompt, its worker\'s endpoint); determined: the line names no task, ' +
+              'but every assignment consistent with what the logs guarantee gives it to this one; inferred: several ' +
+              'assignments remain, this is the best time fit (see alternatives); exact: written by collectors before 0.2 ' +
+              'for named and determined links.',
+          ),
+        candidates: z.number().int().nonnegative().describe('Open tasks the event could have belonged to (1 when named or determined).'),
+        alternatives: z
+          .array(z.uuid())
+          .optional()
+          .describe('Inferred links only: the generation_ids of the other tasks the event could have belonged to.'),
       }),
     )
     .describe('How each event was tied to the task.'),

@@ -118,7 +118,7 @@ describe('one endpoint', () => {
       accepted_window_hours: 4,
       reward: 0.0123,
     });
-    expect(links(r)).toEqual(['generation_completed:exact:1', 'feedback:exact:1']);
+    expect(links(r)).toEqual(['generation_completed:determined:1', 'feedback:named:1']);
     expect(events(r)).toEqual(['task_received', 'generating', 'generation_completed', 'feedback', 'feedback_detail']);
     expect(r.provenance.sources.every((s) => s.file === MINER.file)).toBe(true);
     expect(r.provenance.incomplete).toBe(false);
@@ -216,7 +216,7 @@ describe('one endpoint', () => {
     expect(r.generation.timing.total_time).toBe(11.9);
     expect(r.generation.output.file_size_bytes).toBeNull();
     expect(r.validator_feedback).toMatchObject({ received: true, score: 0, accepted: false, feedback_delay_seconds: 1 });
-    expect(links(r)).toEqual(['generation_failed:exact:1', 'feedback:exact:1']);
+    expect(links(r)).toEqual(['generation_failed:determined:1', 'feedback:named:1']);
   });
 
   test.each([
@@ -234,7 +234,7 @@ describe('one endpoint', () => {
     expect(r.failure_analysis).toEqual({ failed: true, error_type: errorType, error_message: message, stack_trace: null });
     expect(r.generation.submission).toMatchObject({ submitted: true, pre_submission_rejection: true, rejection_reason: errorType });
     expect(r.generation.timing.total_time).toBe(299.9);
-    expect(links(r)).toEqual([`${errorType}:exact:1`, 'feedback:exact:1']);
+    expect(links(r)).toEqual([`${errorType}:determined:1`, 'feedback:named:1']);
     expect(tracker.counters.eventsWithoutTask).toBe(0);
   });
 
@@ -256,7 +256,7 @@ describe('one endpoint', () => {
       stack_trace: 'Traceback (most recent call last):\n  File "/srv/miner/workers.py", line 12, in _generate\nValueError: boom',
     });
     expect(r.generation.submission.rejection_reason).toBe('exception');
-    expect(links(r)).toEqual(['client_error:exact:1', 'feedback:exact:1']);
+    expect(links(r)).toEqual(['client_error:determined:1', 'feedback:named:1']);
   });
 
   test('an ERROR line no rule knows, with a traceback (bt.logging.exception), ends the only generating task', async () => {
@@ -271,7 +271,7 @@ describe('one endpoint', () => {
     expect(r.outcome).toBe('generation_failed');
     expect(r.failure_analysis).toMatchObject({ failed: true, error_type: 'exception', error_message: 'Unhandled failure in generation loop' });
     expect(r.failure_analysis.stack_trace).toContain('RuntimeError: bad state');
-    expect(links(r)).toEqual(['exception:exact:1']);
+    expect(links(r)).toEqual(['exception:determined:1']);
   });
 
   test('submit failure: finished at once as submit_failed, the hotkey kept', async () => {
@@ -291,7 +291,7 @@ describe('one endpoint', () => {
     expect(r.generation.submission).toEqual({ submitted: false, submission_time: iso(20), pre_submission_rejection: false, rejection_reason: null });
     expect(r.metadata.validator_hotkey).toBe(HOTKEY);
     expect(r.validator_feedback.received).toBe(false);
-    expect(links(r)).toEqual(['generation_completed:exact:1', 'submit_failed:exact:1']);
+    expect(links(r)).toEqual(['generation_completed:determined:1', 'submit_failed:determined:1']);
   });
 
   test('submit failure after a failed generation stays generation_failed', async () => {
@@ -333,7 +333,7 @@ describe('one endpoint', () => {
     expect(r.outcome).toBe('accepted');
     expect(r.metadata.validator_uid).toBe(3);
     expect(r.validator_feedback).toMatchObject({ score: 0.77, accepted_window_hours: 4, duel_rating: null });
-    expect(links(r)).toEqual(['generation_completed:exact:1', 'feedback:exact:1']);
+    expect(links(r)).toEqual(['generation_completed:determined:1', 'feedback:named:1']);
   });
 
   test('new-format feedback of a long text prompt: linked by the cut log id; code points counted', async () => {
@@ -368,11 +368,11 @@ describe('one endpoint', () => {
     expect(r.metadata.generation_id).toBe(idOf(0, logId));
     expect(run1.images).toEqual([{ sha256: sha, bytes: png.length }]);
     expect(r.outcome).toBe('accepted');
-    expect(links(r)).toEqual(['generation_completed:exact:1', 'feedback:exact:1']);
+    expect(links(r)).toEqual(['generation_completed:determined:1', 'feedback:named:1']);
 
     const run2 = await run([...start(0, b64), m(20, msg.completed(2000)), m(30, msg.oldFeedback(7, b64, '0.0'))]);
     expect(run2.records.map((x) => [x.task.log_id, x.outcome])).toEqual([[logId, 'rejected']]);
-    expect(links(run2.records[0]!)).toEqual(['generation_completed:exact:1', 'feedback:exact:1']);
+    expect(links(run2.records[0]!)).toEqual(['generation_completed:determined:1', 'feedback:named:1']);
   });
 
   test('image not stored when storeImages is off: blobs_skipped says so', async () => {
@@ -563,7 +563,7 @@ describe('one endpoint', () => {
       pre_submission_rejection: true,
       rejection_reason: 'clip_below_threshold',
     });
-    expect(links(r)).toEqual(['pre_submission_rejection:exact:1', 'generation_failed:exact:1', 'feedback:exact:1']);
+    expect(links(r)).toEqual(['pre_submission_rejection:determined:1', 'generation_failed:determined:1', 'feedback:named:1']);
   });
 
   test('the worker\'s rejection line without the miner\'s failure line: failed from the worker\'s word when the feedback comes', async () => {
@@ -616,7 +616,7 @@ describe('one endpoint', () => {
     const r = t.tracker.drainRecords()[0]!.record;
     expect(r.generation.timing.total_time).toBe(18);
     expect(events(r)).toEqual(['task_received', 'generation_completed']);
-    expect(links(r)).toEqual(['generation_completed:exact:1']);
+    expect(links(r)).toEqual(['generation_completed:determined:1']);
   });
 
   test('identity: the uid and the network from the startup lines go into the records of later tasks', async () => {
@@ -679,8 +679,8 @@ describe('two endpoints', () => {
     expect(chair.miner_config.trellis_sparse_steps).toBe(30);
     expect(lamp.generation.timing.trellis_time).toBe(8.5);
     expect(lamp.miner_config.trellis_sparse_steps).toBe(45);
-    expect(links(chair)).toEqual(['worker_request:exact:1', 'worker_metrics:exact:1']);
-    expect(links(lamp)).toEqual(['worker_request:exact:1', 'worker_metrics:exact:1']);
+    expect(links(chair)).toEqual(['worker_request:determined:1', 'worker_metrics:determined:1']);
+    expect(links(lamp)).toEqual(['worker_request:determined:1', 'worker_metrics:determined:1']);
     expect(chair.provenance.sources.filter((s) => s.event.startsWith('worker')).map((s) => s.file)).toEqual([W1.file, W1.file]);
     expect(tracker.counters.eventsWithoutTask).toBe(0);
   });
@@ -701,11 +701,11 @@ describe('two endpoints', () => {
     const lamp = recordOf(records, 'a big blue lamp');
     expect(lamp.failure_analysis.error_type).toBe('endpoint_unreachable');
     expect(lamp.failure_analysis.error_message).toBe(`Failed to connect to the endpoint: ${URL2}`);
-    expect(links(lamp)).toEqual(['worker_request:exact:1', 'endpoint_unreachable:exact:1']);
+    expect(links(lamp)).toEqual(['worker_request:determined:1', 'endpoint_unreachable:determined:1']);
     // the only task left generating takes the unnamed end line
     expect(chair.failure_analysis.failed).toBe(false);
     expect(chair.generation.output.file_size_bytes).toBe(1000);
-    expect(links(chair)).toEqual(['worker_request:exact:1', 'generation_completed:exact:1']);
+    expect(links(chair)).toEqual(['worker_request:determined:1', 'generation_completed:determined:1']);
   });
 
   test('an endpoint error goes to the task known to run there even when an older task has no known endpoint', async () => {
@@ -714,7 +714,7 @@ describe('two endpoints', () => {
       { rules: CUSTOM_RULES, options: two },
     );
     expect(recordOf(records, 'a big blue lamp').failure_analysis.error_type).toBe('endpoint_timeout');
-    expect(links(recordOf(records, 'a big blue lamp'))).toEqual(['worker_request:exact:1', 'endpoint_timeout:exact:1']);
+    expect(links(recordOf(records, 'a big blue lamp'))).toEqual(['worker_request:determined:1', 'endpoint_timeout:determined:1']);
     expect(recordOf(records, 'a red chair').failure_analysis.failed).toBe(false);
   });
 
@@ -723,7 +723,7 @@ describe('two endpoints', () => {
       [...start(0, 'a red chair'), ...start(1, 'a big blue lamp'), request(W2, 1.2, 'a big blue lamp'), m(5, msg.timedOut(URL2), 'ERROR')],
       { rules: CUSTOM_RULES, options: { endpoints: { 'http://127.0.0.1:8093/generate': 'g1', 'http://127.0.0.1:8094/generate//': 'g2' } } },
     );
-    expect(links(recordOf(records, 'a big blue lamp'))).toEqual(['worker_request:exact:1', 'endpoint_timeout:exact:1']);
+    expect(links(recordOf(records, 'a big blue lamp'))).toEqual(['worker_request:determined:1', 'endpoint_timeout:determined:1']);
   });
 
   test('an endpoint error binds the task to that endpoint: a later line of its worker comes to it', async () => {
@@ -734,14 +734,14 @@ describe('two endpoints', () => {
     const r = records[0]!;
     expect(r.failure_analysis.error_type).toBe('endpoint_timeout');
     expect(r.generation.timing.generation_time).toBe(6);
-    expect(links(r)).toEqual(['endpoint_timeout:exact:1', 'worker_metrics:exact:1']);
+    expect(links(r)).toEqual(['endpoint_timeout:determined:1', 'worker_metrics:determined:1']);
   });
 
   test('a feedback line names one of two generating tasks: that one, exact (its end never seen)', async () => {
     const { records } = await run([...start(0, 'a red chair'), ...start(1, 'a blue lamp'), m(30, msg.feedback(7, '0.9', 'a blue lamp'))], { options: two });
     const lamp = recordOf(records, 'a blue lamp');
     expect(lamp.outcome).toBe('accepted');
-    expect(links(lamp)).toEqual(['feedback:exact:1']);
+    expect(links(lamp)).toEqual(['feedback:named:1']);
     expect(lamp.provenance.incomplete_reasons).toEqual(['generation_end_not_seen']);
     expect(recordOf(records, 'a red chair').outcome).toBe('interrupted');
   });
@@ -764,7 +764,7 @@ describe('two endpoints', () => {
     const rows = t.tracker.drainRecords().map((f) => f.record);
     expect(rows.map((r) => [r.task.prompt, r.outcome])).toEqual([['a blue lamp', 'submit_failed']]);
     expect(rows[0]!.metadata.validator_hotkey).toBe(HOTKEY);
-    expect(links(rows[0]!)).toEqual(['generation_completed:inferred:2', 'submit_failed:exact:1']);
+    expect(links(rows[0]!)).toEqual(['generation_completed:inferred:2', 'submit_failed:determined:1']);
     t.tracker.finishAll('input_ended');
     const chair = t.tracker.drainRecords().map((f) => f.record);
     expect(chair.map((r) => [r.task.prompt, r.outcome])).toEqual([['a red chair', 'accepted']]);
@@ -785,7 +785,7 @@ describe('two endpoints', () => {
       { options: { ...two, validatorHotkeys: { '13': HOTKEY } }, finish: false },
     );
     expect(records.map((r) => [r.task.prompt, r.outcome, r.metadata.validator_uid])).toEqual([['a blue lamp', 'submit_failed', 13]]);
-    expect(links(records[0]!)).toEqual(['generation_completed:inferred:2', 'submit_failed:exact:1']);
+    expect(links(records[0]!)).toEqual(['generation_completed:inferred:2', 'submit_failed:determined:1']);
   });
 
   test('an exception line naming no endpoint is not taken while two tasks generate', async () => {
@@ -830,7 +830,7 @@ describe('output files', () => {
     const r = fin!.record;
     expect(r.generation.output.file_size_bytes).toBe(2_500_000); // the file, not the miner's figure
     expect(r.generation.output.file_size_mb).toBe(2.384186);
-    expect(links(r)).toEqual(['worker_metrics:exact:1', 'ply_written:exact:1', 'generation_completed:exact:1', 'feedback:exact:1']);
+    expect(links(r)).toEqual(['worker_metrics:determined:1', 'ply_written:determined:1', 'generation_completed:determined:1', 'feedback:named:1']);
     expect(r.provenance.sources).toContainEqual({ event: 'ply_written', file: f.path, offset: 0 });
     expect(fin!.ply).toEqual({ path: f.path, dir: f.dir, name: f.name, size: 2_500_000, mtimeMs: f.mtimeMs, measured: false });
     expect(t.tracker.counters.outputFilesLinked).toBe(1);
@@ -854,7 +854,7 @@ describe('output files', () => {
     expect(t.tracker.pushOutput(outputFile('g1', 'y.ply', 11, 6000))).toBe(idOf(0, 'a red chair'));
     t.tracker.finishAll('input_ended');
     const records = t.tracker.drainRecords().map((f) => f.record);
-    expect(links(recordOf(records, 'a big blue lamp'))).toEqual(['worker_request:exact:1', 'ply_written:exact:1']);
+    expect(links(recordOf(records, 'a big blue lamp'))).toEqual(['worker_request:determined:1', 'ply_written:determined:1']);
     expect(recordOf(records, 'a red chair').generation.output.file_size_bytes).toBe(6000);
   });
 
@@ -889,7 +889,7 @@ describe('output files', () => {
     );
     expect(lamp.generation.output.num_gaussians).toBe(398234);
     expect(lamp.generation.output.file_size_bytes).toBe(37_025_000);
-    expect(links(lamp)).toEqual(['worker_request:exact:1', 'worker_metrics:exact:1', 'ply_written:exact:1']);
+    expect(links(lamp)).toEqual(['worker_request:determined:1', 'worker_metrics:determined:1', 'ply_written:determined:1']);
   });
 
   test('a path named by a worker line links a file that comes after the link window', async () => {
@@ -1013,9 +1013,9 @@ describe('snapshot and restore', () => {
     ev[2] = { ...ev[2]!, damaged: true, fields: {}, long: null };
     const want = await sameAfterAnyRestore(ev, { endpoints: ENDPOINTS });
     expect(want.map((f) => [f.record.task.prompt, f.record.outcome, f.record.metadata.timestamp, links(f.record).at(-1)])).toEqual([
-      ['a blue lamp', 'submit_failed', iso(2), 'submit_failed:exact:1'],
-      ['a red chair', 'submit_failed', iso(0), 'submit_failed:exact:1'],
-      ['a green cup', 'accepted', iso(3), 'feedback:exact:1'],
+      ['a blue lamp', 'submit_failed', iso(2), 'submit_failed:determined:1'],
+      ['a red chair', 'submit_failed', iso(0), 'submit_failed:determined:1'],
+      ['a green cup', 'accepted', iso(3), 'feedback:named:1'],
       ['twice', 'interrupted', iso(400), undefined],
       ['twice', 'interrupted', iso(400), undefined],
     ]);
@@ -1053,11 +1053,11 @@ describe("today's guesses (to change with the attribution rewrite)", () => {
     const records = t.tracker.drainRecords().map((f) => f.record);
     const c = recordOf(records, 'a red chair');
     const l = recordOf(records, 'a blue lamp');
-    expect(links(c)).toEqual(['generation_completed:inferred:2', 'feedback:exact:1']);
+    expect(links(c)).toEqual(['generation_completed:inferred:2', 'feedback:named:1']);
     expect(c.generation.output.file_size_bytes).toBe(1000);
     expect(c.generation.timing.total_time).toBe(19.9);
     // the second end has one candidate left, but the earlier guess makes it a guess too
-    expect(links(l)).toEqual(['generation_completed:inferred:2', 'feedback:exact:1']);
+    expect(links(l)).toEqual(['generation_completed:inferred:2', 'feedback:named:1']);
     expect(l.generation.output.file_size_bytes).toBe(2000);
     expect(l.generation.timing.total_time).toBe(38.9);
   });
@@ -1077,10 +1077,10 @@ describe("today's guesses (to change with the attribution rewrite)", () => {
     expect(l.generation.timing.total_time).toBe(18.9);
     expect(l.generation.submission.submission_time).toBe(iso(20));
     expect(l.provenance.incomplete_reasons).toEqual([]);
-    expect(links(l)).toEqual(['feedback:exact:1', 'generation_completed:inferred:2']);
+    expect(links(l)).toEqual(['feedback:named:1', 'generation_completed:inferred:2']);
     expect(c.generation.output.file_size_bytes).toBe(2000);
     expect(c.generation.timing.total_time).toBe(39.9);
-    expect(links(c)).toEqual(['generation_completed:inferred:2', 'feedback:exact:1']);
+    expect(links(c)).toEqual(['generation_completed:inferred:2', 'feedback:named:1']);
     expect(c.provenance.sources.filter((s) => s.event === 'generation_completed')).toHaveLength(1);
   });
 
@@ -1108,7 +1108,7 @@ describe("today's guesses (to change with the attribution rewrite)", () => {
       true,
     ]);
     // today the links and times are not swapped with the outcome
-    expect(links(c)).toEqual(['generation_failed:inferred:2', 'feedback:exact:1']);
+    expect(links(c)).toEqual(['generation_failed:inferred:2', 'feedback:named:1']);
     expect(c.generation.submission.submission_time).toBe(iso(20));
   });
 

@@ -5,7 +5,9 @@
 import { z } from 'zod';
 import { emptyRecord, NETWORKS, type GenerationRecord, type MinerEvent } from '../../schema';
 import { isoUtc } from '../../parse';
-import type { LogEvent, FieldValue } from '../events';
+import type { LogEvent, FieldValue, OutputFile } from '../events';
+import type { PlyResult } from '../../ply';
+import type { Attribution, WindowItem } from './attribution';
 import type { Hashers } from '../prompt';
 import type { LinkedPly } from '../ply-output';
 import type { StoreImage, TrackerOptions } from './options';
@@ -16,26 +18,20 @@ const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null;
 export const PhaseSchema = z.enum(['received', 'generating', 'ended', 'feedback']);
 export type Phase = z.infer<typeof PhaseSchema>;
 
-/** The end event a task took by a guess among candidates, and the record fields it changed. */
-export const EndStateSchema = z.object({
-  event: z.custom<LogEvent>(isObject),
+/** An event waiting in the attribution window (see window.ts): the search's item and what it applies. */
+export const WindowEntrySchema = z.object({
+  item: z.custom<WindowItem>(isObject),
+  /** The log line, without its long field (end, submit failure and worker items). */
+  event: z.custom<LogEvent>(isObject).nullable(),
+  /** The output file (file items), and its figures once measured. */
+  file: z.custom<OutputFile>(isObject).nullable(),
+  measure: z.custom<PlyResult>(isObject).nullable().optional(),
+  /** The tasks it could go to, as last solved: none of them is written before it is settled. */
   candidates: z.array(z.string()),
-  prev: z.object({
-    submission: z.custom<GenerationRecord['generation']['submission']>(isObject),
-    total_time: z.number().nullable(),
-    file_size_bytes: z.number().nullable(),
-    file_size_mb: z.number().nullable(),
-    failure_analysis: z.custom<GenerationRecord['failure_analysis']>(isObject),
-  }),
+  /** Every task it could have gone to so far (its alternatives, if it is settled by its best fit). */
+  widest: z.array(z.string()).optional(),
 });
-export type EndState = z.infer<typeof EndStateSchema>;
-
-export const PendingSubmitFailureSchema = z.object({
-  event: z.custom<LogEvent>(isObject),
-  taskIds: z.array(z.string()),
-  candidates: z.number(),
-});
-export type PendingSubmitFailure = z.infer<typeof PendingSubmitFailureSchema>;
+export type WindowEntry = z.infer<typeof WindowEntrySchema>;
 
 /** One open task; JSON-safe, so the open-task snapshot goes into the state file as is. */
 export const TaskSchema = z.object({
@@ -48,15 +44,29 @@ export const TaskSchema = z.object({
   generatingMs: z.number().nullable(),
   endedMs: z.number().nullable(),
   feedbackMs: z.number().nullable(),
-  /** The generation outcome came from a line that named no task and had other candidates. */
-  endInferred: z.boolean(),
-  /**
-   * The largest candidate set of an inferred choice this task took part in (0: none). A later
-   * event that only this task can take is still a guess when an earlier guess left it the only one.
-   */
-  ambiguity: z.number(),
-  /** How the end of the generation was taken, so a guess can be moved to the right task. */
-  endState: EndStateSchema.nullable(),
+  /** The endpoint URL an endpoint error named, when no worker group is configured for it. */
+  url: z.string().nullable().optional(),
+  /** Its end is settled: whether the generation completed. */
+  endCompleted: z.boolean().nullable().optional(),
+  /** ... and whether the miner gave up waiting (its worker may have gone on). */
+  endGivenUp: z.boolean().optional(),
+  /** Its worker's answer (time, and the worker's own measure of the request), when settled. */
+  answerMs: z.number().nullable().optional(),
+  durationMs: z.number().nullable().optional(),
+  /** Closed at this event time (feedback, submit failure, timeout, interruption): nothing later is its. */
+  closedMs: z.number().nullable().optional(),
+  /** Excused from needing an end: its end line was not seen (lost, or cut short). */
+  endLost: z.boolean().optional(),
+  /** Its score was above 0: its generation completed. */
+  mustComplete: z.boolean().optional(),
+  /** `Score: failed`: the validation returned no score. */
+  validationFailed: z.boolean().optional(),
+  /** Cut short before its end or feedback: why (miner_restarted, task_timeout, the end of an input). */
+  interrupted: z.string().nullable().optional(),
+  /** It took or lost an event by a best fit: nothing in its lifetime is determined any more. */
+  guessed: z.boolean().optional(),
+  /** The worker line that named its output path was itself inferred. */
+  expectedPlyInferred: z.boolean().optional(),
   /** The id a feedback-only record of this task would have had. */
   orphanId: z.string().nullable(),
   record: z.custom<GenerationRecord>(isObject),
@@ -111,7 +121,7 @@ export class TaskBook {
     outputFilesWithoutTask: 0,
   };
   tasks: Task[] = [];
-  /** Finished tasks waiting for their output file (see awaitsOutput); no event but a file touches them. */
+  /** Finished tasks waiting for their output file (see awaitsOutput) or for an unsettled event they may own. */
   closing: Task[] = [];
   finished: FinishedRecord[] = [];
   minerEvents: MinerEvent[] = [];
@@ -121,8 +131,21 @@ export class TaskBook {
   lostReceived: z.infer<typeof LostReceivedSchema>[] = [];
   /** The task whose feedback line came last: the detail line that follows belongs to it. */
   awaitingDetail: Task | null = null;
-  /** Submit failures that named no single task yet (several were waiting for feedback). */
-  pendingSubmitFailures: PendingSubmitFailure[] = [];
+  /** Unnamed events not settled yet (attribution window), in arrival order. */
+  window: WindowEntry[] = [];
+  /** Endpoint URLs the miner announced (`Worker (url) started`), normalised. */
+  endpointUrls: string[] = [];
+  /** Per worker group, the ` Generation took` seconds of the request it is answering (memory only). */
+  workerSeconds = new Map<string, number>();
+  /** Until this event time, a task may be missing from the book (PM2 destroyed its prompt lines): nothing is determined. */
+  doubtUntilMs = 0;
+  /** The clock of the last tick (event time while catching up, the wall clock after). */
+  tickMs = 0;
+  /** The input ended (finishAll): nothing waits for later lines any more. */
+  draining = false;
+  /** Event time attribution was last solved at (tick re-solves as time passes), and what it found of each task's end. */
+  solvedAtMs = -Infinity;
+  ended: Attribution['ended'] = new Map();
   /** Validator hotkey -> uid, learnt where the logs pair them (a failed pull right after its query). */
   hotkeyUids = new Map<string, number>();
   /** The miner's settings file as last read (over the config's minerConfig). */
@@ -165,9 +188,6 @@ export function openTask(cx: TrackerContext, id: string, key: string, logId: str
     generatingMs: null,
     endedMs: null,
     feedbackMs: null,
-    endInferred: false,
-    ambiguity: 0,
-    endState: null,
     orphanId: null,
     record,
   };
@@ -200,15 +220,24 @@ export function oldest(tasks: Task[], by: 'receivedMs' | 'generatingMs' | 'ended
   return tasks.reduce((a, b) => ((b[by] ?? Infinity) < (a[by] ?? Infinity) ? b : a));
 }
 
-/** The number of candidates `t` was really chosen among, counting earlier guesses; taints the others. */
-export function choose(t: Task, candidates: Task[]): number {
-  if (candidates.length > 1) for (const c of candidates) c.ambiguity = Math.max(c.ambiguity, candidates.length);
-  return Math.max(candidates.length, t.ambiguity);
+/** How an event was tied to a task: named by the line, or by attribution (window.ts). */
+export interface LinkKind {
+  link: 'named' | 'determined' | 'inferred';
+  candidates: number;
+  /** Inferred: the other tasks it could have been. */
+  alternatives?: string[];
+}
+export const NAMED: LinkKind = { link: 'named', candidates: 1 };
+
+export function link(t: Task, e: LogEvent, how: LinkKind): void {
+  addSource(t, e);
+  addLink(t, e.type, how);
 }
 
-export function link(t: Task, e: LogEvent, candidates: number): void {
-  addSource(t, e);
-  t.record.provenance.links.push({ event: e.type, link: candidates > 1 ? 'inferred' : 'exact', candidates });
+export function addLink(t: Task, event: string, how: LinkKind): void {
+  const l: GenerationRecord['provenance']['links'][number] = { event, link: how.link, candidates: how.candidates };
+  if (how.link === 'inferred' && how.alternatives?.length) l.alternatives = how.alternatives;
+  t.record.provenance.links.push(l);
 }
 
 export function addSource(t: Task, e: LogEvent): void {

@@ -4,8 +4,11 @@
  */
 import type { MinerEvent } from '../../schema';
 import type { FinishedRecord, Task, TrackerContext } from './book';
-import { interruptedOutcome } from './settle';
+import { settleVerdict } from './settle';
+import { awaitsAttribution } from './window';
 
+/** How long a worker may still be at a request the miner abandoned (event time). */
+const ABANDONED_WORK_MS = 10 * 60_000;
 /** A finished task waits at most this long (wall) past the link window for its output file. */
 const OUTPUT_MAX_WAIT_MS = 30_000;
 
@@ -16,20 +19,42 @@ const OUTPUT_MAX_WAIT_MS = 30_000;
  */
 const DETAIL_WAIT_MS = 60_000;
 
+/**
+ * The task is finished on its own terms (its feedback and detail, a submit failure, a timeout, an
+ * interruption): it waits in `closing` until no unsettled event could still be its and its output
+ * file had its chance, then its verdict is settled and it goes to the outbox.
+ */
 export function finish(cx: TrackerContext, t: Task): void {
   const { book } = cx;
   book.tasks = book.tasks.filter((x) => x !== t);
   if (book.awaitingDetail === t) book.awaitingDetail = null;
-  if (awaitsOutput(cx, t)) {
-    t.closingSinceMs ??= book.output!.wallMs;
-    t.closedAtMs ??= book.lastMs;
-    if (!book.closing.includes(t)) book.closing.push(t);
-    return;
+  t.closedMs ??= book.lastMs;
+  t.closedAtMs ??= book.lastMs;
+  if (book.output) t.closingSinceMs ??= book.output.wallMs;
+  if (!book.closing.includes(t)) book.closing.push(t);
+  release(cx);
+}
+
+/** Writes the finished tasks nothing holds back any more. */
+export function release(cx: TrackerContext): void {
+  const { book } = cx;
+  for (const t of [...book.closing]) {
+    if (awaitsOutput(cx, t) || awaitsAttribution(cx, t) || mayStillWork(cx, t)) continue;
+    book.closing = book.closing.filter((x) => x !== t);
+    settleVerdict(t);
+    const supersedes = t.orphanId && t.orphanId !== t.id ? [t.orphanId] : [];
+    book.finished.push({ record: t.record, supersedesIfPresent: supersedes, ply: t.ply ?? null });
+    book.counters.recordsFinished++;
   }
-  book.closing = book.closing.filter((x) => x !== t);
-  const supersedes = t.orphanId && t.orphanId !== t.id ? [t.orphanId] : [];
-  book.finished.push({ record: t.record, supersedesIfPresent: supersedes, ply: t.ply ?? null });
-  book.counters.recordsFinished++;
+}
+
+/**
+ * A task the miner abandoned (it restarted) may still be finished by its worker, whose late lines are
+ * its, not the next task's: it stays a candidate for a while, unless the input ends.
+ */
+function mayStillWork(cx: TrackerContext, t: Task): boolean {
+  const now = Math.max(cx.book.lastMs, cx.book.tickMs);
+  return !!t.interrupted && !cx.book.draining && t.phase !== 'feedback' && now - (t.closedMs ?? 0) < ABANDONED_WORK_MS;
 }
 
 /** The task whose feedback line came last is finished: its detail line came, or will not. */
@@ -45,9 +70,10 @@ export function closeStaleFeedback(cx: TrackerContext, nowMs: number): void {
   if (t && nowMs - (t.feedbackMs ?? nowMs) > DETAIL_WAIT_MS) closeFeedback(cx);
 }
 
-/** Finishes a task before its end was seen (its outcome: see interruptedOutcome). */
+/** Cuts a task short (miner restart, task timeout, end of an input): it needs no end of its own any more. */
 export function interrupt(cx: TrackerContext, t: Task, reason: string): void {
-  interruptedOutcome(t, reason);
+  if (t.phase !== 'feedback') t.interrupted ??= reason;
+  t.endLost = true;
   finish(cx, t);
 }
 
@@ -66,30 +92,33 @@ export function awaitsOutput(cx: TrackerContext, t: Task): boolean {
   return o.settledMs < since + cx.opts.linkAfterEndMs && o.wallMs - since < cx.opts.linkAfterEndMs + OUTPUT_MAX_WAIT_MS;
 }
 
-export function releaseClosing(cx: TrackerContext): void {
-  for (const t of [...cx.book.closing]) if (!awaitsOutput(cx, t)) finish(cx, t);
-}
-
 /** How far the output directories are known (wall ms) and the wall clock now; only the daemon reads them live. */
 export function setOutputSettled(cx: TrackerContext, settledMs: number, wallMs: number): void {
   cx.book.output = { settledMs, wallMs };
-  releaseClosing(cx);
+  release(cx);
 }
 
-/** The tasks that waited too long for their feedback, or for their generation's end (tick's timeouts). */
+/**
+ * tick's timeouts: no feedback `feedbackTimeoutMs` after the generation ended (for an end not
+ * settled yet: after its latest possible end, once it has one in every consistent assignment); still
+ * generating `taskTimeoutMs` after it was received: interrupted.
+ */
 export function closeTimedOut(cx: TrackerContext, nowMs: number): void {
+  const ended = cx.book.window.length ? cx.book.ended : null;
   for (const t of [...cx.book.tasks]) {
-    if (t.phase === 'ended' && t.endedMs !== null && nowMs - t.endedMs > cx.opts.feedbackTimeoutMs) {
-      t.record.validator_feedback.received = false;
-      t.record.outcome = t.record.failure_analysis.failed ? 'generation_failed' : 'no_feedback';
+    if (t.phase === 'feedback') continue;
+    const open = ended?.get(t.id);
+    const endMs = t.endedMs ?? (open?.inAll ? open.latestMs : null);
+    if (endMs !== null && nowMs - endMs > cx.opts.feedbackTimeoutMs) {
+      t.closedMs = nowMs;
       finish(cx, t);
-    } else if ((t.phase === 'received' || t.phase === 'generating') && nowMs - t.receivedMs > cx.opts.taskTimeoutMs) {
+    } else if (endMs === null && nowMs - t.receivedMs > cx.opts.taskTimeoutMs) {
       interrupt(cx, t, 'task_timeout');
     }
   }
 }
 
-/** Every open task is finished as it stands, marked with `reason` (finishAll's last step). */
+/** Every open task is cut short, marked with `reason` (finishAll, a miner restart). */
 export function interruptAll(cx: TrackerContext, reason: string): void {
   for (const t of [...cx.book.tasks]) interrupt(cx, t, reason);
 }

@@ -1,15 +1,17 @@
 /** The validator's feedback line (it names its task's log id) and the detail line that follows it. */
-import { generationId, type GenerationRecord } from '../../schema';
-import { isoUtc, redactSecrets } from '../../parse';
+import { generationId } from '../../schema';
+import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
 import { analysePrompt, promptKey, taskTypeOfLogId, textLogId } from '../prompt';
-import { addSource, incomplete, link, newRecord, num, oldest, openTask, round3, str, type Task, type TrackerContext } from './book';
+import { addSource, incomplete, link, NAMED, newRecord, num, oldest, openTask, round3, str, type Task, type TrackerContext } from './book';
 import { closeFeedback } from './close';
-import { reclaimGuessedEnd } from './end';
-import { outcomeOf } from './settle';
-import { resolveSubmitFailures } from './submit-failures';
+import { attribute, enter, type Appliers } from './window';
 
-export function onFeedback(cx: TrackerContext, e: LogEvent): void {
+/**
+ * The feedback line names its task (log id, or the whole prompt on older miners). It closes the task:
+ * its end came before (a constraint for the window), and a score above 0 says it completed.
+ */
+export function onFeedback(cx: TrackerContext, ap: Appliers, e: LogEvent): void {
   const { book, opts } = cx;
   let logId = str(e.fields.log_id);
   let key: string | null = null;
@@ -21,7 +23,7 @@ export function onFeedback(cx: TrackerContext, e: LogEvent): void {
   }
   if (!logId) return;
   const awaiting = book.tasks.filter((t) => (key ? t.key === key : t.logId === logId) && t.phase !== 'feedback');
-  const ended = awaiting.filter((t) => t.phase === 'ended');
+  const ended = awaiting.filter((t) => t.endedMs !== null);
   const candidates = ended.length ? ended : awaiting;
   const orphanId = orphanIdOf(cx, e, logId);
   let t: Task;
@@ -30,9 +32,8 @@ export function onFeedback(cx: TrackerContext, e: LogEvent): void {
   } else {
     t = oldest(candidates, 'receivedMs');
     t.orphanId = orphanId;
-    link(t, e, candidates.length);
+    link(t, e, candidates.length > 1 ? { link: 'inferred', candidates: candidates.length } : NAMED);
   }
-  if (t.phase === 'generating' || t.phase === 'received') reclaimGuessedEnd(cx, t);
   const r = t.record;
   const uid = num(e.fields.validator_uid);
   if (uid !== null) {
@@ -51,65 +52,17 @@ export function onFeedback(cx: TrackerContext, e: LogEvent): void {
     fb.score = num(score);
     fb.accepted = fb.score === null ? null : fb.score > opts.acceptScoreAbove;
   }
+  t.validationFailed = score === 'failed';
+  t.mustComplete = (fb.score ?? 0) > 0;
   const subTime = r.generation.submission.submission_time;
   if (subTime) fb.feedback_delay_seconds = round3((e.timeMs - Date.parse(subTime)) / 1000);
-  if (t.phase !== 'ended' && t.phase !== 'feedback' && !r.provenance.incomplete_reasons.includes('task_not_seen')) {
-    incomplete(t, 'generation_end_not_seen');
-    failFromWorkerRejection(r);
-  }
-  if (fb.accepted === true && r.failure_analysis.failed && t.endInferred) swapInferredEnd(cx, t);
-  r.outcome = outcomeOf(r, score === 'failed');
-  if (score === 'failed' && !r.failure_analysis.failed) {
-    r.failure_analysis.failed = true;
-    r.failure_analysis.error_type = 'validation_failed';
-    r.failure_analysis.error_message = 'the validation returned no score (Score: failed)';
-  }
   t.phase = 'feedback';
   t.feedbackMs = e.timeMs;
+  t.closedMs = e.timeMs;
   book.awaitingDetail = t;
-  if (book.pendingSubmitFailures.length) resolveSubmitFailures(cx, () => false);
-}
-
-/**
- * The worker said it rejected its result before submission (its own line): the generation failed
- * even when the miner's failure line was not seen or went to another task by a guess.
- */
-function failFromWorkerRejection(r: GenerationRecord): void {
-  const sub = r.generation.submission;
-  if (sub.pre_submission_rejection !== true || r.failure_analysis.failed) return;
-  r.failure_analysis.failed = true;
-  r.failure_analysis.error_type = 'pre_submission_rejection';
-  r.failure_analysis.error_message = redactSecrets(`rejected before submission: ${sub.rejection_reason ?? 'no reason given'}`);
-}
-
-/**
- * An accepted score means the generation did not fail: when this task got a failure line that
- * named no task, and another candidate still open got the success, they are swapped.
- */
-function swapInferredEnd(cx: TrackerContext, t: Task): void {
-  const other = cx.book.tasks.find(
-    (o) => o !== t && o.phase === 'ended' && o.endInferred && !o.record.failure_analysis.failed,
-  );
-  if (!other) return;
-  const a = t.record;
-  const b = other.record;
-  const fa = a.failure_analysis;
-  a.failure_analysis = b.failure_analysis;
-  b.failure_analysis = fa;
-  if (!t.ply && !other.ply) {
-    // the miner's size figures came with the end lines; a linked file keeps its own
-    const out = a.generation.output.file_size_bytes;
-    a.generation.output.file_size_bytes = b.generation.output.file_size_bytes;
-    a.generation.output.file_size_mb = b.generation.output.file_size_mb;
-    b.generation.output.file_size_bytes = out;
-    b.generation.output.file_size_mb = out === null ? null : Math.round((out / 1048576) * 1e6) / 1e6;
-  }
-  const pa = a.generation.submission.pre_submission_rejection;
-  const ra = a.generation.submission.rejection_reason;
-  a.generation.submission.pre_submission_rejection = b.generation.submission.pre_submission_rejection;
-  a.generation.submission.rejection_reason = b.generation.submission.rejection_reason;
-  b.generation.submission.pre_submission_rejection = pa;
-  b.generation.submission.rejection_reason = ra;
+  if (!t.key.startsWith('orphan:') && t.endedMs === null)
+    enter(cx, ap, { item: { kind: 'close', key: `close:${t.id}`, timeMs: e.timeMs, taskId: t.id, mustComplete: t.mustComplete }, event: null, file: null });
+  else attribute(cx, ap);
 }
 
 export function onFeedbackDetail(cx: TrackerContext, e: LogEvent): void {
@@ -145,6 +98,7 @@ function orphanTask(cx: TrackerContext, e: LogEvent, logId: string, id: string):
     record.task.prompt_length = textLogId(logId).length;
   }
   const t = openTask(cx, id, `orphan:${id}`, logId, 'ended', e, record);
+  t.endLost = true;
   incomplete(t, 'task_not_seen');
   return t;
 }

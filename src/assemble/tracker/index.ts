@@ -23,15 +23,17 @@ import {
   drainMinerEvents,
   drainRecords,
   interruptAll,
+  release,
   requeue,
   setOutputSettled,
 } from './close';
 import { onDamaged, onPromptLine } from './task-start';
-import { onGenerationEnd } from './end';
-import { onWorkerEvent } from './workers';
-import { onSubmitFailed, resolveStaleSubmitFailures, resolveSubmitFailures } from './submit-failures';
+import { applyEnd, endItem } from './end';
+import { applyWorker, workerItem } from './workers';
+import { applySubmitFailed, submitFailureItem } from './submit-failures';
 import { onFeedback, onFeedbackDetail } from './feedback';
-import { pendingPlys, plysToMeasure, pushOutput, setPlyMeasure } from './output-link';
+import { linkPly, pendingPlys, plysToMeasure, pushOutput, setPlyMeasure } from './output-link';
+import { attribute, attributeAsTimePasses, enter, type Appliers } from './window';
 import {
   onCooldown,
   onMinerStarted,
@@ -48,6 +50,9 @@ import { restoreSnapshot, takeSnapshot, type TrackerSnapshot } from './snapshot'
 export { DEFAULT_TRACKER_OPTIONS, type TrackerOptions, type StoreImage } from './options';
 export type { FinishedRecord, TrackerCounters } from './book';
 export { TrackerSnapshotSchema, type TrackerSnapshot } from './snapshot';
+
+/** How each kind of settled event is applied to its task. */
+const APPLIERS: Appliers = { end: applyEnd, submitFailure: applySubmitFailed, worker: applyWorker, file: linkPly, release };
 
 export class Tracker {
   readonly counters: TrackerCounters;
@@ -69,7 +74,7 @@ export class Tracker {
     }
     if (cx.book.awaitingDetail && e.spec.role === 'miner' && e.type !== 'feedback_detail') closeFeedback(cx);
     if (e.spec.role === 'worker') {
-      onWorkerEvent(cx, e);
+      enter(cx, APPLIERS, { item: workerItem(cx, e), event: e, file: null });
       return;
     }
     switch (e.type) {
@@ -81,13 +86,13 @@ export class Tracker {
       case 'generating':
         return onPromptLine(cx, e, 'generating');
       case 'submit_failed':
-        return onSubmitFailed(cx, e);
+        return enter(cx, APPLIERS, { item: submitFailureItem(e), event: e, file: null });
       case 'feedback':
-        return onFeedback(cx, e);
+        return onFeedback(cx, APPLIERS, e);
       case 'feedback_detail':
         return onFeedbackDetail(cx, e);
       case 'miner_started':
-        return onMinerStarted(cx, e);
+        return onMinerStarted(cx, APPLIERS, e);
       case 'neuron_started':
         return onNeuronStarted(cx, e);
       case 'network':
@@ -103,22 +108,31 @@ export class Tracker {
       case 'miner_stats':
         return onMinerStats(cx, e);
       default:
-        if (GENERATION_END_EVENTS.has(e.type)) onGenerationEnd(cx, e);
+        if (!GENERATION_END_EVENTS.has(e.type)) return;
+        // an ERROR with a traceback that no rule knows is a generation's end only when nothing else is generating
+        if (e.type === 'exception' && !e.fields.endpoint && cx.book.tasks.filter((t) => t.phase === 'generating' || t.phase === 'received').length !== 1) {
+          cx.book.counters.eventsWithoutTask++;
+          return;
+        }
+        enter(cx, APPLIERS, { item: endItem(cx, e), event: e, file: null });
     }
   }
 
   /** Finishes what waited too long: `nowMs` is event time while catching up, the wall clock after. */
   tick(nowMs: number): void {
+    this.cx.book.tickMs = Math.max(this.cx.book.tickMs, nowMs);
     closeStaleFeedback(this.cx, nowMs);
-    resolveStaleSubmitFailures(this.cx, nowMs);
+    attributeAsTimePasses(this.cx, APPLIERS, nowMs);
     closeTimedOut(this.cx, nowMs);
+    if (this.cx.book.closing.length) release(this.cx);
   }
 
   /** End of an `ingest` input: every open task is finished as it stands, marked so. */
   finishAll(reason: string): void {
+    this.cx.book.draining = true;
     closeFeedback(this.cx);
-    resolveSubmitFailures(this.cx, () => true);
     interruptAll(this.cx, reason);
+    attribute(this.cx, APPLIERS);
   }
 
   /** The miner's settings in force for tasks received from now on. */
@@ -130,7 +144,7 @@ export class Tracker {
 
   /** A complete new file in a worker's output directory: the id of the task it was linked to, if any. */
   pushOutput(f: OutputFile): string | null {
-    return pushOutput(this.cx, f);
+    return pushOutput(this.cx, APPLIERS, f);
   }
 
   /** How far the output directories are known (wall ms) and the wall clock now; only the daemon reads them live. */

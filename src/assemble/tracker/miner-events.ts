@@ -6,8 +6,8 @@ import { emptyMinerEvent, type GenerationRecord, type MinerEvent } from '../../s
 import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
 import { addSource, num, str, type TrackerContext } from './book';
-import { closeFeedback, finish, interrupt } from './close';
-import { resolveSubmitFailures } from './submit-failures';
+import { closeFeedback, interruptAll } from './close';
+import { attribute, type Appliers } from './window';
 
 function networkOf(text: string): GenerationRecord['metadata']['network'] {
   if (/finney/i.test(text)) return 'mainnet';
@@ -21,24 +21,14 @@ export function onQuery(cx: TrackerContext, e: LogEvent): void {
   if (cx.book.pendingQueries.length > 64) cx.book.pendingQueries.shift();
 }
 
-export function onMinerStarted(cx: TrackerContext, e: LogEvent): void {
+/** The miner started (again): every open task was cut short; what they left unsettled is settled now. */
+export function onMinerStarted(cx: TrackerContext, ap: Appliers, e: LogEvent): void {
   closeFeedback(cx);
-  resolveSubmitFailures(cx, () => true);
-  for (const t of [...cx.book.tasks]) {
-    const r = t.record;
-    addSource(t, e);
-    if (r.failure_analysis.failed) {
-      // its generation had already failed: that stays the outcome
-      interrupt(cx, t, 'miner_restarted');
-      continue;
-    }
-    r.failure_analysis.failed = true;
-    r.failure_analysis.error_type = 'miner_restarted';
-    r.failure_analysis.error_message = 'the miner restarted before the task finished';
-    r.outcome = 'interrupted';
-    finish(cx, t);
-  }
+  for (const t of cx.book.tasks) addSource(t, e);
+  interruptAll(cx, 'miner_restarted');
+  attribute(cx, ap);
   cx.book.pendingQueries = [];
+  cx.book.workerSeconds.clear();
   minerEvent(cx, e, 'miner_restarted', () => {});
 }
 
@@ -75,7 +65,13 @@ export function onCooldown(cx: TrackerContext, e: LogEvent): void {
   });
 }
 
+/** `Worker (url) started`: an endpoint of this miner (endpoint errors name it). */
 export function onWorkerStarted(cx: TrackerContext, e: LogEvent): void {
+  const url = str(e.fields.endpoint);
+  if (url) {
+    const n = url.replace(/\/+$/, '');
+    if (!cx.book.endpointUrls.includes(n)) cx.book.endpointUrls.push(n);
+  }
   minerEvent(cx, e, 'worker_started', (m) => (m.endpoint = str(e.fields.endpoint)));
 }
 

@@ -22,6 +22,8 @@ export interface TrackerOptions {
   outputGroups: string[];
   /** A file finished up to this long after the generation ended still belongs to it. */
   linkAfterEndMs: number;
+  /** The miner logs a generation's end at most this long after its worker answered (attribution's bound). */
+  maxAnswerLagMs: number;
 }
 
 export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'minerApp' | 'host' | 'collectorVersion'> = {
@@ -35,6 +37,7 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'minerApp' | 'host' |
   storeImages: true,
   outputGroups: [],
   linkAfterEndMs: 5000,
+  maxAnswerLagMs: 10_000,
 };
 
 /** Stores an image blob; returns its path relative to the data dir, or why it was not stored. */

@@ -2,83 +2,74 @@
 import type { PlyResult } from '../../ply';
 import type { OutputFile } from '../events';
 import { applyPlyResult, applyPlySize, type LinkedPly } from '../ply-output';
-import { choose, oldest, type Task, type TrackerContext } from './book';
-import { releaseClosing } from './close';
-import { reopenGuessedEnd } from './end';
-
-/** A file may carry a time a little before the line that started its generation (clock granularity). */
-const OUTPUT_EARLY_SLACK_MS = 1000;
+import { addLink, type LinkKind, type Task, type TrackerContext } from './book';
+import { release } from './close';
+import { enter, type Appliers } from './window';
 
 /**
- * A complete new file in a worker's output directory: linked to the task that was generating on
- * that worker when it was written; when none was, to one that ended up to linkAfterEndMs before
- * (or started a moment after). A path named by a worker line links it for sure; among several
- * tasks, the miner's "Generation completed. Size:" figure rules out those of another size; else
- * the oldest, inferred.
+ * A complete new file in a worker's output directory. A path named by a worker line links it to
+ * that line's task; any other goes into the attribution window (the task generating on that worker
+ * when it was written, or one that ended up to linkAfterEndMs before). Returns the task it went to,
+ * or, while that is open, the best candidate; null when no task can have written it.
  */
-export function pushOutput(cx: TrackerContext, f: OutputFile): string | null {
+export function pushOutput(cx: TrackerContext, ap: Appliers, f: OutputFile): string | null {
   const { book } = cx;
   const open = [...book.tasks, ...book.closing].filter((t) => !t.ply && !t.key.startsWith('orphan:'));
   const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
   const named = open.filter((t) => t.expectedPly && (t.expectedPly === f.path || base(t.expectedPly) === base(f.name)));
   if (named.length === 1) {
     // as sure as the link of the worker line that named it
-    linkPly(cx, named[0]!, f, choose(named[0]!, named));
-    releaseClosing(cx);
-    return named[0]!.id;
+    const t = named[0]!;
+    linkPly(cx, t, f, t.expectedPlyInferred ? { link: 'inferred', candidates: 2 } : { link: 'determined', candidates: 1 }, null);
+    release(cx);
+    return t.id;
   }
-  // written while a task was generating: that one (one task per worker at a time); else the margins around a generation
-  let candidates = open.filter((t) => t.phase !== 'received' && inOutputWindow(cx, t, f.timeMs, true));
-  if (!candidates.length) candidates = open.filter((t) => t.phase !== 'received' && inOutputWindow(cx, t, f.timeMs, false));
-  // the directory's worker: tasks known to run there, else those that may (placed there by a guess,
-  // or on no known worker), else those placed elsewhere only by a guess
-  const tiers = [
-    candidates.filter((t) => t.group === f.group && t.ambiguity === 0),
-    candidates.filter((t) => (t.group === f.group && t.ambiguity > 0) || t.group === null),
-    candidates.filter((t) => t.group !== null && t.group !== f.group && t.ambiguity > 0),
-  ];
-  candidates = tiers.find((tier) => tier.length) ?? [];
-  const sized = candidates.filter((t) => t.record.generation.output.file_size_bytes === f.size);
-  const uncontradicted = candidates.filter((t) => t.record.generation.output.file_size_bytes === null);
-  if (sized.length) candidates = sized.length === 1 ? sized : [...sized, ...uncontradicted];
-  if (!candidates.length) {
-    const reopened = reopenGuessedEnd(cx, f);
-    if (!reopened) {
-      book.counters.outputFilesWithoutTask++;
-      return null;
-    }
-    candidates = [reopened];
-  }
-  const t = oldest(candidates, 'generatingMs');
-  linkPly(cx, t, f, choose(t, candidates));
-  releaseClosing(cx);
-  return t.id;
+  const key = `${f.path}#${f.mtimeMs}`;
+  enter(cx, ap, { item: { kind: 'file', key, timeMs: f.timeMs, group: f.group, size: f.size, lateMs: cx.opts.linkAfterEndMs }, event: null, file: f });
+  const waiting = book.window.find((w) => w.item.key === key);
+  if (waiting) return waiting.candidates[0] ?? null;
+  const took = (p: LinkedPly | null | undefined) => p?.path === f.path && p.mtimeMs === f.mtimeMs;
+  return (
+    [...book.tasks, ...book.closing].find((t) => took(t.ply))?.id ??
+    book.finished.find((x) => took(x.ply))?.record.metadata.generation_id ??
+    null
+  );
 }
 
-function inOutputWindow(cx: TrackerContext, t: Task, timeMs: number, strict: boolean): boolean {
-  const start = t.generatingMs ?? t.receivedMs;
-  const end = t.endedMs ?? t.closedAtMs ?? null;
-  if (strict) return timeMs >= start && (end === null || timeMs <= end);
-  return timeMs >= start - OUTPUT_EARLY_SLACK_MS && (end === null || timeMs <= end + cx.opts.linkAfterEndMs);
-}
-
-function linkPly(cx: TrackerContext, t: Task, f: OutputFile, candidates: number): void {
+/** A settled file: the task's output, measured already if it waited in the window. */
+export function linkPly(cx: TrackerContext, t: Task, f: OutputFile, how: LinkKind, measure: PlyResult | null): void {
   t.ply = { path: f.path, dir: f.dir, name: f.name, size: f.size, mtimeMs: f.mtimeMs, measured: false };
   t.expectedPly = null;
-  if (t.group === null) t.group = f.group;
+  t.group ??= f.group;
   const p = t.record.provenance;
   p.sources.push({ event: 'ply_written', file: f.path, offset: 0 });
-  p.links.push({ event: 'ply_written', link: candidates > 1 ? 'inferred' : 'exact', candidates });
+  addLink(t, 'ply_written', how);
   applyPlySize(t.record, f.size);
+  if (measure) {
+    applyPlyResult(t.record, measure);
+    t.ply.measured = true;
+  }
   cx.book.counters.outputFilesLinked++;
 }
 
-/** Linked files not measured yet: the daemon reads them while they are fresh. */
+/**
+ * Files not measured yet, linked or still waiting in the window: the daemon reads them while they
+ * are fresh (a worker may reuse a file name for its next generation).
+ */
 export function plysToMeasure(cx: TrackerContext): { id: string; ply: LinkedPly }[] {
-  return [...cx.book.tasks, ...cx.book.closing].filter((t) => t.ply && !t.ply.measured).map((t) => ({ id: t.id, ply: t.ply! }));
+  const linked = [...cx.book.tasks, ...cx.book.closing].filter((t) => t.ply && !t.ply.measured).map((t) => ({ id: t.id, ply: t.ply! }));
+  const waiting = cx.book.window.flatMap((w) =>
+    w.file && !w.measure ? [{ id: w.item.key, ply: { path: w.file.path, dir: w.file.dir, name: w.file.name, size: w.file.size, mtimeMs: w.file.mtimeMs, measured: false } }] : [],
+  );
+  return [...linked, ...waiting];
 }
 
 export function setPlyMeasure(cx: TrackerContext, id: string, result: PlyResult): void {
+  const w = cx.book.window.find((x) => x.item.key === id);
+  if (w) {
+    w.measure = result;
+    return;
+  }
   const t = cx.book.tasks.find((x) => x.id === id) ?? cx.book.closing.find((x) => x.id === id);
   if (!t?.ply) return;
   applyPlyResult(t.record, result);

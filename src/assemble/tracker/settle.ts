@@ -1,23 +1,67 @@
-/** A record's outcome from its facts (gathered here; other event families still set some directly). */
-import type { GenerationRecord, Outcome } from '../../schema';
+/**
+ * The one place a record's verdict is decided: `outcome`, `failure_analysis` and
+ * `validator_feedback.accepted` from the facts the task gathered (its end, the worker's rejection,
+ * a submit failure, the feedback, a timeout or an interruption), when the record is written. A
+ * record never says both accepted and failed.
+ */
+import { redactSecrets } from '../../parse';
+import type { ErrorType, GenerationRecord } from '../../schema';
 import { incomplete, type Task } from './book';
 
-export function outcomeOf(r: GenerationRecord, validationFailed: boolean): Outcome {
-  if (r.failure_analysis.failed && r.failure_analysis.error_type !== 'validation_failed') return 'generation_failed';
-  if (validationFailed) return 'validation_failed';
-  if (r.validator_feedback.accepted === true) return 'accepted';
-  if (r.validator_feedback.accepted === false) return 'rejected';
-  return 'no_feedback';
+/** Failure types that say the generation itself failed (not its submission, validation or the miner). */
+const GENERATION_FAILURES = new Set<ErrorType | null>([
+  'generation_http_error',
+  'endpoint_unreachable',
+  'endpoint_timeout',
+  'client_error',
+  'exception',
+  'pre_submission_rejection',
+]);
+
+function fail(r: GenerationRecord, type: ErrorType, message: string): void {
+  const fa = r.failure_analysis;
+  fa.failed = true;
+  fa.error_type = type;
+  fa.error_message = redactSecrets(message);
 }
 
-/**
- * The outcome of a task finished before its end was seen. A generation known to have failed stays
- * `generation_failed` (feedback would only add its score 0); anything else is `interrupted`.
- */
-export function interruptedOutcome(t: Task, reason: string): void {
-  if (t.phase !== 'feedback') {
-    const failed = t.phase === 'ended' && t.record.failure_analysis.failed;
-    t.record.outcome = failed ? 'generation_failed' : 'interrupted';
-    if (!failed) incomplete(t, reason);
+export function settleVerdict(t: Task): void {
+  const r = t.record;
+  const fa = r.failure_analysis;
+  const fb = r.validator_feedback;
+  const sub = r.generation.submission;
+  // A score above 0 says the generation completed (a failed one submits empty results, scored 0):
+  // a failure saying otherwise came from a line that was not this task's.
+  if (fb.accepted === true && fa.failed && GENERATION_FAILURES.has(fa.error_type)) {
+    r.failure_analysis = { failed: false, error_type: null, error_message: null, stack_trace: null };
+    sub.pre_submission_rejection = false;
+    sub.rejection_reason = null;
+    incomplete(t, 'failure_contradicted_by_score');
+  }
+  // the worker said it rejected its result: the generation failed, even without the miner's line
+  if (sub.pre_submission_rejection === true && !fa.failed && fb.accepted !== true && (fb.received || t.endLost))
+    fail(r, 'pre_submission_rejection', `rejected before submission: ${sub.rejection_reason ?? 'no reason given'}`);
+  const generationFailed = r.failure_analysis.failed && GENERATION_FAILURES.has(r.failure_analysis.error_type);
+  if (fb.received) {
+    if (generationFailed) r.outcome = 'generation_failed';
+    else if (t.validationFailed) {
+      r.outcome = 'validation_failed';
+      if (!r.failure_analysis.failed) fail(r, 'validation_failed', 'the validation returned no score (Score: failed)');
+    } else r.outcome = fb.accepted === true ? 'accepted' : fb.accepted === false ? 'rejected' : 'no_feedback';
+  } else if (sub.submitted === false) {
+    r.outcome = generationFailed ? 'generation_failed' : 'submit_failed';
+  } else if (t.interrupted) {
+    // a generation known to have failed stays failed (the interruption only cut off its feedback)
+    if (generationFailed && t.endedMs !== null) r.outcome = 'generation_failed';
+    else if (t.interrupted === 'miner_restarted') {
+      if (!r.failure_analysis.failed) fail(r, 'miner_restarted', 'the miner restarted before the task finished');
+      r.outcome = 'interrupted';
+    } else {
+      r.outcome = 'interrupted';
+      incomplete(t, t.interrupted);
+    }
+  } else {
+    fb.received = false;
+    r.outcome = generationFailed ? 'generation_failed' : 'no_feedback';
   }
 }

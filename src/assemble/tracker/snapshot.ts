@@ -7,8 +7,8 @@ import {
   IdentitySchema,
   LostReceivedSchema,
   PendingQuerySchema,
-  PendingSubmitFailureSchema,
   TaskSchema,
+  WindowEntrySchema,
   type TaskBook,
 } from './book';
 
@@ -19,7 +19,11 @@ export const TrackerSnapshotSchema = z.object({
   occurrences: z.array(z.tuple([z.string(), z.number()])),
   pendingQueries: z.array(PendingQuerySchema),
   lostReceived: z.array(LostReceivedSchema),
-  pendingSubmitFailures: z.array(PendingSubmitFailureSchema).optional(),
+  /** Written by builds before the attribution window; read and dropped. */
+  pendingSubmitFailures: z.array(z.unknown()).optional(),
+  window: z.array(WindowEntrySchema).optional(),
+  endpointUrls: z.array(z.string()).optional(),
+  doubtUntilMs: z.number().optional(),
   hotkeyUids: z.array(z.tuple([z.string(), z.number()])).optional(),
   awaitingDetailId: z.string().nullable().optional(),
   closing: z.array(TaskSchema).optional(),
@@ -36,7 +40,9 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     occurrences: [...book.occurrences],
     pendingQueries: [...book.pendingQueries],
     lostReceived: [...book.lostReceived],
-    pendingSubmitFailures: structuredClone(book.pendingSubmitFailures),
+    window: structuredClone(book.window),
+    endpointUrls: [...book.endpointUrls],
+    doubtUntilMs: book.doubtUntilMs,
     hotkeyUids: [...book.hotkeyUids],
     awaitingDetailId: book.awaitingDetail?.id ?? null,
     closing: structuredClone(book.closing),
@@ -50,7 +56,9 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.occurrences = new Map(s.occurrences);
   book.pendingQueries = [...s.pendingQueries];
   book.lostReceived = [...s.lostReceived];
-  book.pendingSubmitFailures = structuredClone(s.pendingSubmitFailures ?? []);
+  book.window = structuredClone(s.window ?? []);
+  book.endpointUrls = [...(s.endpointUrls ?? [])];
+  book.doubtUntilMs = s.doubtUntilMs ?? 0;
   book.hotkeyUids = new Map(s.hotkeyUids ?? []);
   book.awaitingDetail = book.tasks.find((t) => t.id === s.awaitingDetailId) ?? null;
   book.closing = structuredClone(s.closing ?? []);

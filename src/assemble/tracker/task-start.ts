@@ -96,6 +96,10 @@ export function onDamaged(cx: TrackerContext, e: LogEvent): void {
     if (waiting.length === 1) {
       waiting[0]!.phase = 'generating';
       waiting[0]!.generatingMs = e.timeMs;
+    } else {
+      // a task with both prompt copies destroyed, or one whose start is unknown: while it may run,
+      // no unnamed event can be sure of its task
+      book.doubtUntilMs = Math.max(book.doubtUntilMs, e.timeMs + cx.opts.taskTimeoutMs);
     }
   }
 }

@@ -1,47 +1,72 @@
-/** A worker's own lines: the task generating on its endpoint, and the record fields its rules set. */
+/**
+ * A worker's own lines: they belong to the task generating on its endpoint, which they do not name;
+ * each goes into the attribution window with what it says about its request (the worker answered,
+ * how long it took, what it was asked), and the record fields its rules set are applied once settled.
+ */
 import type { GenerationRecord } from '../../schema';
 import type { LogEvent, FieldValue } from '../events';
-import { choose, link, num, oldest, str, type Task, type TrackerContext } from './book';
+import type { WindowItem } from './attribution';
+import { link, num, str, type LinkKind, type Task, type TrackerContext } from './book';
 
-export function onWorkerEvent(cx: TrackerContext, e: LogEvent): void {
-  const { book } = cx;
-  const group = e.spec.group;
-  const generating = book.tasks.filter((t) => t.phase === 'generating');
-  let candidates = generating.filter((t) => t.group === group);
-  if (!candidates.length) candidates = matchingPrompt(generating.filter((t) => t.group === null), e);
-  if (!candidates.length) {
-    // a worker line written just after the miner saw the generation end
-    candidates = book.tasks.filter((t) => t.group === group && t.phase === 'ended' && e.timeMs - (t.endedMs ?? 0) < 5000);
-  }
-  if (!candidates.length) {
-    book.counters.eventsWithoutTask++;
-    return;
-  }
-  const t = oldest(candidates, 'generatingMs');
-  t.group = group;
-  link(t, e, choose(t, candidates));
-  applySet(t.record, e.set);
-  const plyPath = str(e.fields.ply_path);
-  if (plyPath && !t.ply) t.expectedPly = plyPath;
-  if (str(e.set['generation.submission.rejection_reason'] as FieldValue) || e.set['generation.submission.pre_submission_rejection'] === true) {
-    t.record.generation.submission.pre_submission_rejection = true;
-  }
-}
+type WorkerItem = Extract<WindowItem, { kind: 'worker' }>;
+
+const TOTAL = 'generation.timing.total_time';
+const GENERATION = 'generation.timing.generation_time';
+const SAVING = 'generation.timing.saving_time';
 
 /**
- * A worker line that says what it was asked (fields `prompt_kind` text|image and `prompt_chars`,
- * e.g. the custom worker's "Request received: image prompt (547204 chars base64)") keeps only the
- * tasks with such a prompt, when any does.
+ * The window item of a worker line. Its answer is its last line before the response: upstream's
+ * ` Saving and encoding took` (with ` Generation took` before it, the two its own measure of the
+ * request), a custom worker's total, or its rejection before submission.
  */
-function matchingPrompt(tasks: Task[], e: LogEvent): Task[] {
+export function workerItem(cx: TrackerContext, e: LogEvent): WorkerItem {
+  const group = e.spec.group;
+  const seconds = cx.book.workerSeconds;
+  const set = e.set;
+  let durationMs: number | null = null;
+  let answer = false;
+  if (typeof set[GENERATION] === 'number') seconds.set(group, set[GENERATION]);
+  if (typeof set[SAVING] === 'number') {
+    answer = true;
+    const gen = seconds.get(group);
+    if (gen !== undefined) durationMs = (gen + set[SAVING]) * 1000;
+    seconds.delete(group);
+  } else if (typeof set[TOTAL] === 'number') {
+    answer = true;
+    durationMs = set[TOTAL] * 1000;
+  } else if (rejects(set)) answer = true;
   const kind = str(e.fields.prompt_kind);
-  const chars = num(e.fields.prompt_chars);
-  if (kind === null && chars === null) return tasks;
-  const type = kind === 'image' ? 'IMAGE-TO-3D' : kind === 'text' ? 'TEXT-TO-3D' : null;
-  const fit = tasks.filter(
-    (t) => (type === null || t.record.task.task_type === type) && (chars === null || t.record.task.prompt_length === chars),
-  );
-  return fit.length ? fit : tasks;
+  return {
+    kind: 'worker',
+    key: `${e.file}#${e.offset}`,
+    timeMs: e.timeMs,
+    group,
+    answer,
+    durationMs,
+    promptKind: kind === 'image' ? 'IMAGE-TO-3D' : kind === 'text' ? 'TEXT-TO-3D' : null,
+    promptChars: num(e.fields.prompt_chars),
+  };
+}
+
+function rejects(set: Record<string, FieldValue>): boolean {
+  return !!str(set['generation.submission.rejection_reason'] as FieldValue) || set['generation.submission.pre_submission_rejection'] === true;
+}
+
+/** A settled worker line: its task runs on that worker; the fields its rule sets. */
+export function applyWorker(_cx: TrackerContext, t: Task, e: LogEvent, how: LinkKind, item: WorkerItem): void {
+  t.group ??= e.spec.group;
+  if (item.answer) {
+    t.answerMs = item.timeMs;
+    t.durationMs = item.durationMs;
+  }
+  link(t, e, how);
+  applySet(t.record, e.set);
+  const plyPath = str(e.fields.ply_path);
+  if (plyPath && !t.ply) {
+    t.expectedPly = plyPath;
+    t.expectedPlyInferred = how.link === 'inferred';
+  }
+  if (rejects(e.set)) t.record.generation.submission.pre_submission_rejection = true;
 }
 
 function applySet(record: GenerationRecord, set: Record<string, FieldValue>): void {

@@ -1,0 +1,199 @@
+/**
+ * The attribution window: events that name no task wait here until the search (attribution.ts)
+ * settles them. An event every consistent assignment gives to one task is applied at once
+ * (`determined`); one still open is applied with the best fit (`inferred`) only when every task it
+ * could belong to is closed (nothing later can decide), or when it has waited FREEZE_AFTER_MS. A
+ * task is written only once no open event could still be its.
+ */
+import type { PlyResult } from '../../ply';
+import type { LogEvent, OutputFile } from '../events';
+import { components, DEFAULT_LIMITS, solve, type Attribution, type WindowItem, type WindowTask } from './attribution';
+import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
+
+/** An open event is settled with its best fit after this much event time: later evidence rarely comes. */
+const FREEZE_AFTER_MS = 2 * 60_000;
+/** Past this many open events, the oldest open ones are settled by their best fit: the search stays small. */
+const MAX_OPEN_EVENTS = 10;
+/** Tick re-solves (answer deadlines, freezing by age) at most this often, in event time. */
+const RESOLVE_EVERY_MS = 1000;
+
+/** What applying a settled event to its task means, per kind (the event families provide them). */
+export interface Appliers {
+  end(cx: TrackerContext, t: Task, e: LogEvent, how: LinkKind): void;
+  submitFailure(cx: TrackerContext, t: Task, e: LogEvent, how: LinkKind): void;
+  worker(cx: TrackerContext, t: Task, e: LogEvent, how: LinkKind, item: Extract<WindowItem, { kind: 'worker' }>): void;
+  file(cx: TrackerContext, t: Task, f: OutputFile, how: LinkKind, measure: PlyResult | null): void;
+  /** Frees a task that had nothing left waiting (into the outbox, if it is finished). */
+  release(cx: TrackerContext): void;
+}
+
+/** The open tasks (finished ones still waiting included), orphans aside: they own nothing unnamed. */
+function windowTasks(cx: TrackerContext): Task[] {
+  return [...cx.book.tasks, ...cx.book.closing].filter((t) => !t.key.startsWith('orphan:'));
+}
+
+function toWindowTask(t: Task, receivedCanEnd: boolean): WindowTask {
+  const bindings: WindowTask['fixedBindings'] = [];
+  if (t.group) bindings.push({ ns: 'g', value: t.group });
+  if (t.url) bindings.push({ ns: 'u', value: t.url });
+  return {
+    id: t.id,
+    startMs: t.generatingMs ?? t.receivedMs,
+    canEnd: t.phase !== 'received' || receivedCanEnd,
+    taskType: t.record.task.task_type,
+    promptLength: t.record.task.prompt_length,
+    fixedEnd: t.endedMs !== null ? { timeMs: t.endedMs, completed: t.endCompleted ?? true, late: t.endGivenUp ?? false } : null,
+    fixedBindings: bindings,
+    fixedAnswerMs: t.answerMs ?? null,
+    fixedDurationMs: t.durationMs ?? null,
+    closedMs: t.closedMs ?? null,
+    hadFeedback: t.phase === 'feedback',
+    abandonedMs: t.interrupted ? (t.closedMs ?? null) : null,
+    endLost: t.endLost ?? false,
+    mustComplete: t.mustComplete ?? false,
+  };
+}
+
+/** Adds an event to the window and settles what can be settled. */
+export function enter(cx: TrackerContext, ap: Appliers, entry: Omit<WindowEntry, 'candidates'>): void {
+  cx.book.window.push({ ...entry, event: entry.event ? { ...entry.event, long: null } : null, candidates: [] });
+  attribute(cx, ap);
+}
+
+/** tick: deadlines and freezing move with time. */
+export function attributeAsTimePasses(cx: TrackerContext, ap: Appliers, nowMs: number): void {
+  if (cx.book.window.length && nowMs - cx.book.solvedAtMs >= RESOLVE_EVERY_MS) attribute(cx, ap, nowMs);
+}
+
+/**
+ * Solves the window and applies what is settled. When nothing is consistent (a line was lost, or
+ * the logs break a rule), the newest evidence gives way: a task whose generating line was lost may
+ * take an end; then the newest event is let go (a feedback line: its task's end was not seen; any
+ * other: it belongs to no task we know).
+ */
+export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.lastMs): void {
+  const { book } = cx;
+  book.solvedAtMs = nowMs;
+  const limits = { ...DEFAULT_LIMITS, maxAnswerLagMs: cx.opts.maxAnswerLagMs };
+  for (;;) {
+    if (!book.window.length) {
+      ap.release(cx);
+      return;
+    }
+    const tasks = windowTasks(cx);
+    const merged: Attribution = { leaves: 1, truncated: false, items: new Map(), ended: new Map() };
+    let received = false;
+    let contradiction: WindowItem[] | null = null;
+    for (const part of components(tasks.map((t) => toWindowTask(t, true)), book.window.map((w) => w.item), limits)) {
+      const strict = part.tasks.map((t) => ({ ...t, canEnd: tasks.find((x) => x.id === t.id)!.phase !== 'received' }));
+      let res = solve(strict, part.items, nowMs, limits);
+      // a task whose generating line was lost may take an end
+      if (!res.leaves && strict.some((t) => !t.canEnd)) {
+        res = solve(part.tasks, part.items, nowMs, limits);
+        received = received || res.leaves > 0;
+      }
+      if (!res.leaves) {
+        contradiction = part.items;
+        break;
+      }
+      for (const [k, v] of res.items) merged.items.set(k, v);
+      for (const [k, v] of res.ended) merged.ended.set(k, v);
+    }
+    if (contradiction) {
+      // the newest evidence of that part gives way
+      const newest = book.window.filter((w) => contradiction!.includes(w.item)).pop()!;
+      book.window = book.window.filter((w) => w !== newest);
+      letGo(cx, newest);
+      continue;
+    }
+    book.ended = merged.ended;
+    const before = book.window.length;
+    applySettled(cx, ap, tasks, merged, nowMs, received);
+    // what was applied may close tasks (a submit failure) and so settle more
+    if (!book.window.length || book.window.length >= before) return;
+  }
+}
+
+function letGo(cx: TrackerContext, w: WindowEntry): void {
+  const it = w.item;
+  if (it.kind === 'close') {
+    const t = windowTasks(cx).find((x) => x.id === it.taskId);
+    if (t) {
+      t.endLost = true;
+      incomplete(t, 'generation_end_not_seen');
+    }
+  } else if (it.kind === 'file') cx.book.counters.outputFilesWithoutTask++;
+  else cx.book.counters.eventsWithoutTask++;
+}
+
+function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attribution, nowMs: number, receivedCanEnd: boolean): void {
+  const { book } = cx;
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  // a task may be missing (PM2 destroyed its prompt lines): then no event can be sure of its task
+  const doubt = nowMs < book.doubtUntilMs;
+  const closed = (id: string) => byId.get(id)?.closedMs != null;
+  // a task that took, or lost, an event by a best fit: events in its lifetime are decided under that guess
+  const guessedAt = (ms: number) => tasks.some((t) => t.guessed && t.receivedMs <= ms && ms <= (t.closedMs ?? Infinity));
+  const open = book.window.filter((w) => w.item.kind !== 'close' && res.items.get(w.item.key)?.link === 'inferred');
+  const crowded = new Set(open.slice(0, Math.max(0, open.length - MAX_OPEN_EVENTS)));
+  const keep: WindowEntry[] = [];
+  for (const w of book.window) {
+    if (w.item.kind === 'close') {
+      keep.push(w);
+      continue;
+    }
+    const a = res.items.get(w.item.key)!;
+    w.candidates = a.candidateIds;
+    w.widest = [...new Set([...(w.widest ?? []), ...a.candidateIds])];
+    const t = a.taskId === null ? undefined : byId.get(a.taskId);
+    if (!t) {
+      letGo(cx, w);
+      continue;
+    }
+    const sure = a.link === 'determined' && !doubt && !guessedAt(w.item.timeMs);
+    const frozen = a.candidateIds.every(closed) || nowMs - w.item.timeMs > FREEZE_AFTER_MS || crowded.has(w);
+    if (!sure && !frozen) {
+      keep.push(w);
+      continue;
+    }
+    const how: LinkKind = sure
+      ? { link: 'determined', candidates: 1 }
+      : { link: 'inferred', candidates: Math.max(2, w.widest.length), alternatives: w.widest.filter((id) => id !== t.id) };
+    if (!sure) for (const id of w.widest) if (byId.has(id)) byId.get(id)!.guessed = true;
+    apply(cx, ap, w, t, how, receivedCanEnd);
+  }
+  // a feedback line's constraint is kept while its task's end is open
+  book.window = keep.filter((w) => {
+    if (w.item.kind !== 'close') return true;
+    const id = w.item.taskId;
+    const t = byId.get(id);
+    return t !== undefined && t.endedMs === null && !t.endLost;
+  });
+  ap.release(cx);
+}
+
+function apply(cx: TrackerContext, ap: Appliers, w: WindowEntry, t: Task, how: LinkKind, receivedCanEnd: boolean): void {
+  const it = w.item;
+  switch (it.kind) {
+    case 'end':
+      if (t.phase === 'received' && receivedCanEnd) incomplete(t, 'generating_line_lost');
+      ap.end(cx, t, w.event!, how);
+      return;
+    case 'submit_failure':
+      ap.submitFailure(cx, t, w.event!, how);
+      return;
+    case 'worker':
+      ap.worker(cx, t, w.event!, how, it);
+      return;
+    case 'file':
+      ap.file(cx, t, w.file!, how, w.measure ?? null);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Whether an unsettled event could still be this task's (it is not written before). */
+export function awaitsAttribution(cx: TrackerContext, t: Task): boolean {
+  return cx.book.window.some((w) => (w.item.kind === 'close' ? w.item.taskId === t.id : w.candidates.includes(t.id)));
+}
