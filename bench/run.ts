@@ -5,6 +5,7 @@ import { benchIngest } from './ingest';
 import { benchAnalyze } from './analyze';
 import { benchFollow } from './follow';
 import { benchDaemon } from './daemon';
+import { benchAttribution } from './attribution';
 import { printRows } from './report';
 
 async function main(): Promise<void> {
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   printRows('Ingest of a 1 GB realistic miner log (60% image tasks)', await benchIngest(1024));
   printRows('Analyze --summary over 1,000,000 records, against jq', await benchAnalyze(1_000_000));
   printRows('The daemon: latency, idle and loaded cost', await benchDaemon(1000));
+  for (const t of await benchAttribution()) printRows(t.title, t.rows);
 }
 
 main().catch((err) => {

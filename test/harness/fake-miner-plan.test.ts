@@ -41,6 +41,16 @@ describe('plans', () => {
     for (const t of plan.tasks.filter((x) => x.generation.kind === 'pre_rejection')) expect(plan.endpoints[t.endpoint]!.custom).toBe(true);
   });
 
+  test('upstreamOnly: every endpoint runs serve.py, every case but the pre-submission rejection', () => {
+    const plan = buildPlan({ seed: 3, tasks: 120, endpoints: 3, upstreamOnly: true });
+    expect(plan.endpoints.map((e) => e.custom)).toEqual([false, false, false]);
+    const cases = new Set(plan.tasks.map(caseOf));
+    expect([...cases].sort()).toEqual(CASES.filter((c) => c !== 'pre_rejection').sort());
+    expect(plan.tasks.every((t) => t.worker === null)).toBe(true);
+    // the default is unchanged: the first endpoint runs the custom worker
+    expect(buildPlan({ seed: 3, tasks: 120, endpoints: 3 }).endpoints.map((e) => e.custom)).toEqual([true, false, false]);
+  });
+
   test('a 200-task plan stays short: under 20 s of generation and feedback per endpoint', () => {
     const plan = buildPlan({ seed: 1, tasks: 200 });
     for (let e = 0; e < plan.endpoints.length; e++) {

@@ -17,10 +17,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Plan } from '../fixtures/fake-miner/plan';
 import type { TruthLine } from '../fixtures/fake-miner/truth';
+import { repoRoot } from '../fixtures/fake-miner/runtime';
 
 export type Pm2Mode = 'plain' | 'date' | 'json';
 
-export const REPO = path.resolve(__dirname, '..', '..');
+/** The repository root, from test/harness/ under ts-jest or from dist/test/harness/ (a bench). */
+export const REPO = repoRoot();
 export const PM2_BIN = path.join(REPO, 'node_modules', 'pm2', 'bin', 'pm2');
 const FAKE_SRC = path.join(REPO, 'test', 'fixtures', 'fake-miner');
 const FAKE_DIST = path.join(REPO, 'dist', 'test', 'fixtures', 'fake-miner');

@@ -38,11 +38,13 @@ export function inferred(r: GenerationRecord, event: string): boolean {
 
 /**
  * Tasks whose feedback timeout could not have passed before the input ended (nothing was logged
- * long enough after their end): for them "interrupted" stands in for "no_feedback".
+ * long enough after their end): for them "interrupted" stands in for "no_feedback". The input ends
+ * at `lastMs` when given (a header time read as UTC, like the truth's times here), else at the
+ * truth's latest time.
  */
-export function tailTasks(truth: TruthLine[], timeoutMs: number): Set<number> {
+export function tailTasks(truth: TruthLine[], timeoutMs: number, lastMs?: number): Set<number> {
   const ms = (x: string | null) => (x ? Date.parse(`${x.replace(' ', 'T')}Z`) : 0);
-  const last = Math.max(...truth.flatMap((t) => Object.values(t.times).map(ms)));
+  const last = lastMs ?? Math.max(...truth.flatMap((t) => Object.values(t.times).map(ms)));
   return new Set(truth.filter((t) => ms(t.times.generation_end ?? t.times.generating ?? t.times.received) + timeoutMs > last).map((t) => t.index));
 }
 
