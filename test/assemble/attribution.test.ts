@@ -12,6 +12,8 @@ const task = (id: string, startMs: number, o: Partial<WindowTask> = {}): WindowT
   fixedAnswerMs: null,
   fixedDurationMs: null,
   closedMs: null,
+  hadFeedback: false,
+  abandonedMs: null,
   endLost: false,
   mustComplete: false,
   ...o,
@@ -21,6 +23,7 @@ const end = (key: string, timeMs: number, completed = true, url: string | null =
   key,
   timeMs,
   completed,
+  late: false,
   binding: url ? { ns: 'u', value: url } : null,
   bytes,
 });
