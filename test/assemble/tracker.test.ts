@@ -1199,14 +1199,17 @@ describe("today's guesses (to change with the attribution rewrite)", () => {
 });
 
 describe('surprises found by these tests (fixed ones assert the fix; the rest pinned as they are)', () => {
-  test('the endpoint configured as the README shows it (no /generate/) matches the URL the miner logs (its origin)', async () => {
+  test('the endpoint configured as the README shows it (no /generate/) does not match the URL the miner logs', async () => {
     const { records } = await run(
-      [...start(0, 'a red chair'), ...start(1, 'a big blue lamp'), request(W2, 2, 'a big blue lamp'), m(5, msg.unreachable(URL2), 'ERROR')],
-      { options: { endpoints: { 'http://127.0.0.1:8093': 'g1', 'http://127.0.0.1:8094': 'g2' } }, rules: CUSTOM_RULES },
+      [...start(0, 'a red chair'), ...start(1, 'a blue lamp'), m(5, msg.unreachable(URL2), 'ERROR')],
+      { options: { endpoints: { 'http://127.0.0.1:8093': 'g1', 'http://127.0.0.1:8094': 'g2' } } },
     );
-    expect(recordOf(records, 'a big blue lamp').failure_analysis.error_type).toBe('endpoint_unreachable');
-    expect(links(recordOf(records, 'a big blue lamp'))).toEqual(['worker_request:exact:1', 'endpoint_unreachable:exact:1']);
-    expect(recordOf(records, 'a red chair').failure_analysis.failed).toBe(false);
+    // URL2 names g2's endpoint, but the config's URL lacks the path: the error goes by age. Matching by
+    // origin is right, but with today's guesses it binds tasks by guesses too (more wrong exact PLY links
+    // in the e2e tests): it comes with the attribution rewrite (branch wip/attribution-window).
+    expect(recordOf(records, 'a red chair').failure_analysis.error_type).toBe('endpoint_unreachable');
+    expect(links(recordOf(records, 'a red chair'))).toEqual(['endpoint_unreachable:inferred:2']);
+    expect(recordOf(records, 'a blue lamp').failure_analysis.failed).toBe(false);
   });
 
   test('the testnet chain endpoint wss://test.finney.opentensor.ai is testnet; the finney entrypoint is mainnet', async () => {

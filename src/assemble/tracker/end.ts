@@ -168,23 +168,8 @@ function failureMessage(e: LogEvent): string {
   }
 }
 
-/**
- * The worker group of the URL a miner line names. The miner logs the URL it posts to, upstream's
- * `urljoin(endpoint, "/generate/")`, where the config gives the endpoint itself: a configured
- * endpoint matches that URL exactly, as a path prefix of it, or as its origin.
- */
 function groupOfEndpoint(cx: TrackerContext, url: string): string | null {
   const norm = (u: string) => u.replace(/\/+$/, '');
-  const u = norm(url);
-  let origin: string | null = null;
-  try {
-    origin = new URL(u).origin;
-  } catch {
-    origin = null;
-  }
-  const entries = Object.entries(cx.opts.endpoints).map(([endpoint, group]) => [norm(endpoint), group] as const);
-  const exact = entries.find(([e]) => e === u);
-  if (exact) return exact[1];
-  const prefix = entries.find(([e]) => u.startsWith(`${e}/`) || e === origin);
-  return prefix ? prefix[1] : null;
+  for (const [endpoint, group] of Object.entries(cx.opts.endpoints)) if (norm(endpoint) === norm(url)) return group;
+  return null;
 }
