@@ -655,11 +655,12 @@ describe('one endpoint', () => {
   });
 });
 
+/** Custom-worker request lines bind each task to its worker by the prompt's length. */
+const request = (spec: typeof W1, s: number, prompt: string): Line =>
+    w(spec, s, `Request received: text prompt (${[...prompt].length} chars)`, 'INFO', 'serve:generate:88');
+
 describe('two endpoints', () => {
   const two = { endpoints: ENDPOINTS };
-  /** Custom-worker request lines bind each task to its worker by the prompt's length. */
-  const request = (spec: typeof W1, s: number, prompt: string): Line =>
-    w(spec, s, `Request received: text prompt (${[...prompt].length} chars)`, 'INFO', 'serve:generate:88');
 
   test('worker lines bind a task to its worker group (custom worker: the prompt length names the task)', async () => {
     const { records, tracker } = await run(
@@ -1197,25 +1198,26 @@ describe("today's guesses (to change with the attribution rewrite)", () => {
   });
 });
 
-describe('surprises pinned as they are today (reported; update when fixed)', () => {
+describe('surprises found by these tests (fixed ones assert the fix; the rest pinned as they are)', () => {
   test('the endpoint configured as the README shows it (no /generate/) does not match the URL the miner logs', async () => {
     const { records } = await run(
       [...start(0, 'a red chair'), ...start(1, 'a blue lamp'), m(5, msg.unreachable(URL2), 'ERROR')],
       { options: { endpoints: { 'http://127.0.0.1:8093': 'g1', 'http://127.0.0.1:8094': 'g2' } } },
     );
-    // URL2 names g2's endpoint, but the config's URL lacks the path: the error goes by age
+    // URL2 names g2's endpoint, but the config's URL lacks the path: the error goes by age. Matching by
+    // origin is right, but with today's guesses it binds tasks by guesses too (more wrong exact PLY links
+    // in the e2e tests): it comes with the attribution rewrite (branch wip/attribution-window).
     expect(recordOf(records, 'a red chair').failure_analysis.error_type).toBe('endpoint_unreachable');
     expect(links(recordOf(records, 'a red chair'))).toEqual(['endpoint_unreachable:inferred:2']);
     expect(recordOf(records, 'a blue lamp').failure_analysis.failed).toBe(false);
   });
 
-  test('the testnet chain endpoint wss://test.finney.opentensor.ai is read as mainnet (it contains "finney")', async () => {
-    const { records } = await run([
-      m(-3, 'Connected to test network and wss://test.finney.opentensor.ai:443/', 'INFO'),
-      m(-2, 'Running neuron on subnet 17 with uid 5 using network: wss://test.finney.opentensor.ai:443', 'INFO'),
-      ...start(0, 'a red chair'),
-    ]);
-    expect(records[0]!.metadata.network).toBe('mainnet');
+  test('the testnet chain endpoint wss://test.finney.opentensor.ai is testnet; the finney entrypoint is mainnet', async () => {
+    const net = async (line: string) =>
+      (await run([m(-2, line, 'INFO'), ...start(0, 'a red chair')])).records[0]!.metadata.network;
+    expect(await net('Running neuron on subnet 17 with uid 5 using network: wss://test.finney.opentensor.ai:443')).toBe('testnet');
+    expect(await net('Running neuron on subnet 17 with uid 5 using network: wss://entrypoint-finney.opentensor.ai:443')).toBe('mainnet');
+    expect(await net('Running neuron on subnet 17 with uid 5 using network: ws://127.0.0.1:9944')).toBe('local');
   });
 
   test('feedback after feedbackTimeoutMs: a second record (orphan) for the same task, superseding nothing', async () => {

@@ -9,9 +9,10 @@ import { addSource, num, str, type TrackerContext } from './book';
 import { closeFeedback, interruptAll } from './close';
 import { attribute, type Appliers } from './window';
 
+/** `finney` or its entrypoint is mainnet; `test`, or a test host (wss://test.finney.opentensor.ai), testnet. */
 function networkOf(text: string): GenerationRecord['metadata']['network'] {
+  if (/^test$|(^|[/.@])test\./i.test(text)) return 'testnet';
   if (/finney/i.test(text)) return 'mainnet';
-  if (/^test$|test\./i.test(text) || text === 'test') return 'testnet';
   return 'local';
 }
 
