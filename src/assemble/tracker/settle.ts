@@ -18,6 +18,9 @@ const GENERATION_FAILURES = new Set<ErrorType | null>([
   'pre_submission_rejection',
 ]);
 
+/** The miner's failure lines (a generation end that is not a completion). */
+const FAILURE_EVENTS = new Set(['generation_failed', 'endpoint_unreachable', 'endpoint_timeout', 'client_error', 'exception']);
+
 function fail(r: GenerationRecord, type: ErrorType, message: string): void {
   const fa = r.failure_analysis;
   fa.failed = true;
@@ -36,7 +39,13 @@ export function settleVerdict(t: Task): void {
     r.failure_analysis = { failed: false, error_type: null, error_message: null, stack_trace: null };
     sub.pre_submission_rejection = false;
     sub.rejection_reason = null;
+    // the failure line it took is not its end: neither its link nor its source stays
+    const p = r.provenance;
+    p.links = p.links.filter((l) => !FAILURE_EVENTS.has(l.event));
+    p.sources = p.sources.filter((x) => !FAILURE_EVENTS.has(x.event));
+    r.generation.timing.total_time = null;
     incomplete(t, 'failure_contradicted_by_score');
+    incomplete(t, 'generation_end_not_seen');
   }
   // the worker said it rejected its result: the generation failed, even without the miner's line
   if (sub.pre_submission_rejection === true && !fa.failed && fb.accepted !== true && (fb.received || t.endLost))
