@@ -174,9 +174,10 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
 
   /**
    * Another task on endpoint `value` generating while `t` does, as far as the walk knows at `nowAt`:
-   * a task with no end yet is generating up to `nowAt` (an end it takes later comes after it).
+   * a task with no end yet is generating up to `nowAt` (an end it takes later comes after it), or up
+   * to its close (a restart ends the miner's side of it, whatever its worker still does).
    */
-  const until = (id: string, nowAt: number) => Math.min(endOf(id), nowAt);
+  const until = (id: string, nowAt: number) => Math.min(endOf(id), byId.get(id)!.closedMs ?? Infinity, nowAt);
   const overlaps = (t: WindowTask, ns: Binding['ns'], value: string, nowAt: number): boolean =>
     tasks.some((o) => o !== t && br.bind.get(o.id)!.get(ns) === value && o.startMs < until(t.id, nowAt) && t.startMs < until(o.id, nowAt));
 
