@@ -249,3 +249,15 @@ export function incomplete(t: Task, reason: string): void {
   p.incomplete = true;
   if (!p.incomplete_reasons.includes(reason)) p.incomplete_reasons.push(reason);
 }
+
+/** How long a worker may still be at a request the miner abandoned (event time). */
+const ABANDONED_WORK_MS = 10 * 60_000;
+
+/**
+ * A task the miner abandoned (it restarted) may still be finished by its worker, whose late lines are
+ * its, not the next task's: it stays open to them for a while, unless the input ends.
+ */
+export function mayStillWork(cx: TrackerContext, t: Task): boolean {
+  const now = Math.max(cx.book.lastMs, cx.book.tickMs);
+  return !!t.interrupted && !cx.book.draining && t.phase !== 'feedback' && now - (t.closedMs ?? 0) < ABANDONED_WORK_MS;
+}

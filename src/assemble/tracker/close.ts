@@ -3,12 +3,10 @@
  * the timeouts; the outbox itself (drained by the pipeline, put back when the store failed).
  */
 import type { MinerEvent } from '../../schema';
-import type { FinishedRecord, Task, TrackerContext } from './book';
+import { mayStillWork, type FinishedRecord, type Task, type TrackerContext } from './book';
 import { settleVerdict } from './settle';
 import { awaitsAttribution } from './window';
 
-/** How long a worker may still be at a request the miner abandoned (event time). */
-const ABANDONED_WORK_MS = 10 * 60_000;
 /** A finished task waits at most this long (wall) past the link window for its output file. */
 const OUTPUT_MAX_WAIT_MS = 30_000;
 
@@ -46,15 +44,6 @@ export function release(cx: TrackerContext): void {
     book.finished.push({ record: t.record, supersedesIfPresent: supersedes, ply: t.ply ?? null });
     book.counters.recordsFinished++;
   }
-}
-
-/**
- * A task the miner abandoned (it restarted) may still be finished by its worker, whose late lines are
- * its, not the next task's: it stays a candidate for a while, unless the input ends.
- */
-function mayStillWork(cx: TrackerContext, t: Task): boolean {
-  const now = Math.max(cx.book.lastMs, cx.book.tickMs);
-  return !!t.interrupted && !cx.book.draining && t.phase !== 'feedback' && now - (t.closedMs ?? 0) < ABANDONED_WORK_MS;
 }
 
 /** The task whose feedback line came last is finished: its detail line came, or will not. */

@@ -8,7 +8,7 @@
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { components, DEFAULT_LIMITS, solve, type Attribution, type WindowItem, type WindowTask } from './attribution';
-import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
+import { incomplete, mayStillWork, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 
 /** An open event is settled with its best fit after this much event time: later evidence rarely comes. */
 const FREEZE_AFTER_MS = 2 * 60_000;
@@ -131,9 +131,13 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
   const byId = new Map(tasks.map((t) => [t.id, t]));
   // a task may be missing (PM2 destroyed its prompt lines): then no event can be sure of its task
   const doubt = nowMs < book.doubtUntilMs;
-  const closed = (id: string) => byId.get(id)?.closedMs != null;
+  // closed, and no worker still at it: nothing later can be its
+  const closed = (id: string) => {
+    const t = byId.get(id);
+    return t?.closedMs != null && !mayStillWork(cx, t);
+  };
   // a task that took, or lost, an event by a best fit: events in its lifetime are decided under that guess
-  const guessedAt = (ms: number) => tasks.some((t) => t.guessed && t.receivedMs <= ms && ms <= (t.closedMs ?? Infinity));
+  const guessedAt = (ms: number) => tasks.some((t) => t.guessed && t.receivedMs <= ms && (t.closedMs == null || ms <= t.closedMs || mayStillWork(cx, t)));
   const open = book.window.filter((w) => w.item.kind !== 'close' && res.items.get(w.item.key)?.link === 'inferred');
   const crowded = new Set(open.slice(0, Math.max(0, open.length - MAX_OPEN_EVENTS)));
   const keep: WindowEntry[] = [];
