@@ -136,7 +136,7 @@ export class TaskBook {
   /** Endpoint URLs the miner announced (`Worker (url) started`), normalised. */
   endpointUrls: string[] = [];
   /** Per worker group, the ` Generation took` seconds of the request it is answering (memory only). */
-  workerSeconds = new Map<string, number>();
+  workerSeconds = new Map<string, { seconds: number; timeMs: number }>();
   /** Until this event time, a task may be missing from the book (PM2 destroyed its prompt lines): nothing is determined. */
   doubtUntilMs = 0;
   /** The clock of the last tick (event time while catching up, the wall clock after). */

@@ -10,6 +10,8 @@ import { link, num, str, type LinkKind, type Task, type TrackerContext } from '.
 
 type WorkerItem = Extract<WindowItem, { kind: 'worker' }>;
 
+/** How far the saving line may be from ` Generation took` + the saving time (log and clock granularity). */
+const SAME_REQUEST_SLACK_MS = 250;
 const TOTAL = 'generation.timing.total_time';
 const GENERATION = 'generation.timing.generation_time';
 const SAVING = 'generation.timing.saving_time';
@@ -25,11 +27,14 @@ export function workerItem(cx: TrackerContext, e: LogEvent): WorkerItem {
   const set = e.set;
   let durationMs: number | null = null;
   let answer = false;
-  if (typeof set[GENERATION] === 'number') seconds.set(group, set[GENERATION]);
+  if (typeof set[GENERATION] === 'number') seconds.set(group, { seconds: set[GENERATION], timeMs: e.timeMs });
   if (typeof set[SAVING] === 'number') {
     answer = true;
     const gen = seconds.get(group);
-    if (gen !== undefined) durationMs = (gen + set[SAVING]) * 1000;
+    // the two lines are of one request only if the saving line comes as long after as saving took
+    // (a dropped line must not pair one request's generation with the next one's saving)
+    const apart = gen ? e.timeMs - gen.timeMs - set[SAVING] * 1000 : Infinity;
+    if (gen && Math.abs(apart) <= SAME_REQUEST_SLACK_MS) durationMs = (gen.seconds + set[SAVING]) * 1000;
     seconds.delete(group);
   } else if (typeof set[TOTAL] === 'number') {
     answer = true;
