@@ -4,7 +4,6 @@ export { EventMerger, type Timed } from './merge';
 export {
   Tracker,
   DEFAULT_TRACKER_OPTIONS,
-  TrackerSnapshotSchema,
   type TrackerOptions,
   type TrackerSnapshot,
   type TrackerCounters,

@@ -3,8 +3,8 @@
  * default rules, in memory), a Tracker with test options, and a driver that feeds it as `ingest` does
  * (tick at each event's time, then push; finishAll at the end of the input).
  */
-import * as zlib from 'node:zlib';
-import { createHash } from 'node:crypto';
+import { encodePng } from '../fixtures/fake-miner/images';
+import { sha256Hex } from '../fixtures/fake-miner/logid';
 import { StreamParser, compileRules, DEFAULT_RULES, type LogEvent, type StreamSpec } from '../../src/parse';
 import type { CompiledRule } from '../../src/parse/rules';
 import { Tracker, createHashers, DEFAULT_TRACKER_OPTIONS, type FinishedRecord, type Hashers, type TrackerOptions } from '../../src/assemble';
@@ -198,43 +198,15 @@ export function outputFile(group: string, name: string, s: number, size: number,
 
 // ---- images ----
 
-function crc32(buf: Buffer): number {
-  let c = ~0;
-  for (const b of buf) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return ~c >>> 0;
-}
-
-function chunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(td));
-  return Buffer.concat([len, td, crc]);
-}
-
 /**
- * A real, small RGBA PNG (8x8, stored deflate so it is large enough to be read as an image: the
- * tracker takes prompts under 256 base64 characters for text).
+ * A real, small PNG (16x16 of deterministic noise: it does not compress, so its base64 is long enough
+ * to be read as an image; the tracker takes prompts under 256 base64 characters for text).
  */
 export function smallPng(seed = 0): Buffer {
-  const size = 8;
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(size, 0);
-  ihdr.writeUInt32BE(size, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 6; // RGBA
-  const rows: Buffer[] = [];
-  for (let y = 0; y < size; y++) {
-    const row = Buffer.alloc(1 + size * 4);
-    for (let x = 0; x < size; x++) row.set([(x * 32 + seed) & 255, (y * 32) & 255, 128, 255], 1 + x * 4);
-    rows.push(row);
-  }
-  const idat = zlib.deflateSync(Buffer.concat(rows), { level: 0 });
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+  const size = 16;
+  const rgba = Buffer.alloc(size * size * 4);
+  for (let i = 0; i < rgba.length; i++) rgba[i] = (i % 4 === 3 ? 255 : Math.imul(i + 1, 2654435761 + seed * 97) >>> 24) & 255;
+  return encodePng({ width: size, height: size, rgba });
 }
 
-export const sha256Hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+export { sha256Hex };

@@ -12,6 +12,7 @@
  */
 import type { TruthLine } from '../fixtures/fake-miner/truth';
 import type { GenerationRecord } from '../../src/schema';
+import { GENERATION_END_EVENTS } from '../../src/assemble';
 import { latest, tailTasks, utcOf } from './truth-match';
 
 export const ATTRIBUTION_FIELDS = ['end', 'size', 'failure', 'timing', 'submit', 'worker_time', 'output_file'] as const;
@@ -29,15 +30,7 @@ export const FIELD_LABELS: Record<AttributionField, string> = {
 };
 
 /** Events whose link decides a generation's end or its submission: the miner's lines that name no task. */
-export const END_EVENTS: readonly string[] = [
-  'generation_completed',
-  'generation_failed',
-  'endpoint_unreachable',
-  'endpoint_timeout',
-  'client_error',
-  'exception',
-  'submit_failed',
-];
+export const END_EVENTS: readonly string[] = [...GENERATION_END_EVENTS, 'submit_failed'];
 
 /** Error types that say how a generation ended (the other error types come after a completed one). */
 const GENERATION_FAILURES = new Set([
