@@ -117,7 +117,7 @@ export class Daemon {
       const hashers = await createHashers();
       this.out = await openOutputs(config, this.logger);
       const outputDirs = this.opts.outputDirs ?? [];
-      this.tracker = createTracker(config, this.opts.minerApp, hashers, this.out.storeImage, outputDirs);
+      this.tracker = createTracker(config, this.opts.minerApp, hashers, this.out.storeImage, outputDirs, this.opts.streams);
       const snap = this.state.open_tasks[0] as TrackerSnapshot | undefined;
       if (snap && snap.version === 1) {
         this.tracker.restore(snap);

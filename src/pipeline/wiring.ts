@@ -107,6 +107,7 @@ export function createTracker(
   hashers: Hashers,
   storeImage: StoreImage,
   outputDirs: OutputDirSpec[],
+  streams: StreamSpec[],
   host = os.hostname(),
 ): Tracker {
   return new Tracker(
@@ -122,6 +123,7 @@ export function createTracker(
       feedbackTimeoutMs: config.feedbackTimeoutMinutes * 60000,
       taskTimeoutMs: config.taskTimeoutMinutes * 60000,
       storeImages: true, // the image sink decides, from the live config and the free-space guard
+      workerGroups: [...new Set(streams.filter((s) => s.role === 'worker').map((s) => s.group))],
       outputGroups: outputDirs.map((d) => d.group),
       linkAfterEndMs: config.output.linkAfterEndMs,
       maxAnswerLagMs: config.maxAnswerLagSeconds * 1000,

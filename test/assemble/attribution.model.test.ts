@@ -86,6 +86,7 @@ function runTracker(s: Schedule): GenerationRecord[] {
       collectorVersion: '0.0.0-test',
       endpoints: s.endpointsOption,
       validatorHotkeys: s.validatorHotkeys,
+      workerGroups: [...new Set(s.streams.filter((st) => st.spec.role === 'worker').map((st) => st.spec.group))],
     },
     hashers,
     () => ({ skipped: 'disabled' }),

@@ -16,6 +16,8 @@ const task = (id: string, startMs: number, o: Partial<WindowTask> = {}): WindowT
   abandonedMs: null,
   endLost: false,
   mustComplete: false,
+  validatorUid: null,
+  validatorHotkey: null,
   ...o,
 });
 const end = (key: string, timeMs: number, completed = true, url: string | null = null, bytes: number | null = completed ? 1000 : null): WindowItem => ({
@@ -90,10 +92,20 @@ describe('solve', () => {
 
   it('a submit failure goes to an ended task without feedback', () => {
     const tasks = [task('A', 0), task('B', 1000)];
-    const items = [end('E1', 10000), end('E2', 11000), { kind: 'submit_failure' as const, key: 'S', timeMs: 12000 }, close('A', 13000)];
+    const items = [end('E1', 10000), end('E2', 11000), { kind: 'submit_failure' as const, key: 'S', timeMs: 12000, validatorHotkey: null, validatorUid: null }, close('A', 13000)];
     const r = solve(tasks, items, 13000);
     expect(r.items.get('S')).toMatchObject({ taskId: 'B', link: 'determined' });
     expect(r.items.get('E1')).toMatchObject({ link: 'inferred', candidates: 2 });
+  });
+
+  it('a submit failure naming a validator goes only to a task of that validator', () => {
+    const tasks = [task('A', 0, { validatorHotkey: 'hk-a' }), task('B', 1000, { validatorHotkey: 'hk-b' })];
+    const items = [end('E1', 10000), end('E2', 11000), { kind: 'submit_failure' as const, key: 'S', timeMs: 12000, validatorHotkey: 'hk-a', validatorUid: null }];
+    const r = solve(tasks, items, 12000);
+    expect(r.items.get('S')).toMatchObject({ taskId: 'A', link: 'determined' });
+    // an unknown validator on the task leaves it possible
+    const open = solve([tasks[0]!, task('B', 1000)], items, 12000);
+    expect(open.items.get('S')).toMatchObject({ link: 'inferred', candidates: 2 });
   });
 
   it('no consistent assignment: no leaves, so the caller relaxes', () => {

@@ -46,12 +46,16 @@ export interface WindowTask {
   endLost: boolean;
   /** The validator scored it above 0: its generation completed. */
   mustComplete: boolean;
+  /** The validator that gave it (uid, hotkey), where known: a submit failure naming another is not its. */
+  validatorUid: number | null;
+  validatorHotkey: string | null;
 }
 
 export type WindowItem =
   /** `late`: the miner gave up waiting (a timeout, a dropped connection): the worker may still be at it. */
   | { kind: 'end'; key: string; timeMs: number; completed: boolean; late: boolean; binding: Binding | null; bytes: number | null }
-  | { kind: 'submit_failure'; key: string; timeMs: number }
+  /** The validator the line names, by hotkey (and uid, where known): a task of another cannot take it. */
+  | { kind: 'submit_failure'; key: string; timeMs: number; validatorHotkey: string | null; validatorUid: number | null }
   /**
    * A worker line of one group. `answer`: the worker answered the request here (its last line
    * before the response); `durationMs`: the worker's own measure of the request.
@@ -145,9 +149,17 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
     .sort((a, b) => a.it.timeMs - b.it.timeMs || a.i - b.i)
     .map((x) => x.it);
   const br: Branch = { end: new Map(), submitted: new Map(), bind: new Map(), answer: new Map(), fileSize: new Map(), choice: new Map(), cost: 0 };
+  /** Per endpoint (namespace and value), the tasks bound to it in this branch: the overlap checks look only there. */
+  const boundTo = new Map<string, Set<WindowTask>>();
+  const endpointKey = (ns: Binding['ns'], value: string) => `${ns}\u0000${value}`;
+  const boundSet = (ns: Binding['ns'], value: string) => {
+    const k = endpointKey(ns, value);
+    return boundTo.get(k) ?? boundTo.set(k, new Set()).get(k)!;
+  };
   for (const t of tasks) {
     if (t.fixedEnd) br.end.set(t.id, { ...t.fixedEnd, bytes: null });
     br.bind.set(t.id, new Map(t.fixedBindings.map((b) => [b.ns, b.value])));
+    for (const b of t.fixedBindings) boundSet(b.ns, b.value).add(t);
     if (t.fixedAnswerMs !== null) br.answer.set(t.id, { timeMs: t.fixedAnswerMs, durationMs: t.fixedDurationMs });
   }
   /** Tasks with a feedback line in the window: none of them failed to submit. */
@@ -178,8 +190,12 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
    * to its close (a restart ends the miner's side of it, whatever its worker still does).
    */
   const until = (id: string, nowAt: number) => Math.min(endOf(id), byId.get(id)!.closedMs ?? Infinity, nowAt);
-  const overlaps = (t: WindowTask, ns: Binding['ns'], value: string, nowAt: number): boolean =>
-    tasks.some((o) => o !== t && br.bind.get(o.id)!.get(ns) === value && o.startMs < until(t.id, nowAt) && t.startMs < until(o.id, nowAt));
+  const overlaps = (t: WindowTask, ns: Binding['ns'], value: string, nowAt: number): boolean => {
+    const others = boundTo.get(endpointKey(ns, value));
+    if (!others) return false;
+    for (const o of others) if (o !== t && o.startMs < until(t.id, nowAt) && t.startMs < until(o.id, nowAt)) return true;
+    return false;
+  };
 
   /** Binding `t` to `b` keeps one task at a time on that endpoint. */
   const canBind = (t: WindowTask, b: Binding, nowAt: number): boolean => {
@@ -187,7 +203,19 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
     return own !== undefined ? own === b.value : !overlaps(t, b.ns, b.value, nowAt);
   };
   /** Every endpoint runs one task at a time, up to `nowAt`. */
-  const sequential = (nowAt: number): boolean => tasks.every((t) => [...br.bind.get(t.id)!].every(([ns, value]) => !overlaps(t, ns, value, nowAt)));
+  const sequential = (nowAt: number): boolean => {
+    for (const group of boundTo.values()) {
+      if (group.size < 2) continue;
+      const ts = [...group];
+      for (let i = 0; i < ts.length; i++)
+        for (let j = i + 1; j < ts.length; j++) {
+          const a = ts[i]!;
+          const b = ts[j]!;
+          if (a.startMs < until(b.id, nowAt) && b.startMs < until(a.id, nowAt)) return false;
+        }
+    }
+    return true;
+  };
 
   /** A task whose worker answered must have its end within the lag; checked as time passes. */
   const answersKept = (ms: number): boolean => {
@@ -200,7 +228,12 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
     const m = br.bind.get(t.id)!;
     if (b === null || m.has(b.ns)) return () => {};
     m.set(b.ns, b.value);
-    return () => m.delete(b.ns);
+    const group = boundSet(b.ns, b.value);
+    group.add(t);
+    return () => {
+      m.delete(b.ns);
+      group.delete(t);
+    };
   };
 
   interface Option {
@@ -254,6 +287,7 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
       case 'submit_failure':
         for (const t of tasks) {
           if (!br.end.has(t.id) || t.hadFeedback || closedBefore(t, it.timeMs) || br.submitted.has(t.id) || hasFeedback.has(t.id)) continue;
+          if (otherValidator(t, it)) continue;
           out.push({
             id: t.id,
             cost: 0,
@@ -388,10 +422,11 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
     return nodes <= budget;
   };
 
-  // the best assignment (cheapest first, within a budget), then, for every pair an item could still
-  // take, a walk that looks for one consistent assignment with it: a pair none has is impossible
-  walk(null, false, limits.maxNodes);
-  if (leaves > 0) {
+  // every consistent assignment, within a budget; past it, for every pair an item could still take, a
+  // walk that looks for one consistent assignment with it: a pair none has is impossible
+  const complete = walk(null, false, limits.maxNodes);
+  // a walk that finished reached every consistent assignment: every possible pair is seen
+  if (leaves > 0 && !complete) {
     for (const it of order) {
       // an item already seen with two tasks is inferred whatever else it could be: only a single
       // task so far needs the question asked of every other task that may take it
@@ -428,6 +463,36 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
 }
 
 /**
+ * `solve` remembered: the window is solved again at every event and as time passes, and most parts
+ * have not changed since. `nowMs` matters to a solution only through the deadlines it has passed (an
+ * answer's lag, a task's start for the overlap of tasks with no end yet), so those make the key.
+ */
+export class SolveMemo {
+  private readonly entries = new Map<string, Attribution>();
+  constructor(private readonly size = 256) {}
+
+  solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits): Attribution {
+    const thresholds = [
+      ...tasks.map((t) => t.startMs),
+      ...tasks.flatMap((t) => (t.fixedAnswerMs === null ? [] : [t.fixedAnswerMs + limits.maxAnswerLagMs])),
+      ...items.flatMap((it) => (it.kind === 'worker' && it.answer ? [it.timeMs + limits.maxAnswerLagMs] : [])),
+    ];
+    const key = `${JSON.stringify([tasks, items, limits])}|${thresholds.map((x) => (nowMs > x ? 1 : 0)).join('')}`;
+    const hit = this.entries.get(key);
+    if (hit) {
+      // most recently used last
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    const res = solve(tasks, items, nowMs, limits);
+    this.entries.set(key, res);
+    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
+    return res;
+  }
+}
+
+/**
  * Whether the fixed facts alone let `t` take `it`: a superset of what the search allows, so items
  * and tasks it never connects can be solved apart (see `components`), and a cheap filter before a
  * walk has to prove a pair impossible.
@@ -442,7 +507,7 @@ export function mayTakeItem(t: WindowTask, it: WindowItem, limits: AttributionLi
     case 'end':
       return t.canEnd && !t.fixedEnd && !(it.binding && boundElsewhere(it.binding));
     case 'submit_failure':
-      return !t.hadFeedback;
+      return !t.hadFeedback && !otherValidator(t, it);
     case 'worker':
     case 'file': {
       if (boundElsewhere({ ns: 'g', value: it.group })) return false;
@@ -476,6 +541,15 @@ export function components(tasks: WindowTask[], items: WindowItem[], limits: Att
   // an item no task may take is a part of its own: nothing consistent, so it is let go
   items.forEach((it, i) => (takers[i]!.length ? part(find(takers[i]![0]!)) : part(`none:${it.key}`)).items.push(it));
   return [...parts.values()].filter((p) => p.items.length);
+}
+
+/** The failure names a validator, and the task is known to be another's. */
+function otherValidator(t: WindowTask, it: { validatorHotkey: string | null; validatorUid: number | null }): boolean {
+  const known = <T>(x: T | null | undefined): x is T => x !== null && x !== undefined;
+  return (
+    (known(it.validatorUid) && known(t.validatorUid) && it.validatorUid !== t.validatorUid) ||
+    (!!it.validatorHotkey && !!t.validatorHotkey && it.validatorHotkey !== t.validatorHotkey)
+  );
 }
 
 /** The one-per-task slot an item fills (its end, its submit failure, its answer, its file), if any. */

@@ -7,7 +7,7 @@ import { emptyRecord, NETWORKS, type GenerationRecord, type MinerEvent } from '.
 import { isoUtc } from '../../parse';
 import type { LogEvent, FieldValue, OutputFile } from '../events';
 import type { PlyResult } from '../../ply';
-import type { Attribution, WindowItem } from './attribution';
+import { SolveMemo, type Attribution, type WindowItem } from './attribution';
 import type { Hashers } from '../prompt';
 import type { LinkedPly } from '../ply-output';
 import type { StoreImage, TrackerOptions } from './options';
@@ -65,6 +65,8 @@ export const TaskSchema = z.object({
   interrupted: z.string().nullable().optional(),
   /** It took or lost an event by a best fit: nothing in its lifetime is determined any more. */
   guessed: z.boolean().optional(),
+  /** Its validator is certain (one query was open when it came): a submit failure naming another is not its. */
+  validatorSure: z.boolean().optional(),
   /** The worker line that named its output path was itself inferred. */
   expectedPlyInferred: z.boolean().optional(),
   /** The id a feedback-only record of this task would have had. */
@@ -87,7 +89,21 @@ export type Task = z.infer<typeof TaskSchema>;
 export const IdentitySchema = z.object({ minerUid: z.number().nullable(), network: z.enum(NETWORKS).nullable() });
 export type Identity = z.infer<typeof IdentitySchema>;
 /** A validator queried for a task, waiting for the task it gives. */
-export const PendingQuerySchema = z.object({ uid: z.number().nullable(), ms: z.number() });
+/** A validator queried, its task not pulled yet; `unsure`: an earlier pull took one of several, so which is left is a guess. */
+export const PendingQuerySchema = z.object({ uid: z.number().nullable(), ms: z.number(), unsure: z.boolean().optional() });
+export type PendingQuery = z.infer<typeof PendingQuerySchema>;
+
+/**
+ * The query a pull (a task, or a failed pull) answered: the oldest open one (first queried, first
+ * served), certain only when it was the one open and no guess came before it.
+ */
+export function takeQuery(book: TaskBook): { query: PendingQuery; sure: boolean } | null {
+  const query = book.pendingQueries.shift();
+  if (!query) return null;
+  const sure = book.pendingQueries.length === 0 && !query.unsure;
+  for (const q of book.pendingQueries) q.unsure = true;
+  return { query, sure };
+}
 /** A "Task received" line PM2 cut: its time, for the task whose "Generating" line comes next. */
 export const LostReceivedSchema = z.object({ text: z.string(), ms: z.number() });
 
@@ -127,7 +143,7 @@ export class TaskBook {
   minerEvents: MinerEvent[] = [];
   identity: Identity = { minerUid: null, network: null };
   occurrences = new Map<string, number>();
-  pendingQueries: z.infer<typeof PendingQuerySchema>[] = [];
+  pendingQueries: PendingQuery[] = [];
   lostReceived: z.infer<typeof LostReceivedSchema>[] = [];
   /** The task whose feedback line came last: the detail line that follows belongs to it. */
   awaitingDetail: Task | null = null;
@@ -146,6 +162,10 @@ export class TaskBook {
   /** Event time attribution was last solved at (tick re-solves as time passes), and what it found of each task's end. */
   solvedAtMs = -Infinity;
   ended: Attribution['ended'] = new Map();
+  /** The lifetimes of tasks written after a best fit gave them or took from them an event (window.ts). */
+  guessedWritten: { fromMs: number; toMs: number }[] = [];
+  /** Solutions of the window's parts, by their input (memory only). */
+  solveMemo = new SolveMemo();
   /** Validator hotkey -> uid, learnt where the logs pair them (a failed pull right after its query). */
   hotkeyUids = new Map<string, number>();
   /** The miner's settings file as last read (over the config's minerConfig). */
@@ -259,5 +279,17 @@ const ABANDONED_WORK_MS = 10 * 60_000;
  */
 export function mayStillWork(cx: TrackerContext, t: Task): boolean {
   const now = Math.max(cx.book.lastMs, cx.book.tickMs);
-  return !!t.interrupted && !cx.book.draining && t.phase !== 'feedback' && now - (t.closedMs ?? 0) < ABANDONED_WORK_MS;
+  return (
+    !!t.interrupted &&
+    !cx.book.draining &&
+    t.phase !== 'feedback' &&
+    now - (t.closedMs ?? 0) < ABANDONED_WORK_MS &&
+    workerEvidenceMayCome(cx, t.group)
+  );
+}
+
+/** Worker lines or output files of this group (any group, if unknown) are read: later evidence may come. */
+function workerEvidenceMayCome(cx: TrackerContext, group: string | null): boolean {
+  const read = [...cx.opts.workerGroups, ...cx.opts.outputGroups];
+  return group === null ? read.length > 0 : read.includes(group);
 }

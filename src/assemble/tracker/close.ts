@@ -39,6 +39,8 @@ export function release(cx: TrackerContext): void {
   for (const t of [...book.closing]) {
     if (awaitsOutput(cx, t) || awaitsAttribution(cx, t) || mayStillWork(cx, t)) continue;
     book.closing = book.closing.filter((x) => x !== t);
+    // later events in its lifetime are still decided under its guess (window.ts)
+    if (t.guessed) book.guessedWritten.push({ fromMs: t.receivedMs, toMs: t.closedMs ?? book.lastMs });
     settleVerdict(t);
     const supersedes = t.orphanId && t.orphanId !== t.id ? [t.orphanId] : [];
     book.finished.push({ record: t.record, supersedesIfPresent: supersedes, ply: t.ply ?? null });

@@ -86,7 +86,7 @@ export class Tracker {
       case 'generating':
         return onPromptLine(cx, e, 'generating');
       case 'submit_failed':
-        return enter(cx, APPLIERS, { item: submitFailureItem(e), event: e, file: null });
+        return enter(cx, APPLIERS, { item: submitFailureItem(cx, e), event: e, file: null });
       case 'feedback':
         return onFeedback(cx, APPLIERS, e);
       case 'feedback_detail':

@@ -5,7 +5,7 @@
 import { emptyMinerEvent, type GenerationRecord, type MinerEvent } from '../../schema';
 import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
-import { addSource, num, str, type TrackerContext } from './book';
+import { addSource, num, str, takeQuery, type TrackerContext } from './book';
 import { closeFeedback, interruptAll } from './close';
 import { attribute, type Appliers } from './window';
 
@@ -45,10 +45,9 @@ export function onNetwork(cx: TrackerContext, e: LogEvent): void {
 
 export function onPullFailed(cx: TrackerContext, e: LogEvent): void {
   const { book } = cx;
-  const query = book.pendingQueries.length === 1 ? book.pendingQueries[0] : undefined;
+  const taken = takeQuery(book);
   const hotkey = str(e.fields.validator_hotkey);
-  if (query && query.uid !== null && hotkey) book.hotkeyUids.set(hotkey, query.uid);
-  book.pendingQueries.shift();
+  if (taken?.sure && taken.query.uid !== null && hotkey) book.hotkeyUids.set(hotkey, taken.query.uid);
   minerEvent(cx, e, 'pull_failed', (m) => {
     m.validator_hotkey = str(e.fields.validator_hotkey);
     m.reason = str(e.fields.reason);

@@ -18,6 +18,8 @@ export interface TrackerOptions {
   /** A task still receiving or generating after this long is finished as interrupted. */
   taskTimeoutMs: number;
   storeImages: boolean;
+  /** Worker groups whose logs are read: a request the miner abandoned may still show up there. */
+  workerGroups: string[];
   /** Worker groups whose output directory is read: their files are linked to tasks. */
   outputGroups: string[];
   /** A file finished up to this long after the generation ended still belongs to it. */
@@ -35,6 +37,7 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'minerApp' | 'host' |
   feedbackTimeoutMs: 15 * 60 * 1000,
   taskTimeoutMs: 60 * 60 * 1000,
   storeImages: true,
+  workerGroups: [],
   outputGroups: [],
   linkAfterEndMs: 5000,
   maxAnswerLagMs: 10_000,

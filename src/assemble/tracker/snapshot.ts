@@ -27,6 +27,7 @@ export const TrackerSnapshotSchema = z.object({
   hotkeyUids: z.array(z.tuple([z.string(), z.number()])).optional(),
   awaitingDetailId: z.string().nullable().optional(),
   closing: z.array(TaskSchema).optional(),
+  guessedWritten: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
   lastMs: z.number(),
 });
 export type TrackerSnapshot = z.infer<typeof TrackerSnapshotSchema>;
@@ -46,6 +47,7 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     hotkeyUids: [...book.hotkeyUids],
     awaitingDetailId: book.awaitingDetail?.id ?? null,
     closing: structuredClone(book.closing),
+    guessedWritten: [...book.guessedWritten],
     lastMs: book.lastMs,
   };
 }
@@ -62,5 +64,6 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.hotkeyUids = new Map(s.hotkeyUids ?? []);
   book.awaitingDetail = book.tasks.find((t) => t.id === s.awaitingDetailId) ?? null;
   book.closing = structuredClone(s.closing ?? []);
+  book.guessedWritten = [...(s.guessedWritten ?? [])];
   book.lastMs = s.lastMs;
 }

@@ -7,16 +7,36 @@ import type { LogEvent } from '../events';
 import { link, str, type LinkKind, type Task, type TrackerContext } from './book';
 import { finish } from './close';
 
-export function submitFailureItem(e: LogEvent) {
-  return { kind: 'submit_failure' as const, key: `${e.file}#${e.offset}`, timeMs: e.timeMs };
+export function submitFailureItem(cx: TrackerContext, e: LogEvent) {
+  const hotkey = str(e.fields.validator_hotkey);
+  return { kind: 'submit_failure' as const, key: `${e.file}#${e.offset}`, timeMs: e.timeMs, validatorHotkey: hotkey, validatorUid: hotkey ? uidOf(cx, hotkey) : null };
+}
+
+/** The hotkey of the validator that gave the task: the config's, else one the logs paired with its uid. */
+export function validatorHotkeyOf(cx: TrackerContext, t: Task): string | null {
+  const { validator_hotkey: hotkey, validator_uid: uid } = t.record.metadata;
+  if (hotkey || uid === null) return hotkey;
+  for (const [k, u] of cx.book.hotkeyUids) if (u === uid) return k;
+  return null;
+}
+
+/** A validator's uid from its hotkey: the config's, else one the logs paired (a failed pull after its query). */
+function uidOf(cx: TrackerContext, hotkey: string): number | null {
+  for (const [uid, k] of Object.entries(cx.opts.validatorHotkeys)) if (k === hotkey) return Number(uid);
+  return cx.book.hotkeyUids.get(hotkey) ?? null;
 }
 
 export function applySubmitFailed(cx: TrackerContext, t: Task, e: LogEvent, how: LinkKind): void {
   link(t, e, how);
   const hotkey = str(e.fields.validator_hotkey);
   const r = t.record;
-  if (hotkey && !r.metadata.validator_hotkey) r.metadata.validator_hotkey = hotkey;
-  if (hotkey && r.metadata.validator_uid !== null && how.link !== 'inferred') cx.book.hotkeyUids.set(hotkey, r.metadata.validator_uid);
+  if (hotkey) {
+    // the line names the validator: its hotkey, and its uid where known, over the guess from the queries
+    const uid = uidOf(cx, hotkey);
+    r.metadata.validator_hotkey = hotkey;
+    if (uid !== null) r.metadata.validator_uid = uid;
+    else if (r.metadata.validator_uid !== null && t.validatorSure && how.link !== 'inferred') cx.book.hotkeyUids.set(hotkey, r.metadata.validator_uid);
+  }
   r.generation.submission.submitted = false;
   if (!r.failure_analysis.failed) {
     r.failure_analysis.failed = true;

@@ -3,7 +3,7 @@ import { generationId } from '../../schema';
 import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
 import { analysePrompt, promptKey, type Prompt } from '../prompt';
-import { addSource, incomplete, newRecord, openTask, str, type Task, type TrackerContext } from './book';
+import { addSource, incomplete, newRecord, openTask, str, takeQuery, type Task, type TrackerContext } from './book';
 
 export function onPromptLine(cx: TrackerContext, e: LogEvent, phase: 'received' | 'generating'): void {
   const { book } = cx;
@@ -74,12 +74,15 @@ function newTask(cx: TrackerContext, e: LogEvent, prompt: Prompt, key: string): 
   const version = str(e.fields.version);
   if (version && !record.metadata.miner_version) record.metadata.miner_version = version;
   // the validator chosen just before the pull (several endpoints: first queried, first served)
-  const query = book.pendingQueries.shift();
-  if (query && e.timeMs - query.ms < 60000 && query.uid !== null) {
-    record.metadata.validator_uid = query.uid;
-    record.metadata.validator_hotkey = opts.validatorHotkeys[String(query.uid)] ?? null;
+  const taken = takeQuery(book);
+  const recent = !!taken && e.timeMs - taken.query.ms < 60000 && taken.query.uid !== null;
+  if (recent) {
+    record.metadata.validator_uid = taken.query.uid;
+    record.metadata.validator_hotkey = opts.validatorHotkeys[String(taken.query.uid)] ?? null;
   }
   const t = openTask(cx, id, key, prompt.logId, 'received', e, record);
+  // with several queries open, which one this pull answered is a guess: attribution may not rely on it
+  if (recent && taken.sure) t.validatorSure = true;
   book.counters.tasksStarted++;
   return t;
 }

@@ -7,7 +7,8 @@
  */
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
-import { components, DEFAULT_LIMITS, solve, type Attribution, type WindowItem, type WindowTask } from './attribution';
+import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type WindowItem, type WindowTask } from './attribution';
+import { validatorHotkeyOf } from './submit-failures';
 import { incomplete, mayStillWork, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 
 /** An open event is settled with its best fit after this much event time: later evidence rarely comes. */
@@ -32,7 +33,7 @@ function windowTasks(cx: TrackerContext): Task[] {
   return [...cx.book.tasks, ...cx.book.closing].filter((t) => !t.key.startsWith('orphan:'));
 }
 
-function toWindowTask(t: Task, receivedCanEnd: boolean): WindowTask {
+function toWindowTask(cx: TrackerContext, t: Task, receivedCanEnd: boolean): WindowTask {
   const bindings: WindowTask['fixedBindings'] = [];
   if (t.group) bindings.push({ ns: 'g', value: t.group });
   if (t.url) bindings.push({ ns: 'u', value: t.url });
@@ -51,8 +52,22 @@ function toWindowTask(t: Task, receivedCanEnd: boolean): WindowTask {
     abandonedMs: t.interrupted ? (t.closedMs ?? null) : null,
     endLost: t.endLost ?? false,
     mustComplete: t.mustComplete ?? false,
+    validatorUid: t.validatorSure ? t.record.metadata.validator_uid : null,
+    validatorHotkey: t.validatorSure ? validatorHotkeyOf(cx, t) : null,
   };
 }
+
+/**
+ * A task as it stands without what best fits gave it or took from it (its end, answer, endpoints, a
+ * submit failure's close): an event only one such task may take is its, whatever those guesses were.
+ */
+function withoutGuesses(w: WindowTask, t: Task): WindowTask {
+  if (!t.guessed) return w;
+  const namedClose = t.phase === 'feedback' || t.interrupted;
+  return { ...w, fixedEnd: null, fixedBindings: [], fixedAnswerMs: null, fixedDurationMs: null, closedMs: namedClose ? w.closedMs : null, canEnd: true };
+}
+
+const limitsOf = (cx: TrackerContext) => ({ ...DEFAULT_LIMITS, maxAnswerLagMs: cx.opts.maxAnswerLagMs });
 
 /** Adds an event to the window and settles what can be settled. */
 export function enter(cx: TrackerContext, ap: Appliers, entry: Omit<WindowEntry, 'candidates'>): void {
@@ -74,7 +89,7 @@ export function attributeAsTimePasses(cx: TrackerContext, ap: Appliers, nowMs: n
 export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.lastMs): void {
   const { book } = cx;
   book.solvedAtMs = nowMs;
-  const limits = { ...DEFAULT_LIMITS, maxAnswerLagMs: cx.opts.maxAnswerLagMs };
+  const limits = limitsOf(cx);
   for (;;) {
     if (!book.window.length) {
       ap.release(cx);
@@ -84,12 +99,12 @@ export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.last
     const merged: Attribution = { leaves: 1, truncated: false, items: new Map(), ended: new Map() };
     let received = false;
     let contradiction: WindowItem[] | null = null;
-    for (const part of components(tasks.map((t) => toWindowTask(t, true)), book.window.map((w) => w.item), limits)) {
+    for (const part of components(tasks.map((t) => toWindowTask(cx, t, true)), book.window.map((w) => w.item), limits)) {
       const strict = part.tasks.map((t) => ({ ...t, canEnd: tasks.find((x) => x.id === t.id)!.phase !== 'received' }));
-      let res = solve(strict, part.items, nowMs, limits);
+      let res = book.solveMemo.solve(strict, part.items, nowMs, limits);
       // a task whose generating line was lost may take an end
       if (!res.leaves && strict.some((t) => !t.canEnd)) {
-        res = solve(part.tasks, part.items, nowMs, limits);
+        res = book.solveMemo.solve(part.tasks, part.items, nowMs, limits);
         received = received || res.leaves > 0;
       }
       if (!res.leaves) {
@@ -137,7 +152,15 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
     return t?.closedMs != null && !mayStillWork(cx, t);
   };
   // a task that took, or lost, an event by a best fit: events in its lifetime are decided under that guess
-  const guessedAt = (ms: number) => tasks.some((t) => t.guessed && t.receivedMs <= ms && (t.closedMs == null || ms <= t.closedMs || mayStillWork(cx, t)));
+  const oldestOpen = Math.min(...book.window.map((w) => w.item.timeMs));
+  book.guessedWritten = book.guessedWritten.filter((g) => g.toMs >= oldestOpen);
+  const writtenGuessAt = (ms: number) => book.guessedWritten.some((g) => g.fromMs <= ms && ms <= g.toMs);
+  const guessedAt = (ms: number) =>
+    writtenGuessAt(ms) || tasks.some((t) => t.guessed && t.receivedMs <= ms && (t.closedMs == null || ms <= t.closedMs || mayStillWork(cx, t)));
+  const limits = limitsOf(cx);
+  const unguessed = tasks.map((t) => withoutGuesses(toWindowTask(cx, t, receivedCanEnd), t));
+  // (a written task is not there to be counted: then this cannot tell)
+  const onlyOneWithoutGuesses = (it: WindowItem) => !writtenGuessAt(it.timeMs) && unguessed.filter((t) => mayTakeItem(t, it, limits)).length === 1;
   const open = book.window.filter((w) => w.item.kind !== 'close' && res.items.get(w.item.key)?.link === 'inferred');
   const crowded = new Set(open.slice(0, Math.max(0, open.length - MAX_OPEN_EVENTS)));
   const keep: WindowEntry[] = [];
@@ -154,7 +177,7 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
       letGo(cx, w);
       continue;
     }
-    const sure = a.link === 'determined' && !doubt && !guessedAt(w.item.timeMs);
+    const sure = a.link === 'determined' && !doubt && (!guessedAt(w.item.timeMs) || onlyOneWithoutGuesses(w.item));
     const frozen = a.candidateIds.every(closed) || nowMs - w.item.timeMs > FREEZE_AFTER_MS || crowded.has(w);
     if (!sure && !frozen) {
       keep.push(w);
