@@ -118,7 +118,7 @@ test('by time: a file written while one task was generating on that worker is it
   const { records } = await ingest(text, {});
   const chair = byPrompt(records, 'a red chair');
   const lamp = byPrompt(records, 'a blue lamp');
-  expect(plyLink(chair)).toEqual({ event: 'ply_written', link: 'exact', candidates: 1 });
+  expect(plyLink(chair)).toEqual({ event: 'ply_written', link: 'determined', candidates: 1 });
   expect(path.basename(plyFile(chair)!)).toBe('one.ply');
   expect(path.basename(plyFile(lamp)!)).toBe('two.ply');
   // the file's own size wins over the miner's figure
@@ -143,7 +143,7 @@ test('by the path a worker line names, even when the file\'s mtime says nothing 
   const { summary, records } = await ingest(text, { g1: workerText });
   const chair = byPrompt(records, 'a red chair');
   expect(summary.outputFilesWithoutTask).toBe(0);
-  expect(plyLink(chair)).toEqual({ event: 'ply_written', link: 'exact', candidates: 1 });
+  expect(plyLink(chair)).toEqual({ event: 'ply_written', link: 'determined', candidates: 1 });
   expect(chair.generation.output.ply_file_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
 });
 

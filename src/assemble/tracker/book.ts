@@ -293,3 +293,13 @@ function workerEvidenceMayCome(cx: TrackerContext, group: string | null): boolea
   const read = [...cx.opts.workerGroups, ...cx.opts.outputGroups];
   return group === null ? read.length > 0 : read.includes(group);
 }
+
+/**
+ * How long a task a best fit touched might have lived under another fit: to its close if a named line
+ * closed it (its feedback, an interruption), else (a submit failure, itself perhaps a guess) as long
+ * as a task may run.
+ */
+export function guessedUntil(cx: TrackerContext, t: Task): number {
+  const named = t.phase === 'feedback' || !!t.interrupted;
+  return named && t.closedMs != null ? t.closedMs : t.receivedMs + cx.opts.taskTimeoutMs;
+}

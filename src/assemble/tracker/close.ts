@@ -3,7 +3,7 @@
  * the timeouts; the outbox itself (drained by the pipeline, put back when the store failed).
  */
 import type { MinerEvent } from '../../schema';
-import { mayStillWork, type FinishedRecord, type Task, type TrackerContext } from './book';
+import { guessedUntil, mayStillWork, type FinishedRecord, type Task, type TrackerContext } from './book';
 import { settleVerdict } from './settle';
 import { awaitsAttribution } from './window';
 
@@ -40,7 +40,7 @@ export function release(cx: TrackerContext): void {
     if (awaitsOutput(cx, t) || awaitsAttribution(cx, t) || mayStillWork(cx, t)) continue;
     book.closing = book.closing.filter((x) => x !== t);
     // later events in its lifetime are still decided under its guess (window.ts)
-    if (t.guessed) book.guessedWritten.push({ fromMs: t.receivedMs, toMs: t.closedMs ?? book.lastMs });
+    if (t.guessed) book.guessedWritten.push({ fromMs: t.receivedMs, toMs: guessedUntil(cx, t) });
     settleVerdict(t);
     const supersedes = t.orphanId && t.orphanId !== t.id ? [t.orphanId] : [];
     book.finished.push({ record: t.record, supersedesIfPresent: supersedes, ply: t.ply ?? null });

@@ -9,7 +9,7 @@ import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type WindowItem, type WindowTask } from './attribution';
 import { validatorHotkeyOf } from './submit-failures';
-import { incomplete, mayStillWork, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
+import { guessedUntil, incomplete, mayStillWork, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 
 /** An open event is settled with its best fit after this much event time: later evidence rarely comes. */
 const FREEZE_AFTER_MS = 2 * 60_000;
@@ -156,7 +156,7 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
   book.guessedWritten = book.guessedWritten.filter((g) => g.toMs >= oldestOpen);
   const writtenGuessAt = (ms: number) => book.guessedWritten.some((g) => g.fromMs <= ms && ms <= g.toMs);
   const guessedAt = (ms: number) =>
-    writtenGuessAt(ms) || tasks.some((t) => t.guessed && t.receivedMs <= ms && (t.closedMs == null || ms <= t.closedMs || mayStillWork(cx, t)));
+    writtenGuessAt(ms) || tasks.some((t) => t.guessed && t.receivedMs <= ms && (ms <= guessedUntil(cx, t) || mayStillWork(cx, t)));
   const limits = limitsOf(cx);
   const unguessed = tasks.map((t) => withoutGuesses(toWindowTask(cx, t, receivedCanEnd), t));
   // (a written task is not there to be counted: then this cannot tell)
