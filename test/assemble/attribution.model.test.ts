@@ -10,7 +10,7 @@
  *       failure_analysis.failed); b.outcome (accepted <-> outcome accepted, rejected/generation_failed
  *       against failed); b.end-link (the end its links name is the end its failure fields describe).
  *   (c) every field whose link is asserted (a provenance link that is not `inferred`: `named` or
- *       later `named`/`determined`) equals the truth: c.end-kind (the end event, failed/error_type),
+ *       `determined`) equals the truth: c.end-kind (the end event, failed/error_type),
  *       c.size (file_size_bytes), c.total-time (generating -> end), c.submit (a submit failure is
  *       that task's, submitted=false), c.worker (generation/saving time when every worker link is
  *       asserted), c.end-without-end (no asserted end for a task cut before its end), c.end-links (at

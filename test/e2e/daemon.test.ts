@@ -57,6 +57,8 @@ function writeConfig(h: Pm2Harness, dataDir: string, feedbackTimeoutMinutes = 1)
       rulesFile: path.join(ROOT, 'examples', 'rules.custom-worker.json'),
       // the fakes' clock runs 25x here: feedback comes within ~30 virtual seconds (cooldowns included)
       feedbackTimeoutMinutes,
+      // and the miner's lag behind its workers with it: 10 s of the fakes' time is 0.4 s of a busy machine's
+      maxAnswerLagSeconds: 120,
     }),
   );
   return file;

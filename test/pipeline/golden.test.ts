@@ -54,6 +54,8 @@ async function ingestRun(
       timeZone: 'UTC',
       // the fakes' clock runs 250x: feedback comes within ~25 virtual seconds
       feedbackTimeoutMinutes: 3,
+      // and the miner's lag behind its workers with it (10 s of the fakes' time is 40 ms here)
+      maxAnswerLagSeconds: 600,
       workers: plan.endpoints.map((e) => ({ name: e.workerApp, pm2App: e.workerApp, endpoint: e.url, logs: [], outputDir: null })),
     };
     const streams = explicitStreams(

@@ -47,6 +47,9 @@ export function settleVerdict(t: Task): void {
     incomplete(t, 'failure_contradicted_by_score');
     incomplete(t, 'generation_end_not_seen');
   }
+  // the worker said it rejected its result: that is why the miner's failure line came, whichever was settled first
+  if (fa.failed && GENERATION_FAILURES.has(fa.error_type) && fa.error_type !== 'pre_submission_rejection' && r.provenance.links.some((l) => l.event === 'pre_submission_rejection' && l.link !== 'inferred'))
+    fa.error_type = 'pre_submission_rejection';
   // the worker said it rejected its result: the generation failed, even without the miner's line
   if (sub.pre_submission_rejection === true && !fa.failed && fb.accepted !== true && (fb.received || t.endLost))
     fail(r, 'pre_submission_rejection', `rejected before submission: ${sub.rejection_reason ?? 'no reason given'}`);
