@@ -1121,7 +1121,7 @@ describe('ambiguous cases: what the evidence decides is determined, the rest inf
     expect(recordOf(records, 'a blue lamp').generation.timing.generation_time).toBeUndefined();
   });
 
-  test('a submit failure still ambiguous at the end of the input: the best fit takes it, inferred; the other is not called submitted', async () => {
+  test('a submit failure still ambiguous at the end of the input: the best fit takes it, inferred; the other is marked', async () => {
     const { records } = await run([
       ...start(0, 'a red chair'),
       ...start(1, 'a blue lamp'),
@@ -1132,7 +1132,7 @@ describe('ambiguous cases: what the evidence decides is determined, the rest inf
     const c = recordOf(records, 'a red chair');
     const l = recordOf(records, 'a blue lamp');
     expect([c.outcome, links(c)]).toEqual(['submit_failed', ['generation_completed:inferred:2', 'submit_failed:inferred:2']]);
-    expect([l.outcome, l.validator_feedback.received, l.provenance.incomplete_reasons]).toEqual(['interrupted', false, ['input_ended']]);
+    expect([l.outcome, l.validator_feedback.received, l.provenance.incomplete_reasons]).toEqual(['interrupted', false, ['submit_failure_ambiguous', 'input_ended']]);
   });
 
   test('two files, two tasks on no known worker: inferred among 2, each size with the end that fits it', async () => {

@@ -187,6 +187,9 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
       ? { link: 'determined', candidates: 1 }
       : { link: 'inferred', candidates: Math.max(2, w.widest.length), alternatives: w.widest.filter((id) => id !== t.id) };
     if (!sure) for (const id of w.widest) if (byId.has(id)) byId.get(id)!.guessed = true;
+    // a task that may have been the one that failed to submit: its outcome may be wrong, and says so
+    if (!sure && w.item.kind === 'submit_failure')
+      for (const id of w.widest) if (id !== t.id && byId.has(id)) incomplete(byId.get(id)!, 'submit_failure_ambiguous');
     apply(cx, ap, w, t, how, receivedCanEnd);
   }
   // a feedback line's constraint is kept while its task's end is open
