@@ -20,14 +20,15 @@ export const MINER_CONFIG_HISTORY_FILE = 'miner_config_history.jsonl';
 /**
  * How complete a record is: a later version of a generation is written as a new revision only
  * when it is more complete than the stored one (an ingest that ended before the feedback came,
- * then the feedback), so a replay that rebuilds the same record never adds a revision.
+ * then the feedback; a feedback that came after the record was written), so a replay that rebuilds
+ * the same record never adds a revision.
  */
-export function completeness(r: Pick<GenerationRecord, 'outcome' | 'provenance'>): number {
-  return (r.outcome === 'interrupted' ? 0 : 2) + (r.provenance.incomplete ? 0 : 1);
+export function completeness(r: Pick<GenerationRecord, 'outcome' | 'provenance' | 'validator_feedback'>): number {
+  return (r.validator_feedback?.received ? 4 : 0) + (r.outcome === 'interrupted' ? 0 : 2) + (r.provenance.incomplete ? 0 : 1);
 }
 
 /** The store's key of a generation record: one line per (id, revision), tagged with its completeness. */
-export function generationKey(r: Pick<GenerationRecord, 'metadata' | 'outcome' | 'provenance'>): string {
+export function generationKey(r: Pick<GenerationRecord, 'metadata' | 'outcome' | 'provenance' | 'validator_feedback'>): string {
   return `${r.metadata.generation_id}#${r.provenance.revision}#${completeness(r)}`;
 }
 

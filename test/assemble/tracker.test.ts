@@ -5,6 +5,7 @@
  * their own describe block at the end.
  */
 import { generationId } from '../../src/schema';
+import { completeness } from '../../src/sinks';
 import { compileRules, DEFAULT_RULES, type LogEvent } from '../../src/parse';
 import type { GenerationRecord } from '../../src/schema';
 import type { FinishedRecord, TrackerOptions, TrackerSnapshot } from '../../src/assemble';
@@ -1197,14 +1198,37 @@ describe('surprises found by these tests (fixed ones assert the fix; the rest pi
     expect(await net('Running neuron on subnet 17 with uid 5 using network: ws://127.0.0.1:9944')).toBe('local');
   });
 
-  test('feedback after feedbackTimeoutMs: a second record (orphan) for the same task, superseding nothing', async () => {
+  test('feedback after feedbackTimeoutMs (fixed): the same generation written again, with its feedback (the store keeps it as the next revision)', async () => {
     const { records, finished } = await run([...start(0, 'a red chair'), m(20, msg.completed(1000)), m(1000, msg.feedback(7, '0.9', 'a red chair'))], {
       options: { feedbackTimeoutMs: 600_000 },
     });
-    expect(records.map((r) => [r.metadata.generation_id, r.outcome, r.provenance.incomplete_reasons])).toEqual([
-      [idOf(0, 'a red chair'), 'no_feedback', []],
-      [idOf(1000, 'a red chair'), 'accepted', ['task_not_seen']],
+    expect(records.map((r) => [r.metadata.generation_id, r.outcome, r.provenance.incomplete_reasons, r.generation.output.file_size_bytes])).toEqual([
+      [idOf(0, 'a red chair'), 'no_feedback', [], 1000],
+      [idOf(0, 'a red chair'), 'accepted', [], 1000],
     ]);
+    expect(links(records[1]!)).toEqual(['generation_completed:determined:1', 'feedback:named:1']);
     expect(finished.map((f) => f.supersedesIfPresent)).toEqual([[], []]);
+    // the sink writes a version only when it is more complete: the feedback makes it so
+    expect(completeness(records[1]!)).toBeGreaterThan(completeness(records[0]!));
+  });
+
+  test('a submit failure settled by best fit, then the feedback of the task that took it: written again without it', async () => {
+    const { records } = await run([
+      ...start(0, 'a red chair'),
+      ...start(1, 'a blue lamp'),
+      m(20, msg.completed(1000)),
+      m(21, msg.completed(2000)),
+      m(200, msg.submitFailed(HOTKEY, 'Request timeout after 300.0 seconds'), 'WARNING'), // best fit (frozen after 2 min)
+      m(400, msg.feedback(7, '0.9', 'a red chair')),
+      m(401, msg.feedback(7, '0.8', 'a blue lamp')),
+    ], { options: { endpoints: ENDPOINTS } });
+    const latest = new Map(records.map((r) => [r.metadata.generation_id, r]));
+    const chair = [...latest.values()].find((r) => r.task.prompt === 'a red chair')!;
+    const lamp = [...latest.values()].find((r) => r.task.prompt === 'a blue lamp')!;
+    // whichever took the failure first: both end accepted, and the failure is on neither
+    expect([chair.outcome, chair.generation.submission.submitted, chair.failure_analysis.failed]).toEqual(['accepted', true, false]);
+    expect([lamp.outcome, lamp.generation.submission.submitted, lamp.failure_analysis.failed]).toEqual(['accepted', true, false]);
+    expect([...links(chair), ...links(lamp)].some((l) => l.startsWith('submit_failed'))).toBe(false);
+    expect(records.length).toBe(3);
   });
 });

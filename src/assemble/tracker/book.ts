@@ -162,6 +162,8 @@ export class TaskBook {
   /** Event time attribution was last solved at (tick re-solves as time passes), and what it found of each task's end. */
   solvedAtMs = -Infinity;
   ended: Attribution['ended'] = new Map();
+  /** Tasks written without their feedback, for a feedback that comes after all (close.ts; memory only). */
+  written: Task[] = [];
   /** The lifetimes of tasks written after a best fit gave them or took from them an event (window.ts). */
   guessedWritten: { fromMs: number; toMs: number }[] = [];
   /** Solutions of the window's parts, by their input (memory only). */

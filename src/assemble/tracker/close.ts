@@ -45,7 +45,47 @@ export function release(cx: TrackerContext): void {
     const supersedes = t.orphanId && t.orphanId !== t.id ? [t.orphanId] : [];
     book.finished.push({ record: t.record, supersedesIfPresent: supersedes, ply: t.ply ?? null });
     book.counters.recordsFinished++;
+    if (t.phase !== 'feedback' && !t.interrupted && !t.key.startsWith('orphan:')) rememberWritten(cx, t);
   }
+}
+
+/** Written tasks kept for a feedback that comes after all (memory only), at most this many and this old. */
+const WRITTEN_KEPT = 256;
+const WRITTEN_KEPT_MS = 6 * 3600_000;
+
+/** A task written without its feedback: kept (a copy) so that a feedback coming after all reopens it. */
+function rememberWritten(cx: TrackerContext, t: Task): void {
+  const { book } = cx;
+  book.written = book.written.filter((x) => book.lastMs - (x.closedMs ?? x.receivedMs) < WRITTEN_KEPT_MS).slice(-(WRITTEN_KEPT - 1));
+  book.written.push(structuredClone(t));
+}
+
+/**
+ * The feedback of a task already written (its feedback timeout passed, or a submit failure settled by
+ * best fit closed it): the task is open again, without that submit failure (the feedback says it
+ * submitted), and is written again; the store keeps it as the generation's next revision.
+ */
+export function reopenWritten(cx: TrackerContext, isIt: (t: Task) => boolean, atMs: number): Task | null {
+  const { book } = cx;
+  let i = book.written.length - 1;
+  while (i >= 0 && !(isIt(book.written[i]!) && book.written[i]!.receivedMs <= atMs)) i--;
+  if (i < 0) return null;
+  const [t] = book.written.splice(i, 1);
+  const r = t!.record;
+  const p = r.provenance;
+  if (p.links.some((l) => l.event === 'submit_failed')) {
+    p.links = p.links.filter((l) => l.event !== 'submit_failed');
+    p.sources = p.sources.filter((s) => s.event !== 'submit_failed');
+    r.generation.submission.submitted = null;
+    if (r.failure_analysis.error_type === 'submit_failed') r.failure_analysis = { failed: false, error_type: null, error_message: null, stack_trace: null };
+    book.counters.eventsWithoutTask++;
+  }
+  p.incomplete_reasons = p.incomplete_reasons.filter((x) => x !== 'submit_failure_ambiguous');
+  p.incomplete = p.incomplete_reasons.length > 0;
+  t!.closedMs = null;
+  t!.closedAtMs = null;
+  book.tasks.push(t!);
+  return t!;
 }
 
 /** The task whose feedback line came last is finished: its detail line came, or will not. */

@@ -4,7 +4,7 @@ import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
 import { analysePrompt, promptKey, taskTypeOfLogId, textLogId } from '../prompt';
 import { addSource, incomplete, link, NAMED, newRecord, num, oldest, openTask, round3, str, type Task, type TrackerContext } from './book';
-import { closeFeedback } from './close';
+import { closeFeedback, reopenWritten } from './close';
 import { attribute, enter, type Appliers } from './window';
 
 /**
@@ -27,7 +27,11 @@ export function onFeedback(cx: TrackerContext, ap: Appliers, e: LogEvent): void 
   const candidates = ended.length ? ended : awaiting;
   const orphanId = orphanIdOf(cx, e, logId);
   let t: Task;
-  if (!candidates.length) {
+  const reopened = candidates.length ? null : reopenWritten(cx, (x) => (key ? x.key === key : x.logId === logId), e.timeMs);
+  if (reopened) {
+    t = reopened;
+    link(t, e, NAMED);
+  } else if (!candidates.length) {
     t = orphanTask(cx, e, logId, orphanId);
   } else {
     t = oldest(candidates, 'receivedMs');
