@@ -1,0 +1,117 @@
+/** The mutable state of one branch of the search (undone on the way back), and what it allows. */
+import type { Answer, AttributionLimits, Binding, Ends, WindowTask } from './types';
+
+const endpointKey = (ns: Binding['ns'], value: string) => `${ns}\u0000${value}`;
+
+export class Branch {
+  readonly end = new Map<string, Ends>();
+  /** Tasks a submit failure closed in this branch, and when. */
+  readonly submitted = new Map<string, number>();
+  readonly bind = new Map<string, Map<Binding['ns'], string>>();
+  readonly answer = new Map<string, Answer>();
+  readonly fileSize = new Map<string, number>();
+  readonly choice = new Map<string, string | null>();
+  cost = 0;
+  readonly byId: Map<string, WindowTask>;
+  /** Per endpoint (namespace and value), the tasks bound to it in this branch: the overlap checks look only there. */
+  private readonly boundTo = new Map<string, Set<WindowTask>>();
+
+  constructor(
+    readonly tasks: WindowTask[],
+    readonly limits: AttributionLimits,
+  ) {
+    this.byId = new Map(tasks.map((t) => [t.id, t]));
+    for (const t of tasks) {
+      if (t.fixedEnd) this.end.set(t.id, { ...t.fixedEnd, bytes: null });
+      this.bind.set(t.id, new Map(t.fixedBindings.map((b) => [b.ns, b.value])));
+      for (const b of t.fixedBindings) this.boundSet(b.ns, b.value).add(t);
+      if (t.fixedAnswerMs !== null) this.answer.set(t.id, { timeMs: t.fixedAnswerMs, durationMs: t.fixedDurationMs });
+    }
+  }
+
+  private boundSet(ns: Binding['ns'], value: string): Set<WindowTask> {
+    const k = endpointKey(ns, value);
+    return this.boundTo.get(k) ?? this.boundTo.set(k, new Set()).get(k)!;
+  }
+
+  endOf(id: string): number {
+    return this.end.get(id)?.timeMs ?? Infinity;
+  }
+
+  /** Closed before `ms`: nothing at `ms` can be its. */
+  closedBefore(t: WindowTask, ms: number): boolean {
+    return Math.min(t.closedMs ?? Infinity, this.submitted.get(t.id) ?? Infinity) < ms;
+  }
+
+  generatingAt(t: WindowTask, ms: number, earlyMs: number, lateMs: number): boolean {
+    return t.startMs <= ms + earlyMs && ms <= this.endOf(t.id) + this.limits.slackMs + lateMs;
+  }
+
+  /** The miner gave up on `t` before `ms` (a timeout, a dropped connection, a restart): its worker may still be at it. */
+  givenUpBefore(t: WindowTask, ms: number): boolean {
+    const e = this.end.get(t.id);
+    return (!!e && e.late && e.timeMs + this.limits.slackMs < ms) || (t.abandonedMs !== null && t.abandonedMs < ms);
+  }
+
+  /** Closed before `ms`, except that a worker may finish what the miner abandoned. */
+  workerClosedBefore(t: WindowTask, ms: number): boolean {
+    return t.abandonedMs !== null ? (this.submitted.get(t.id) ?? Infinity) < ms : this.closedBefore(t, ms);
+  }
+
+  /**
+   * Until when a task runs on its endpoint, as far as the walk knows at `nowAt`: a task with no end yet
+   * is generating up to `nowAt` (an end it takes later comes after it), or up to its close (a restart
+   * ends the miner's side of it, whatever its worker still does).
+   */
+  private until(id: string, nowAt: number): number {
+    return Math.min(this.endOf(id), this.byId.get(id)!.closedMs ?? Infinity, nowAt);
+  }
+
+  /** Another task on endpoint `value` generating while `t` does. */
+  overlaps(t: WindowTask, ns: Binding['ns'], value: string, nowAt: number): boolean {
+    const others = this.boundTo.get(endpointKey(ns, value));
+    if (!others) return false;
+    for (const o of others) if (o !== t && o.startMs < this.until(t.id, nowAt) && t.startMs < this.until(o.id, nowAt)) return true;
+    return false;
+  }
+
+  /** Binding `t` to `b` keeps one task at a time on that endpoint. */
+  canBind(t: WindowTask, b: Binding, nowAt: number): boolean {
+    const own = this.bind.get(t.id)!.get(b.ns);
+    return own !== undefined ? own === b.value : !this.overlaps(t, b.ns, b.value, nowAt);
+  }
+
+  /** Every endpoint runs one task at a time, up to `nowAt`. */
+  sequential(nowAt: number): boolean {
+    for (const group of this.boundTo.values()) {
+      if (group.size < 2) continue;
+      const ts = [...group];
+      for (let i = 0; i < ts.length; i++)
+        for (let j = i + 1; j < ts.length; j++) {
+          const a = ts[i]!;
+          const b = ts[j]!;
+          if (a.startMs < this.until(b.id, nowAt) && b.startMs < this.until(a.id, nowAt)) return false;
+        }
+    }
+    return true;
+  }
+
+  /** A task whose worker answered must have its end within the lag; checked as time passes. */
+  answersKept(ms: number): boolean {
+    for (const [id, a] of this.answer) if (!this.end.has(id) && !this.byId.get(id)!.endLost && ms - a.timeMs > this.limits.maxAnswerLagMs) return false;
+    return true;
+  }
+
+  /** Binds `t` to `b` (if it is not bound in that namespace yet); returns the undo. */
+  bindTo(t: WindowTask, b: Binding | null): () => void {
+    const m = this.bind.get(t.id)!;
+    if (b === null || m.has(b.ns)) return () => {};
+    m.set(b.ns, b.value);
+    const group = this.boundSet(b.ns, b.value);
+    group.add(t);
+    return () => {
+      m.delete(b.ns);
+      group.delete(t);
+    };
+  }
+}

@@ -1,0 +1,157 @@
+/** The ways a branch of the search can take an item, each with its cost (lower fits better). */
+import type { Branch } from './branch';
+import type { Answer, Binding, WindowItem, WindowTask } from './types';
+
+export interface Option {
+  id: string;
+  cost: number;
+  /** Changes the branch; returns the undo. */
+  apply: () => () => void;
+}
+
+/** A Size figure that differs from the linked file's size: possible (a worker may return other bytes), unlikely. */
+const SIZE_MISMATCH_COST = 5;
+
+/**
+ * The ways the branch can take item `it` (tried cheapest first), or whether a named line holds.
+ * `hasFeedback`: tasks with a feedback line in the window (none of them failed to submit).
+ */
+export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>): Option[] | boolean {
+  const { limits } = br;
+  const out: Option[] = [];
+  switch (it.kind) {
+    case 'close': {
+      // its feedback: its end came before, it did not also fail to submit, and a score above 0 means it completed
+      const t = br.byId.get(it.taskId);
+      const e = t ? br.end.get(t.id) : undefined;
+      return !(t && ((!e && !t.endLost) || br.submitted.has(t.id) || (e && it.mustComplete && !e.completed)));
+    }
+    case 'end':
+      for (const t of br.tasks) {
+        if (!t.canEnd || br.end.has(t.id) || br.closedBefore(t, it.timeMs) || t.startMs > it.timeMs + limits.slackMs) continue;
+        if (it.binding && !br.canBind(t, it.binding, it.timeMs)) continue;
+        const a = br.answer.get(t.id);
+        if (a && (it.timeMs < a.timeMs - limits.slackMs || it.timeMs - a.timeMs > limits.maxAnswerLagMs)) continue;
+        // the worker's own measure of the request lies inside the miner's interval, short of it by the
+        // request's and the answer's transfer at most
+        if (a && a.durationMs !== null) {
+          const gap = it.timeMs - t.startMs - a.durationMs;
+          if (gap < -limits.slackMs || gap > limits.maxAnswerLagMs) continue;
+        }
+        const unbind = br.bindTo(t, it.binding);
+        const clash = [...br.bind.get(t.id)!].some(([ns, value]) => br.overlaps(t, ns, value, it.timeMs));
+        unbind();
+        if (clash) continue;
+        const file = br.fileSize.get(t.id);
+        out.push({
+          id: t.id,
+          cost: endCost(t, it.timeMs, a) + (it.bytes !== null && file !== undefined && file !== it.bytes ? SIZE_MISMATCH_COST : 0),
+          apply: () => {
+            const undo = br.bindTo(t, it.binding);
+            br.end.set(t.id, { timeMs: it.timeMs, completed: it.completed, late: it.late, bytes: it.bytes });
+            return () => {
+              br.end.delete(t.id);
+              undo();
+            };
+          },
+        });
+      }
+      return out;
+    case 'submit_failure':
+      for (const t of br.tasks) {
+        if (!br.end.has(t.id) || t.hadFeedback || br.closedBefore(t, it.timeMs) || br.submitted.has(t.id) || hasFeedback.has(t.id)) continue;
+        if (otherValidator(t, it)) continue;
+        out.push({
+          id: t.id,
+          cost: 0,
+          apply: () => {
+            br.submitted.set(t.id, it.timeMs);
+            return () => br.submitted.delete(t.id);
+          },
+        });
+      }
+      return out;
+    case 'worker':
+    case 'file': {
+      const b: Binding = { ns: 'g', value: it.group };
+      const early = it.kind === 'file' ? limits.fileEarlyMs : limits.slackMs;
+      const late = it.kind === 'file' ? it.lateMs : 0;
+      // one task at a time on an endpoint: the task known to run there, if it is generating now, is the
+      // only one the miner is waiting for; a worker may still be at one the miner gave up on
+      const open = br.tasks.filter((t) => !br.closedBefore(t, it.timeMs) && br.generatingAt(t, it.timeMs, early, late));
+      const bound = open.filter((t) => br.bind.get(t.id)!.get('g') === it.group);
+      const current = bound.length ? bound : open.filter((o) => br.canBind(o, b, it.timeMs));
+      const givenUp =
+        it.kind === 'worker' ? br.tasks.filter((t) => !open.includes(t) && !br.workerClosedBefore(t, it.timeMs) && br.givenUpBefore(t, it.timeMs) && br.canBind(t, b, it.timeMs)) : [];
+      for (const t of [...current, ...givenUp]) {
+        const e = br.end.get(t.id);
+        const after = givenUp.includes(t);
+        if (it.kind === 'file') {
+          if (br.fileSize.has(t.id)) continue;
+          out.push({
+            id: t.id,
+            cost: e && e.bytes !== null && e.bytes !== it.size ? SIZE_MISMATCH_COST : 0,
+            apply: () => {
+              const undo = br.bindTo(t, b);
+              br.fileSize.set(t.id, it.size);
+              return () => {
+                br.fileSize.delete(t.id);
+                undo();
+              };
+            },
+          });
+          continue;
+        }
+        if (it.promptKind && t.taskType && it.promptKind !== t.taskType) continue;
+        if (it.promptChars !== null && t.promptLength !== null && it.promptChars !== t.promptLength) continue;
+        if (it.answer && (br.answer.has(t.id) || (!after && e && it.timeMs > e.timeMs + limits.slackMs))) continue;
+        // after the miner gave up, the worker's own duration still starts after the generating line
+        if (after && it.durationMs !== null && t.startMs + it.durationMs > it.timeMs + limits.slackMs) continue;
+        out.push({
+          id: t.id,
+          cost: after ? 1 + (it.durationMs !== null ? (10 * Math.abs(it.timeMs - t.startMs - it.durationMs)) / 1000 : 0) : 0,
+          apply: () => {
+            const undo = br.bindTo(t, b);
+            if (it.answer) br.answer.set(t.id, { timeMs: it.timeMs, durationMs: it.durationMs });
+            return () => {
+              if (it.answer) br.answer.delete(t.id);
+              undo();
+            };
+          },
+        });
+      }
+      return out;
+    }
+  }
+}
+
+/** The failure names a validator, and the task is known to be another's. */
+export function otherValidator(t: WindowTask, it: { validatorHotkey: string | null; validatorUid: number | null }): boolean {
+  const known = <T>(x: T | null | undefined): x is T => x !== null && x !== undefined;
+  return (
+    (known(it.validatorUid) && known(t.validatorUid) && it.validatorUid !== t.validatorUid) ||
+    (!!it.validatorHotkey && !!t.validatorHotkey && it.validatorHotkey !== t.validatorHotkey)
+  );
+}
+
+/** The one-per-task slot an item fills (its end, its submit failure, its answer, its file), if any. */
+export function slotOf(it: WindowItem): string | null {
+  if (it.kind === 'worker') return it.answer ? 'answer' : null;
+  return it.kind === 'close' ? null : it.kind;
+}
+
+/**
+ * How well an end fits a task (lower is better). An end just after the task's worker answered, the
+ * worker's own duration inside the miner's interval, is by far the best evidence (a bonus per pair,
+ * then the lag and the duration gap); with no worker evidence, older tasks end first, and ends pair
+ * with tasks in order (the small squared duration).
+ */
+function endCost(t: WindowTask, endMs: number, a: Answer | undefined): number {
+  const dur = (endMs - t.startMs) / 1000;
+  let cost = 1e-4 * dur * dur - 0.1 * dur;
+  if (a) {
+    cost += -50 + 10 * Math.max(0, (endMs - a.timeMs) / 1000);
+    if (a.durationMs !== null) cost += 10 * Math.abs(dur - a.durationMs / 1000);
+  }
+  return cost;
+}

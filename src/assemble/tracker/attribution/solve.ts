@@ -1,0 +1,166 @@
+/**
+ * The search: every consistent assignment of the window's items to its tasks (depth-first over the
+ * items in time order, cheapest option first, within a node budget), and per item the answer.
+ */
+import { Branch } from './branch';
+import { optionsFor, slotOf } from './options';
+import { mayTakeItem } from './parts';
+import { DEFAULT_LIMITS, type Attribution, type AttributionLimits, type ItemAnswer, type WindowItem, type WindowTask } from './types';
+
+/**
+ * Every consistent assignment of the window's items to its tasks; per item the answer. Items are
+ * walked in time order (ties in the given order).
+ */
+export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits = DEFAULT_LIMITS): Attribution {
+  const order = items
+    .map((it, i) => ({ it, i }))
+    .sort((a, b) => a.it.timeMs - b.it.timeMs || a.i - b.i)
+    .map((x) => x.it);
+  const br = new Branch(tasks, limits);
+  /** Tasks with a feedback line in the window: none of them failed to submit. */
+  const hasFeedback = new Set(items.flatMap((it) => (it.kind === 'close' ? [it.taskId] : [])));
+  const seen = new Map<string, Map<string, number>>(); // item -> task -> best cost of a leaf with it
+  const endings = new Map(tasks.map((t) => [t.id, { leaves: 0, latestMs: null as number | null }]));
+  let leaves = 0;
+  let truncated = false;
+  let best: { cost: number; choice: Map<string, string | null> } | null = null;
+
+  const mayTake = (t: WindowTask, it: WindowItem) => mayTakeItem(t, it, limits);
+
+  /** A consistent assignment reached: its pairs and ends are recorded, and the cheapest kept. */
+  const leaf = (): boolean => {
+    if (!br.answersKept(nowMs) || !br.sequential(nowMs)) return false;
+    leaves++;
+    for (const [id, e] of br.end) {
+      const x = endings.get(id)!;
+      x.leaves++;
+      x.latestMs = Math.max(x.latestMs ?? -Infinity, e.timeMs);
+    }
+    for (const [key, id] of br.choice) {
+      if (id === null) continue;
+      let m = seen.get(key);
+      if (!m) seen.set(key, (m = new Map()));
+      const prev = m.get(id);
+      if (prev === undefined || br.cost < prev) m.set(id, br.cost);
+    }
+    if (!best || br.cost < best.cost) best = { cost: br.cost, choice: new Map(br.choice) };
+    return true;
+  };
+
+  /**
+   * One depth-first walk: with `force`, only branches that give those items to those tasks; with
+   * `first`, it stops at the first consistent assignment. Every assignment it reaches is recorded.
+   * Returns false when it ran out of its node budget before finishing.
+   */
+  let nodes = 0;
+  let stop = false;
+  let reserved: Map<string, string | null> | null = null;
+  const walk = (force: Map<string, string> | null, first: boolean, budget: number): boolean => {
+    nodes = 0;
+    stop = false;
+    reserved = force ? new Map([...force].map(([key, id]) => [id, slotOf(order.find((x) => x.key === key)!)])) : null;
+    const visit = (k: number): void => {
+      if (stop) return;
+      if (++nodes > budget) {
+        stop = true;
+        return;
+      }
+      if (k === order.length) {
+        if (leaf() && first) stop = true;
+        return;
+      }
+      const it = order[k]!;
+      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs)) return;
+      const opts = optionsFor(br, it, hasFeedback);
+      if (typeof opts === 'boolean') {
+        if (opts) visit(k + 1);
+        return;
+      }
+      const want = force?.get(it.key);
+      for (const o of opts.sort((x, y) => x.cost - y.cost)) {
+        if (want !== undefined && o.id !== want) continue;
+        // a forced later pair needs its task's slot free: an earlier item of that kind cannot take it
+        if (want === undefined && reserved?.get(o.id) === slotOf(it)) continue;
+        const undo = o.apply();
+        br.choice.set(it.key, o.id);
+        br.cost += o.cost;
+        visit(k + 1);
+        br.cost -= o.cost;
+        br.choice.delete(it.key);
+        undo();
+        if (stop) return;
+      }
+    };
+    visit(0);
+    return nodes <= budget;
+  };
+
+  // every consistent assignment, within a budget; past it, for every pair an item could still take, a
+  // walk that looks for one consistent assignment with it: a pair none has is impossible
+  const complete = walk(null, false, limits.maxNodes);
+  // a walk that finished reached every consistent assignment: every possible pair is seen
+  if (leaves > 0 && !complete) {
+    for (const it of order) {
+      // an item already seen with two tasks is inferred whatever else it could be: only a single
+      // task so far needs the question asked of every other task that may take it
+      if (it.kind === 'close' || (seen.get(it.key)?.size ?? 0) > 1) continue;
+      for (const t of tasks) {
+        if ((seen.get(it.key)?.size ?? 0) > 1) break;
+        if (seen.get(it.key)?.has(t.id) || !mayTake(t, it)) continue;
+        const finished = walk(new Map([[it.key, t.id]]), true, limits.maxNodes);
+        if (!finished) {
+          // undecided within the budget: it may be possible
+          let m = seen.get(it.key);
+          if (!m) seen.set(it.key, (m = new Map()));
+          m.set(t.id, Infinity);
+          truncated = true;
+        }
+      }
+    }
+  }
+
+  const chosen = (best as { choice: Map<string, string | null> } | null)?.choice;
+  const out = new Map<string, ItemAnswer>();
+  for (const it of order) {
+    if (it.kind === 'close') continue;
+    const ids = [...(seen.get(it.key) ?? new Map<string, number>()).entries()].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+    out.set(it.key, {
+      taskId: chosen?.get(it.key) ?? null,
+      link: ids.length === 1 ? 'determined' : 'inferred',
+      candidates: ids.length,
+      candidateIds: ids,
+    });
+  }
+  const ended = new Map([...endings].map(([id, x]) => [id, { inAll: leaves > 0 && x.leaves === leaves, latestMs: x.latestMs }]));
+  return { leaves, truncated, items: out, ended };
+}
+
+/**
+ * `solve` remembered: the window is solved again at every event and as time passes, and most parts
+ * have not changed since. `nowMs` matters to a solution only through the deadlines it has passed (an
+ * answer's lag, a task's start for the overlap of tasks with no end yet), so those make the key.
+ */
+export class SolveMemo {
+  private readonly entries = new Map<string, Attribution>();
+  constructor(private readonly size = 256) {}
+
+  solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits): Attribution {
+    const thresholds = [
+      ...tasks.map((t) => t.startMs),
+      ...tasks.flatMap((t) => (t.fixedAnswerMs === null ? [] : [t.fixedAnswerMs + limits.maxAnswerLagMs])),
+      ...items.flatMap((it) => (it.kind === 'worker' && it.answer ? [it.timeMs + limits.maxAnswerLagMs] : [])),
+    ];
+    const key = `${JSON.stringify([tasks, items, limits])}|${thresholds.map((x) => (nowMs > x ? 1 : 0)).join('')}`;
+    const hit = this.entries.get(key);
+    if (hit) {
+      // most recently used last
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    const res = solve(tasks, items, nowMs, limits);
+    this.entries.set(key, res);
+    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
+    return res;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Attribution: which open task each unnamed event belongs to. Pure: the open window in, every
+ * assignment consistent with what the logs guarantee out, and per event the answer —
+ * `determined` when every consistent assignment agrees, else `inferred` (the best time fit) with
+ * the number of tasks it could be.
+ *
+ * What the logs guarantee (reference upstream-miner-logs.md, "Correlating a task"): each endpoint
+ * runs one task at a time; a task has exactly one generation end, after its generating line and
+ * before its feedback (or submit failure); a score above 0 means the generation completed; a
+ * worker's lines and its output files belong to the task generating on its endpoint, and its
+ * answer comes before the miner's end line and at most `maxAnswerLagMs` before it; the worker's
+ * own duration fits inside the miner's generating-to-end interval.
+ *
+ * The search is a depth-first walk over the window's items in time order; the window holds only
+ * what is still open (settled items are folded into their task's fixed facts by the caller), so it
+ * stays small: a few tasks per endpoint.
+ */
+
+/** A binding namespace: `g` a worker group (config name), `u` an endpoint URL no group is known for. */
+export type Binding = { ns: 'g' | 'u'; value: string };
+
+export interface WindowTask {
+  id: string;
+  /** The generating line's time (the received line's when the generating line was lost). */
+  startMs: number;
+  /** Its generating line was seen (or is known lost): an end can be its. */
+  canEnd: boolean;
+  /** The task's prompt, for worker lines that say what they were asked. */
+  taskType: 'TEXT-TO-3D' | 'IMAGE-TO-3D' | null;
+  promptLength: number | null;
+  /** Facts already settled: its end (time, completed), its endpoints, its answer. */
+  fixedEnd: { timeMs: number; completed: boolean; late: boolean } | null;
+  fixedBindings: Binding[];
+  fixedAnswerMs: number | null;
+  fixedDurationMs: number | null;
+  /**
+   * Closed at this time (its feedback, a settled submit failure, a timeout, an interruption): nothing
+   * later is its. A feedback line also says its end came before: that is a `close` item.
+   */
+  closedMs: number | null;
+  /** Cut short at this time (a miner restart): its worker may still finish it, so its later worker lines are its. */
+  abandonedMs: number | null;
+  /** It had its feedback: no submit failure is its. */
+  hadFeedback: boolean;
+  /** Excused from needing an end at its close (its end line was lost: nothing consistent had one; interrupted). */
+  endLost: boolean;
+  /** The validator scored it above 0: its generation completed. */
+  mustComplete: boolean;
+  /** The validator that gave it (uid, hotkey), where known: a submit failure naming another is not its. */
+  validatorUid: number | null;
+  validatorHotkey: string | null;
+}
+
+export type WindowItem =
+  /** `late`: the miner gave up waiting (a timeout, a dropped connection): the worker may still be at it. */
+  | { kind: 'end'; key: string; timeMs: number; completed: boolean; late: boolean; binding: Binding | null; bytes: number | null }
+  /** The validator the line names, by hotkey (and uid, where known): a task of another cannot take it. */
+  | { kind: 'submit_failure'; key: string; timeMs: number; validatorHotkey: string | null; validatorUid: number | null }
+  /**
+   * A worker line of one group. `answer`: the worker answered the request here (its last line
+   * before the response); `durationMs`: the worker's own measure of the request.
+   */
+  | {
+      kind: 'worker';
+      key: string;
+      timeMs: number;
+      group: string;
+      answer: boolean;
+      durationMs: number | null;
+      promptKind: 'TEXT-TO-3D' | 'IMAGE-TO-3D' | null;
+      promptChars: number | null;
+    }
+  /** A file in a worker group's output directory, timed by its mtime; one per generation. */
+  | { kind: 'file'; key: string; timeMs: number; group: string; size: number; lateMs: number }
+  /** A named closing line (feedback) of a task: the task's end came before it. */
+  | { kind: 'close'; key: string; timeMs: number; taskId: string; mustComplete: boolean };
+
+export interface AttributionLimits {
+  /** Clock granularity and ordering slack between the miner's and the workers' lines. */
+  slackMs: number;
+  /** The miner logs a generation's end at most this long after its worker answered. */
+  maxAnswerLagMs: number;
+  /** An output file may carry a time this much before its generating line. */
+  fileEarlyMs: number;
+  /** Nodes one walk of the search may visit; a question left open by it counts as possible (so `inferred`). */
+  maxNodes: number;
+}
+
+export const DEFAULT_LIMITS: AttributionLimits = { slackMs: 50, maxAnswerLagMs: 10_000, fileEarlyMs: 1000, maxNodes: 5000 };
+
+export interface ItemAnswer {
+  /** The task of the best consistent assignment (null: no task can take it). */
+  taskId: string | null;
+  link: 'determined' | 'inferred';
+  /**
+   * Distinct tasks the item goes to in the consistent assignments the search reached: all of them
+   * when it is 1 (every other task was ruled out), at least these when more.
+   */
+  candidates: number;
+  /** Those tasks, best first. */
+  candidateIds: string[];
+}
+
+export interface Attribution {
+  /** Consistent assignments reached (0: the window contradicts itself; see `solve`'s caller). */
+  leaves: number;
+  /** Some question was left open by the node budget (its pair counted as possible). */
+  truncated: boolean;
+  items: Map<string, ItemAnswer>;
+  /** Per task: whether it has ended in every assignment the search reached, and its latest end there (for timeouts). */
+  ended: Map<string, { inAll: boolean; latestMs: number | null }>;
+}
+
+/** A task's end in a branch of the search. */
+export interface Ends {
+  timeMs: number;
+  completed: boolean;
+  late: boolean;
+  bytes: number | null;
+}
+
+/** A worker's answer for a task: when, and its own measure of the request. */
+export interface Answer {
+  timeMs: number;
+  durationMs: number | null;
+}
