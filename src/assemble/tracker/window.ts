@@ -1,5 +1,5 @@
 /**
- * The attribution window: events that name no task wait here until the search (attribution.ts)
+ * The attribution window: events that name no task wait here until the search (attribution/)
  * settles them. An event every consistent assignment gives to one task is applied at once
  * (`determined`); one still open is applied with the best fit (`inferred`) only when every task it
  * could belong to is closed (nothing later can decide), or when it has waited FREEZE_AFTER_MS. A
