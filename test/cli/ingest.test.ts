@@ -46,3 +46,33 @@ test('--output-dir GROUP=DIR links the files and says so; without a group to nam
   expect(record.generation.output.num_gaussians).toBe(36039);
   expect(fs.existsSync(path.join(data, record.generation.output.ply_file_path))).toBe(true);
 });
+
+test('two ingests of a growing log: the feedback the second one sees outranks the first one\'s record of a failed generation (issue 15, item 5)', () => {
+  const log = path.join(dir, 'miner-sn17-mainnet-out.log');
+  const data = path.join(dir, 'data');
+  const ingest = () => run(['--miner-log', log, '--data-dir', data, '--time-zone', 'UTC']);
+  const records = () =>
+    fs
+      .readFileSync(path.join(data, 'generation_history.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { outcome: string; provenance: { revision: number }; validator_feedback: { received: boolean; score: number | null }; metadata: { validator_uid: number | null } });
+  fs.writeFileSync(
+    log,
+    miner('39.500', 'Querying task from [57]. Stake: 1000.0') +
+      miner('40.000', 'Task received. Prompt: a red chair.') +
+      miner('40.100', 'Generating for prompt: a red chair with timeout None seconds') +
+      miner('50.000', 'Generation failed with code: 500'),
+  );
+  expect(ingest().code).toBe(0);
+  expect(records().map((r) => [r.outcome, r.provenance.revision, r.validator_feedback.received])).toEqual([['generation_failed', 0, false]]);
+  fs.appendFileSync(log, miner('58.000', 'Feedback received from [57]. Score: 0.0. (a red chair)'));
+  expect(ingest().code).toBe(0);
+  // the version with the feedback is written as the next revision; a third run adds nothing
+  expect(records().map((r) => [r.outcome, r.provenance.revision, r.validator_feedback.received, r.validator_feedback.score])).toEqual([
+    ['generation_failed', 0, false, null],
+    ['generation_failed', 1, true, 0],
+  ]);
+  expect(ingest().code).toBe(0);
+  expect(records()).toHaveLength(2);
+});
