@@ -43,9 +43,29 @@ export async function statOrNull(path: string): Promise<fs.Stats | null> {
   }
 }
 
+/** What a log path is when it is not a regular file. */
+function kindOf(st: fs.Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a regular file';
+}
+
+/**
+ * Opens a log for reading, or null when it does not exist. Never blocks (a FIFO would hold the open
+ * until a writer came) and refuses anything but a regular file, with an error that says what it is.
+ */
 export function openOrNull(path: string): Promise<number | null> {
   return new Promise((resolve, reject) =>
-    fs.open(path, 'r', (err, fd) => (err ? (isGone(err) ? resolve(null) : reject(err)) : resolve(fd))),
+    fs.open(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK, (err, fd) => {
+      if (err) return isGone(err) ? resolve(null) : reject(err);
+      fs.fstat(fd, (e, st) => {
+        if (!e && st.isFile()) return resolve(fd);
+        closeQuietly(fd);
+        reject(e ?? Object.assign(new Error(`${path} is ${kindOf(st)}: only regular files are read`), { code: 'ENOTREGULAR' }));
+      });
+    }),
   );
 }
 

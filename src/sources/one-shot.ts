@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
-import { closeQuietly, fstat, pread } from './file-reader';
+import { closeQuietly, fstat, openOrNull, pread } from './file-reader';
 import { identityOf } from './identity';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './line-splitter';
 import { emptyStats, silentLogger, type Line, type SourceLogger, type SourceRef, type SourceStats } from './types';
@@ -27,7 +27,8 @@ export async function* readFileLines(path: string, opts: OneShotOptions = {}): A
   const stats = opts.stats ?? emptyStats();
   const log = opts.logger ?? silentLogger;
   const splitter = new LineSplitter(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
-  const fd = await new Promise<number>((resolve, reject) => fs.open(path, 'r', (e, n) => (e ? reject(e) : resolve(n))));
+  const fd = await openOrNull(path);
+  if (fd === null) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT', path });
   let batch: Line[] = [];
   let source: SourceRef;
   const onLine = (bytes: Buffer, offset: number, end: number): void => {

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import { openOrNull } from '../../src/sources/file-reader';
 import { readFileLines } from '../../src/sources/one-shot';
 import { emptyStats, type Line } from '../../src/sources/types';
 import { removeDir, tempDir } from './helpers/tmp';
@@ -54,4 +56,16 @@ test('a line over the maximum is skipped and counted in a one-shot read too', as
   const lines = await all(p, { maxLineBytes: 1000, chunkBytes: 512, stats });
   expect(lines.map((l) => l.bytes.toString())).toEqual(['a', 'b']);
   expect(stats.skippedLineOffsets).toEqual([{ path: p, offset: 2, bytes: 5000 }]);
+});
+
+test('a FIFO, a directory or a missing file at a log path: a clear error at once, never a read that waits for a writer (issue 15, item 3)', async () => {
+  const fifo = path.join(dir, 'miner-out.log');
+  expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+  const started = Date.now();
+  await expect(all(fifo)).rejects.toThrow(`${fifo} is a FIFO: only regular files are read`);
+  await expect(openOrNull(fifo)).rejects.toMatchObject({ code: 'ENOTREGULAR' });
+  expect(Date.now() - started).toBeLessThan(5000);
+  await expect(all(dir)).rejects.toThrow(`${dir} is a directory: only regular files are read`);
+  await expect(all(path.join(dir, 'gone.log'))).rejects.toMatchObject({ code: 'ENOENT' });
+  expect(await openOrNull(path.join(dir, 'gone.log'))).toBeNull();
 });
