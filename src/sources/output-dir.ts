@@ -217,6 +217,8 @@ export class OutputDirWatcher {
     if (!this.dirPresent) this.logger.warn({ dir: this.spec.dir }, 'output directory does not exist (yet): looking for it every 2 s');
     const w = watch(this.spec.dir, {
       ignoreInitial: true,
+      // a link is not the worker's output: its target may be anything anywhere (the scan skips links too)
+      followSymlinks: false,
       depth: this.opts.depth,
       awaitWriteFinish: { stabilityThreshold: Math.max(this.opts.stableMs, 1), pollInterval: POLL_MS },
       ignored: (p, st) => st?.isFile() === true && !this.pattern.test(relativeName(this.spec.dir, p)),
@@ -278,12 +280,11 @@ export class OutputDirWatcher {
   /** chokidar says the file is complete (its size was stable for `stableMs`). */
   private reported(p: string, st: fs.Stats | undefined): void {
     if (this.closed) return;
-    if (!st) {
-      try {
-        st = fs.statSync(p);
-      } catch {
-        return;
-      }
+    // the entry itself, never what a link points at
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      return;
     }
     if (!st.isFile()) return;
     const f = toOutputFile(this.spec, this.pattern, relativeName(this.spec.dir, p), st);

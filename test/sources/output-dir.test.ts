@@ -420,3 +420,23 @@ test('a directory removed and made again is watched again', async () => {
   put('later.ply', 'later');
   expect(await takeUntil(w, got, has('later.ply'), 4000)).toBe(true);
 });
+
+describe('OutputDirWatcher and links (issue 15, item 2)', () => {
+  test('a symlink in the directory is never reported, live or at start, whatever it points at; the regular file next to it is', async () => {
+    const outside = fs.mkdtempSync(path.join(path.dirname(dir), 'outside-'));
+    try {
+      fs.writeFileSync(path.join(outside, 'secret.ply'), 'not the worker output\n');
+      fs.symlinkSync(path.join(outside, 'secret.ply'), path.join(dir, 'at-start.ply'));
+      const w = watcher();
+      await w.start();
+      fs.symlinkSync(path.join(outside, 'secret.ply'), path.join(dir, 'live.ply'));
+      put('real.ply', 'worker output\n');
+      const got: OutputFile[] = [];
+      expect(await takeUntil(w, got, has('real.ply'))).toBe(true);
+      await takeFor(w, got, 1_500);
+      expect(names(got)).toEqual(['real.ply']);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+});
