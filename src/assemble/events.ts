@@ -20,6 +20,16 @@ export interface OutputFile {
   timeMs: number;
 }
 
+/** Error types that say the generation itself failed (not its submission, validation or the miner). */
+export const GENERATION_FAILURE_TYPES: ReadonlySet<string | null> = new Set([
+  'generation_http_error',
+  'endpoint_unreachable',
+  'endpoint_timeout',
+  'client_error',
+  'exception',
+  'pre_submission_rejection',
+]);
+
 /** The miner's lines that end a generation (completed, or failed in one of several ways). */
 export const GENERATION_END_EVENTS: ReadonlySet<string> = new Set([
   'generation_completed',

@@ -29,7 +29,15 @@
  * ATTRIBUTION_RUNS overrides the number of schedules (300, about 45 s; 1000 for a closer look).
  */
 import fc from 'fast-check';
-import { createHashers, DEFAULT_TRACKER_OPTIONS, EventMerger, Tracker, type Hashers } from '../../src/assemble';
+import {
+  createHashers,
+  DEFAULT_TRACKER_OPTIONS,
+  EventMerger,
+  GENERATION_END_EVENTS as END_EVENTS,
+  GENERATION_FAILURE_TYPES as GENERATION_FAILURES,
+  Tracker,
+  type Hashers,
+} from '../../src/assemble';
 import type { LogEvent } from '../../src/parse';
 import { GenerationRecordSchema, type GenerationRecord } from '../../src/schema';
 import { DEFAULTS, MINER, parseLines } from '../parse/helpers';
@@ -110,13 +118,10 @@ const END_ERROR: Record<Exclude<EndKind, 'completed'>, string> = {
   timeout: 'endpoint_timeout',
   client_error: 'client_error',
 };
-const END_EVENTS = new Set([...Object.values(END_EVENT), 'exception']);
 /** The error_type a failure end event gives (the schedules have no tracebacks and no worker rejections). */
 const LINK_ERROR: Record<string, string> = Object.fromEntries(
   (Object.keys(END_ERROR) as (keyof typeof END_ERROR)[]).map((k) => [END_EVENT[k], END_ERROR[k]]),
 );
-/** error_type values that say the generation itself failed. */
-const GENERATION_FAILURES = new Set([...Object.values(END_ERROR), 'exception', 'pre_submission_rejection']);
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 const isAsserted = (link: string): boolean => link !== 'inferred';

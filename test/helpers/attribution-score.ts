@@ -7,12 +7,12 @@
  *   inferred  wrong, but the record says the relevant link was a guess (link 'inferred', or
  *             `submit_failure_ambiguous` among its incomplete reasons);
  *   asserted  wrong, and nothing in the record says so: the bad case.
- * Any link kind other than 'inferred' ('exact' today; 'named' and 'determined' later) is asserted.
+ * Any link kind other than 'inferred' ('named', 'determined'; 'exact' in records before 0.2) is asserted.
  * Shared by bench/attribution.ts and the tests.
  */
 import type { TruthLine } from '../fixtures/fake-miner/truth';
 import type { GenerationRecord } from '../../src/schema';
-import { GENERATION_END_EVENTS } from '../../src/assemble';
+import { GENERATION_END_EVENTS, GENERATION_FAILURE_TYPES as GENERATION_FAILURES } from '../../src/assemble';
 import { latest, tailTasks, utcOf } from './truth-match';
 
 export const ATTRIBUTION_FIELDS = ['end', 'size', 'failure', 'timing', 'submit', 'worker_time', 'output_file'] as const;
@@ -31,16 +31,6 @@ export const FIELD_LABELS: Record<AttributionField, string> = {
 
 /** Events whose link decides a generation's end or its submission: the miner's lines that name no task. */
 export const END_EVENTS: readonly string[] = [...GENERATION_END_EVENTS, 'submit_failed'];
-
-/** Error types that say how a generation ended (the other error types come after a completed one). */
-const GENERATION_FAILURES = new Set([
-  'generation_http_error',
-  'endpoint_unreachable',
-  'endpoint_timeout',
-  'client_error',
-  'exception',
-  'pre_submission_rejection',
-]);
 
 /** Outcomes that only follow a completed generation. */
 const AFTER_COMPLETED = new Set(['accepted', 'rejected', 'validation_failed', 'submit_failed', 'no_feedback']);

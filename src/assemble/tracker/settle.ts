@@ -6,20 +6,11 @@
  */
 import { redactSecrets } from '../../parse';
 import type { ErrorType, GenerationRecord } from '../../schema';
+import { GENERATION_END_EVENTS, GENERATION_FAILURE_TYPES as GENERATION_FAILURES } from '../events';
 import { incomplete, type Task } from './book';
 
-/** Failure types that say the generation itself failed (not its submission, validation or the miner). */
-const GENERATION_FAILURES = new Set<ErrorType | null>([
-  'generation_http_error',
-  'endpoint_unreachable',
-  'endpoint_timeout',
-  'client_error',
-  'exception',
-  'pre_submission_rejection',
-]);
-
 /** The miner's failure lines (a generation end that is not a completion). */
-const FAILURE_EVENTS = new Set(['generation_failed', 'endpoint_unreachable', 'endpoint_timeout', 'client_error', 'exception']);
+const FAILURE_EVENTS = new Set([...GENERATION_END_EVENTS].filter((e) => e !== 'generation_completed'));
 
 function fail(r: GenerationRecord, type: ErrorType, message: string): void {
   const fa = r.failure_analysis;

@@ -158,9 +158,14 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
   const guessedAt = (ms: number) =>
     writtenGuessAt(ms) || tasks.some((t) => t.guessed && t.receivedMs <= ms && (ms <= guessedUntil(cx, t) || mayStillWork(cx, t)));
   const limits = limitsOf(cx);
-  const unguessed = tasks.map((t) => withoutGuesses(toWindowTask(cx, t, receivedCanEnd), t));
+  // built only when an event falls under a guess (most solves have none)
+  let unguessed: WindowTask[] | null = null;
   // (a written task is not there to be counted: then this cannot tell)
-  const onlyOneWithoutGuesses = (it: WindowItem) => !writtenGuessAt(it.timeMs) && unguessed.filter((t) => mayTakeItem(t, it, limits)).length === 1;
+  const onlyOneWithoutGuesses = (it: WindowItem) => {
+    if (writtenGuessAt(it.timeMs)) return false;
+    unguessed ??= tasks.map((t) => withoutGuesses(toWindowTask(cx, t, receivedCanEnd), t));
+    return unguessed.filter((t) => mayTakeItem(t, it, limits)).length === 1;
+  };
   const open = book.window.filter((w) => w.item.kind !== 'close' && res.items.get(w.item.key)?.link === 'inferred');
   const crowded = new Set(open.slice(0, Math.max(0, open.length - MAX_OPEN_EVENTS)));
   const keep: WindowEntry[] = [];
