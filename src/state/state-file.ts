@@ -14,7 +14,7 @@ import { CollectorError, fromFsError } from '../common/errors';
 import { atomicWriteFile, ensureDir, removeDeadWritersTmp } from '../common/fsx';
 import { CheckpointSchema } from '../sources/checkpoint';
 
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 export const STATE_DIR_NAME = 'state';
 export const STATE_FILE_NAME = 'collector-state.json';
 
@@ -65,8 +65,25 @@ export const QuarantineEntrySchema = z.strictObject({
   length: count,
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   reason: z.string(),
+  /** When it was quarantined (ISO time). */
+  at: z.iso.datetime(),
 });
 export type QuarantineEntry = z.infer<typeof QuarantineEntrySchema>;
+
+/**
+ * What the daemon last saw of the miner and its sources, for `status` and `doctor`: when the miner's
+ * last line was read (wall clock) and the time it carried; the clock offset measured for each source
+ * whose clock disagrees with the miner's (source key -> ms its times run ahead); the warnings in force.
+ */
+export const HealthSchema = z.strictObject({
+  miner_last_line_read_ms: z.number().nullable(),
+  miner_last_line_time_ms: z.number().nullable(),
+  clock_offsets_ms: z.record(z.string(), z.number()),
+  warnings: z.array(z.strictObject({ key: z.string(), message: z.string(), since: z.iso.datetime() })),
+});
+export type Health = z.infer<typeof HealthSchema>;
+
+export const emptyHealth = (): Health => ({ miner_last_line_read_ms: null, miner_last_line_time_ms: null, clock_offsets_ms: {}, warnings: [] });
 
 /** The one source of truth for the state file's shape; the type comes from it. */
 export const CollectorStateSchema = z.strictObject({
@@ -82,6 +99,7 @@ export const CollectorStateSchema = z.strictObject({
   identity: IdentitySchema,
   counters: z.record(z.string(), z.number()),
   quarantine: z.array(QuarantineEntrySchema),
+  health: HealthSchema,
 });
 export type CollectorState = z.infer<typeof CollectorStateSchema>;
 
@@ -98,6 +116,8 @@ export const MIGRATIONS: Readonly<Record<number, Migration>> = {
       output_dirs[dir] = { high_water_mtime_ms: m.high_water_mtime_ms, recent: {} };
     return { ...old, version: 2, output_dirs };
   },
+  // 2 -> 3: the health section; quarantine entries carry their time (none were ever written before 3).
+  2: (old) => ({ ...old, version: 3, quarantine: [], health: emptyHealth() }),
 };
 
 export interface StateOptions {
@@ -117,6 +137,7 @@ export function emptyState(clock: Clock = systemClock): CollectorState {
     identity: { miner_uid: null, network: null },
     counters: {},
     quarantine: [],
+    health: emptyHealth(),
   };
 }
 

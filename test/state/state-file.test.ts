@@ -51,7 +51,9 @@ function sample(): CollectorState {
   s.output_dirs['/out'] = { high_water_mtime_ms: 1700000000000.25, recent: { 'a.ply': 1700000000001.5 } };
   s.identity = { miner_uid: 7, network: 'testnet' };
   s.counters = { lines_unmatched: 3 };
-  s.quarantine = [{ file: '/logs/x.log', offset: 0, length: 9, sha256: 'b'.repeat(64), reason: 'TypeError' }];
+  s.quarantine = [{ file: '/logs/x.log', offset: 0, length: 9, sha256: 'b'.repeat(64), reason: 'TypeError', at: '2026-01-02T03:04:05.000Z' }];
+  s.health.miner_last_line_read_ms = 1700000000000;
+  s.health.clock_offsets_ms['worker:w:w:out:/logs/w-out.log'] = 3 * 3600000;
   return s;
 }
 
@@ -138,12 +140,22 @@ describe('state file', () => {
   });
 
   test('version 1 (an output dir mark with the names at it) migrates to version 2 (names above it, with mtimes)', () => {
-    const v1 = { ...emptyState(), version: 1, output_dirs: { '/out': { high_water_mtime_ms: 5000, names_at_mark: ['a.ply'] } } };
+    const { health: _, ...v2shape } = emptyState();
+    const v1 = { ...v2shape, version: 1, output_dirs: { '/out': { high_water_mtime_ms: 5000, names_at_mark: ['a.ply'] } } };
     writeRaw(JSON.stringify(v1));
     const state = loadState(dataDir);
-    expect(state.version).toBe(2);
+    expect(state.version).toBe(STATE_VERSION);
     // files at the mark count as handed on under the new rule (at or below the mark)
     expect(state.output_dirs).toEqual({ '/out': { high_water_mtime_ms: 5000, recent: {} } });
+  });
+
+  test('version 2 gains an empty health section (version 3)', () => {
+    const { health: _, ...v2shape } = emptyState();
+    writeRaw(JSON.stringify({ ...v2shape, version: 2, sources: { 'miner:out': { path: '/l', identity: null, offset: 5 } } }));
+    const state = loadState(dataDir);
+    expect(state.version).toBe(3);
+    expect(state.health).toEqual({ miner_last_line_read_ms: null, miner_last_line_time_ms: null, clock_offsets_ms: {}, warnings: [] });
+    expect(state.sources['miner:out']!.offset).toBe(5);
   });
 
   test('a migration that skips a version is refused', () => {

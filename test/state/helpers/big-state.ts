@@ -1,5 +1,5 @@
 /** A deterministic, large state numbered `seq`: the crash test recognises exactly what was written. */
-import { STATE_VERSION, type CollectorState } from '../../../src/state';
+import { STATE_VERSION, emptyHealth, type CollectorState } from '../../../src/state';
 
 export const BIG_STATE_EPOCH_MS = Date.UTC(2026, 0, 1);
 
@@ -24,5 +24,6 @@ export function makeBigState(seq: number, tasks = 3000): CollectorState {
     identity: { miner_uid: 42, network: 'mainnet' },
     counters: { seq, lines_unmatched: seq * 7 },
     quarantine: [],
+    health: emptyHealth(),
   };
 }
