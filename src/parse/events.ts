@@ -1,5 +1,6 @@
 /** What the parse stage hands to the assembler: one typed event per matched log entry. */
 import type { FieldValue } from './rules';
+import type { FileIdentity } from '../sources/checkpoint';
 
 export type Role = 'miner' | 'worker';
 
@@ -23,8 +24,12 @@ export interface LogEvent {
   type: string;
   rule: string;
   spec: StreamSpec;
-  /** The file the entry came from (a rotated copy keeps its own name) and the entry's byte span. */
+  /**
+   * Where the entry is: the followed file, the identity of the file its first line was read from (a
+   * rotated copy has its own), and the entry's byte span in it. A checkpoint is built from these.
+   */
   file: string;
+  identity: FileIdentity;
   offset: number;
   end: number;
   /** The header's time exactly as written, and that time in UTC ms. */

@@ -8,6 +8,8 @@
  * Output: pieces of the original lines, each with the file position it came from.
  */
 
+import type { FileIdentity } from '../sources/checkpoint';
+
 export type Pm2Mode = 'plain' | 'date' | 'json';
 
 export interface Piece {
@@ -19,6 +21,8 @@ export interface Piece {
   /** Start offset of the file line that holds this piece's first byte, and the end of the last one. */
   offset: number;
   end: number;
+  /** The file those offsets are in (its identity when read). */
+  identity: FileIdentity;
   /**
    * True when the original line is known to go on in the next piece (JSON mode, a chunk without `\n`);
    * null when unknown (date mode: PM2 adds `\n` to every piece, ended or not); false when it ended.
@@ -34,12 +38,13 @@ const JSON_START = Buffer.from('{"message":');
 export class Pm2Envelope {
   private carry: Buffer[] = [];
   private carryOffset = 0;
+  private carryIdentity: FileIdentity | null = null;
   private carryTime: string | null = null;
 
   /** Splits one file line into the process's pieces. */
-  decode(bytes: Buffer, offset: number, end: number): Piece[] {
+  decode(bytes: Buffer, offset: number, end: number, identity: FileIdentity): Piece[] {
     if (bytes.length > JSON_START.length && bytes[0] === 0x7b && bytes.subarray(0, JSON_START.length).equals(JSON_START)) {
-      const json = this.decodeJson(bytes, offset, end);
+      const json = this.decodeJson(bytes, offset, end, identity);
       if (json) return json;
     }
     // a CRLF line end (a line splitter may leave the CR); a subarray, never a copy
@@ -47,9 +52,9 @@ export class Pm2Envelope {
     const head = bytes.toString('latin1', 0, Math.min(bytes.length, 48));
     const m = DATE_PREFIX.exec(head);
     if (m) {
-      return [{ bytes: bytes.subarray(m[0].length), mode: 'date', pm2Time: m[1]!, offset, end, continues: null }];
+      return [{ bytes: bytes.subarray(m[0].length), mode: 'date', pm2Time: m[1]!, offset, end, identity, continues: null }];
     }
-    return [{ bytes, mode: 'plain', pm2Time: null, offset, end, continues: false }];
+    return [{ bytes, mode: 'plain', pm2Time: null, offset, end, identity, continues: false }];
   }
 
   /** True while a JSON-mode line is incomplete (a checkpoint must not fall inside it). */
@@ -57,12 +62,12 @@ export class Pm2Envelope {
     return this.carry.length > 0;
   }
 
-  /** Offset of the file line where the pending JSON-mode line began. */
-  get pendingOffset(): number {
-    return this.carryOffset;
+  /** The file line where the pending JSON-mode line began. */
+  get pendingAt(): { identity: FileIdentity; offset: number } | null {
+    return this.carry.length && this.carryIdentity ? { identity: this.carryIdentity, offset: this.carryOffset } : null;
   }
 
-  private decodeJson(bytes: Buffer, offset: number, end: number): Piece[] | null {
+  private decodeJson(bytes: Buffer, offset: number, end: number, identity: FileIdentity): Piece[] | null {
     let obj: { message?: unknown; timestamp?: unknown };
     try {
       obj = JSON.parse(bytes.toString('utf8')) as typeof obj;
@@ -87,17 +92,19 @@ export class Pm2Envelope {
           pm2Time: this.carryTime,
           offset: this.carryOffset,
           end,
+          identity: this.carryIdentity ?? identity,
           continues: false,
         });
         this.carry = [];
       } else {
-        out.push({ bytes: line, mode: 'json', pm2Time: time, offset, end, continues: false });
+        out.push({ bytes: line, mode: 'json', pm2Time: time, offset, end, identity, continues: false });
       }
       start = nl + 1;
     }
     if (start < msg.length) {
       if (!this.carry.length) {
         this.carryOffset = offset;
+        this.carryIdentity = identity;
         this.carryTime = time;
       }
       this.carry.push(msg.subarray(start));

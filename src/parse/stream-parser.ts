@@ -10,6 +10,8 @@ import { localTimeToUtc, parseZonedTime } from './local-time';
 import { redactSecrets, walletFileSecrets, walletSecrets } from './redact';
 import type { CompiledRule, RuleMatch } from './rules';
 import { emptyParseStats, type LogEvent, type ParseStats, type StreamSpec } from './events';
+import type { FileIdentity } from '../sources/checkpoint';
+import type { Line } from '../sources/types';
 
 export interface StreamParserOptions {
   rules: CompiledRule[];
@@ -82,10 +84,10 @@ export class StreamParser {
     this.secrets = (opts.secrets ?? []).filter((s) => s.length >= 3);
   }
 
-  /** Feeds one line of the file (without its newline) and its byte span. */
-  push(bytes: Buffer, offset: number, end: number): void {
+  /** Feeds one line of the file, in file order. */
+  push(line: Line): void {
     this.stats.lines++;
-    for (const piece of this.envelope.decode(bytes, offset, end)) this.pushPiece(piece);
+    for (const piece of this.envelope.decode(line.bytes, line.offset, line.end, line.source.identity)) this.pushPiece(piece);
   }
 
   /** Ends the open entry (end of input, or the source went idle). */
@@ -98,12 +100,12 @@ export class StreamParser {
   }
 
   /**
-   * The offset a checkpoint of this file may take: nothing before it is still waiting here
-   * (the start of the open entry, or of a JSON-mode line not yet complete), or null when nothing is.
+   * Where a checkpoint of this file may stand: nothing before it is still waiting here (the start of
+   * the open entry, or of a JSON-mode line not yet complete), or null when nothing is.
    */
-  pendingOffset(): number | null {
-    if (this.open) return this.open.first.offset;
-    return this.envelope.pending ? this.envelope.pendingOffset : null;
+  pendingAt(): { identity: FileIdentity; offset: number } | null {
+    if (this.open) return { identity: this.open.first.identity, offset: this.open.first.offset };
+    return this.envelope.pendingAt;
   }
 
   /**
@@ -315,6 +317,7 @@ export class StreamParser {
       rule,
       spec: this.spec,
       file: this.spec.file,
+      identity: e.first.identity,
       offset: e.first.offset,
       end,
       timeText,

@@ -5,7 +5,7 @@
  * commit; the store drops what was already written.
  */
 import * as os from 'node:os';
-import { Follower, OutputDirWatcher, OutputMark, type Checkpoint, type FileIdentity, type Line } from '../sources';
+import { Follower, OutputDirWatcher, OutputMark, type Checkpoint, type Line } from '../sources';
 import type { LogEvent, StreamParser, StreamSpec } from '../parse';
 import { EventMerger, GENERATION_END_EVENTS, createHashers, type Tracker, type TrackerSnapshot } from '../assemble';
 import { acquireInstanceLock, loadState, saveState, type CollectorState, type InstanceLock } from '../state';
@@ -40,33 +40,17 @@ export function sourceKey(spec: StreamSpec): string {
   return `${spec.role}:${spec.group}:${spec.app}:${spec.stream}:${spec.file}`;
 }
 
-/** Recent lines fed to a parser: the file identity of an entry's first line, found by its offset. */
-class FedLines {
-  private readonly ring: { identity: FileIdentity; offset: number }[] = [];
-  note(line: Line): void {
-    this.ring.push({ identity: line.source.identity, offset: line.offset });
-    if (this.ring.length > 4096) this.ring.splice(0, 2048);
-  }
-  identityAt(offset: number): FileIdentity | null {
-    for (let i = this.ring.length - 1; i >= 0; i--) if (this.ring[i]!.offset === offset) return this.ring[i]!.identity;
-    return this.ring.length ? this.ring[this.ring.length - 1]!.identity : null;
-  }
-}
-
 interface Source {
   spec: StreamSpec;
   key: string;
   follower: Follower;
   parser: StreamParser;
-  fed: FedLines;
   caughtUp: boolean;
   caughtUpSinceMs: number;
   queue: { lines: Line[]; caughtUp: boolean }[];
   queuedBytes: number;
   /** Just past the last line given to the parser (the follower may have read further). */
   lastFed: Checkpoint | null;
-  /** Identity of each held event's first line. */
-  identities: WeakMap<LogEvent, FileIdentity>;
 }
 
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
@@ -141,13 +125,11 @@ export class Daemon {
             logger: this.logger,
           }),
           parser: parsers[i]!,
-          fed: new FedLines(),
           caughtUp: false,
           caughtUpSinceMs: 0,
           queue: [],
           queuedBytes: 0,
           lastFed: this.state.sources[key] ?? null,
-          identities: new WeakMap(),
         };
       });
       // registered after the logs: a log line wins a tie with a file of the same time
@@ -232,9 +214,6 @@ export class Daemon {
   }
 
   private onEvent(i: number, e: LogEvent): void {
-    const s = this.sources[i]!;
-    const identity = s.fed.identityAt(e.offset);
-    if (identity) s.identities.set(e, identity);
     this.merger.push(String(i), e, this.clock.now());
   }
 
@@ -288,7 +267,7 @@ export class Daemon {
         this.dirty ||
         this.retryAtMs > 0 ||
         this.tracker.awaitingOutput > 0 ||
-        this.sources.some((x) => x.caughtUp && x.parser.pendingOffset() !== null);
+        this.sources.some((x) => x.caughtUp && x.parser.pendingAt() !== null);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, waiting ? 50 : 1000);
         this.wake = () => {
@@ -319,8 +298,7 @@ export class Daemon {
         const b = s.queue.shift()!;
         for (const l of b.lines) {
           s.queuedBytes -= l.bytes.length;
-          s.fed.note(l);
-          s.parser.push(l.bytes, l.offset, l.end);
+          s.parser.push(l);
           s.lastFed = { path: s.spec.file, identity: l.source.identity, offset: l.end };
           this.counters.lines++;
         }
@@ -426,9 +404,9 @@ export class Daemon {
   private checkpointOf(i: number, s: Source): Checkpoint | null {
     const held = this.merger.peek(String(i)) as LogEvent | undefined; // a log source holds log events only
     const path = s.spec.file;
-    if (held) return { path, identity: s.identities.get(held) ?? s.fed.identityAt(held.offset), offset: held.offset };
-    const pending = s.parser.pendingOffset();
-    if (pending !== null) return { path, identity: s.fed.identityAt(pending), offset: pending };
+    if (held) return { path, identity: held.identity, offset: held.offset };
+    const pending = s.parser.pendingAt();
+    if (pending) return { path, ...pending };
     return s.lastFed;
   }
 

@@ -97,7 +97,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
         input.done = true;
         merger.setIdle(id, true);
       } else {
-        for (const line of next.value as Line[]) input.parser.push(line.bytes, line.offset, line.end);
+        for (const line of next.value as Line[]) input.parser.push(line);
       }
     }
     for (const e of merger.drain()) {

@@ -10,7 +10,7 @@ import type { CompiledRule } from '../../src/parse/rules';
 import { Tracker, createHashers, DEFAULT_TRACKER_OPTIONS, type FinishedRecord, type Hashers, type TrackerOptions } from '../../src/assemble';
 import type { OutputFile } from '../../src/sources/output-dir';
 import { GenerationRecordSchema, type GenerationRecord } from '../../src/schema';
-import { bt, loguru, type Level } from '../parse/helpers';
+import { bt, lineAt, loguru, type Level } from '../parse/helpers';
 import CUSTOM_WORKER_RULES from '../../examples/rules.custom-worker.json';
 
 // ---- streams ----
@@ -106,7 +106,7 @@ export function toEvents(lines: Line[], rules: CompiledRule[] = DEFAULT_RULES_CO
   lines.forEach(([spec, text], i) => {
     const p = parserOf(spec);
     const bytes = Buffer.from(text, 'utf8');
-    p.parser.push(bytes, p.offset, p.offset + bytes.length + 1);
+    p.parser.push(lineAt(spec, bytes, p.offset, p.offset + bytes.length + 1));
     p.offset += bytes.length + 1;
     const next = lines[i + 1];
     if (!next || next[0] !== spec) p.parser.flush();

@@ -1,6 +1,15 @@
 /** Line builders, PM2 simulators and a collecting parser for the parse tests. */
 import { StreamParser, compileRules, DEFAULT_RULES, type LogEvent, type StreamSpec } from '../../src/parse';
 import type { CompiledRule } from '../../src/parse/rules';
+import type { Line } from '../../src/sources';
+
+/** The identity the parse tests' lines carry: one file that never rotates. */
+export const TEST_FILE_IDENTITY = { dev: 1, ino: 1, fingerprint: '', fingerprintBytes: 0 };
+
+/** A line of `spec`'s file at the given span, as a source hands it on. */
+export function lineAt(spec: StreamSpec, bytes: Buffer, offset: number, end: number): Line {
+  return { bytes, offset, end, source: { app: spec.app, stream: spec.stream, path: spec.file, identity: TEST_FILE_IDENTITY } };
+}
 
 export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'SUCCESS' | 'WARNING' | 'ERROR' | 'CRITICAL';
 
@@ -64,7 +73,7 @@ export function fileLines(bytes: Buffer): { line: Buffer; offset: number; end: n
 export function parseBytes(bytes: Buffer, spec: StreamSpec = MINER, rules: CompiledRule[] = DEFAULTS, timeZone = 'UTC'): Run {
   const events: LogEvent[] = [];
   const parser = new StreamParser(spec, { rules, timeZone }, (e) => events.push(e));
-  for (const { line, offset, end } of fileLines(bytes)) parser.push(line, offset, end);
+  for (const { line, offset, end } of fileLines(bytes)) parser.push(lineAt(spec, line, offset, end));
   parser.flush();
   return { events, parser };
 }

@@ -1,6 +1,6 @@
 /** Wallet names, paths and keys never reach an event, whole or in PM2-split pieces. */
 import { redactSecrets, StreamParser, type LogEvent } from '../../src/parse';
-import { bt, DEFAULTS, MINER, parseBytes, parseLines, pm2DateMode, pm2JsonMode } from './helpers';
+import { bt, DEFAULTS, lineAt, MINER, parseBytes, parseLines, pm2DateMode, pm2JsonMode } from './helpers';
 import fc from 'fast-check';
 
 // the sample's lines (shared/samples/pm2-plain/miner-sn17-mainnet-out.log)
@@ -50,7 +50,7 @@ test('wallet names and path learnt from the config line, or configured, go even 
   // after a restart the config line is behind the checkpoint: the operator's list does it
   const events: LogEvent[] = [];
   const p = new StreamParser(MINER, { rules: DEFAULTS, timeZone: 'UTC', secrets: ['/srv/keys', 'sn17-cold'] }, (e) => events.push(e));
-  for (const l of [bt('An unexpected error occurred: sn17-cold broke (http://h/)', { level: 'ERROR' }), 'Traceback (most recent call last):', cut]) p.push(Buffer.from(l), 0, 0);
+  for (const l of [bt('An unexpected error occurred: sn17-cold broke (http://h/)', { level: 'ERROR' }), 'Traceback (most recent call last):', cut]) p.push(lineAt(MINER, Buffer.from(l), 0, 0));
   p.flush();
   expect(events[0]!.fields.error).toBe('[REDACTED] broke');
   expect(visible(events)).not.toMatch(SECRETS);

@@ -1,5 +1,7 @@
 /** Entries and their continuation lines, tracebacks, damage in date mode, hostile input. */
-import { bt, loguru, MINER, parseBytes, parseLines, PM2_DATE, WORKER } from './helpers';
+import { bt, DEFAULTS, loguru, MINER, parseBytes, parseLines, PM2_DATE, pm2JsonMode, WORKER } from './helpers';
+import { StreamParser, type LogEvent } from '../../src/parse';
+import type { Line } from '../../src/sources';
 
 const date = (pieces: string[]) => Buffer.from(pieces.map((p) => `${PM2_DATE}: ${p}\n`).join(''));
 
@@ -199,5 +201,48 @@ describe('hostile input', () => {
   test('a JSON-mode line that is not valid JSON is not taken as JSON', () => {
     const { events } = parseBytes(Buffer.from('{"message":"2025-11-12 21:30:45.123 | DEB\n' + bt('Generation completed. Size: 3') + '\n'));
     expect(events).toHaveLength(1);
+  });
+});
+
+describe('positions travel with the events', () => {
+  const OLD = { dev: 1, ino: 10, fingerprint: 'aa', fingerprintBytes: 2 };
+  const NEW = { dev: 1, ino: 11, fingerprint: 'bb', fingerprintBytes: 2 };
+  const line = (text: string, offset: number, identity: typeof OLD): Line => ({
+    bytes: Buffer.from(text),
+    offset,
+    end: offset + text.length + 1,
+    source: { app: MINER.app, stream: MINER.stream, path: MINER.file, identity },
+  });
+
+  test("each event carries the identity and span of its entry's first line; an open entry's position is where a checkpoint may stand", () => {
+    const events: LogEvent[] = [];
+    const p = new StreamParser(MINER, { rules: DEFAULTS, timeZone: 'UTC' }, (e) => events.push(e));
+    const a = bt('Generation completed. Size: 5', { time: '2025-11-12 21:30:45.123' });
+    const b = bt('Generation failed with code: 500', { time: '2025-11-12 21:30:46.123', level: 'ERROR' });
+    p.push(line(a, 0, OLD));
+    expect(p.pendingAt()).toEqual({ identity: OLD, offset: 0 });
+    // the file was rotated: the next entry is the new file's first line
+    p.push(line(b, 0, NEW));
+    expect(events.map((e) => [e.identity.ino, e.offset, e.end])).toEqual([[10, 0, a.length + 1]]);
+    // an ERROR entry waits for a traceback, in the new file
+    expect(p.pendingAt()).toEqual({ identity: NEW, offset: 0 });
+    p.push(line('Traceback (most recent call last):', b.length + 1, NEW));
+    p.flush();
+    expect(events.map((e) => [e.identity.ino, e.offset])).toEqual([[10, 0], [11, 0]]);
+    expect(events[1]!.end).toBe(b.length + 1 + 'Traceback (most recent call last):'.length + 1);
+    expect(p.pendingAt()).toBeNull();
+  });
+
+  test('a JSON-mode line split over several file lines is pending at the file line where it began', () => {
+    const events: LogEvent[] = [];
+    const p = new StreamParser(MINER, { rules: DEFAULTS, timeZone: 'UTC' }, (e) => events.push(e));
+    const text = `${bt('Generation completed. Size: 7')}\n`;
+    const chunks = pm2JsonMode(Buffer.from(text), [10, 1000]).toString().split('\n').filter(Boolean);
+    p.push(line(chunks[0]!, 100, OLD));
+    expect(p.pendingAt()).toEqual({ identity: OLD, offset: 100 });
+    p.push(line(chunks[1]!, 100 + chunks[0]!.length + 1, NEW));
+    p.flush();
+    expect(events).toHaveLength(1);
+    expect([events[0]!.identity.ino, events[0]!.offset]).toEqual([10, 100]);
   });
 });
