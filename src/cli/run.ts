@@ -2,6 +2,7 @@
 import { configuredStreams, explicitStreams } from '../pipeline/inputs';
 import { Daemon } from '../pipeline/daemon';
 import { createLogger } from '../common/log';
+import type { LogEvent } from '../parse';
 import type { Command } from './commands';
 import { configFromFlags, INPUT_FLAGS, pipelineInputs } from './ingest';
 import { parseFlags } from './usage';
@@ -18,6 +19,19 @@ One collector per data dir: a second one refuses to start and names the holder.
 Flags: as for ingest (see data-collector ingest --help).
 `;
 
+/**
+ * For the end-to-end tests of the bulkhead only: `DC_TEST_FAULT_EVENT=feedback#3` makes the handling
+ * of the 3rd `feedback` event this process sees throw.
+ */
+function injectedFault(spec: string | undefined): ((e: LogEvent) => void) | undefined {
+  const m = spec ? /^(\w+)#(\d+)$/.exec(spec) : null;
+  if (!m) return undefined;
+  let seen = 0;
+  return (e) => {
+    if (e.type === m[1] && ++seen === Number(m[2])) throw new Error(`fault injected by DC_TEST_FAULT_EVENT=${spec}`);
+  };
+}
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'the collector daemon, in the foreground (PM2 runs this)',
@@ -33,6 +47,7 @@ export const runCommand: Command = {
     const daemon = new Daemon({
       ...pipelineInputs(values, config, streams, logger),
       statusEveryMs: Number(process.env.DC_STATUS_EVERY_MS ?? 60000),
+      beforeEvent: injectedFault(process.env.DC_TEST_FAULT_EVENT),
     });
     await daemon.start();
     await new Promise<void>((resolve) => {

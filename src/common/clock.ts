@@ -45,6 +45,11 @@ export class EventClock implements Clock {
     this.caughtUp = caughtUp;
   }
 
+  /** Whether any event time was seen (before that, `now` is the wall clock's). */
+  hasObserved(): boolean {
+    return Number.isFinite(this.newestEventMs);
+  }
+
   isCaughtUp(): boolean {
     return this.caughtUp;
   }

@@ -5,27 +5,17 @@
  * commit; the store drops what was already written.
  */
 import * as os from 'node:os';
-import { Follower, OutputDirWatcher, OutputMark, type Checkpoint, type Line } from '../sources';
+import { Follower, OutputDirWatcher, OutputMark, type Checkpoint, type Line, type OutputFile } from '../sources';
 import type { LogEvent, StreamParser, StreamSpec } from '../parse';
-import { EventMerger, GENERATION_END_EVENTS, createHashers, type Tracker, type TrackerSnapshot } from '../assemble';
+import { createHashers, type TrackerSnapshot } from '../assemble';
 import { acquireInstanceLock, loadState, saveState, type CollectorState, type InstanceLock } from '../state';
-import { EventClock, systemClock, type Clock } from '../common/clock';
+import { systemClock, type Clock } from '../common/clock';
 import { isRetryableWriteError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
 import { openMinerConfigHistoryStore } from '../sinks';
-import {
-  appendFinished,
-  createParsers,
-  createTracker,
-  isOutputEvent,
-  openOutputs,
-  outputEvent,
-  type MergedEvent,
-  type Outputs,
-  type PipelineInputs,
-} from './wiring';
+import { appendFinished, createParsers, createTracker, openOutputs, sourceKey, type Outputs, type PipelineInputs } from './wiring';
 import { MinerSettingsWatch } from './miner-settings';
-import { measureLinkedPly } from './ply-files';
+import { Assembly } from './assembly';
 
 export interface DaemonOptions extends PipelineInputs {
   clock?: Clock;
@@ -33,12 +23,10 @@ export interface DaemonOptions extends PipelineInputs {
   statusEveryMs?: number;
   /** Commit state at least this often while lines flow (default 1 s). */
   commitEveryMs?: number;
+  /** A test's fault (`AssemblyOptions.beforeEvent`). */
+  beforeEvent?: (e: LogEvent) => void;
 }
 
-/** A source's key in the state file. */
-export function sourceKey(spec: StreamSpec): string {
-  return `${spec.role}:${spec.group}:${spec.app}:${spec.stream}:${spec.file}`;
-}
 
 interface Source {
   spec: StreamSpec;
@@ -55,13 +43,6 @@ interface Source {
 
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
-
-/**
- * The end of a generation waits a little for the worker's lines about it, which another file
- * delivers: the worker writes them just before the miner logs the end, but its file's change may
- * be seen a few ms later. Other events pass at once (a feedback line is recorded without delay).
- */
-const lateness = (e: MergedEvent): number => (!isOutputEvent(e) && GENERATION_END_EVENTS.has(e.type) ? 200 : 0);
 /** An idle source's last entry, when a later write may still add to it (a traceback, a cut long line), waits this long. */
 const IDLE_FLUSH_MS = 150;
 
@@ -69,12 +50,10 @@ export class Daemon {
   private lock: InstanceLock | null = null;
   private state!: CollectorState;
   private out!: Outputs;
-  private tracker!: Tracker;
-  private readonly merger = new EventMerger<MergedEvent>();
+  private assembly!: Assembly;
   private sources: Source[] = [];
   private outputs: { id: string; watcher: OutputDirWatcher }[] = [];
   private readonly clock: Clock;
-  private readonly eventClock: EventClock;
   private readonly logger: Logger;
   private running = false;
   private settingsWatch: MinerSettingsWatch | null = null;
@@ -89,7 +68,6 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? systemClock;
-    this.eventClock = new EventClock(this.clock);
     this.logger = opts.logger ?? silentLogger;
   }
 
@@ -101,14 +79,15 @@ export class Daemon {
       const hashers = await createHashers();
       this.out = await openOutputs(config, this.logger);
       const outputDirs = this.opts.outputDirs ?? [];
-      this.tracker = createTracker(config, this.opts.minerApp, hashers, this.out.storeImage, outputDirs, this.opts.streams);
+      const tracker = createTracker(config, this.opts.minerApp, hashers, this.out.storeImage, outputDirs, this.opts.streams);
+      this.assembly = new Assembly(
+        { tracker, logger: this.logger, clock: this.clock, live: true, knownOffsetsMs: this.state.health.clock_offsets_ms, beforeEvent: this.opts.beforeEvent },
+        this.opts.streams.map((spec, i) => ({ id: String(i), key: sourceKey(spec), spec })),
+        outputDirs.map((_, k) => `out:${k}`),
+      );
       const snap = this.state.open_tasks[0] as TrackerSnapshot | undefined;
-      if (snap && snap.version === 1) {
-        this.tracker.restore(snap);
-        // timeouts go on from where the last run's event time stood, not from today's date
-        if (snap.lastMs > 0) this.eventClock.observe(snap.lastMs);
-      }
-      this.opts.streams.forEach((_, i) => this.merger.addSource(String(i)));
+      // timeouts go on from where the last run's event time stood, not from today's date
+      if (snap && snap.version === 1) this.assembly.restore(snap);
       const parsers = createParsers(this.opts.streams, config, this.opts.rulesFile, (i, e) => this.onEvent(i, e));
       this.sources = this.opts.streams.map((spec, i) => {
         const key = sourceKey(spec);
@@ -137,7 +116,6 @@ export class Daemon {
         const saved = this.state.output_dirs[spec.dir];
         const mark = saved ? new OutputMark(saved) : OutputMark.fresh(config.startAt, this.clock.now());
         const id = `out:${k}`;
-        this.merger.addSource(id);
         const watcher = new OutputDirWatcher(spec, mark, { ...config.output, logger: this.logger, clock: this.clock, onReady: () => this.wake?.() });
         return { id, watcher };
       });
@@ -153,7 +131,7 @@ export class Daemon {
         config.minerConfigFile,
         history,
         { host: os.hostname(), minerApp: this.opts.minerApp },
-        (settings) => this.tracker.setMinerSettings(settings),
+        (settings) => this.assembly.tracker.setMinerSettings(settings),
         this.logger,
       );
       await this.settingsWatch.start();
@@ -166,7 +144,7 @@ export class Daemon {
         dataDir: config.dataDir,
         files: this.sources.map((s) => `${s.spec.app}:${s.spec.stream} ${s.spec.file}`),
         outputDirs: this.outputs.map((o) => `${o.watcher.spec.group} ${o.watcher.spec.dir}`),
-        openTasks: this.tracker.openTasks,
+        openTasks: this.assembly.tracker.openTasks,
         nodeFlags: process.execArgv.join(' '),
       },
       'collector started',
@@ -187,11 +165,11 @@ export class Daemon {
       this.lock?.release();
       this.lock = null;
     }
-    this.logger.info({ ...this.counters, openTasks: this.tracker.openTasks }, 'collector stopped');
+    this.logger.info({ ...this.counters, openTasks: this.assembly.tracker.openTasks }, 'collector stopped');
   }
 
   get openTasks(): number {
-    return this.tracker.openTasks;
+    return this.assembly.tracker.openTasks;
   }
 
   // ---- reading ----
@@ -214,7 +192,7 @@ export class Daemon {
   }
 
   private onEvent(i: number, e: LogEvent): void {
-    this.merger.push(String(i), e, this.clock.now());
+    this.assembly.pushLog(String(i), e, this.clock.now());
   }
 
   // ---- the loop ----
@@ -227,32 +205,13 @@ export class Daemon {
       for (const [i, s] of this.sources.entries()) {
         if (s.caughtUp && (!s.parser.openEntryMayContinue() || now - s.caughtUpSinceMs >= IDLE_FLUSH_MS)) {
           s.parser.flush();
-          this.merger.setIdle(String(i), true);
+          this.assembly.setIdle(String(i), true);
         }
       }
-      this.eventClock.setCaughtUp(this.sources.every((s) => s.caughtUp));
+      this.assembly.setAllCaughtUp(this.sources.every((s) => s.caughtUp));
       this.takeOutputs();
       if (!writing) {
-        for (const e of this.merger.drain(this.clock.now(), lateness)) {
-          this.dirty = true;
-          if (isOutputEvent(e)) {
-            // a file's time is not an event clock reading: a copied file may carry any mtime
-            const id = this.tracker.pushOutput(e.output);
-            const fields = { dir: e.output.dir, name: e.output.name, mtime: new Date(e.output.mtimeMs).toISOString(), id };
-            // the first few at info (a wrong outputDir or clock shows at once), then in the status line's count
-            if (id || this.tracker.counters.outputFilesWithoutTask > 10) this.logger.debug(fields, id ? 'output file linked' : 'output file with no generation running then');
-            else this.logger.info(fields, 'output file with no generation running then');
-            this.outputs.find((o) => o.watcher.spec.dir === e.output.dir)?.watcher.handedOn(e.output);
-            this.counters.outputFiles++;
-            continue;
-          }
-          this.eventClock.observe(e.timeMs);
-          this.tracker.tick(this.eventClock.now());
-          this.tracker.push(e);
-        }
-        this.tracker.tick(this.eventClock.now());
-        // measured while fresh: a worker may reuse its file name for the next generation
-        for (const m of this.tracker.plysToMeasure()) this.tracker.setPlyMeasure(m.id, await measureLinkedPly(m.ply));
+        if (await this.assembly.step(this.clock.now(), (f, id) => this.onOutput(f, id))) this.dirty = true;
         await this.flushRecords();
       }
       if (this.dirty && this.clock.now() - this.lastCommitMs >= (this.opts.commitEveryMs ?? 1000)) this.commit(false);
@@ -263,10 +222,10 @@ export class Daemon {
       // time (held events, an entry that may still grow, a retry, uncommitted work), else once a
       // second for the timeouts: an idle collector costs next to nothing.
       const waiting =
-        this.merger.held > 0 ||
+        this.assembly.heldCount > 0 ||
         this.dirty ||
         this.retryAtMs > 0 ||
-        this.tracker.awaitingOutput > 0 ||
+        this.assembly.tracker.awaitingOutput > 0 ||
         this.sources.some((x) => x.caughtUp && x.parser.pendingAt() !== null);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, waiting ? 50 : 1000);
@@ -279,17 +238,26 @@ export class Daemon {
     }
   }
 
+  private onOutput(f: OutputFile, id: string | null): void {
+    const fields = { dir: f.dir, name: f.name, mtime: new Date(f.mtimeMs).toISOString(), id };
+    // the first few at info (a wrong outputDir or clock shows at once), then in the status line's count
+    if (id || this.assembly.tracker.counters.outputFilesWithoutTask > 10) this.logger.debug(fields, id ? 'output file linked' : 'output file with no generation running then');
+    else this.logger.info(fields, 'output file with no generation running then');
+    this.outputs.find((o) => o.watcher.spec.dir === f.dir)?.watcher.handedOn(f);
+    this.counters.outputFiles++;
+  }
+
   /** Complete output files into the merge; how far the directories are known, to the tracker. */
   private takeOutputs(): void {
     if (!this.outputs.length) return;
     const now = this.clock.now();
     let settled = Number.POSITIVE_INFINITY;
     for (const o of this.outputs) {
-      for (const f of o.watcher.take()) this.merger.push(o.id, outputEvent(f), now);
-      this.merger.setIdle(o.id, o.watcher.idle);
+      for (const f of o.watcher.take()) this.assembly.pushOutput(o.id, f, now);
+      this.assembly.setIdle(o.id, o.watcher.idle);
       settled = Math.min(settled, o.watcher.settledMs());
     }
-    this.tracker.setOutputSettled(settled, now);
+    this.assembly.tracker.setOutputSettled(settled, now);
   }
 
   private consumeQueues(): void {
@@ -298,7 +266,11 @@ export class Daemon {
         const b = s.queue.shift()!;
         for (const l of b.lines) {
           s.queuedBytes -= l.bytes.length;
-          s.parser.push(l);
+          try {
+            s.parser.push(l);
+          } catch (err) {
+            this.assembly.quarantineLine(l, err);
+          }
           s.lastFed = { path: s.spec.file, identity: l.source.identity, offset: l.end };
           this.counters.lines++;
         }
@@ -306,19 +278,20 @@ export class Daemon {
         // idle flush has handed it on; events of other files must wait for it.
         if (b.lines.length) {
           this.dirty = true;
-          this.merger.setIdle(String(i), false);
+          this.assembly.setIdle(String(i), false);
           s.caughtUpSinceMs = this.clock.now();
         } else if (b.caughtUp && !s.caughtUp) s.caughtUpSinceMs = this.clock.now();
         s.caughtUp = b.caughtUp;
-        if (!b.caughtUp) this.merger.setIdle(String(i), false);
+        this.assembly.setCaughtUp(String(i), b.caughtUp);
+        if (!b.caughtUp) this.assembly.setIdle(String(i), false);
       }
     }
   }
 
   /** Appends finished records and miner events; on a write failure keeps them and retries with back-off. */
   private async flushRecords(): Promise<void> {
-    const records = this.tracker.drainRecords();
-    const events = this.tracker.drainMinerEvents();
+    const records = this.assembly.tracker.drainRecords();
+    const events = this.assembly.tracker.drainMinerEvents();
     try {
       if (records.length) {
         const r = await appendFinished(this.out, records);
@@ -346,7 +319,7 @@ export class Daemon {
       this.retryAtMs = 0;
       if (records.length) this.commit(false);
     } catch (err) {
-      this.tracker.requeue(records, events);
+      this.assembly.tracker.requeue(records, events);
       this.counters.writeErrors++;
       this.writeFailures++;
       const delay = Math.min(30000, 250 * 2 ** Math.min(this.writeFailures, 7));
@@ -359,14 +332,15 @@ export class Daemon {
   /** Checkpoints + open tasks, in one atomic state write, only for what is durable. */
   private commit(force: boolean): void {
     // Never past records that are not durable: their lines must be read again after a crash.
-    if (!this.lock || this.tracker.unwritten > 0 || (!force && this.retryAtMs > this.clock.now())) return;
+    if (!this.lock || this.assembly.tracker.unwritten > 0 || (!force && this.retryAtMs > this.clock.now())) return;
     this.lock.verify();
     const sources: Record<string, Checkpoint> = { ...this.state.sources };
     for (const [i, s] of this.sources.entries()) {
       const cp = this.checkpointOf(i, s);
       if (cp) sources[s.key] = cp;
     }
-    const snap = this.tracker.snapshot();
+    const snap = this.assembly.tracker.snapshot();
+    const miner = this.assembly.minerLastLine();
     this.state = saveState(
       this.opts.config.dataDir,
       {
@@ -374,7 +348,7 @@ export class Daemon {
         sources,
         open_tasks: [snap],
         output_dirs: { ...this.state.output_dirs, ...Object.fromEntries(this.outputs.map((o) => [o.watcher.spec.dir, o.watcher.markState()])) },
-        pending_blobs: this.tracker.pendingPlys().map((p) => ({
+        pending_blobs: this.assembly.tracker.pendingPlys().map((p) => ({
           generation_id: p.generationId,
           kind: 'ply' as const,
           source_path: p.ply.path,
@@ -383,6 +357,13 @@ export class Daemon {
           mtime_ms: p.ply.mtimeMs,
         })),
         identity: { miner_uid: snap.identity.minerUid, network: snap.identity.network },
+        quarantine: [...this.state.quarantine, ...this.assembly.drainQuarantined()].slice(-100),
+        health: {
+          ...this.state.health,
+          miner_last_line_read_ms: miner?.readMs ?? this.state.health.miner_last_line_read_ms,
+          miner_last_line_time_ms: miner?.timeMs ?? this.state.health.miner_last_line_time_ms,
+          clock_offsets_ms: { ...this.state.health.clock_offsets_ms, ...this.assembly.clockOffsets() },
+        },
         counters: {
           ...this.state.counters,
           records_written: (this.state.counters.records_written ?? 0) + this.counters.records - (this.state.counters.session_records ?? 0),
@@ -402,7 +383,7 @@ export class Daemon {
    * in the snapshot). Never the follower's own position: it may have read lines not parsed yet.
    */
   private checkpointOf(i: number, s: Source): Checkpoint | null {
-    const held = this.merger.peek(String(i)) as LogEvent | undefined; // a log source holds log events only
+    const held = this.assembly.held(String(i)) as LogEvent | undefined; // a log source holds log events only
     const path = s.spec.file;
     if (held) return { path, identity: held.identity, offset: held.offset };
     const pending = s.parser.pendingAt();
@@ -414,16 +395,16 @@ export class Daemon {
     const now = this.clock.now();
     if (now - this.lastStatusMs < (this.opts.statusEveryMs ?? 60000)) return;
     this.lastStatusMs = now;
-    const lagMs = this.eventClock.isCaughtUp() ? 0 : now - this.eventClock.now();
+    const lagMs = this.assembly.isCaughtUp() ? 0 : now - this.assembly.now();
     this.logger.info(
       {
         lines: this.counters.lines,
         records: this.counters.records,
-        openTasks: this.tracker.openTasks,
+        openTasks: this.assembly.tracker.openTasks,
         unmatched: this.sources.reduce((n, s) => n + s.parser.stats.unmatched, 0),
         damaged: this.sources.reduce((n, s) => n + s.parser.stats.damaged, 0),
         ...(this.outputs.length
-          ? { outputFiles: this.counters.outputFiles, outputFilesWithoutTask: this.tracker.counters.outputFilesWithoutTask }
+          ? { outputFiles: this.counters.outputFiles, outputFilesWithoutTask: this.assembly.tracker.counters.outputFilesWithoutTask }
           : {}),
         lagSeconds: Math.round(lagMs / 1000),
       },

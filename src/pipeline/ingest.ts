@@ -5,14 +5,18 @@
  */
 import { readFileLines, scanOutputDir, type Line, type SourceStats } from '../sources';
 import { emptyStats as emptySourceStats } from '../sources/types';
-import { EventMerger, createHashers, type FinishedRecord } from '../assemble';
+import { createHashers, type FinishedRecord } from '../assemble';
 import { silentLogger } from '../common/logger';
-import { appendFinished, createParsers, createTracker, isOutputEvent, openOutputs, outputEvent, type MergedEvent, type PipelineInputs } from './wiring';
-import { measureLinkedPly } from './ply-files';
+import { systemClock } from '../common/clock';
+import type { LogEvent } from '../parse';
+import { appendFinished, createParsers, createTracker, openOutputs, sourceKey, type PipelineInputs } from './wiring';
+import { Assembly } from './assembly';
 
 /** The output directories are read as they are now. */
 export interface IngestOptions extends PipelineInputs {
   host?: string;
+  /** A test's fault, as the daemon's (`AssemblyOptions.beforeEvent`). */
+  beforeEvent?: (e: LogEvent) => void;
 }
 
 export interface IngestSummary {
@@ -30,6 +34,8 @@ export interface IngestSummary {
   /** Output files linked to a generation, and those no generation was running for. */
   outputFiles: number;
   outputFilesWithoutTask: number;
+  /** Lines whose handling threw: skipped, each logged with its position. */
+  quarantined: number;
 }
 
 const APPEND_BATCH = 256;
@@ -56,17 +62,20 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     invalid: 0,
     outputFiles: 0,
     outputFilesWithoutTask: 0,
+    quarantined: 0,
   };
-  const merger = new EventMerger<MergedEvent>();
-  streams.forEach((_, i) => merger.addSource(String(i)));
+  const assembly = new Assembly(
+    { tracker, logger, clock: systemClock, live: false, beforeEvent: opts.beforeEvent },
+    streams.map((spec, i) => ({ id: String(i), key: sourceKey(spec), spec })),
+    outputDirs.map((_, k) => `out:${k}`),
+  );
   // the output files as they are now, one finished source per directory (sorted by time)
   for (const [k, spec] of outputDirs.entries()) {
     const id = `out:${k}`;
-    merger.addSource(id);
-    for (const f of await scanOutputDir(spec, config.output)) merger.push(id, outputEvent(f));
-    merger.setIdle(id, true);
+    for (const f of await scanOutputDir(spec, config.output)) assembly.pushOutput(id, f, 0);
+    assembly.setIdle(id, true);
   }
-  const parsers = createParsers(streams, config, opts.rulesFile, (i, e) => merger.push(String(i), e));
+  const parsers = createParsers(streams, config, opts.rulesFile, (i, e) => assembly.pushLog(String(i), e, 0));
   const inputs = streams.map((spec, i) => {
     const stats: SourceStats = emptySourceStats();
     const lines = readFileLines(spec.file, { app: spec.app, stream: spec.stream, maxLineBytes: config.maxLineBytes, logger, stats });
@@ -88,34 +97,31 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
   };
 
   for (;;) {
-    const waiting = merger.waitingFor();
-    for (const id of waiting) {
+    for (const id of assembly.waitingFor()) {
       const input = inputs[Number(id)]!; // output sources are never waited for: they are idle from the start
       const next = await input.lines.next();
       if (next.done) {
         input.parser.flush();
         input.done = true;
-        merger.setIdle(id, true);
+        assembly.setIdle(id, true);
       } else {
-        for (const line of next.value as Line[]) input.parser.push(line);
+        for (const line of next.value as Line[])
+          try {
+            input.parser.push(line);
+          } catch (err) {
+            assembly.quarantineLine(line, err);
+          }
       }
     }
-    for (const e of merger.drain()) {
-      if (isOutputEvent(e)) {
-        tracker.pushOutput(e.output);
-        continue;
-      }
-      tracker.tick(e.timeMs);
-      tracker.push(e);
-    }
-    for (const m of tracker.plysToMeasure()) tracker.setPlyMeasure(m.id, await measureLinkedPly(m.ply));
+    await assembly.step(0);
     await flushRecords(false);
-    if (inputs.every((i) => i.done) && merger.held === 0) break;
+    if (inputs.every((i) => i.done) && assembly.heldCount === 0) break;
   }
-  tracker.finishAll('input_ended');
+  assembly.finish('input_ended');
   await flushRecords(true);
   summary.outputFiles = tracker.counters.outputFilesLinked;
   summary.outputFilesWithoutTask = tracker.counters.outputFilesWithoutTask;
+  summary.quarantined = assembly.counters.quarantined;
 
   for (const i of inputs) {
     summary.lines += i.parser.stats.lines;

@@ -25,6 +25,11 @@ export interface PipelineInputs {
   logger?: Logger;
 }
 
+/** A source's key in the state file. */
+export function sourceKey(spec: StreamSpec): string {
+  return `${spec.role}:${spec.group}:${spec.app}:${spec.stream}:${spec.file}`;
+}
+
 /** A complete file of an output directory, merged with the log events by its time. */
 export interface OutputEvent {
   timeMs: number;

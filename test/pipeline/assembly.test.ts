@@ -1,0 +1,81 @@
+/**
+ * The assembly's bulkhead, as `ingest` and the daemon share it: an event whose handling throws is
+ * quarantined (its file, span and hash, never its text), logged once with its position, and skipped;
+ * the events after it are handled as if it had not been there.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runIngest } from '../../src/pipeline/ingest';
+import { explicitStreams } from '../../src/pipeline/inputs';
+import { defaultConfig } from '../../src/config';
+import type { GenerationRecord } from '../../src/schema';
+
+const line = (s: number, msg: string) => `2025-11-12 21:${String(30 + Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}.000 |      DEBUG       | bittensor:workers.py:87 | ${msg}\n`;
+
+function task(i: number, at: number): string {
+  const prompt = `a red chair number ${i}`;
+  return (
+    line(at, 'Querying task from [57]. Stake: 1.0') +
+    line(at, `Task received. Prompt: ${prompt}.`) +
+    line(at + 1, `Generating for prompt: ${prompt} with timeout None seconds`) +
+    line(at + 5, `Generation completed. Size: ${1000 + i}`) +
+    line(at + 8, `Feedback received from [57]. Score: 0.${i + 1}. (${prompt})`)
+  );
+}
+
+test('a throwing event is quarantined with its position and hash, and the next tasks are recorded as before', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bulkhead-'));
+  try {
+    const minerLog = path.join(dir, 'miner-sn17-mainnet-out.log');
+    const text = [0, 1, 2, 3].map((i) => task(i, i * 10)).join('');
+    fs.writeFileSync(minerLog, text);
+    const config = { ...defaultConfig(), dataDir: path.join(dir, 'data'), timeZone: 'UTC', workers: [] };
+    const errors: { obj: Record<string, unknown>; msg: string }[] = [];
+    const logger = { info: () => {}, debug: () => {}, warn: () => {}, error: (obj: object, msg: string) => errors.push({ obj: obj as Record<string, unknown>, msg }) };
+    let feedbacks = 0;
+    const summary = await runIngest({
+      config,
+      streams: explicitStreams([minerLog], [], 'miner-sn17-mainnet'),
+      minerApp: 'miner-sn17-mainnet',
+      host: 'h',
+      logger,
+      beforeEvent: (e) => {
+        if (e.type === 'feedback' && ++feedbacks === 2) throw new TypeError('injected');
+      },
+    });
+    expect(summary.quarantined).toBe(1);
+    expect(summary.records).toBe(4);
+
+    // where it was: the second feedback line, its bytes hashed, never its text logged
+    const start = text.indexOf('Feedback received from [57]. Score: 0.2');
+    const offset = Buffer.byteLength(text.slice(0, text.lastIndexOf('\n', start) + 1));
+    const end = Buffer.byteLength(text.slice(0, text.indexOf('\n', start) + 1));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.obj).toMatchObject({
+      file: minerLog,
+      offset,
+      length: end - offset,
+      sha256: createHash('sha256').update(Buffer.from(text).subarray(offset, end)).digest('hex'),
+      error: 'TypeError: injected',
+    });
+    expect(errors[0]!.msg).toContain(`${minerLog}:${offset}`);
+    expect(JSON.stringify(errors)).not.toContain('red chair');
+
+    const records = fs
+      .readFileSync(path.join(config.dataDir, 'generation_history.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as GenerationRecord)
+      .sort((a, b) => a.metadata.timestamp.localeCompare(b.metadata.timestamp));
+    expect(records.map((r) => [r.generation.output.file_size_bytes, r.validator_feedback.score])).toEqual([
+      [1000, 0.1],
+      [1001, null],
+      [1002, 0.3],
+      [1003, 0.4],
+    ]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
