@@ -7,9 +7,10 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFully } from '../common/fsx';
 import { freeBytes } from '../sinks/space';
-import { askPm2, pm2DaemonRunning, pm2HomeOf, conventionalLogs, type AppLogs, type Config } from '../config';
+import { discoverAppLogs, pm2AppsOf, pm2HomeOf, type AppLogs, type Config, type Pm2AppsReport } from '../config';
 import { compileRules, DEFAULT_RULES, checkTimeZone } from '../parse';
-import { readInstanceLock } from '../state';
+import { loadState, readInstanceLock, stateFilePath } from '../state';
+import { CollectorError } from '../common/errors';
 import { scanOutputDir } from '../sources';
 import type { Command } from './commands';
 import { configFromFlags, readRulesFile } from './ingest';
@@ -23,15 +24,24 @@ export interface Check {
   detail: string;
   /** What to run or change when not ok. */
   fix: string | null;
+  /** A warning: not ok, but the collector records meanwhile (exit 1 all the same). */
+  warning?: true;
 }
 
 const HELP = `Usage: data-collector doctor [--config FILE] [--data-dir DIR] [--json]
 
 Checks what stops a collector from recording: the config and rules, the data dir (writable, free
-space and days left at the current rate), the PM2 daemon and the apps it runs, their log files, a
-log_date_format on the miner's app (PM2 then cuts long lines), and the instance lock. Each problem
-comes with its fix. Exit status: 0 when all is well, 1 otherwise.
+space and days left at the current rate), the PM2 daemon, the miner's and workers' apps (in PM2 and
+online), their log files, a log_date_format on the miner's app (PM2 then cuts long lines), whether a
+collector runs for the data dir, and lines the collector quarantined (skipped because handling them
+failed). Each problem comes with its fix. doctor only reads: it never creates the data dir (its
+write test uses the data dir, or the nearest existing parent when it does not exist yet).
+
+Exit status: 0 when all is well, 1 otherwise (a warning included), 2 a usage error.
 `;
+
+/** How many quarantined lines doctor names by position. */
+const QUARANTINE_SHOWN = 5;
 
 function dirBytes(dir: string): number {
   let total = 0;
@@ -62,16 +72,44 @@ function growthPerDay(dataDir: string): number | null {
   return days < 1 / 24 ? null : dirBytes(dataDir) / days;
 }
 
+/** The data dir, or its nearest existing ancestor when it does not exist yet; an error when a component is not a directory. */
+function existingDirOf(dataDir: string): { dir: string; missing: boolean } {
+  for (let d = path.resolve(dataDir); ; d = path.dirname(d)) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(d);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && path.dirname(d) !== d) continue;
+      throw err;
+    }
+    if (!st.isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' });
+    return { dir: d, missing: d !== path.resolve(dataDir) };
+  }
+}
+
+/** Writes and removes a 64 KiB probe in the data dir (or its nearest existing parent): never creates the data dir. */
 function checkDataDir(dataDir: string): Check[] {
   const checks: Check[] = [];
-  const probe = path.join(dataDir, `.doctor-${process.pid}-${randomBytes(3).toString('hex')}.tmp`);
+  let probe: string | null = null;
+  let target = dataDir;
   try {
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o750 });
+    const { dir, missing } = existingDirOf(dataDir);
+    target = dir;
+    probe = path.join(dir, `.doctor-${process.pid}-${randomBytes(3).toString('hex')}.tmp`);
     const fd = fs.openSync(probe, 'wx', 0o640);
-    writeFully(fd, Buffer.alloc(64 * 1024, 0x20));
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    checks.push({ name: 'data dir writable', ok: true, detail: dataDir, fix: null });
+    try {
+      writeFully(fd, Buffer.alloc(64 * 1024, 0x20));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    checks.push({
+      name: 'data dir writable',
+      ok: true,
+      detail: missing ? `${dataDir} does not exist yet; ${dir} is writable, so the collector can create it at its first start` : dataDir,
+      fix: null,
+    });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const fix =
@@ -81,11 +119,11 @@ function checkDataDir(dataDir: string): Check[] {
           ? 'the file size limit (ulimit -f) is too small: raise it (ulimit -f unlimited) for the user that runs PM2'
           : e.code === 'ENOSPC'
             ? `free space on the disk of ${dataDir} (df -h)`
-            : `make ${dataDir} writable: sudo chown -R $(whoami) ${dataDir} && chmod 750 ${dataDir}`;
+            : `make ${target} writable: sudo chown -R $(whoami) ${target} && chmod 750 ${target}`;
     checks.push({ name: 'data dir writable', ok: false, detail: `${dataDir}: ${e.code ?? e.message}`, fix });
   } finally {
     try {
-      fs.rmSync(probe, { force: true });
+      if (probe) fs.rmSync(probe, { force: true });
     } catch {
       /* nothing was created */
     }
@@ -159,6 +197,68 @@ async function checkOutputDir(worker: string, dir: string, output: Config['outpu
   };
 }
 
+function appList(r: Pm2AppsReport): string {
+  return r.apps.length ? r.apps.map((a) => `${a.name} (${a.status})`).join(', ') : 'none';
+}
+
+/** A configured app: in PM2 and online. */
+function appCheck(app: string, miner: boolean, r: Pm2AppsReport): Check {
+  const name = `app ${app}`;
+  const role = miner ? 'miner' : 'worker';
+  if (r.missing.includes(app))
+    return {
+      name,
+      ok: false,
+      detail: `PM2 (PM2_HOME ${r.pm2Home}) runs no app of that name; the apps it runs: ${appList(r)}`,
+      fix: `set ${miner ? 'miner.pm2App' : 'workers[].pm2App'} in data-collector.config.json to the name \`pm2 ls\` shows`,
+    };
+  const status = r.apps.find((a) => a.name === app)?.status ?? 'unknown';
+  if (status !== 'online')
+    return { name, ok: false, detail: `the ${role}'s app is ${status} in PM2: it writes no lines, so nothing is recorded`, fix: `pm2 start ${app}` };
+  return { name, ok: true, detail: 'online in PM2', fix: null };
+}
+
+/** A collector must run for the data dir: a live instance lock. */
+function collectorCheck(dataDir: string, r: Pm2AppsReport): Check {
+  let lock: ReturnType<typeof readInstanceLock> = null;
+  try {
+    lock = readInstanceLock(dataDir);
+  } catch {
+    /* the data dir check says why */
+  }
+  if (lock?.alive) return { name: 'collector', ok: true, detail: `running: pid ${lock.holder?.pid} on ${lock.holder?.host} since ${lock.holder?.started_at}`, fix: null };
+  const inPm2 = r.apps.find((a) => a.name === 'data-collector');
+  return {
+    name: 'collector',
+    ok: false,
+    detail: `no collector runs for ${dataDir}${lock ? ` (a stale lock: ${lock.reason}; taken over at the next start)` : ''}${inPm2 ? `; PM2's app data-collector is ${inPm2.status}` : ''}`,
+    fix: inPm2 ? 'pm2 restart data-collector (then pm2 logs data-collector if it stops again)' : 'pm2 start ecosystem.config.js (in the data-collector directory, with the PM2_HOME the miner runs in), then pm2 save',
+  };
+}
+
+/** The state file: readable, and the lines the collector quarantined (a warning: they were skipped). */
+function checkState(dataDir: string): Check[] {
+  if (!fs.existsSync(stateFilePath(dataDir))) return [];
+  let quarantine;
+  try {
+    quarantine = loadState(dataDir).quarantine;
+  } catch (err) {
+    const e = err instanceof CollectorError ? err : null;
+    return [{ name: 'state file', ok: false, detail: e ? e.message : (err as Error).message, fix: e?.hint ?? `check ${stateFilePath(dataDir)}` }];
+  }
+  if (!quarantine.length) return [{ name: 'quarantined lines', ok: true, detail: 'none', fix: null }];
+  const last = quarantine.slice(-QUARANTINE_SHOWN).map((q) => `${q.file}:${q.offset}+${q.length} (${q.reason}, ${q.at})`);
+  return [
+    {
+      name: 'quarantined lines',
+      ok: false,
+      warning: true,
+      detail: `${quarantine.length} line(s) made the collector fail and were skipped; ${quarantine.length > last.length ? `the last ${last.length}: ` : ''}${last.join('; ')}`,
+      fix: 'report it; the lines were skipped (the rest is recorded): give the data-collector version and the positions and reasons above, and the line at a position if it holds no secret',
+    },
+  ];
+}
+
 export async function runChecks(config: Config, rulesFlag: string | undefined): Promise<Check[]> {
   const checks: Check[] = [];
   try {
@@ -184,47 +284,31 @@ export async function runChecks(config: Config, rulesFlag: string | undefined): 
     /* the data dir check above says why */
   }
 
-  let lock: ReturnType<typeof readInstanceLock> = null;
-  try {
-    lock = readInstanceLock(config.dataDir);
-  } catch {
-    /* the data dir check above says why */
-  }
-  checks.push(
-    lock
-      ? lock.alive
-        ? { name: 'collector', ok: true, detail: `running: pid ${lock.holder?.pid} on ${lock.holder?.host} since ${lock.holder?.started_at}`, fix: null }
-        : { name: 'collector', ok: true, detail: `not running; a stale lock (${lock.reason}) is taken over at the next start`, fix: null }
-      : { name: 'collector', ok: true, detail: 'not running', fix: null },
-  );
+  checks.push(...checkState(config.dataDir));
 
-  const explicit = config.miner.logs.length > 0;
+  // the apps read through PM2 must be in PM2 and online; an app whose files are given is checked only if PM2 lists it
   const pm2Home = pm2HomeOf(config.pm2Home);
-  const apps = [config.miner.pm2App, ...config.workers.filter((w) => w.pm2App && !w.logs.length).map((w) => w.pm2App!)];
-  const running = pm2DaemonRunning(pm2Home);
-  if (!explicit) {
+  const needed = pm2AppsOf(config);
+  const apps = [...new Set([...needed, config.miner.pm2App, 'data-collector'])];
+  const { logs, pm2 } = await discoverAppLogs(pm2Home, apps);
+  const logsOf = new Map(logs.map((a) => [a.app, a]));
+  checks.push(collectorCheck(config.dataDir, pm2));
+  if (needed.length) {
     checks.push({
       name: 'PM2 daemon',
-      ok: running,
-      detail: running ? `running (PM2_HOME ${pm2Home})` : `no PM2 daemon answers for PM2_HOME ${pm2Home}`,
-      fix: running ? null : 'start the miner under PM2, or set pm2Home / PM2_HOME to the home the miner runs in',
+      ok: pm2.reachable,
+      detail: pm2.reachable ? `running (PM2_HOME ${pm2Home}); its apps: ${appList(pm2)}` : `no PM2 daemon answers for PM2_HOME ${pm2Home}`,
+      fix: pm2.reachable ? null : 'start the miner under PM2, or set pm2Home / PM2_HOME to the home the miner runs in',
     });
   }
-  const asked = running ? await askPm2(pm2Home, apps) : null;
-  const appLogs = (app: string): AppLogs => asked?.get(app) ?? conventionalLogs(pm2Home, app);
-  if (explicit) checks.push(...checkLogs('miner', { ...conventionalLogs(pm2Home, config.miner.pm2App), out: config.miner.logs, error: [], foundBy: 'convention' }, false));
+  if (config.miner.logs.length) checks.push(...checkLogs('miner', { ...logsOf.get(config.miner.pm2App)!, out: config.miner.logs, error: [] }, false));
   for (const app of apps) {
-    const a = appLogs(app);
+    if (app === 'data-collector') continue;
     const miner = app === config.miner.pm2App;
-    if (asked) {
-      checks.push({
-        name: `app ${app}`,
-        ok: a.known,
-        detail: a.known ? 'known to PM2' : 'PM2 runs no app of that name',
-        fix: a.known ? null : `set ${miner ? 'miner.pm2App' : 'workers[].pm2App'} in data-collector.config.json to the name \`pm2 ls\` shows`,
-      });
-    }
-    if (!asked || a.known) checks.push(...checkLogs(miner ? 'miner' : `worker ${app}`, a, miner));
+    const isNeeded = needed.includes(app);
+    const listed = pm2.reachable && !pm2.missing.includes(app);
+    if (pm2.reachable && (isNeeded || listed)) checks.push(appCheck(app, miner, pm2));
+    if (isNeeded && (!pm2.reachable || listed)) checks.push(...checkLogs(miner ? 'miner' : `worker ${app}`, logsOf.get(app)!, miner));
   }
   return checks;
 }
@@ -249,7 +333,7 @@ export const doctorCommand: Command = {
     const ok = checks.every((c) => c.ok);
     if (values.json) process.stdout.write(`${JSON.stringify({ ok, checks }, null, 1)}\n`);
     else {
-      for (const c of checks) process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}${c.fix ? `\n      fix: ${c.fix}` : ''}\n`);
+      for (const c of checks) process.stdout.write(`${c.ok ? 'ok  ' : c.warning ? 'WARN' : 'FAIL'}  ${c.name}: ${c.detail}${c.fix ? `\n      fix: ${c.fix}` : ''}\n`);
       process.stdout.write(ok ? 'all is well\n' : `${checks.filter((c) => !c.ok).length} problem(s)\n`);
     }
     return ok ? 0 : 1;

@@ -3,10 +3,13 @@
  * package, but only when that daemon is there (its pid file names a live process and its RPC socket
  * exists): `pm2.connect` would otherwise start a new daemon. Without one, PM2's naming convention:
  * `$PM2_HOME/logs/<app>-out.log` and `-error.log`, `-<n>` per instance when logs are not merged.
+ * One `list` call answers everything: each app's files and settings, and (`checkPm2Apps`) which
+ * configured apps PM2 does not run or runs stopped, for the daemon's warnings and `doctor`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Config } from './config';
 
 export interface AppLogs {
   app: string;
@@ -65,46 +68,41 @@ export function conventionalLogs(pm2Home: string, app: string): AppLogs {
 }
 
 interface Pm2Description {
-  pm2_env?: { pm_out_log_path?: string; pm_err_log_path?: string; log_date_format?: string; log_type?: string; time?: boolean };
+  name?: string;
+  pm2_env?: {
+    status?: string;
+    pm_out_log_path?: string;
+    pm_err_log_path?: string;
+    log_date_format?: string;
+    log_type?: string;
+    time?: boolean;
+  };
 }
 
-/** Asks the running daemon; resolves null when it cannot be asked. Never starts a daemon. */
-export async function askPm2(pm2Home: string, apps: string[], timeoutMs = 5000): Promise<Map<string, AppLogs> | null> {
+/**
+ * Every process the daemon of `pm2Home` runs, from ONE `list` call; null when no daemon answers
+ * (none there, or no answer within `timeoutMs`). Never starts a daemon, never throws.
+ */
+async function listPm2(pm2Home: string, timeoutMs: number): Promise<Pm2Description[] | null> {
   if (!pm2DaemonRunning(pm2Home)) return null;
   const prev = process.env.PM2_HOME;
-  process.env.PM2_HOME = pm2Home;
-  // pm2 reads PM2_HOME when it is loaded; a fresh custom instance reads it here.
-  const { custom: Pm2 } = require('pm2') as { custom: new (o: object) => Pm2Api };
-  const pm2 = new Pm2({ pm2_home: pm2Home, independent: false, daemon_mode: true });
+  let pm2: Pm2Api | null = null;
   try {
+    process.env.PM2_HOME = pm2Home;
+    // pm2 reads PM2_HOME when it is loaded; a fresh custom instance reads it here.
+    const { custom: Pm2 } = require('pm2') as { custom: new (o: object) => Pm2Api };
+    const api = new Pm2({ pm2_home: pm2Home, independent: false, daemon_mode: true });
+    pm2 = api;
     return await withTimeout(timeoutMs, async () => {
       // daemon mode: with a daemon already there, connect only attaches (no modules launched)
-      await new Promise<void>((resolve, reject) => pm2.connect((err) => (err ? reject(err) : resolve())));
-      const out = new Map<string, AppLogs>();
-      for (const app of apps) {
-        const list = await new Promise<Pm2Description[]>((resolve, reject) =>
-          pm2.describe(app, (err, d) => (err ? reject(err) : resolve(d ?? []))),
-        );
-        const envs = list.map((d) => d.pm2_env ?? {});
-        const uniq = (xs: (string | undefined)[]) => [...new Set(xs.filter((x): x is string => !!x && x !== '/dev/null'))];
-        const first = envs[0];
-        out.set(app, {
-          app,
-          out: uniq(envs.map((e) => e.pm_out_log_path)),
-          error: uniq(envs.map((e) => e.pm_err_log_path)),
-          foundBy: 'pm2',
-          logDateFormat: first?.log_date_format ?? (first?.time ? 'time' : null),
-          logType: first?.log_type ?? null,
-          known: list.length > 0,
-        });
-      }
-      return out;
+      await new Promise<void>((resolve, reject) => api.connect((err) => (err ? reject(err) : resolve())));
+      return await new Promise<Pm2Description[]>((resolve, reject) => api.list((err, list) => (err ? reject(err) : resolve(list ?? []))));
     });
   } catch {
     return null;
   } finally {
     try {
-      pm2.disconnect();
+      pm2?.disconnect();
     } catch {
       /* not connected */
     }
@@ -113,9 +111,102 @@ export async function askPm2(pm2Home: string, apps: string[], timeoutMs = 5000):
   }
 }
 
+function logsFromList(list: Pm2Description[], app: string): AppLogs {
+  const mine = list.filter((d) => d.name === app);
+  const envs = mine.map((d) => d.pm2_env ?? {});
+  const uniq = (xs: (string | undefined)[]) => [...new Set(xs.filter((x): x is string => !!x && x !== '/dev/null'))];
+  const first = envs[0];
+  return {
+    app,
+    out: uniq(envs.map((e) => e.pm_out_log_path)),
+    error: uniq(envs.map((e) => e.pm_err_log_path)),
+    foundBy: 'pm2',
+    logDateFormat: first?.log_date_format ?? (first?.time ? 'time' : null),
+    logType: first?.log_type ?? null,
+    known: mine.length > 0,
+  };
+}
+
+/** Asks the running daemon; resolves null when it cannot be asked. Never starts a daemon. */
+export async function askPm2(pm2Home: string, apps: string[], timeoutMs = 5000): Promise<Map<string, AppLogs> | null> {
+  const list = await listPm2(pm2Home, timeoutMs);
+  return list && new Map(apps.map((app) => [app, logsFromList(list, app)]));
+}
+
+/** What PM2 says about the configured apps (`checkPm2Apps`). */
+export interface Pm2AppsReport {
+  /** False when no PM2 daemon answers for `pm2Home` (then `apps`, `missing` and `stopped` are empty). */
+  reachable: boolean;
+  /** The PM2_HOME asked. */
+  pm2Home: string;
+  /**
+   * Every app PM2 runs, in PM2's order, one entry per name: `online` when any of its instances is,
+   * else the first instance's status (`stopped`, `errored`, `launching`, ...).
+   */
+  apps: { name: string; status: string }[];
+  /** Configured apps PM2 does not list. */
+  missing: string[];
+  /** Configured apps PM2 lists but that are not online. */
+  stopped: string[];
+}
+
+/**
+ * The PM2 apps the collector reads through PM2: the miner's unless its log files are given, and
+ * each worker's that has a `pm2App` and no log files.
+ */
+export function pm2AppsOf(config: Config): string[] {
+  const apps = [...(config.miner.logs.length ? [] : [config.miner.pm2App]), ...config.workers.filter((w) => w.pm2App && !w.logs.length).map((w) => w.pm2App!)];
+  return [...new Set(apps)];
+}
+
+/** The report from a list (null: PM2 did not answer). */
+function appsReport(list: Pm2Description[] | null, wanted: string[], pm2Home: string): Pm2AppsReport {
+  if (!list) return { reachable: false, pm2Home, apps: [], missing: [], stopped: [] };
+  const byName = new Map<string, string>();
+  for (const d of list) {
+    const name = d.name ?? '?';
+    const status = d.pm2_env?.status ?? 'unknown';
+    const had = byName.get(name);
+    if (had === undefined || (had !== 'online' && status === 'online')) byName.set(name, status);
+  }
+  const apps = [...byName].map(([name, status]) => ({ name, status }));
+  return {
+    reachable: true,
+    pm2Home,
+    apps,
+    missing: wanted.filter((a) => !byName.has(a)),
+    stopped: wanted.filter((a) => byName.has(a) && byName.get(a) !== 'online'),
+  };
+}
+
+/**
+ * Whether PM2 runs the configured apps (a config: `pm2AppsOf`; or app names), with one PM2 `list`
+ * call; cheap enough to call every minute. Never throws and never starts a daemon: an unreachable
+ * daemon is `reachable: false`.
+ */
+export async function checkPm2Apps(configOrApps: Config | string[], pm2Home?: string, timeoutMs = 5000): Promise<Pm2AppsReport> {
+  const wanted = Array.isArray(configOrApps) ? configOrApps : pm2AppsOf(configOrApps);
+  const home = pm2Home ?? pm2HomeOf(Array.isArray(configOrApps) ? null : configOrApps.pm2Home);
+  try {
+    return appsReport(await listPm2(home, timeoutMs), wanted, home);
+  } catch {
+    return appsReport(null, wanted, home);
+  }
+}
+
+/** One line for the operator: why configured apps are not read through PM2 (null when all is well). */
+export function describePm2Apps(r: Pm2AppsReport): string | null {
+  if (!r.reachable) return `PM2 daemon not reachable (PM2_HOME ${r.pm2Home}: no live pm2.pid and rpc.sock there, or no answer)`;
+  const parts: string[] = [];
+  const runs = r.apps.length ? r.apps.map((a) => `${a.name} (${a.status})`).join(', ') : 'none';
+  if (r.missing.length) parts.push(`PM2 (PM2_HOME ${r.pm2Home}) has no app named ${r.missing.join(', ')}; the apps it runs: ${runs}`);
+  if (r.stopped.length) parts.push(`${r.stopped.map((a) => `${a} is ${r.apps.find((x) => x.name === a)?.status}`).join(', ')} in PM2 (start it: ${r.stopped.map((a) => `pm2 start ${a}`).join('; ')})`);
+  return parts.length ? parts.join('; ') : null;
+}
+
 interface Pm2Api {
   connect(cb: (err?: Error | null) => void): void;
-  describe(name: string, cb: (err: Error | null, d?: Pm2Description[]) => void): void;
+  list(cb: (err: Error | null, list?: Pm2Description[]) => void): void;
   disconnect(): void;
 }
 
@@ -133,11 +224,17 @@ async function withTimeout<T>(ms: number, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Each app's files, and what PM2 said about the apps (one PM2 call for both). */
+export async function discoverAppLogs(pm2Home: string, apps: string[], timeoutMs = 5000): Promise<{ logs: AppLogs[]; pm2: Pm2AppsReport }> {
+  const list = await listPm2(pm2Home, timeoutMs);
+  const logs = apps.map((app) => {
+    const a = list ? logsFromList(list, app) : undefined;
+    return a && a.known ? a : { ...conventionalLogs(pm2Home, app), ...(list ? { known: false } : {}) };
+  });
+  return { logs, pm2: appsReport(list, apps, pm2Home) };
+}
+
 /** Each app's files: from the running daemon when there is one, else by convention (said in `foundBy`). */
 export async function findAppLogs(pm2Home: string, apps: string[]): Promise<AppLogs[]> {
-  const asked = await askPm2(pm2Home, apps);
-  return apps.map((app) => {
-    const a = asked?.get(app);
-    return a && a.known ? a : { ...conventionalLogs(pm2Home, app), ...(asked ? { known: false } : {}) };
-  });
+  return (await discoverAppLogs(pm2Home, apps)).logs;
 }

@@ -1,6 +1,6 @@
 /** Which files feed the pipeline, and what each belongs to (the miner, or a worker group). */
 import * as path from 'node:path';
-import { findAppLogs, pm2FileName, pm2HomeOf, type Config } from '../config';
+import { describePm2Apps, discoverAppLogs, pm2AppsOf, pm2FileName, pm2HomeOf, type Config } from '../config';
 import type { Logger } from '../common/logger';
 import type { StreamSpec } from '../parse';
 import type { OutputDirSpec } from '../sources';
@@ -49,14 +49,20 @@ export function endpointGroups(config: Config): Record<string, string> {
  */
 export async function configuredStreams(config: Config, logger: Logger): Promise<StreamSpec[]> {
   const pm2Home = pm2HomeOf(config.pm2Home);
-  const apps = [config.miner.pm2App, ...config.workers.filter((w) => !w.logs.length && w.pm2App).map((w) => w.pm2App!)];
-  const needPm2 = !config.miner.logs.length || config.workers.some((w) => !w.logs.length && w.pm2App);
-  const found = needPm2 ? await findAppLogs(pm2Home, apps) : [];
+  const apps = pm2AppsOf(config);
+  const { logs: found, pm2 } = apps.length ? await discoverAppLogs(pm2Home, apps) : { logs: [], pm2: null };
   const byApp = new Map(found.map((a) => [a.app, a]));
+  // "not reachable" only when PM2 did not answer; an app PM2 does not run is said as such, with the apps it runs
+  const problem = pm2 && describePm2Apps(pm2);
+  if (pm2 && problem) logger.warn({ pm2Home, missing: pm2.missing, stopped: pm2.stopped, pm2Apps: pm2.apps }, problem);
   for (const a of found)
     logger.info(
       { app: a.app, foundBy: a.foundBy, out: a.out, error: a.error, pm2Home },
-      a.foundBy === 'pm2' ? 'log files from the PM2 daemon' : 'PM2 daemon not reachable: log files by PM2 naming convention',
+      a.foundBy === 'pm2'
+        ? 'log files from the PM2 daemon'
+        : pm2?.reachable
+          ? `PM2 runs no app ${a.app}: its log files by PM2 naming convention (waited for)`
+          : `PM2 daemon not reachable (PM2_HOME ${pm2Home}): log files by PM2 naming convention`,
     );
   const specs: StreamSpec[] = [];
   const add = (app: string, role: StreamSpec['role'], group: string, files: string[]) => {

@@ -2,8 +2,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { conventionalLogs, findAppLogs, pm2DaemonRunning } from '../../src/config';
+import { checkPm2Apps, conventionalLogs, defaultConfig, findAppLogs, pm2DaemonRunning } from '../../src/config';
 import { pm2FileName } from '../../src/config/config';
+import { configuredStreams } from '../../src/pipeline/inputs';
 
 function home(): string {
   const h = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-pm2home-'));
@@ -27,6 +28,19 @@ describe('PM2 log files by convention', () => {
     });
     // a file that does not exist yet is waited for, not an error
     expect(worker).toMatchObject({ foundBy: 'convention', known: false, out: [path.join(h, 'logs', 'gen-worker-1-out.log')] });
+  });
+
+  it('no daemon: checkPm2Apps says unreachable (never throws), and discovery says so naming the PM2_HOME', async () => {
+    const h = home();
+    fs.writeFileSync(path.join(h, 'pm2.pid'), '999999999');
+    const config = { ...defaultConfig(), pm2Home: h };
+    expect(await checkPm2Apps(config)).toEqual({ reachable: false, pm2Home: h, apps: [], missing: [], stopped: [] });
+    expect(await checkPm2Apps(['x'], path.join(h, 'no', 'such', 'home'))).toMatchObject({ reachable: false });
+    const said: string[] = [];
+    const rec = (_: object, msg: string) => void said.push(msg);
+    await configuredStreams(config, { info: rec, warn: rec, error: rec, debug: rec });
+    expect(said.join('\n')).toContain(`PM2 daemon not reachable (PM2_HOME ${h}`);
+    expect(said.join('\n')).not.toMatch(/has no app|runs no app/);
   });
 
   it('several instances without merged logs: <app>-out-<n>.log each', () => {

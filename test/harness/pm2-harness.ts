@@ -216,6 +216,27 @@ export class Pm2Harness {
     return a;
   }
 
+  /** An app that only prints a tick now and then (a stand-in miner or worker whose lines do not matter). */
+  idleApp(name: string, extra: Partial<Pm2App> = {}): Pm2App {
+    const script = path.join(this.root, 'idle.js');
+    if (!fs.existsSync(script)) fs.writeFileSync(script, 'setInterval(() => console.log("tick"), 200);\n');
+    return this.app({ name, script, interpreter: process.execPath, ...extra }, false);
+  }
+
+  /**
+   * An app that holds the collector's instance lock of `dataDir` as a running collector does (from
+   * dist/: build first), until PM2 stops it; the lock is then stale (its pid is gone).
+   */
+  lockHolderApp(dataDir: string, name = 'data-collector'): Pm2App {
+    const script = path.join(this.root, `hold-lock-${name}.js`);
+    const state = path.join(REPO, 'dist', 'src', 'state');
+    fs.writeFileSync(
+      script,
+      `require(${JSON.stringify(state)}).acquireInstanceLock(${JSON.stringify(dataDir)});\nconsole.log('holding');\nsetInterval(() => {}, 1000);\n`,
+    );
+    return this.app({ name, script, interpreter: process.execPath, autorestart: false }, false);
+  }
+
   /** The miner's and the workers' app definitions. */
   fakeApps(): Pm2App[] {
     const workersToo = (this.opts.modeApps ?? 'all') === 'all';
