@@ -13,7 +13,7 @@ export function recordLine(r: GenerationRecord): string {
   const parts = ['record', r.metadata.generation_id.slice(0, 8)];
   if (r.task.task_type) parts.push(r.task.task_type);
   parts.push(`validator ${r.metadata.validator_uid ?? '?'}`);
-  if (fb.score !== null) parts.push(`score ${round(fb.score, 3)}`);
+  if (fb.score !== null) parts.push(`score ${round(fb.score, 4)}`); // as the miner logs it (4 decimals), without float noise
   else parts.push(fb.received ? 'no score' : 'no feedback');
   if (r.outcome !== 'no_feedback') parts.push(r.outcome); // "no feedback" said it already
   const error = r.failure_analysis.error_type;

@@ -47,6 +47,7 @@ function noFeedback(r: GenerationRecord): void {
 describe('recordLine', () => {
   it('an accepted record: the line of the issue', () => {
     expect(recordLine(record())).toBe('record 9605ef60 TEXT-TO-3D validator 57 score 0.93 accepted 21.4s');
+    expect(recordLine(record((r) => (r.validator_feedback.score = 0.7699)))).toMatch(/ score 0\.7699 accepted /);
   });
 
   it('a rejected one', () => {
