@@ -1,14 +1,16 @@
 /** `data-collector run`: the daemon in the foreground (what PM2 starts from ecosystem.config.js). */
 import { configuredStreams, explicitStreams } from '../pipeline/inputs';
 import { Daemon } from '../pipeline/daemon';
-import { createLogger } from '../common/log';
+import { createLogger, parseLogFormat } from '../common/log';
 import type { LogEvent } from '../parse';
 import type { Command } from './commands';
 import { configFromFlags, INPUT_FLAGS, pipelineInputs } from './ingest';
-import { parseFlags } from './usage';
+import { parseFlags, UsageError } from './usage';
+
+const RUN_FLAGS = { ...INPUT_FLAGS, 'log-format': { type: 'string' } } as const;
 
 const HELP = `Usage: data-collector run [--miner-log PATH...] [--worker-log [NAME=]PATH...] [--output-dir [NAME=]DIR...] [--miner-app NAME]
-                          [--rules FILE] [--config FILE] [--data-dir DIR] [--time-zone ZONE]
+                          [--rules FILE] [--config FILE] [--data-dir DIR] [--time-zone ZONE] [--log-format human|json]
 
 Follows the miner's and workers' PM2 log files and writes one record per generation, until
 SIGINT/SIGTERM (a graceful stop: what is finished is written, checkpoints committed, the lock
@@ -16,7 +18,15 @@ released). Without --miner-log/--worker-log the files come from the config, else
 PM2 daemon ($PM2_HOME), else from PM2's naming convention ($PM2_HOME/logs/<app>-out.log).
 One collector per data dir: a second one refuses to start and names the holder.
 
-Flags: as for ingest (see data-collector ingest --help).
+Its own log (what \`pm2 logs data-collector\` shows) is one line per entry: information on stdout,
+warnings and errors on stderr (PM2's error log), e.g.
+  2026-12-05 01:02:03.456 INFO  record 9605ef60 TEXT-TO-3D validator 57 score 0.93 accepted 21.4s
+  2026-12-05 01:03:00.012 INFO  status 12 records/h, acceptance 58% (7 of 12) last hour, 3 open, lag 0s, miner's last line 4s ago
+$DC_LOG_LEVEL sets the level (default info).
+
+Flags: as for ingest (see data-collector ingest --help), and
+  --log-format human|json  human: the lines above (default; $DC_LOG_FORMAT=json also selects json);
+                           json: pino's JSON lines, the same split, for log shippers
 `;
 
 /**
@@ -37,9 +47,12 @@ export const runCommand: Command = {
   summary: 'the collector daemon, in the foreground (PM2 runs this)',
   help: HELP,
   async run(args) {
-    const { values } = parseFlags('run', args, INPUT_FLAGS);
+    const { values } = parseFlags('run', args, RUN_FLAGS);
+    const flag = values['log-format'];
+    const format = flag === undefined ? undefined : parseLogFormat(flag);
+    if (format === null) throw new UsageError(`run: --log-format must be human or json, not ${JSON.stringify(flag)}`);
     const config = configFromFlags(values);
-    const logger = createLogger();
+    const logger = createLogger({ format, split: true });
     const explicit = (values['miner-log']?.length ?? 0) + (values['worker-log']?.length ?? 0) > 0;
     const streams = explicit
       ? explicitStreams(values['miner-log'] ?? [], values['worker-log'] ?? [], values['miner-app'] ?? null)
