@@ -3,6 +3,7 @@ import { configuredStreams, explicitStreams } from '../pipeline/inputs';
 import { Daemon } from '../pipeline/daemon';
 import { createLogger, parseLogFormat } from '../common/log';
 import type { LogEvent } from '../parse';
+import { checkPm2Apps, describePm2Apps } from '../config';
 import type { Command } from './commands';
 import { configFromFlags, INPUT_FLAGS, pipelineInputs } from './ingest';
 import { parseFlags, UsageError } from './usage';
@@ -61,6 +62,11 @@ export const runCommand: Command = {
       ...pipelineInputs(values, config, streams, logger),
       statusEveryMs: Number(process.env.DC_STATUS_EVERY_MS ?? 60000),
       beforeEvent: injectedFault(process.env.DC_TEST_FAULT_EVENT),
+      logFormat: format ?? (process.env.DC_LOG_FORMAT === 'json' ? 'json' : 'human'),
+      // files named on the command line are not PM2's business
+      checkApps: explicit ? undefined : async () => describePm2Apps(await checkPm2Apps(config)),
+      healthEveryMs: Number(process.env.DC_HEALTH_EVERY_MS ?? 30000),
+      minerSilentMs: Number(process.env.DC_MINER_SILENT_MS ?? 5 * 60000),
     });
     await daemon.start();
     await new Promise<void>((resolve) => {

@@ -56,7 +56,7 @@ export class Assembly {
   private readonly logs = new Map<string, LogSourceSlot>();
   private readonly hasMiner: boolean;
   private minerTimeMs = Number.NEGATIVE_INFINITY;
-  private minerReadMs = 0;
+  private minerReadMs: number | null = null;
   private tickFailures = 0;
   private quarantined: QuarantineEntry[] = [];
   readonly counters = { events: 0, outputFiles: 0, quarantined: 0 };
@@ -92,10 +92,11 @@ export class Assembly {
     const slot = this.logs.get(id)!;
     if (slot.spec.role === 'miner') {
       if (e.timeMs > this.minerTimeMs || !Number.isFinite(this.minerTimeMs)) this.minerTimeMs = e.timeMs;
-      this.minerReadMs = wallMs;
+      // a line of a backlog was not written now: only a live line says when the miner last wrote
+      if (slot.caughtUp) this.minerReadMs = wallMs;
     } else if (slot.skew) {
       // a line read as it is written tells the source's clock; a backlog line does not
-      if (this.opts.live && slot.caughtUp && Number.isFinite(this.minerTimeMs) && slot.skew.sample(e.timeMs, wallMs, this.minerTimeMs, this.minerReadMs))
+      if (this.opts.live && slot.caughtUp && this.minerReadMs !== null && slot.skew.sample(e.timeMs, wallMs, this.minerTimeMs, this.minerReadMs))
         this.opts.logger.warn(
           { source: slot.spec.app, file: slot.spec.file, aheadMs: slot.skew.offsetMs, ahead: formatOffset(slot.skew.offsetMs) },
           slot.skew.offsetMs ? `the clock of ${slot.spec.app}'s lines runs ${formatOffset(slot.skew.offsetMs)} of the miner's; its times are corrected` : `the clock of ${slot.spec.app}'s lines agrees with the miner's again`,
@@ -148,15 +149,15 @@ export class Assembly {
     return this.taskClock.isCaughtUp();
   }
 
-  /** Offsets measured, by source key (ms ahead of the miner), for the state. */
+  /** The offset of each source measured against the miner's clock, by source key (ms ahead; 0: aligned). */
   clockOffsets(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const s of this.logs.values()) if (s.skew?.offsetMs) out[s.key] = s.skew.offsetMs;
+    for (const s of this.logs.values()) if (s.skew) out[s.key] = s.skew.offsetMs;
     return out;
   }
 
-  /** The miner's newest line: the time it carried and when it was read (wall), or null before any. */
-  minerLastLine(): { timeMs: number; readMs: number } | null {
+  /** The miner's newest line: the time it carried, and when a line was last read live (wall; null: none yet). */
+  minerLastLine(): { timeMs: number; readMs: number | null } | null {
     return Number.isFinite(this.minerTimeMs) ? { timeMs: this.minerTimeMs, readMs: this.minerReadMs } : null;
   }
 

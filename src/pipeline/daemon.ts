@@ -16,6 +16,9 @@ import { openMinerConfigHistoryStore } from '../sinks';
 import { appendFinished, createParsers, createTracker, openOutputs, sourceKey, type Outputs, type PipelineInputs } from './wiring';
 import { MinerSettingsWatch } from './miner-settings';
 import { Assembly } from './assembly';
+import { HealthCheck, Warnings } from './health';
+import { recordFields, recordLine, StatusLine } from './log-lines';
+import type { LogFormat } from '../common/log';
 
 export interface DaemonOptions extends PipelineInputs {
   clock?: Clock;
@@ -25,6 +28,14 @@ export interface DaemonOptions extends PipelineInputs {
   commitEveryMs?: number;
   /** A test's fault (`AssemblyOptions.beforeEvent`). */
   beforeEvent?: (e: LogEvent) => void;
+  /** json: each log line carries its facts as fields too; human: the line says them. */
+  logFormat?: LogFormat;
+  /** Asks PM2 whether the configured apps run (null: all is well); not given when the logs are named explicitly. */
+  checkApps?: () => Promise<string | null>;
+  /** Health checks this often (default 30 s). */
+  healthEveryMs?: number;
+  /** The miner counts as silent after this long without a line (default 5 min). */
+  minerSilentMs?: number;
 }
 
 
@@ -60,7 +71,8 @@ export class Daemon {
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> | null = null;
   private lastCommitMs = 0;
-  private lastStatusMs = 0;
+  private statusLine!: StatusLine;
+  private health!: HealthCheck;
   private dirty = false;
   private writeFailures = 0;
   private retryAtMs = 0;
@@ -68,6 +80,7 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.statusLine = new StatusLine({ everyMs: opts.statusEveryMs ?? 60000 });
     this.logger = opts.logger ?? silentLogger;
   }
 
@@ -136,6 +149,12 @@ export class Daemon {
       );
       await this.settingsWatch.start();
     }
+    this.health = new HealthCheck(
+      this.opts.streams,
+      new Warnings(this.logger),
+      { everyMs: this.opts.healthEveryMs ?? 30000, minerSilentMs: this.opts.minerSilentMs ?? 5 * 60000, checkApps: this.opts.checkApps },
+      this.clock.now(),
+    );
     this.running = true;
     for (const s of this.sources) void this.readLoop(s);
     this.loopDone = this.mainLoop();
@@ -297,17 +316,11 @@ export class Daemon {
         const r = await appendFinished(this.out, records);
         this.counters.records += r.written;
         this.counters.duplicates += r.duplicates;
-        for (const f of records)
-          this.logger.info(
-            {
-              id: f.record.metadata.generation_id,
-              type: f.record.task.task_type,
-              validator: f.record.metadata.validator_uid,
-              score: f.record.validator_feedback.score,
-              outcome: f.record.outcome,
-            },
-            'record',
-          );
+        for (const f of records) {
+          // a later revision of a record already counted is not a new record of the hour
+          if (f.record.provenance.revision === 0) this.statusLine.noteRecord(this.clock.now(), { accepted: f.record.validator_feedback.accepted });
+          this.logger.info(this.opts.logFormat === 'json' ? recordFields(f.record) : {}, recordLine(f.record));
+        }
         this.dirty = true;
       }
       if (events.length) {
@@ -362,7 +375,8 @@ export class Daemon {
           ...this.state.health,
           miner_last_line_read_ms: miner?.readMs ?? this.state.health.miner_last_line_read_ms,
           miner_last_line_time_ms: miner?.timeMs ?? this.state.health.miner_last_line_time_ms,
-          clock_offsets_ms: { ...this.state.health.clock_offsets_ms, ...this.assembly.clockOffsets() },
+          clock_offsets_ms: Object.fromEntries(Object.entries({ ...this.state.health.clock_offsets_ms, ...this.assembly.clockOffsets() }).filter(([, ms]) => ms !== 0)),
+          warnings: this.health.warnings.list(),
         },
         counters: {
           ...this.state.counters,
@@ -391,25 +405,28 @@ export class Daemon {
     return s.lastFed;
   }
 
+  /** The status line, only when something changed; the health checks and the warnings in force. */
   private status(): void {
     const now = this.clock.now();
-    if (now - this.lastStatusMs < (this.opts.statusEveryMs ?? 60000)) return;
-    this.lastStatusMs = now;
-    const lagMs = this.assembly.isCaughtUp() ? 0 : now - this.assembly.now();
-    this.logger.info(
-      {
-        lines: this.counters.lines,
-        records: this.counters.records,
-        openTasks: this.assembly.tracker.openTasks,
-        unmatched: this.sources.reduce((n, s) => n + s.parser.stats.unmatched, 0),
-        damaged: this.sources.reduce((n, s) => n + s.parser.stats.damaged, 0),
-        ...(this.outputs.length
-          ? { outputFiles: this.counters.outputFiles, outputFilesWithoutTask: this.assembly.tracker.counters.outputFilesWithoutTask }
-          : {}),
-        lagSeconds: Math.round(lagMs / 1000),
-      },
-      'status',
-    );
+    const miner = this.assembly.minerLastLine();
+    this.health.check(now, miner?.readMs ?? null);
+    const line = this.statusLine.next({
+      nowMs: now,
+      lines: this.counters.lines,
+      records: this.counters.records,
+      openTasks: this.assembly.tracker.openTasks,
+      quarantined: this.assembly.counters.quarantined,
+      // how far the tasks handed on are behind the miner's newest line read (log time)
+      lagSeconds: this.assembly.isCaughtUp() ? 0 : miner ? Math.max(0, Math.round((miner.timeMs - this.assembly.now()) / 1000)) : null,
+      minerLastLineAgeSeconds: miner?.readMs != null ? Math.round((now - miner.readMs) / 1000) : null,
+    });
+    if (!line) return;
+    const detail = {
+      unmatched: this.sources.reduce((n, s) => n + s.parser.stats.unmatched, 0),
+      damaged: this.sources.reduce((n, s) => n + s.parser.stats.damaged, 0),
+      ...(this.outputs.length ? { outputFiles: this.counters.outputFiles, outputFilesWithoutTask: this.assembly.tracker.counters.outputFilesWithoutTask } : {}),
+    };
+    this.logger.info(this.opts.logFormat === 'json' ? { ...line.fields, ...detail } : {}, line.msg);
   }
 }
 
