@@ -6,6 +6,7 @@
  * in a JSON rules file (RulesFileSchema), validated with messages naming the rule.
  */
 import { z } from 'zod';
+import { checkSync } from 'recheck';
 import { formatIssues } from '../schema';
 import { CollectorError } from '../common/errors';
 import { redactSecrets } from './redact';
@@ -255,9 +256,43 @@ export function compileRules(defaults: Rule[], file?: unknown, fileName = 'rules
     }
     extendDefaults = parsed.data.extendDefaults;
     extra = parsed.data.rules;
+    const slow = extra.flatMap((r) => superLinear(r).map((why) => `rule "${r.name}": ${why}`));
+    if (slow.length)
+      throw new CollectorError(
+        'CONFIG_INVALID',
+        `invalid ${fileName}: ${slow.join('; ')}`,
+        null,
+        'rewrite the pattern so no part of a line can be matched in several ways (e.g. (\\d+\\.?\\d*)+ -> \\d+(?:\\.\\d+)?); docs/rules.md, "Patterns that never hang"',
+      );
   }
   // The file's rules are tried first, so an operator's rule can shadow a default; same name = replace.
   for (const r of extra) byName.set(r.name, r);
   if (extendDefaults) for (const r of defaults) if (!byName.has(r.name)) byName.set(r.name, RuleSchema.parse(r));
   return [...byName.values()].map((r) => new CompiledRule(r));
+}
+
+/**
+ * Why a rule's regexes could hang the collector on one crafted line, checked statically (recheck): a
+ * pattern whose matching time grows exponentially or as the cube of the line (it sees lines up to
+ * maxPatternBytes), a long field's head or end whose time grows faster than the line (it sees whole
+ * prompts), or one recheck cannot show safe within 2 s. Only an operator's rules are checked (about
+ * 0.1 s each); the defaults are checked once, by a test.
+ */
+export function superLinear(rule: Pick<ParsedRule, 'pattern' | 'long'>): string[] {
+  const out: string[] = [];
+  const parts: [string, string | undefined, number][] = [
+    ['pattern', rule.pattern ?? undefined, 3],
+    ['long.head', rule.long?.head, 2],
+    ['long.end', rule.long?.end, 2],
+  ];
+  for (const [where, source, worstDegree] of parts) {
+    if (!source) continue;
+    const d = checkSync(source, 's', { timeout: 2000 });
+    if (d.status === 'unknown') out.push(`${where} could not be shown to match in linear time (${d.error?.kind ?? 'unknown'})`);
+    if (d.status !== 'vulnerable') continue;
+    const c = d.complexity;
+    if (c.type === 'exponential' || c.degree >= worstDegree)
+      out.push(`${where} can take ${c.type === 'exponential' ? 'exponential' : `n^${c.degree}`} time on a crafted line such as ${JSON.stringify(d.attack.string.slice(0, 40))}`);
+  }
+  return out;
 }

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { compileRules, DEFAULT_RULES } from '../../src/parse';
+import { superLinear } from '../../src/parse/rules';
 import { CollectorError } from '../../src/common/errors';
 import { bt, one, parseLines, WORKER } from './helpers';
 
@@ -100,4 +101,25 @@ describe('the custom worker example', () => {
     const rules = compileRules(DEFAULT_RULES, file);
     expect(parseLines([bt('Generation completed. Size: 9')], undefined, rules).events[0]!.fields.bytes).toBe(9);
   });
+});
+
+describe('patterns that could hang the collector are refused at load (issue 15, item 4)', () => {
+  test('the catastrophic CLIP rule is refused with its name and why, in well under the time it would hang', () => {
+    const t0 = Date.now();
+    const message = problem(rule({ prefix: 'CLIP score: ', pattern: '^CLIP score: (?<clip_score>(\\d+\\.?\\d*)+)$' }));
+    expect(message).toMatch(/rule "r1": pattern can take exponential time on a crafted line such as "CLIP score: \d+/);
+    // what it would cost on the 47-byte line of the report: 48 s at 24 digits, never ending at 34
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  test('a long field whose end scans a prompt quadratically is refused; a linear rewrite is accepted', () => {
+    expect(problem({ rules: [{ name: 'p', event: 'x', prefix: 'P: ', long: { field: 'prompt', end: '(?:\\s*\\S+\\s*)+\\.$' } }] })).toMatch(/rule "p": long\.end can take/);
+    expect(() => load(rule({ prefix: 'CLIP score: ', pattern: '^CLIP score: (?<clip_score>\\d+(?:\\.\\d+)?)$' }))).not.toThrow();
+  });
+
+  test('the default rules and the custom worker example pass the same check', () => {
+    const example = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../examples/rules.custom-worker.json'), 'utf8')) as { rules: object[] };
+    const refused = [...DEFAULT_RULES, ...example.rules].flatMap((r) => superLinear(r as Parameters<typeof superLinear>[0]).map((why) => `${(r as { name: string }).name}: ${why}`));
+    expect(refused).toEqual([]);
+  }, 60000);
 });
