@@ -54,11 +54,15 @@ function kindOf(st: fs.Stats): string {
 
 /**
  * Opens a log for reading, or null when it does not exist. Never blocks (a FIFO would hold the open
- * until a writer came) and refuses anything but a regular file, with an error that says what it is.
+ * until a writer came), never follows a symlink (a link that appears at a log's name later must not
+ * copy its target into the data: a configured link is resolved once, at start), and refuses anything
+ * but a regular file, with an error that says what it is.
  */
 export function openOrNull(path: string): Promise<number | null> {
   return new Promise((resolve, reject) =>
-    fs.open(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK, (err, fd) => {
+    fs.open(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW, (err, fd) => {
+      if (err && (err.code === 'ELOOP' || err.code === 'EMLINK'))
+        return reject(Object.assign(new Error(`${path} is a symlink now: it is not followed (a link configured as a log is resolved once, at start)`), { code: 'ESYMLINK' }));
       if (err) return isGone(err) ? resolve(null) : reject(err);
       fs.fstat(fd, (e, st) => {
         if (!e && st.isFile()) return resolve(fd);
@@ -71,4 +75,16 @@ export function openOrNull(path: string): Promise<number | null> {
 
 export function closeQuietly(fd: number): void {
   fs.close(fd, () => {});
+}
+
+/**
+ * A log path as configured: when it is a symlink now, the file it points at (followed from then on by
+ * that name); otherwise the path itself. Resolved once, at start: a link that appears later is refused.
+ */
+export function resolveConfiguredLink(path: string): string {
+  try {
+    return fs.lstatSync(path).isSymbolicLink() ? fs.realpathSync(path) : path;
+  } catch {
+    return path; // missing (waited for), or a dangling link: refused when opened
+  }
 }

@@ -79,6 +79,8 @@ export class Follower implements AsyncIterable<Batch> {
   private busy: Promise<unknown> = Promise.resolve();
   private closed = false;
   private caughtUp = false;
+  private lastFailure = '';
+  private lastFailureLoggedMs = 0;
   private wakeSource: WakeSource | null = null;
   /** Rotated siblings (dev:ino) seen at the previous directory scan. */
   private knownSiblings = new Set<string>();
@@ -172,7 +174,13 @@ export class Follower implements AsyncIterable<Batch> {
       try {
         b = await this.read();
       } catch (err) {
-        this.log.warn({ path: this.path, err: String(err) }, 'reading failed; retrying at the next wake-up');
+        // the same failure once an hour, not at every wake-up
+        const what = String(err);
+        if (what !== this.lastFailure || Date.now() - this.lastFailureLoggedMs >= 3_600_000) {
+          this.log.warn({ path: this.path, err: what }, 'reading failed; retrying at the next wake-up (said again hourly while it lasts)');
+          this.lastFailure = what;
+          this.lastFailureLoggedMs = Date.now();
+        }
         await wake.next();
         continue;
       }
