@@ -4,6 +4,7 @@ export { EventMerger, type Timed } from './merge';
 export {
   Tracker,
   DEFAULT_TRACKER_OPTIONS,
+  TrackerSnapshotSchema,
   type TrackerOptions,
   type TrackerSnapshot,
   type TrackerCounters,

@@ -57,7 +57,7 @@ export const runCommand: Command = {
     const explicit = (values['miner-log']?.length ?? 0) + (values['worker-log']?.length ?? 0) > 0;
     const streams = explicit
       ? explicitStreams(values['miner-log'] ?? [], values['worker-log'] ?? [], values['miner-app'] ?? null)
-      : await configuredStreams(config, logger);
+      : await configuredStreams(config, logger, { pm2ProblemsSaidElsewhere: true }); // the daemon's health check says them, then hourly
     const daemon = new Daemon({
       ...pipelineInputs(values, config, streams, logger),
       statusEveryMs: Number(process.env.DC_STATUS_EVERY_MS ?? 60000),

@@ -1,7 +1,8 @@
 /** `data-collector status`: what the running collector is doing, from its state file and lock (no IPC). */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadState, readInstanceLock, stateFilePath, type CollectorState } from '../state';
+import { readInstanceLock, stateFilePath } from '../state';
+import { loadState, type CollectorState } from '../pipeline/state-shape';
 import type { TrackerSnapshot } from '../assemble';
 import type { WorkerGroup } from '../config';
 import { CollectorError, fromFsError } from '../common/errors';

@@ -17,7 +17,7 @@ import { EventClock, type Clock } from '../common/clock';
 import type { Logger } from '../common/logger';
 import type { LogEvent, StreamSpec } from '../parse';
 import type { Line } from '../sources';
-import type { QuarantineEntry } from '../state';
+import type { QuarantineEntry } from './state-shape';
 import { ClockSkew } from './clock-skew';
 import { isOutputEvent, outputEvent, type MergedEvent } from './wiring';
 import { measureLinkedPly } from './ply-files';
@@ -57,6 +57,7 @@ export class Assembly {
   private readonly hasMiner: boolean;
   private minerTimeMs = Number.NEGATIVE_INFINITY;
   private minerReadMs: number | null = null;
+  private minerHandedMs = Number.NEGATIVE_INFINITY;
   private tickFailures = 0;
   private quarantined: QuarantineEntry[] = [];
   readonly counters = { events: 0, outputFiles: 0, quarantined: 0 };
@@ -79,12 +80,13 @@ export class Assembly {
   }
 
   /**
-   * Picks up where the last run stood: its open tasks, and the task clock at the last event handed to
-   * the tracker (the checkpoint's time: lines read past it are read again).
+   * Picks up where the last run stood: its open tasks, and the task clock at the last miner line
+   * handed to the tracker (lines read past the checkpoint are read again), else at the tracker's last event.
    */
-  restore(snap: TrackerSnapshot): void {
+  restore(snap: TrackerSnapshot, minerHandedMs: number | null): void {
     this.tracker.restore(snap);
-    if (snap.lastMs > 0) this.taskClock.observe(snap.lastMs);
+    const at = minerHandedMs ?? snap.lastMs;
+    if (at > 0) this.taskClock.observe(at);
   }
 
   /** A parsed event of log source `id`, read at wall time `wallMs`. */
@@ -156,9 +158,13 @@ export class Assembly {
     return out;
   }
 
-  /** The miner's newest line: the time it carried, and when a line was last read live (wall; null: none yet). */
-  minerLastLine(): { timeMs: number; readMs: number | null } | null {
-    return Number.isFinite(this.minerTimeMs) ? { timeMs: this.minerTimeMs, readMs: this.minerReadMs } : null;
+  /**
+   * The miner's newest line read: the time it carried and when a line was last read live (wall; null:
+   * none yet); and the newest miner time handed to the tracker (where the task clock stands).
+   */
+  minerLastLine(): { timeMs: number; readMs: number | null; handedMs: number | null } | null {
+    if (!Number.isFinite(this.minerTimeMs)) return null;
+    return { timeMs: this.minerTimeMs, readMs: this.minerReadMs, handedMs: Number.isFinite(this.minerHandedMs) ? this.minerHandedMs : null };
   }
 
   /**
@@ -183,7 +189,10 @@ export class Assembly {
         continue;
       }
       this.counters.events++;
-      if (!this.hasMiner || e.spec.role === 'miner') this.taskClock.observe(e.timeMs);
+      if (!this.hasMiner || e.spec.role === 'miner') {
+        this.taskClock.observe(e.timeMs);
+        if (e.timeMs > this.minerHandedMs) this.minerHandedMs = e.timeMs;
+      }
       try {
         this.opts.beforeEvent?.(e);
         this.tick();

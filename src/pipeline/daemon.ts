@@ -5,10 +5,11 @@
  * commit; the store drops what was already written.
  */
 import * as os from 'node:os';
-import { Follower, OutputDirWatcher, OutputMark, type Checkpoint, type Line, type OutputFile } from '../sources';
-import type { LogEvent, StreamParser, StreamSpec } from '../parse';
+import { OutputDirWatcher, OutputMark, type Checkpoint, type OutputFile } from '../sources';
+import type { LogEvent } from '../parse';
 import { createHashers, type TrackerSnapshot } from '../assemble';
-import { acquireInstanceLock, loadState, saveState, type CollectorState, type InstanceLock } from '../state';
+import { acquireInstanceLock, type InstanceLock } from '../state';
+import { loadState, saveState, type CollectorState } from './state-shape';
 import { systemClock, type Clock } from '../common/clock';
 import { isRetryableWriteError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
@@ -16,6 +17,7 @@ import { openMinerConfigHistoryStore } from '../sinks';
 import { appendFinished, createParsers, createTracker, openOutputs, sourceKey, type Outputs, type PipelineInputs } from './wiring';
 import { MinerSettingsWatch } from './miner-settings';
 import { Assembly } from './assembly';
+import { LogSource } from './log-source';
 import { HealthCheck, Warnings } from './health';
 import { recordFields, recordLine, StatusLine } from './log-lines';
 import type { LogFormat } from '../common/log';
@@ -39,30 +41,12 @@ export interface DaemonOptions extends PipelineInputs {
 }
 
 
-interface Source {
-  spec: StreamSpec;
-  key: string;
-  follower: Follower;
-  parser: StreamParser;
-  caughtUp: boolean;
-  caughtUpSinceMs: number;
-  queue: { lines: Line[]; caughtUp: boolean }[];
-  queuedBytes: number;
-  /** Just past the last line given to the parser (the follower may have read further). */
-  lastFed: Checkpoint | null;
-}
-
-const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
-
-/** An idle source's last entry, when a later write may still add to it (a traceback, a cut long line), waits this long. */
-const IDLE_FLUSH_MS = 150;
-
 export class Daemon {
   private lock: InstanceLock | null = null;
   private state!: CollectorState;
   private out!: Outputs;
   private assembly!: Assembly;
-  private sources: Source[] = [];
+  private sources: LogSource[] = [];
   private outputs: { id: string; watcher: OutputDirWatcher }[] = [];
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -99,30 +83,12 @@ export class Daemon {
         outputDirs.map((_, k) => `out:${k}`),
       );
       const snap = this.state.open_tasks[0] as TrackerSnapshot | undefined;
-      // timeouts go on from where the last run's event time stood, not from today's date
-      if (snap && snap.version === 1) this.assembly.restore(snap);
+      // timeouts go on from where the last run's miner time stood, not from today's date
+      if (snap && snap.version === 1) this.assembly.restore(snap, this.state.health.miner_last_line_time_ms);
       const parsers = createParsers(this.opts.streams, config, this.opts.rulesFile, (i, e) => this.onEvent(i, e));
       this.sources = this.opts.streams.map((spec, i) => {
         const key = sourceKey(spec);
-        return {
-          spec,
-          key,
-          follower: new Follower({
-            path: spec.file,
-            app: spec.app,
-            stream: spec.stream,
-            checkpoint: this.state.sources[key] ?? null,
-            startAt: config.startAt,
-            maxLineBytes: config.maxLineBytes,
-            logger: this.logger,
-          }),
-          parser: parsers[i]!,
-          caughtUp: false,
-          caughtUpSinceMs: 0,
-          queue: [],
-          queuedBytes: 0,
-          lastFed: this.state.sources[key] ?? null,
-        };
+        return new LogSource(String(i), key, spec, parsers[i]!, this.state.sources[key] ?? null, config, this.logger);
       });
       // registered after the logs: a log line wins a tie with a file of the same time
       this.outputs = outputDirs.map((spec, k) => {
@@ -156,7 +122,11 @@ export class Daemon {
       this.clock.now(),
     );
     this.running = true;
-    for (const s of this.sources) void this.readLoop(s);
+    for (const s of this.sources)
+      void s.read(
+        () => this.running,
+        () => this.wake?.(),
+      );
     this.loopDone = this.mainLoop();
     this.logger.info(
       {
@@ -176,7 +146,7 @@ export class Daemon {
     this.running = false;
     this.wake?.();
     await this.loopDone;
-    await Promise.all([...this.sources.map((s) => s.follower.close()), ...this.outputs.map((o) => o.watcher.close())]);
+    await Promise.all([...this.sources.map((s) => s.close()), ...this.outputs.map((o) => o.watcher.close())]);
     try {
       await this.flushRecords();
       this.commit(true);
@@ -193,23 +163,6 @@ export class Daemon {
 
   // ---- reading ----
 
-  private async readLoop(s: Source): Promise<void> {
-    try {
-      for await (const b of s.follower) {
-        if (!this.running) break;
-        let bytes = 0;
-        for (const l of b.lines) bytes += l.bytes.length;
-        s.queue.push({ lines: b.lines, caughtUp: b.caughtUp });
-        s.queuedBytes += bytes;
-        this.wake?.();
-        // back-pressure: a stalled store (disk full) pauses reading, so memory stays bounded
-        while (this.running && s.queuedBytes > MAX_QUEUED_BYTES) await sleep(50);
-      }
-    } catch (err) {
-      this.logger.error({ file: s.spec.file, error: (err as Error).message }, 'reading stopped');
-    }
-  }
-
   private onEvent(i: number, e: LogEvent): void {
     this.assembly.pushLog(String(i), e, this.clock.now());
   }
@@ -221,12 +174,7 @@ export class Daemon {
       const writing = this.retryAtMs > this.clock.now();
       if (!writing) this.consumeQueues();
       const now = this.clock.now();
-      for (const [i, s] of this.sources.entries()) {
-        if (s.caughtUp && (!s.parser.openEntryMayContinue() || now - s.caughtUpSinceMs >= IDLE_FLUSH_MS)) {
-          s.parser.flush();
-          this.assembly.setIdle(String(i), true);
-        }
-      }
+      for (const s of this.sources) s.flushIfIdle(this.assembly, now);
       this.assembly.setAllCaughtUp(this.sources.every((s) => s.caughtUp));
       this.takeOutputs();
       if (!writing) {
@@ -245,7 +193,7 @@ export class Daemon {
         this.dirty ||
         this.retryAtMs > 0 ||
         this.assembly.tracker.awaitingOutput > 0 ||
-        this.sources.some((x) => x.caughtUp && x.parser.pendingAt() !== null);
+        this.sources.some((x) => x.holdsOpenEntry);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, waiting ? 50 : 1000);
         this.wake = () => {
@@ -280,30 +228,10 @@ export class Daemon {
   }
 
   private consumeQueues(): void {
-    for (const [i, s] of this.sources.entries()) {
-      while (s.queue.length) {
-        const b = s.queue.shift()!;
-        for (const l of b.lines) {
-          s.queuedBytes -= l.bytes.length;
-          try {
-            s.parser.push(l);
-          } catch (err) {
-            this.assembly.quarantineLine(l, err);
-          }
-          s.lastFed = { path: s.spec.file, identity: l.source.identity, offset: l.end };
-          this.counters.lines++;
-        }
-        // New lines: the parser may hold the last one open, so the source is not idle until the
-        // idle flush has handed it on; events of other files must wait for it.
-        if (b.lines.length) {
-          this.dirty = true;
-          this.assembly.setIdle(String(i), false);
-          s.caughtUpSinceMs = this.clock.now();
-        } else if (b.caughtUp && !s.caughtUp) s.caughtUpSinceMs = this.clock.now();
-        s.caughtUp = b.caughtUp;
-        this.assembly.setCaughtUp(String(i), b.caughtUp);
-        if (!b.caughtUp) this.assembly.setIdle(String(i), false);
-      }
+    for (const s of this.sources) {
+      const lines = s.consume(this.assembly, this.clock.now());
+      this.counters.lines += lines;
+      if (lines) this.dirty = true;
     }
   }
 
@@ -348,8 +276,8 @@ export class Daemon {
     if (!this.lock || this.assembly.tracker.unwritten > 0 || (!force && this.retryAtMs > this.clock.now())) return;
     this.lock.verify();
     const sources: Record<string, Checkpoint> = { ...this.state.sources };
-    for (const [i, s] of this.sources.entries()) {
-      const cp = this.checkpointOf(i, s);
+    for (const s of this.sources) {
+      const cp = s.checkpoint(this.assembly.held(s.id) as LogEvent | undefined); // a log source holds log events only
       if (cp) sources[s.key] = cp;
     }
     const snap = this.assembly.tracker.snapshot();
@@ -374,7 +302,8 @@ export class Daemon {
         health: {
           ...this.state.health,
           miner_last_line_read_ms: miner?.readMs ?? this.state.health.miner_last_line_read_ms,
-          miner_last_line_time_ms: miner?.timeMs ?? this.state.health.miner_last_line_time_ms,
+          // the task clock's time, consistent with the checkpoints (a restart goes on from it)
+          miner_last_line_time_ms: miner?.handedMs ?? this.state.health.miner_last_line_time_ms,
           clock_offsets_ms: Object.fromEntries(Object.entries({ ...this.state.health.clock_offsets_ms, ...this.assembly.clockOffsets() }).filter(([, ms]) => ms !== 0)),
           warnings: this.health.warnings.list(),
         },
@@ -389,20 +318,6 @@ export class Daemon {
     );
     this.lastCommitMs = this.clock.now();
     this.dirty = false;
-  }
-
-  /**
-   * Where this source may resume: at the first event the tracker has not taken yet, else at the
-   * entry the parser still holds, else just past the last line given to the parser (all of it is
-   * in the snapshot). Never the follower's own position: it may have read lines not parsed yet.
-   */
-  private checkpointOf(i: number, s: Source): Checkpoint | null {
-    const held = this.assembly.held(String(i)) as LogEvent | undefined; // a log source holds log events only
-    const path = s.spec.file;
-    if (held) return { path, identity: held.identity, offset: held.offset };
-    const pending = s.parser.pendingAt();
-    if (pending) return { path, ...pending };
-    return s.lastFed;
   }
 
   /** The status line, only when something changed; the health checks and the warnings in force. */
@@ -428,8 +343,4 @@ export class Daemon {
     };
     this.logger.info(this.opts.logFormat === 'json' ? { ...line.fields, ...detail } : {}, line.msg);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import type { Logger } from '../common/logger';
-import type { Health } from '../state';
+import type { Health } from './state-shape';
 import type { StreamSpec } from '../parse';
 
 const HOUR_MS = 3_600_000;

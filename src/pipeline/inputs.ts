@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describePm2Apps, discoverAppLogs, pm2AppsOf, pm2FileName, pm2HomeOf, type Config } from '../config';
 import type { Logger } from '../common/logger';
 import type { StreamSpec } from '../parse';
-import type { OutputDirSpec } from '../sources';
+import { resolveConfiguredLink, type OutputDirSpec } from '../sources';
 import { CollectorError } from '../common/errors';
 
 /** `--worker-log NAME=PATH` or `--worker-log PATH` (the group is then the file's PM2 app). */
@@ -17,15 +17,15 @@ export function parseWorkerLogFlag(value: string): { group: string | null; file:
 export function explicitStreams(minerLogs: string[], workerLogs: string[], minerApp: string | null): StreamSpec[] {
   const specs: StreamSpec[] = [];
   for (const f of minerLogs) {
-    const file = path.resolve(f);
-    const named = pm2FileName(file);
-    specs.push({ app: minerApp ?? named?.app ?? path.basename(file), role: 'miner', group: 'miner', stream: named?.stream ?? 'out', file });
+    const named = pm2FileName(path.resolve(f));
+    const file = resolveConfiguredLink(path.resolve(f));
+    specs.push({ app: minerApp ?? named?.app ?? path.basename(f), role: 'miner', group: 'miner', stream: named?.stream ?? 'out', file });
   }
   for (const w of workerLogs) {
     const { group, file: f } = parseWorkerLogFlag(w);
-    const file = path.resolve(f);
-    const named = pm2FileName(file);
-    const app = named?.app ?? path.basename(file);
+    const named = pm2FileName(path.resolve(f));
+    const file = resolveConfiguredLink(path.resolve(f));
+    const app = named?.app ?? path.basename(f);
     specs.push({ app, role: 'worker', group: group ?? app, stream: named?.stream ?? 'error', file });
   }
   return specs;
@@ -47,14 +47,14 @@ export function endpointGroups(config: Config): Record<string, string> {
  * The files to follow when none are given on the command line: the config's explicit files, else
  * each app's files as its PM2 daemon (or PM2's naming convention) says.
  */
-export async function configuredStreams(config: Config, logger: Logger): Promise<StreamSpec[]> {
+export async function configuredStreams(config: Config, logger: Logger, opts: { pm2ProblemsSaidElsewhere?: boolean } = {}): Promise<StreamSpec[]> {
   const pm2Home = pm2HomeOf(config.pm2Home);
   const apps = pm2AppsOf(config);
   const { logs: found, pm2 } = apps.length ? await discoverAppLogs(pm2Home, apps) : { logs: [], pm2: null };
   const byApp = new Map(found.map((a) => [a.app, a]));
   // "not reachable" only when PM2 did not answer; an app PM2 does not run is said as such, with the apps it runs
   const problem = pm2 && describePm2Apps(pm2);
-  if (pm2 && problem) logger.warn({ pm2Home, missing: pm2.missing, stopped: pm2.stopped, pm2Apps: pm2.apps }, problem);
+  if (pm2 && problem && !opts.pm2ProblemsSaidElsewhere) logger.warn({ pm2Home, missing: pm2.missing, stopped: pm2.stopped, pm2Apps: pm2.apps }, problem);
   for (const a of found)
     logger.info(
       { app: a.app, foundBy: a.foundBy, out: a.out, error: a.error, pm2Home },
@@ -67,9 +67,8 @@ export async function configuredStreams(config: Config, logger: Logger): Promise
   const specs: StreamSpec[] = [];
   const add = (app: string, role: StreamSpec['role'], group: string, files: string[]) => {
     for (const f of files) {
-      const file = path.resolve(f);
-      const named = pm2FileName(file);
-      specs.push({ app, role, group, stream: named?.stream ?? (role === 'miner' ? 'out' : 'error'), file });
+      const named = pm2FileName(path.resolve(f));
+      specs.push({ app, role, group, stream: named?.stream ?? (role === 'miner' ? 'out' : 'error'), file: resolveConfiguredLink(path.resolve(f)) });
     }
   };
   const minerFound = byApp.get(config.miner.pm2App);

@@ -40,8 +40,9 @@ export function recordFields(r: GenerationRecord): Record<string, unknown> {
 
 export interface StatusSample {
   nowMs: number;
-  /** Counters since start: a change in any of these four is worth a line. */
+  /** Lines read since start (the miner logs a status line every 30 s: reading alone is no news). */
   lines: number;
+  /** A change in any of these three is worth a line. */
   records: number;
   openTasks: number;
   quarantined: number;
@@ -67,8 +68,8 @@ const VERDICT_REJECTED = 1;
 const VERDICT_ACCEPTED = 2;
 
 /**
- * Decides the periodic status line: at most every `everyMs`, and only when lines, records, open tasks
- * or quarantined changed since the last line printed (the first sample counts as printed: starting
+ * Decides the periodic status line: at most every `everyMs`, and only when records, open tasks or
+ * quarantined changed since the last line printed (the first sample counts as printed: starting
  * says nothing). Rates over the last hour come from a ring of the last records' times, so memory
  * stays bounded however busy the miner is.
  */
@@ -100,7 +101,7 @@ export class StatusLine {
 
   /** The line to log now, or null. */
   next(s: StatusSample): { msg: string; fields: Record<string, unknown> } | null {
-    const key = `${s.lines}/${s.records}/${s.openTasks}/${s.quarantined}`;
+    const key = `${s.records}/${s.openTasks}/${s.quarantined}`;
     if (!this.last) {
       this.last = { ms: s.nowMs, key };
       return null;

@@ -23,3 +23,15 @@ export const CheckpointSchema = z.object({
   offset: z.number().int().nonnegative(),
 });
 export type Checkpoint = z.infer<typeof CheckpointSchema>;
+
+/**
+ * An output directory's high-water mark: every file with an mtime at or below it was handed on;
+ * `recent` names the files above it that were (name relative to the directory -> mtime), since
+ * files finish out of mtime order. A file is new when it is above the mark and not in `recent`
+ * with that mtime (a file rewritten in place is new again).
+ */
+export const OutputDirMarkSchema = z.strictObject({
+  high_water_mtime_ms: z.number(),
+  recent: z.record(z.string(), z.number()),
+});
+export type OutputDirMark = z.infer<typeof OutputDirMarkSchema>;

@@ -3,7 +3,8 @@
  * copy-truncate, flush, re-create), commit checkpoints, or read a finished (possibly gzipped) file once;
  * and a worker output directory's complete new files.
  */
-export { CheckpointSchema, FileIdentitySchema, type Checkpoint, type FileIdentity } from './checkpoint';
+export { CheckpointSchema, FileIdentitySchema, OutputDirMarkSchema, type Checkpoint, type FileIdentity, type OutputDirMark } from './checkpoint';
+export { resolveConfiguredLink } from './file-reader';
 export { Follower, type FollowerOptions } from './follower';
 export { readFileLines, type OneShotOptions } from './one-shot';
 export { DEFAULT_MAX_LINE_BYTES, LineSplitter } from './line-splitter';

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { systemClock, type Clock } from '../common/clock';
 import { silentLogger, type Logger } from '../common/logger';
-import type { OutputDirMark } from '../state/state-file';
+import type { OutputDirMark } from './checkpoint';
 import type { OutputFile } from '../assemble/events';
 
 /** A complete file of an output directory: the shape the assemble stage takes in. */

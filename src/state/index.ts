@@ -1,20 +1,5 @@
-/** The state folder's interface: the versioned state file and the instance lock. */
-export {
-  STATE_VERSION,
-  MIGRATIONS,
-  CollectorStateSchema,
-  PendingBlobSchema,
-  OutputDirMarkSchema,
-  IdentitySchema,
-  QuarantineEntrySchema,
-  HealthSchema,
-  emptyHealth,
-  emptyState,
-  loadState,
-  saveState,
-  stateDirPath,
-  stateFilePath,
-} from './state-file';
-export type { CollectorState, PendingBlob, OutputDirMark, Identity, QuarantineEntry, Health, Migration, StateOptions } from './state-file';
+/** The state folder's interface: a versioned atomic document and the instance lock (what the document holds: pipeline/state-shape.ts). */
+export { loadDocument, saveDocument, stateDirPath, stateFilePath } from './state-file';
+export type { DocumentSpec, Migration } from './state-file';
 export { acquireInstanceLock, readInstanceLock, judgeHolder, lockFilePath, LockHolderSchema } from './instance-lock';
 export type { InstanceLock, LockHolder, Liveness } from './instance-lock';

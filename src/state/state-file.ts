@@ -1,20 +1,17 @@
 /**
- * The one file the collector remembers across a restart (ARCHITECTURE.md, "State"):
- * `<dataDir>/state/collector-state.json`, versioned, validated by one zod schema, written atomically.
- *
- * Adding to the state: add the field to `CollectorStateSchema`, bump `STATE_VERSION` and register a
- * migration from the previous version that fills the field in. An older build then refuses the newer
- * file (STATE_VERSION) instead of silently dropping a field it does not know.
+ * A versioned JSON document the collector remembers across a restart (ARCHITECTURE.md, "State"),
+ * written atomically and validated by the schema its owner gives; older versions are walked up a
+ * migration chain one version at a time, a newer one is refused. Generic: what the collector's state
+ * holds is composed in `pipeline/state-shape.ts`, from each stage's own schema.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { prettifyError } from 'zod';
 import { type Clock, systemClock } from '../common/clock';
 import { CollectorError, fromFsError } from '../common/errors';
 import { atomicWriteFile, ensureDir, removeDeadWritersTmp } from '../common/fsx';
-import { CheckpointSchema } from '../sources/checkpoint';
 
-export const STATE_VERSION = 3;
 export const STATE_DIR_NAME = 'state';
 export const STATE_FILE_NAME = 'collector-state.json';
 
@@ -26,119 +23,15 @@ export function stateFilePath(dataDir: string): string {
   return path.join(stateDirPath(dataDir), STATE_FILE_NAME);
 }
 
-const count = z.number().int().nonnegative();
-
-/** A PLY waiting for its feedback: it is stored only once the feedback says accepted. */
-export const PendingBlobSchema = z.strictObject({
-  generation_id: z.string(),
-  kind: z.literal('ply'),
-  source_path: z.string(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  size: count,
-  mtime_ms: z.number().nonnegative(),
-});
-export type PendingBlob = z.infer<typeof PendingBlobSchema>;
-
-/**
- * An output directory's high-water mark: every file with an mtime at or below it was handed on;
- * `recent` names the files above it that were (name relative to the directory -> mtime), since
- * files finish out of mtime order. A file is new when it is above the mark and not in `recent`
- * with that mtime (a file rewritten in place is new again).
- */
-export const OutputDirMarkSchema = z.strictObject({
-  high_water_mtime_ms: z.number(),
-  recent: z.record(z.string(), z.number()),
-});
-export type OutputDirMark = z.infer<typeof OutputDirMarkSchema>;
-
-/** What the logs told us about the miner. */
-export const IdentitySchema = z.strictObject({
-  miner_uid: z.number().int().nonnegative().nullable(),
-  network: z.enum(['mainnet', 'testnet', 'local']).nullable(),
-});
-export type Identity = z.infer<typeof IdentitySchema>;
-
-/** A line that made the code throw: where it is and its hash, never its text (it may hold secrets). */
-export const QuarantineEntrySchema = z.strictObject({
-  file: z.string(),
-  offset: count,
-  length: count,
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  reason: z.string(),
-  /** When it was quarantined (ISO time). */
-  at: z.iso.datetime(),
-});
-export type QuarantineEntry = z.infer<typeof QuarantineEntrySchema>;
-
-/**
- * What the daemon last saw of the miner and its sources, for `status` and `doctor`: when the miner's
- * last line was read (wall clock) and the time it carried; the clock offset measured for each source
- * whose clock disagrees with the miner's (source key -> ms its times run ahead); the warnings in force.
- */
-export const HealthSchema = z.strictObject({
-  miner_last_line_read_ms: z.number().nullable(),
-  miner_last_line_time_ms: z.number().nullable(),
-  clock_offsets_ms: z.record(z.string(), z.number()),
-  warnings: z.array(z.strictObject({ key: z.string(), message: z.string(), since: z.iso.datetime() })),
-});
-export type Health = z.infer<typeof HealthSchema>;
-
-export const emptyHealth = (): Health => ({ miner_last_line_read_ms: null, miner_last_line_time_ms: null, clock_offsets_ms: {}, warnings: [] });
-
-/** The one source of truth for the state file's shape; the type comes from it. */
-export const CollectorStateSchema = z.strictObject({
-  version: z.literal(STATE_VERSION),
-  updated_at: z.iso.datetime(),
-  /** Source key (e.g. `<app>:out`) -> where that source stands. */
-  sources: z.record(z.string(), CheckpointSchema),
-  /** The tracker's snapshot of unfinished tasks; the tracker owns its shape. */
-  open_tasks: z.array(z.unknown()),
-  pending_blobs: z.array(PendingBlobSchema),
-  /** Output directory path -> its high-water mark. */
-  output_dirs: z.record(z.string(), OutputDirMarkSchema),
-  identity: IdentitySchema,
-  counters: z.record(z.string(), z.number()),
-  quarantine: z.array(QuarantineEntrySchema),
-  health: HealthSchema,
-});
-export type CollectorState = z.infer<typeof CollectorStateSchema>;
-
 /** Turns a state document of version N into one of version N + 1. */
 export type Migration = (old: Record<string, unknown>) => Record<string, unknown>;
 
-/** Key: the version a migration reads. */
-export const MIGRATIONS: Readonly<Record<number, Migration>> = {
-  // 1 -> 2: an output dir's `names_at_mark` (files at the mark) became `recent` (files above it, with mtimes).
-  1: (old) => {
-    const dirs = (old.output_dirs ?? {}) as Record<string, { high_water_mtime_ms: number; names_at_mark?: string[] }>;
-    const output_dirs: Record<string, unknown> = {};
-    for (const [dir, m] of Object.entries(dirs))
-      output_dirs[dir] = { high_water_mtime_ms: m.high_water_mtime_ms, recent: {} };
-    return { ...old, version: 2, output_dirs };
-  },
-  // 2 -> 3: the health section; quarantine entries carry their time (none were ever written before 3).
-  2: (old) => ({ ...old, version: 3, quarantine: [], health: emptyHealth() }),
-};
-
-export interface StateOptions {
-  clock?: Clock;
-  /** Tests inject their own chain; the daemon uses `MIGRATIONS`. */
-  migrations?: Readonly<Record<number, Migration>>;
-}
-
-export function emptyState(clock: Clock = systemClock): CollectorState {
-  return {
-    version: STATE_VERSION,
-    updated_at: new Date(clock.now()).toISOString(),
-    sources: {},
-    open_tasks: [],
-    pending_blobs: [],
-    output_dirs: {},
-    identity: { miner_uid: null, network: null },
-    counters: {},
-    quarantine: [],
-    health: emptyHealth(),
-  };
+/** What a document is: its schema, its current version, and the migrations up to it. */
+export interface DocumentSpec<T extends { version: number; updated_at: string }> {
+  schema: z.ZodType<T>;
+  version: number;
+  /** Key: the version a migration reads. */
+  migrations: Readonly<Record<number, Migration>>;
 }
 
 const MOVE_ASIDE_HINT =
@@ -150,15 +43,15 @@ function invalid(file: string, what: string, cause?: unknown): CollectorError {
   return new CollectorError('STATE_INVALID', `state file is not valid: ${what}`, file, MOVE_ASIDE_HINT, { cause });
 }
 
-/** Reads the state; a missing file is a fresh start. Read-only: never writes or resets anything. */
-export function loadState(dataDir: string, options: StateOptions = {}): CollectorState {
-  const file = stateFilePath(dataDir);
-  const migrations = options.migrations ?? MIGRATIONS;
+/** Reads the document; null when the file does not exist. Read-only: never writes or resets anything. */
+export function loadDocument<T extends { version: number; updated_at: string }>(file: string, spec: DocumentSpec<T>): T | null {
+  const { migrations } = spec;
+  const current = spec.version;
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(options.clock);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw fromFsError(err, file, 'reading the state file');
   }
 
@@ -174,9 +67,9 @@ export function loadState(dataDir: string, options: StateOptions = {}): Collecto
   let version: number = found;
 
   // Walk the chain one version at a time; each step must land on the next version.
-  while (version < STATE_VERSION) {
+  while (version < current) {
     const migrate = migrations[version];
-    if (!migrate) throw unknownVersion(file, version, migrations);
+    if (!migrate) throw unknownVersion(file, version, migrations, current);
     let next: Record<string, unknown>;
     try {
       next = migrate(doc as Record<string, unknown>);
@@ -189,16 +82,16 @@ export function loadState(dataDir: string, options: StateOptions = {}): Collecto
     doc = next;
     version = version + 1;
   }
-  if (version !== STATE_VERSION) throw unknownVersion(file, version, migrations);
+  if (version !== current) throw unknownVersion(file, version, migrations, current);
 
-  const parsed = CollectorStateSchema.safeParse(doc);
-  if (!parsed.success) throw invalid(file, z.prettifyError(parsed.error).replace(/\n/g, '; '), parsed.error);
+  const parsed = spec.schema.safeParse(doc);
+  if (!parsed.success) throw invalid(file, prettifyError(parsed.error).replace(/\n/g, '; '), parsed.error);
   return parsed.data;
 }
 
-function unknownVersion(file: string, version: number, migrations: Readonly<Record<number, Migration>>): CollectorError {
-  const known = [...Object.keys(migrations).map(Number), STATE_VERSION].sort((a, b) => a - b);
-  const newer = version > STATE_VERSION;
+function unknownVersion(file: string, version: number, migrations: Readonly<Record<number, Migration>>, current: number): CollectorError {
+  const known = [...Object.keys(migrations).map(Number), current].sort((a, b) => a - b);
+  const newer = version > current;
   return new CollectorError(
     'STATE_VERSION',
     `state file has version ${version}, ${newer ? 'newer than' : 'not one of'} the versions this build of data-collector knows (${known.join(', ')})`,
@@ -212,17 +105,16 @@ function unknownVersion(file: string, version: number, migrations: Readonly<Reco
 const strayTmpSwept = new Set<string>();
 
 /**
- * Validates and atomically replaces the state file; returns the state as written (`updated_at` set
- * to now). Only the instance-lock holder calls this.
+ * Validates and atomically replaces the document; returns it as written (`updated_at` set to now).
+ * Only the instance-lock holder calls this.
  */
-export function saveState(dataDir: string, state: CollectorState, options: { clock?: Clock } = {}): CollectorState {
-  const file = stateFilePath(dataDir);
-  const stamped = { ...state, updated_at: new Date((options.clock ?? systemClock).now()).toISOString() };
-  const parsed = CollectorStateSchema.safeParse(stamped);
+export function saveDocument<T extends { version: number; updated_at: string }>(file: string, spec: DocumentSpec<T>, doc: T, options: { clock?: Clock } = {}): T {
+  const stamped = { ...doc, updated_at: new Date((options.clock ?? systemClock).now()).toISOString() };
+  const parsed = spec.schema.safeParse(stamped);
   if (!parsed.success) {
     throw new CollectorError(
       'STATE_INVALID',
-      `refusing to write an invalid state: ${z.prettifyError(parsed.error).replace(/\n/g, '; ')}`,
+      `refusing to write an invalid state: ${prettifyError(parsed.error).replace(/\n/g, '; ')}`,
       file,
       'this is a bug in data-collector; please report it with the message above',
       { cause: parsed.error },

@@ -13,7 +13,8 @@ import { Pm2Harness } from '../harness/pm2-harness';
 import type { Check } from '../../src/cli/doctor';
 import { checkPm2Apps, defaultConfig, type Config } from '../../src/config';
 import { configuredStreams } from '../../src/pipeline/inputs';
-import { emptyState, readInstanceLock, saveState } from '../../src/state';
+import { readInstanceLock } from '../../src/state';
+import { emptyState, saveState } from '../../src/pipeline/state-shape';
 import type { Logger } from '../../src/common/logger';
 
 const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');

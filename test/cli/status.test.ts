@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ManualClock } from '../../src/common/clock';
-import { acquireInstanceLock, emptyState, saveState, stateFilePath, type CollectorState, type InstanceLock } from '../../src/state';
+import { acquireInstanceLock, stateFilePath, type InstanceLock } from '../../src/state';
+import { emptyState, saveState, type CollectorState } from '../../src/pipeline/state-shape';
 import { formatDuration, formatStatus, statusCommand, statusReport, type StatusReport } from '../../src/cli/status';
 
 const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);

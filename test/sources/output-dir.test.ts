@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { matchOutputName, OutputDirWatcher, OutputMark, scanOutputDir, type OutputFile, type OutputReadOptions } from '../../src/sources/output-dir';
-import type { OutputDirMark } from '../../src/state/state-file';
+import type { OutputDirMark } from '../../src/sources/checkpoint';
 import { removeDir, tempDir } from './helpers/tmp';
 
 const STABLE_MS = 300;

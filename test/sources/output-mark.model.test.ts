@@ -10,7 +10,7 @@
  */
 import * as fc from 'fast-check';
 import { ORDER_SLACK_MS, OutputMark } from '../../src/sources/output-dir';
-import type { OutputDirMark } from '../../src/state/state-file';
+import type { OutputDirMark } from '../../src/sources/checkpoint';
 
 const runs = Number(process.env.MODEL_RUNS ?? 2000);
 const NAMES = ['a.ply', 'b.ply', 'sub/c.ply', 'd.ply'];

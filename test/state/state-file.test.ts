@@ -4,16 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ManualClock } from '../../src/common/clock';
 import { CollectorError } from '../../src/common/errors';
-import {
-  type CollectorState,
-  type Migration,
-  MIGRATIONS,
-  STATE_VERSION,
-  emptyState,
-  loadState,
-  saveState,
-  stateFilePath,
-} from '../../src/state';
+import { type Migration, stateFilePath } from '../../src/state';
+import { type CollectorState, MIGRATIONS, STATE_VERSION, emptyState, loadState, saveState } from '../../src/pipeline/state-shape';
 import { BIG_STATE_EPOCH_MS, makeBigState } from './helpers/big-state';
 import { exited, killAllStarted, killHard, sleep, startNode, track, waitForLine } from './helpers/procs';
 
@@ -46,7 +38,7 @@ function caught(fn: () => unknown): CollectorError {
 function sample(): CollectorState {
   const s = emptyState(new ManualClock());
   s.sources['miner:out'] = { path: '/logs/miner-out.log', identity: { dev: 1, ino: 2, fingerprint: 'ab', fingerprintBytes: 2 }, offset: 10 };
-  s.open_tasks = [{ anything: ['the tracker', 'decides'] }, 3, null];
+  s.open_tasks = [makeBigState(1, 2).open_tasks[0]!];
   s.pending_blobs = [{ generation_id: 'g1', kind: 'ply', source_path: '/out/a.ply', sha256: 'a'.repeat(64), size: 5, mtime_ms: 1.5 }];
   s.output_dirs['/out'] = { high_water_mtime_ms: 1700000000000.25, recent: { 'a.ply': 1700000000001.5 } };
   s.identity = { miner_uid: 7, network: 'testnet' };
@@ -207,7 +199,7 @@ describe('state file', () => {
     expect(loadState(dataDir)).toEqual(good);
     jest.isolateModules(() => {
       // A fresh module instance, as in a restarted daemon: the sweep runs on its first save.
-      const fresh = require('../../src/state') as typeof import('../../src/state');
+      const fresh = require('../../src/pipeline/state-shape') as typeof import('../../src/pipeline/state-shape');
       fresh.saveState(dataDir, good);
     });
     expect(fs.existsSync(strayDead)).toBe(false);

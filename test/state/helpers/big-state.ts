@@ -1,5 +1,6 @@
 /** A deterministic, large state numbered `seq`: the crash test recognises exactly what was written. */
-import { STATE_VERSION, emptyHealth, type CollectorState } from '../../../src/state';
+import { STATE_VERSION, emptyHealth, type CollectorState } from '../../../src/pipeline/state-shape';
+import type { GenerationRecord } from '../../../src/schema';
 
 export const BIG_STATE_EPOCH_MS = Date.UTC(2026, 0, 1);
 
@@ -14,11 +15,31 @@ export function makeBigState(seq: number, tasks = 3000): CollectorState {
         { path: `/root/.pm2/logs/miner-${i}-out.log`, identity: { dev: 2049, ino: 1000 + i, fingerprint: sha(i), fingerprintBytes: 1024 }, offset: seq * 1000 + i },
       ]),
     ),
-    open_tasks: Array.from({ length: tasks }, (_, i) => ({
-      task_id: `task-${seq}-${i}`,
-      prompt: `a wooden chair number ${i} `.repeat(10),
-      events: [seq, i, seq + i],
-    })),
+    // the tracker's snapshot, as valid as the schema asks, with `tasks` open tasks of long prompts
+    open_tasks: [
+      {
+        version: 1,
+        tasks: Array.from({ length: tasks }, (_, i) => ({
+          id: `task-${seq}-${i}`,
+          key: `key-${i}`,
+          logId: `a wooden chair number ${i} `.repeat(10),
+          phase: 'generating' as const,
+          group: `g${i % 4}`,
+          receivedMs: BIG_STATE_EPOCH_MS + i,
+          generatingMs: BIG_STATE_EPOCH_MS + i + 1,
+          endedMs: null,
+          feedbackMs: null,
+          orphanId: null,
+          // the draft record is the tracker's business (the schema checks it is an object)
+          record: { task: { prompt: `a wooden chair number ${i} `.repeat(10) }, events: [seq, i, seq + i] } as unknown as GenerationRecord,
+        })),
+        identity: { minerUid: 42, network: 'mainnet' as const },
+        occurrences: [],
+        pendingQueries: [],
+        lostReceived: [],
+        lastMs: BIG_STATE_EPOCH_MS + seq,
+      },
+    ],
     pending_blobs: [{ generation_id: `g-${seq}`, kind: 'ply', source_path: `/out/${seq}.ply`, sha256: sha(seq), size: seq, mtime_ms: seq }],
     output_dirs: { '/out': { high_water_mtime_ms: seq, recent: { [`${seq}.ply`]: seq + 1 } } },
     identity: { miner_uid: 42, network: 'mainnet' },

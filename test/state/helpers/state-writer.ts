@@ -3,7 +3,7 @@
  * states in a loop until it is killed. Prints READY after its first save.
  */
 import { ManualClock } from '../../../src/common/clock';
-import { loadState, saveState } from '../../../src/state';
+import { loadState, saveState } from '../../../src/pipeline/state-shape';
 import { BIG_STATE_EPOCH_MS, makeBigState } from './big-state';
 
 const dataDir = process.argv[2]!;
