@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readInstanceLock, stateFilePath } from '../state';
 import { loadState, type CollectorState } from '../pipeline/state-shape';
-import type { TrackerSnapshot } from '../assemble';
 import type { WorkerGroup } from '../config';
 import { CollectorError, fromFsError } from '../common/errors';
 import { edgeLines } from '../common/lines';
@@ -147,7 +146,7 @@ export function statusReport(dataDir: string, options: StatusOptions = {}): Stat
     }
     return { source, path: cp.path, offset: cp.offset, size, behindBytes: size !== null && sameFile !== false ? Math.max(0, size - cp.offset) : null, sameFile };
   });
-  const snap = state?.open_tasks[0] as TrackerSnapshot | undefined;
+  const snap = state?.open_tasks[0];
   // finished tasks waiting for their output file are still open
   const tasks = [...(snap?.tasks ?? []), ...(snap?.closing ?? [])];
   const oldest = tasks.length ? Math.min(...tasks.map((t) => t.receivedMs)) : null;

@@ -7,7 +7,7 @@
 import * as os from 'node:os';
 import { OutputDirWatcher, OutputMark, type Checkpoint, type OutputFile } from '../sources';
 import type { LogEvent } from '../parse';
-import { createHashers, type TrackerSnapshot } from '../assemble';
+import { createHashers } from '../assemble';
 import { acquireInstanceLock, type InstanceLock } from '../state';
 import { loadState, saveState, type CollectorState } from './state-shape';
 import { systemClock, type Clock } from '../common/clock';
@@ -82,9 +82,9 @@ export class Daemon {
         this.opts.streams.map((spec, i) => ({ id: String(i), key: sourceKey(spec), spec })),
         outputDirs.map((_, k) => `out:${k}`),
       );
-      const snap = this.state.open_tasks[0] as TrackerSnapshot | undefined;
+      const snap = this.state.open_tasks[0];
       // timeouts go on from where the last run's miner time stood, not from today's date
-      if (snap && snap.version === 1) this.assembly.restore(snap, this.state.health.miner_last_line_time_ms);
+      if (snap) this.assembly.restore(snap, this.state.health.miner_last_line_time_ms);
       const parsers = createParsers(this.opts.streams, config, this.opts.rulesFile, (i, e) => this.onEvent(i, e));
       this.sources = this.opts.streams.map((spec, i) => {
         const key = sourceKey(spec);

@@ -54,9 +54,12 @@ export function settleVerdict(t: Task): void {
   } else if (sub.submitted === false) {
     r.outcome = generationFailed ? 'generation_failed' : 'submit_failed';
   } else if (t.interrupted) {
-    // a generation known to have failed stays failed (the interruption only cut off its feedback)
-    if (generationFailed && t.endedMs !== null) r.outcome = 'generation_failed';
-    else if (t.interrupted === 'miner_restarted') {
+    // a generation known to have failed stays failed (the interruption only cut off its feedback);
+    // closed only because an input ended, it is incomplete: a later run that saw more outranks it
+    if (generationFailed && t.endedMs !== null) {
+      r.outcome = 'generation_failed';
+      if (t.interrupted !== 'miner_restarted') incomplete(t, t.interrupted);
+    } else if (t.interrupted === 'miner_restarted') {
       if (!r.failure_analysis.failed) fail(r, 'miner_restarted', 'the miner restarted before the task finished');
       r.outcome = 'interrupted';
     } else {
