@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFully } from '../common/fsx';
 import { freeBytes } from '../sinks/space';
 import { discoverAppLogs, pm2AppsOf, pm2HomeOf, type AppLogs, type Config, type Pm2AppsReport } from '../config';
-import { compileRules, DEFAULT_RULES, checkTimeZone } from '../parse';
+import { compileRules, DEFAULT_RULES, checkTimeZone, hostTimeZone, localTimeToUtc, parseHeader } from '../parse';
 import { readInstanceLock, stateFilePath } from '../state';
 import { loadState } from '../pipeline/state-shape';
 import { CollectorError } from '../common/errors';
@@ -144,7 +144,54 @@ function checkDataDir(dataDir: string): Check[] {
   return checks;
 }
 
-function checkLogs(role: string, a: AppLogs, miner: boolean): Check[] {
+/**
+ * Whether a log's times read in `timeZone` fit when the file was written: its newest line with a
+ * header time against the file's mtime (a log's mtime is its last append). Null when it cannot tell.
+ */
+export function zoneMismatch(file: string, timeZone: string): { aheadMs: number; timeText: string } | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size === 0) return null;
+    const len = Math.min(st.size, 64 * 1024);
+    const buf = Buffer.alloc(len);
+    fs.readSync(fd, buf, 0, len, st.size - len);
+    const lines = buf.toString('latin1').split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const h = parseHeader(Buffer.from(lines[i]!.slice(0, 256), 'latin1'));
+      if (!h) continue;
+      const ms = localTimeToUtc(h.zone ? `${h.timeText}${h.zone}` : h.timeText, timeZone);
+      if (!Number.isFinite(ms)) return null;
+      return { aheadMs: ms - st.mtimeMs, timeText: h.timeText };
+    }
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Logs whose newest line is more than 15 minutes off its file's last write, read in the configured zone. */
+function checkZone(role: string, files: string[], timeZone: string): Check[] {
+  const off = files.map((f) => ({ f, m: zoneMismatch(f, timeZone) })).filter((x) => x.m && Math.abs(x.m.aheadMs) > 15 * 60_000);
+  if (!off.length) return [];
+  const h = (ms: number) => `${(Math.abs(ms) / 3_600_000).toFixed(1).replace(/\.0$/, '')} h ${ms > 0 ? 'after' : 'before'}`;
+  return [
+    {
+      name: `${role} logs' time zone`,
+      ok: false,
+      warning: true,
+      detail: off.map((x) => `${x.f}: its newest line (${x.m!.timeText}) read in ${timeZone} is ${h(x.m!.aheadMs)} the file's last write`).join('; '),
+      fix: `set "timeZone" in the config to the zone of the host that writes these logs (a worker in a container in another zone is corrected live by the collector; the miner's zone must be right)`,
+    },
+  ];
+}
+
+function checkLogs(role: string, a: AppLogs, miner: boolean, timeZone: string): Check[] {
   const checks: Check[] = [];
   const files = [...a.out, ...a.error];
   const unreadable = files.filter((f) => {
@@ -161,6 +208,7 @@ function checkLogs(role: string, a: AppLogs, miner: boolean): Check[] {
     detail: unreadable.length ? `cannot read ${unreadable.join(', ')}` : files.join(', '),
     fix: unreadable.length ? `check the paths exist and are readable by this user (ls -l ${unreadable.join(' ')}), or give them with --miner-log/--worker-log` : null,
   });
+  checks.push(...checkZone(role, files.filter((f) => !unreadable.includes(f)), timeZone));
   if (miner && (a.logDateFormat || a.logType === 'json')) {
     checks.push({
       name: 'miner app log options',
@@ -302,14 +350,15 @@ export async function runChecks(config: Config, rulesFlag: string | undefined): 
       fix: pm2.reachable ? null : 'start the miner under PM2, or set pm2Home / PM2_HOME to the home the miner runs in',
     });
   }
-  if (config.miner.logs.length) checks.push(...checkLogs('miner', { ...logsOf.get(config.miner.pm2App)!, out: config.miner.logs, error: [] }, false));
+  const timeZone = config.timeZone ?? hostTimeZone();
+  if (config.miner.logs.length) checks.push(...checkLogs('miner', { ...logsOf.get(config.miner.pm2App)!, out: config.miner.logs, error: [] }, false, timeZone));
   for (const app of apps) {
     if (app === 'data-collector') continue;
     const miner = app === config.miner.pm2App;
     const isNeeded = needed.includes(app);
     const listed = pm2.reachable && !pm2.missing.includes(app);
     if (pm2.reachable && (isNeeded || listed)) checks.push(appCheck(app, miner, pm2));
-    if (isNeeded && (!pm2.reachable || listed)) checks.push(...checkLogs(miner ? 'miner' : `worker ${app}`, logsOf.get(app)!, miner));
+    if (isNeeded && (!pm2.reachable || listed)) checks.push(...checkLogs(miner ? 'miner' : `worker ${app}`, logsOf.get(app)!, miner, timeZone));
   }
   return checks;
 }

@@ -1,7 +1,8 @@
 /**
  * The miner's header time has no zone: it is the local time of the miner's host. Converting it to
  * UTC needs the zone (configurable; default the host's). In the hour a DST change repeats, a local
- * time is ambiguous: a zoned PM2 time of the same line, when there is one, picks the right instant.
+ * time is ambiguous: a zoned PM2 time of the same line, when there is one, picks the right instant;
+ * else the order of the file's lines does.
  */
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -94,19 +95,24 @@ function candidateOffsets(timeZone: string, minuteText: string, wall: number): n
   return offs;
 }
 
+/** Lines of one file may come a little out of order (threads): within this, a time is not "before" the last. */
+const ORDER_SLACK_MS = 5 * 60_000;
+
 /**
- * UTC milliseconds of a local time text like `2025-11-12 21:30:45.123` in `timeZone`.
- * `hintUtcMs` (a zoned time for the same line) resolves the repeated hour; without it the
- * earlier instant is taken. A local time skipped by DST is taken as if the clock had not moved.
+ * UTC milliseconds of a local time text like `2025-11-12 21:30:45.123` in `timeZone`. In the hour
+ * a DST change repeats, `hintUtcMs` (a zoned time for the same line) picks the instant; else the
+ * order of the lines does: the earlier instant unless it lies before `previousUtcMs` (the file's
+ * previous line), then the later one. A local time skipped by DST is taken as if the clock had not moved.
  */
-export function localTimeToUtc(text: string, timeZone: string, hintUtcMs: number | null = null): number {
+export function localTimeToUtc(text: string, timeZone: string, hintUtcMs: number | null = null, previousUtcMs: number | null = null): number {
   const m = TIME.exec(text);
   if (!m) return Number.NaN;
   if (m[8]) return fieldsToUtc(m) - zoneToMs(m[8]);
   const wall = fieldsToUtc(m);
   const list = candidateOffsets(timeZone, text.slice(0, 16), wall).map((off) => wall - off);
-  if (hintUtcMs !== null && list.length > 1)
-    return list.reduce((best, c) => (Math.abs(c - hintUtcMs) < Math.abs(best - hintUtcMs) ? c : best));
+  if (list.length === 1) return list[0]!;
+  if (hintUtcMs !== null) return list.reduce((best, c) => (Math.abs(c - hintUtcMs) < Math.abs(best - hintUtcMs) ? c : best));
+  if (previousUtcMs !== null) return list.find((c) => c >= previousUtcMs - ORDER_SLACK_MS) ?? list[list.length - 1]!;
   return list[0]!;
 }
 

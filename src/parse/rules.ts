@@ -274,9 +274,8 @@ export function compileRules(defaults: Rule[], file?: unknown, fileName = 'rules
 /**
  * Why a rule's regexes could hang the collector on one crafted line, checked statically (recheck): a
  * pattern whose matching time grows exponentially or as the cube of the line (it sees lines up to
- * maxPatternBytes), a long field's head or end whose time grows faster than the line (it sees whole
- * prompts), or one recheck cannot show safe within 2 s. Only an operator's rules are checked (about
- * 0.1 s each); the defaults are checked once, by a test.
+ * maxPatternBytes), or a long field's head or end whose time grows faster than the line (it sees whole
+ * prompts). Only an operator's rules are checked (about 0.1 s each); the defaults are checked once, by a test.
  */
 export function superLinear(rule: Pick<ParsedRule, 'pattern' | 'long'>): string[] {
   const out: string[] = [];
@@ -287,8 +286,9 @@ export function superLinear(rule: Pick<ParsedRule, 'pattern' | 'long'>): string[
   ];
   for (const [where, source, worstDegree] of parts) {
     if (!source) continue;
-    const d = checkSync(source, 's', { timeout: 2000 });
-    if (d.status === 'unknown') out.push(`${where} could not be shown to match in linear time (${d.error?.kind ?? 'unknown'})`);
+    // 'unknown' (the analysis ran out of time, e.g. on a loaded machine) is accepted: a rules file
+    // that loads or not with the machine's load would be worse; such a pattern still sees at most maxPatternBytes
+    const d = checkSync(source, 's', { timeout: 5000 });
     if (d.status !== 'vulnerable') continue;
     const c = d.complexity;
     if (c.type === 'exponential' || c.degree >= worstDegree)

@@ -68,6 +68,8 @@ export class StreamParser {
   readonly stats: ParseStats = emptyParseStats();
   private readonly envelope = new Pm2Envelope();
   private open: OpenEntry | null = null;
+  /** The previous event's time: in a repeated DST hour, the order of the lines picks the instant. */
+  private lastTimeMs: number | null = null;
   private readonly maxPatternBytes: number;
   private readonly maxStackTraceBytes: number;
   private readonly maxEntryBytes: number;
@@ -310,7 +312,8 @@ export class StreamParser {
   ): void {
     const hint = e.first.pm2Time ? parseZonedTime(e.first.pm2Time) : null;
     const timeText = e.header.timeText;
-    const timeMs = localTimeToUtc(e.header.zone ? `${timeText}${e.header.zone}` : timeText, this.opts.timeZone, hint);
+    const timeMs = localTimeToUtc(e.header.zone ? `${timeText}${e.header.zone}` : timeText, this.opts.timeZone, hint, this.lastTimeMs);
+    if (Number.isFinite(timeMs)) this.lastTimeMs = timeMs;
     this.stats.events++;
     this.emit({
       type,

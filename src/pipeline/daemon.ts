@@ -10,13 +10,13 @@ import type { LogEvent } from '../parse';
 import { createHashers } from '../assemble';
 import { acquireInstanceLock, type InstanceLock } from '../state';
 import { loadState, saveState, type CollectorState } from './state-shape';
-import { systemClock, type Clock } from '../common/clock';
+import { ClockStepWatch, systemClock, type Clock } from '../common/clock';
 import { isRetryableWriteError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
 import { openMinerConfigHistoryStore } from '../sinks';
 import { appendFinished, createParsers, createTracker, openOutputs, sourceKey, type Outputs, type PipelineInputs } from './wiring';
 import { MinerSettingsWatch } from './miner-settings';
-import { Assembly } from './assembly';
+import { Assembly, formatOffset } from './assembly';
 import { LogSource } from './log-source';
 import { HealthCheck, Warnings } from './health';
 import { recordFields, recordLine, StatusLine } from './log-lines';
@@ -56,6 +56,7 @@ export class Daemon {
   private loopDone: Promise<void> | null = null;
   private lastCommitMs = 0;
   private statusLine!: StatusLine;
+  private stepWatch!: ClockStepWatch;
   private health!: HealthCheck;
   private dirty = false;
   private writeFailures = 0;
@@ -65,6 +66,7 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     this.clock = opts.clock ?? systemClock;
     this.statusLine = new StatusLine({ everyMs: opts.statusEveryMs ?? 60000 });
+    this.stepWatch = new ClockStepWatch(this.clock);
     this.logger = opts.logger ?? silentLogger;
   }
 
@@ -323,6 +325,12 @@ export class Daemon {
   /** The status line, only when something changed; the health checks and the warnings in force. */
   private status(): void {
     const now = this.clock.now();
+    const step = this.stepWatch.check();
+    if (step)
+      this.logger.warn(
+        { stepMs: step },
+        `the system clock stepped ${step > 0 ? 'forward' : 'back'} by ${formatOffset(Math.abs(step)).replace(/ ahead$/, '')}: timeouts run on elapsed time and close no task for it; records keep the times their lines carry`,
+      );
     const miner = this.assembly.minerLastLine();
     this.health.check(now, miner?.readMs ?? null);
     const line = this.statusLine.next({

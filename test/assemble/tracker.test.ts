@@ -1137,6 +1137,22 @@ describe('ambiguous cases: what the evidence decides is determined, the rest inf
     expect([l.outcome, l.validator_feedback.received, l.provenance.incomplete_reasons]).toEqual(['interrupted', false, ['submit_failure_ambiguous', 'input_ended']]);
   });
 
+  test('a submit failure taken by best fit does not give its task the validator it names (it may be the other task\'s)', async () => {
+    const { records } = await run([
+      // two queries open before either task: which validator gave which is not certain
+      m(0, msg.querying(57, '1.0')),
+      m(0.5, msg.querying(12, '1.0')),
+      ...start(1, 'a red chair'),
+      ...start(2, 'a blue lamp'),
+      m(20, msg.completed(1000)),
+      m(21, msg.completed(2000)),
+      m(300, msg.submitFailed(HOTKEY, 'Request timeout after 300.0 seconds'), 'WARNING'),
+    ], { options: { ...two, validatorHotkeys: { 99: HOTKEY } } });
+    const taken = records.find((r) => r.outcome === 'submit_failed')!;
+    expect(links(taken)).toContain('submit_failed:inferred:2');
+    expect([taken.metadata.validator_uid, taken.metadata.validator_hotkey]).toEqual([taken.task.prompt === 'a red chair' ? 57 : 12, null]);
+  });
+
   test('two files, two tasks on no known worker: inferred among 2, each size with the end that fits it', async () => {
     const t = await makeTracker({ ...two, outputGroups: ['g1', 'g2'] });
     feed(t.tracker, toEvents([...start(0, 'a red chair'), ...start(1, 'a blue lamp'), m(20, msg.completed(1000)), m(21, msg.completed(2000))]));

@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fixedPlan } from '../fixtures/fake-miner/plan';
 import { Pm2Harness } from '../harness/pm2-harness';
-import type { Check } from '../../src/cli/doctor';
+import { runChecks, zoneMismatch, type Check } from '../../src/cli/doctor';
+import { configFromFlags } from '../../src/cli/ingest';
 import { checkPm2Apps, defaultConfig, type Config } from '../../src/config';
 import { configuredStreams } from '../../src/pipeline/inputs';
 import { readInstanceLock } from '../../src/state';
@@ -279,4 +280,27 @@ describe('doctor', () => {
       expect(st.out).toMatch(/^collector: not running \(stale lock/);
     }, 45000);
   });
+});
+
+describe("the logs' time zone (issue 15, item 6)", () => {
+  test('a log whose newest line, read in the configured zone, is hours off its last write is warned about; a fitting one is not', async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-zone-'));
+    try {
+      const log = path.join(d, 'miner-out.log');
+      fs.writeFileSync(log, '2025-11-12 21:30:45.123 |       INFO       | bittensor:miner.py:50 | Miner | UID: 7 | Stake: 1.0\nno header here\n');
+      // written at 23:30 UTC: "21:30" is the local time of a host two hours west of UTC (Noronha, UTC-2)
+      fs.utimesSync(log, new Date(Date.UTC(2025, 10, 12, 23, 30, 50)), new Date(Date.UTC(2025, 10, 12, 23, 30, 50)));
+      expect(Math.round(zoneMismatch(log, 'UTC')!.aheadMs / 60_000)).toBe(-120);
+      expect(Math.abs(zoneMismatch(log, 'America/Noronha')!.aheadMs)).toBeLessThan(60_000);
+      const cfg = path.join(d, 'c.json');
+      fs.writeFileSync(cfg, JSON.stringify({ dataDir: path.join(d, 'data'), miner: { logs: [log] }, workers: [], timeZone: 'UTC' }));
+      const warned = (await runChecks(configFromFlags({ config: cfg }), undefined)).find((c) => c.name === "miner logs' time zone");
+      expect(warned).toMatchObject({ ok: false, warning: true });
+      expect(warned!.detail).toContain('read in UTC is 2 h before the file');
+      fs.writeFileSync(cfg, JSON.stringify({ dataDir: path.join(d, 'data'), miner: { logs: [log] }, workers: [], timeZone: 'America/Noronha' }));
+      expect((await runChecks(configFromFlags({ config: cfg }), undefined)).find((c) => c.name === "miner logs' time zone")).toBeUndefined();
+    } finally {
+      fs.rmSync(d, { recursive: true, force: true });
+    }
+  }, 30000);
 });

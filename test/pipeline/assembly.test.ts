@@ -11,6 +11,10 @@ import { runIngest } from '../../src/pipeline/ingest';
 import { explicitStreams } from '../../src/pipeline/inputs';
 import { defaultConfig } from '../../src/config';
 import type { GenerationRecord } from '../../src/schema';
+import { Assembly } from '../../src/pipeline/assembly';
+import { ClockStepWatch, ManualClock } from '../../src/common/clock';
+import { silentLogger } from '../../src/common/logger';
+import { at, m, makeTracker, MINER, msg, toEvents } from '../assemble/events';
 
 const line = (s: number, msg: string) => `2025-11-12 21:${String(30 + Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}.000 |      DEBUG       | bittensor:workers.py:87 | ${msg}\n`;
 
@@ -78,4 +82,32 @@ test('a throwing event is quarantined with its position and hash, and the next t
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('the task clock across a step of the system clock (issue 15, item 6)', () => {
+  test('a wall clock stepped 2 h forward or back closes no task; elapsed time still times it out', async () => {
+    for (const stepMs of [2 * 3_600_000, -2 * 3_600_000]) {
+      const { tracker } = await makeTracker({ taskTimeoutMs: 10 * 60_000, feedbackTimeoutMs: 10 * 60_000 });
+      const clock = new ManualClock(at(5));
+      const assembly = new Assembly({ tracker, logger: silentLogger, clock, live: true }, [{ id: '0', key: 'miner', spec: MINER }], []);
+      for (const e of toEvents([m(0, msg.querying(57, '1.0')), m(0, msg.received('a red chair')), m(1, msg.generating('a red chair'))])) assembly.pushLog('0', e, clock.now());
+      assembly.setCaughtUp('0', true);
+      assembly.setIdle('0', true);
+      assembly.setAllCaughtUp(true);
+      await assembly.step(clock.now());
+      const steps = new ClockStepWatch(clock);
+      steps.check();
+      clock.stepWall(stepMs);
+      expect(steps.check()).toBe(stepMs);
+      await assembly.step(clock.now());
+      expect(tracker.drainRecords()).toEqual([]);
+      expect(tracker.openTasks).toBe(1);
+      // ten minutes of elapsed time: the task timeout, as without the step
+      clock.advance(10 * 60_000 + 1000);
+      expect(steps.check()).toBe(0);
+      await assembly.step(clock.now());
+      const [r] = tracker.drainRecords();
+      expect(r!.record.provenance.incomplete_reasons).toContain('task_timeout');
+    }
+  });
 });

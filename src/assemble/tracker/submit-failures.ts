@@ -30,12 +30,13 @@ export function applySubmitFailed(cx: TrackerContext, t: Task, e: LogEvent, how:
   link(t, e, how);
   const hotkey = str(e.fields.validator_hotkey);
   const r = t.record;
-  if (hotkey) {
-    // the line names the validator: its hotkey, and its uid where known, over the guess from the queries
+  // the line names the validator: its hotkey, and its uid where known, over the guess from the queries;
+  // not when the line itself went to this task by a guess (it may be another task's validator)
+  if (hotkey && how.link !== 'inferred') {
     const uid = uidOf(cx, hotkey);
     r.metadata.validator_hotkey = hotkey;
     if (uid !== null) r.metadata.validator_uid = uid;
-    else if (r.metadata.validator_uid !== null && t.validatorSure && how.link !== 'inferred') cx.book.hotkeyUids.set(hotkey, r.metadata.validator_uid);
+    else if (r.metadata.validator_uid !== null && t.validatorSure) cx.book.hotkeyUids.set(hotkey, r.metadata.validator_uid);
   }
   r.generation.submission.submitted = false;
   if (!r.failure_analysis.failed) {
