@@ -7,12 +7,12 @@
  * Measured only while reading live: a line read as it is written carries, in its own clock, about the
  * time the miner's clock shows then (the miner's newest line, advanced by the wall time since it was
  * read). The median of recent samples is the offset; within `alignedMs` the clocks count as aligned
- * (reading jitter, not skew); within a minute of a whole quarter hour it is that quarter hour (zones
+ * (reading jitter, not skew); within two minutes of a whole quarter hour it is that quarter hour (zones
  * differ by multiples of 15 minutes).
  */
 const SAMPLES = 15;
 const QUARTER_HOUR_MS = 15 * 60_000;
-const SNAP_MS = 60_000;
+const SNAP_MS = 120_000;
 
 export interface ClockSkewOptions {
   /** Offsets smaller than this are jitter: the source counts as aligned (default 2 minutes). */
