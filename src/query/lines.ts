@@ -14,7 +14,14 @@ export async function readUnitLines(unit: ScanUnit, visit: UnitLineVisitor): Pro
   let skipFirst = !unit.gz && unit.start > 0;
   if (!unit.gz && unit.size === 0) return;
   const raw = fs.createReadStream(unit.file, unit.gz ? { highWaterMark: 1 << 20 } : { start: from, end: unit.size - 1, highWaterMark: 1 << 20 });
-  const stream: AsyncIterable<Buffer> = unit.gz ? raw.pipe(zlib.createGunzip()) : raw;
+  let stream: AsyncIterable<Buffer> = raw;
+  if (unit.gz) {
+    // pipe() does not pass the source's errors on: a file rotated away (ENOENT) would be an uncaught
+    // error instead of a rejection the reader answers by planning again
+    const gunzip = zlib.createGunzip();
+    raw.on('error', (err) => gunzip.destroy(err));
+    stream = raw.pipe(gunzip);
+  }
   let pos = from; // offset of chunk[0]
   let carry: Buffer | null = null;
   let lineStart = from;

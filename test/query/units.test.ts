@@ -35,3 +35,23 @@ test('a last line without newline is read; a torn one is counted corrupt', async
 test('a missing data dir is an error naming it', async () => {
   await expect(loadDataset({ dataDirs: ['/nonexistent/dc-data'], threads: 0 })).rejects.toThrow(/no such data dir/);
 });
+
+test('a gzip archive moved between the plan and the read (a rotate): planned again, never an uncaught error (issue 15, item 7)', async () => {
+  const fleet = buildFleet();
+  try {
+    const gz = path.join(fleet.a, 'generation_history_2025-11.jsonl.gz');
+    let plans = 0;
+    const ds = await loadDataset({
+      dataDirs: [fleet.a, fleet.b],
+      threads: 0,
+      // the first plan lists the archive where it was; before it is read, rotate moves it into archive/
+      onPlanned: () => {
+        if (++plans === 1) fs.renameSync(gz, path.join(fleet.a, 'archive', 'generation_history_2025-11.jsonl.gz'));
+      },
+    });
+    expect(plans).toBe(2);
+    expect(ds.stats).toMatchObject({ files: 6, records: 13, kept: 10 });
+  } finally {
+    fs.rmSync(fleet.root, { recursive: true, force: true });
+  }
+});
