@@ -8,10 +8,10 @@ import * as os from 'node:os';
 import { OutputDirWatcher, OutputMark, type Checkpoint, type OutputFile } from '../sources';
 import type { LogEvent } from '../parse';
 import { createHashers } from '../assemble';
-import { acquireInstanceLock, type InstanceLock } from '../state';
-import { loadState, saveState, type CollectorState } from './state-shape';
+import { acquireInstanceLock, moveAside, stateFilePath, type InstanceLock } from '../state';
+import { emptyState, loadState, saveState, type CollectorState } from './state-shape';
 import { ClockStepWatch, systemClock, type Clock } from '../common/clock';
-import { isRetryableWriteError } from '../common/errors';
+import { CollectorError, isRetryableWriteError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
 import { openMinerConfigHistoryStore } from '../sinks';
 import { appendFinished, createParsers, createTracker, openOutputs, sourceKey, type Outputs, type PipelineInputs } from './wiring';
@@ -74,7 +74,7 @@ export class Daemon {
     const { config } = this.opts;
     this.lock = acquireInstanceLock(config.dataDir, { clock: this.clock });
     try {
-      this.state = loadState(config.dataDir);
+      this.state = this.loadOrMoveAside(config.dataDir);
       const hashers = await createHashers();
       this.out = await openOutputs(config, this.logger);
       const outputDirs = this.opts.outputDirs ?? [];
@@ -140,6 +140,25 @@ export class Daemon {
       },
       'collector started',
     );
+  }
+
+  /**
+   * The state; one that is not valid (a torn or hand-edited file) is moved aside, never deleted, and
+   * the logs are read again from their start: the store drops the records it already has. (A state of
+   * a newer version is refused: a newer build wrote it.)
+   */
+  private loadOrMoveAside(dataDir: string): CollectorState {
+    try {
+      return loadState(dataDir);
+    } catch (err) {
+      if (!(err instanceof CollectorError) || err.code !== 'STATE_INVALID') throw err;
+      const aside = moveAside(stateFilePath(dataDir), this.clock.now());
+      this.logger.error(
+        { file: stateFilePath(dataDir), movedTo: aside, error: err.message },
+        `state file not valid: moved aside to ${aside}; the logs are read again from their start (records already written are not written twice)`,
+      );
+      return emptyState(this.clock);
+    }
   }
 
   /** Graceful stop: stop reading, write what is finished, commit, release the lock. */

@@ -1,5 +1,5 @@
 /** The state folder's interface: a versioned atomic document and the instance lock (what the document holds: pipeline/state-shape.ts). */
-export { loadDocument, saveDocument, stateDirPath, stateFilePath } from './state-file';
+export { loadDocument, moveAside, saveDocument, stateDirPath, stateFilePath } from './state-file';
 export type { DocumentSpec, Migration } from './state-file';
 export { acquireInstanceLock, readInstanceLock, judgeHolder, lockFilePath, LockHolderSchema } from './instance-lock';
 export type { InstanceLock, LockHolder, Liveness } from './instance-lock';

@@ -129,3 +129,12 @@ export function saveDocument<T extends { version: number; updated_at: string }>(
   return parsed.data;
 }
 
+/**
+ * Moves a document that cannot be read aside, never deleting it (`<name>.corrupt-<time>`, kept for a
+ * bug report); returns the new path.
+ */
+export function moveAside(file: string, nowMs: number): string {
+  const aside = `${file}.corrupt-${new Date(nowMs).toISOString().replace(/[:.]/g, '')}`;
+  fs.renameSync(file, aside);
+  return aside;
+}

@@ -88,3 +88,17 @@ test('daemon -> ingest: an ingest of the same logs later, or of only their start
   expect((await ingest()).records).toBe(0);
   expect(summary()).toEqual(byDaemon);
 });
+
+test('a state file that is not valid is moved aside, never deleted; the daemon reads the logs again and writes nothing twice (issue 15, item 7)', async () => {
+  fs.writeFileSync(log, failedTask + itsFeedback + acceptedTask);
+  await withDaemon(() => until(() => written().length >= 2));
+  const before = summary();
+  const stateFile = path.join(config.dataDir, 'state', 'collector-state.json');
+  fs.writeFileSync(stateFile, '{"version": 3, "sources": {"half'); // torn by hand or by a disk
+  fs.appendFileSync(log, line(40, 'Querying task from [12]. Stake: 1.0') + line(40, 'Task received. Prompt: a green cup.') + line(41, 'Generating for prompt: a green cup with timeout None seconds') + line(43, 'Generation completed. Size: 99') + line(45, 'Feedback received from [12]. Score: 0.5. (a green cup)') + line(45, 'Average score: 0.7. Accepted results (last 4h): 3. Reward: 0.02.'));
+  await withDaemon(() => until(() => written().length >= 3));
+  expect(summary()).toEqual([...before, ['a green cup', 0, 'accepted', 0.5, '']]);
+  const aside = fs.readdirSync(path.dirname(stateFile)).filter((n) => n.startsWith('collector-state.json.corrupt-'));
+  expect(aside).toHaveLength(1);
+  expect(fs.readFileSync(path.join(path.dirname(stateFile), aside[0]!), 'utf8')).toBe('{"version": 3, "sources": {"half');
+});
