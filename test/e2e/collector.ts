@@ -61,9 +61,24 @@ export async function until(what: string, cond: () => boolean | Promise<boolean>
 }
 
 /** The collector has read every followed file to its end and committed that. */
+/**
+ * The collector has committed every complete line of every followed file. A line without its newline
+ * (a process stopped while PM2 wrote a long line) is not a line yet: nothing may be committed past it.
+ */
 export function caughtUp(dataDir: string): boolean {
   const s = statusReport(dataDir);
-  return s.files.length > 0 && s.files.every((f) => f.behindBytes === 0 || f.size === null);
+  return s.files.length > 0 && s.files.every((f) => f.behindBytes === 0 || f.size === null || !restHasNewline(f.path, f.offset));
+}
+
+function restHasNewline(file: string, offset: number): boolean {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(Math.max(0, fs.fstatSync(fd).size - offset));
+    fs.readSync(fd, buf, 0, buf.length, offset);
+    return buf.includes(10);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export function recordsOf(dataDir: string): GenerationRecord[] {
