@@ -287,7 +287,18 @@ export class Daemon {
       const delay = Math.min(30000, 250 * 2 ** Math.min(this.writeFailures, 7));
       this.retryAtMs = this.clock.now() + delay;
       const level = isRetryableWriteError(err) ? 'warn' : 'error';
-      this.logger[level]({ error: (err as Error).message, retryInMs: delay }, 'records not written yet; retrying');
+      const code = (err as NodeJS.ErrnoException).code;
+      const fix =
+        code === 'EROFS'
+          ? `the data dir's file system is read-only: remount it read-write, or point dataDir at a writable place (${this.opts.config.dataDir})`
+          : code === 'EACCES' || code === 'EPERM'
+            ? `the collector's user may not write the data dir: chown -R it to that user (${this.opts.config.dataDir})`
+            : code === 'ENOSPC'
+              ? 'the disk is full: free space (data-collector rotate --prune-older-than MONTHS, or set store_ply_files / store_images to false)'
+              : undefined;
+      // said at the first failure and then as the back-off grows, never silently
+      if (this.writeFailures <= 1 || (this.writeFailures & (this.writeFailures - 1)) === 0)
+        this.logger[level]({ error: (err as Error).message, code, retryInMs: delay, failures: this.writeFailures, ...(fix ? { fix } : {}) }, `records not written yet; retrying in ${Math.round(delay / 1000)} s${fix ? `: ${fix}` : ''}`);
     }
   }
 

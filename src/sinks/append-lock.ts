@@ -33,12 +33,11 @@ export async function acquireAppendLock(dataDir: string, file: string, opts: App
   const state = { compromised: false };
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(file, {
+    release = await lockRetryingWhileHeld(file, waitMs, {
       realpath: false,
       lockfilePath,
       stale,
       update: Math.max(1000, Math.floor(stale / 4)),
-      retries: { retries: Math.ceil(waitMs / 25), factor: 1.2, minTimeout: 5, maxTimeout: 50 },
       onCompromised: () => {
         state.compromised = true;
       },
@@ -68,4 +67,21 @@ export async function acquireAppendLock(dataDir: string, file: string, opts: App
       }
     },
   };
+}
+
+/**
+ * proper-lockfile's own retries retry every error: on a read-only or full disk the append froze for
+ * the whole wait (30 s) before anyone heard of it. Only a lock another writer holds is waited for
+ * (5 ms growing to 50 ms between tries); any other error is thrown at once.
+ */
+async function lockRetryingWhileHeld(file: string, waitMs: number, options: lockfile.LockOptions): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = 5; ; pause = Math.min(50, Math.ceil(pause * 1.2))) {
+    try {
+      return await lockfile.lock(file, { ...options, retries: 0 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() >= deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, pause));
+  }
 }
