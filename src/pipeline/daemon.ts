@@ -11,12 +11,14 @@ import { createHashers } from '../assemble';
 import { acquireInstanceLock, moveAside, stateFilePath, type InstanceLock } from '../state';
 import { emptyState, loadState, saveState, type CollectorState } from './state-shape';
 import { ClockStepWatch, systemClock, type Clock } from '../common/clock';
-import { CollectorError, isRetryableWriteError } from '../common/errors';
+import { CollectorError } from '../common/errors';
 import { silentLogger, type Logger } from '../common/logger';
 import { openMinerConfigHistoryStore } from '../sinks';
-import { appendFinished, createParsers, createTracker, openOutputs, sourceKey, type Outputs, type PipelineInputs } from './wiring';
+import { createParsers, createTracker, openOutputs, sourceKey, type Outputs, type PipelineInputs } from './wiring';
 import { MinerSettingsWatch } from './miner-settings';
 import { Assembly, formatOffset } from './assembly';
+import { RecordWriter } from './writer';
+import { nextState } from './commit';
 import { LogSource } from './log-source';
 import { HealthCheck, Warnings } from './health';
 import { recordFields, recordLine, StatusLine } from './log-lines';
@@ -59,8 +61,7 @@ export class Daemon {
   private stepWatch!: ClockStepWatch;
   private health!: HealthCheck;
   private dirty = false;
-  private writeFailures = 0;
-  private retryAtMs = 0;
+  private writer!: RecordWriter;
   readonly counters = { lines: 0, records: 0, duplicates: 0, minerEvents: 0, writeErrors: 0, outputFiles: 0 };
 
   constructor(private readonly opts: DaemonOptions) {
@@ -74,9 +75,12 @@ export class Daemon {
     const { config } = this.opts;
     this.lock = acquireInstanceLock(config.dataDir, { clock: this.clock });
     try {
-      this.state = this.loadOrMoveAside(config.dataDir);
+      const loaded = this.loadOrMoveAside(config.dataDir);
+      // a new session: records_written adds this session's records to what earlier ones wrote
+      this.state = { ...loaded, counters: { ...loaded.counters, session_records: 0 } };
       const hashers = await createHashers();
       this.out = await openOutputs(config, this.logger);
+      this.writer = new RecordWriter(this.out, config.dataDir, this.clock, this.logger);
       const outputDirs = this.opts.outputDirs ?? [];
       const tracker = createTracker(config, this.opts.minerApp, hashers, this.out.storeImage, outputDirs, this.opts.streams);
       this.assembly = new Assembly(
@@ -192,7 +196,7 @@ export class Daemon {
 
   private async mainLoop(): Promise<void> {
     while (this.running) {
-      const writing = this.retryAtMs > this.clock.now();
+      const writing = this.writer.waiting;
       if (!writing) this.consumeQueues();
       const now = this.clock.now();
       for (const s of this.sources) s.flushIfIdle(this.assembly, now);
@@ -212,7 +216,7 @@ export class Daemon {
       const waiting =
         this.assembly.heldCount > 0 ||
         this.dirty ||
-        this.retryAtMs > 0 ||
+        this.writer.pending ||
         this.assembly.tracker.awaitingOutput > 0 ||
         this.sources.some((x) => x.holdsOpenEntry);
       await new Promise<void>((resolve) => {
@@ -256,98 +260,52 @@ export class Daemon {
     }
   }
 
-  /** Appends finished records and miner events; on a write failure keeps them and retries with back-off. */
+  /** Appends finished records and miner events; on a write failure puts them back for the writer's retry. */
   private async flushRecords(): Promise<void> {
     const records = this.assembly.tracker.drainRecords();
     const events = this.assembly.tracker.drainMinerEvents();
-    try {
-      if (records.length) {
-        const r = await appendFinished(this.out, records);
-        this.counters.records += r.written;
-        this.counters.duplicates += r.duplicates;
-        for (const f of records) {
-          // a later revision of a record already counted is not a new record of the hour
-          if (f.record.provenance.revision === 0) this.statusLine.noteRecord(this.clock.now(), { accepted: f.record.validator_feedback.accepted });
-          this.logger.info(this.opts.logFormat === 'json' ? recordFields(f.record) : {}, recordLine(f.record));
-        }
-        this.dirty = true;
-      }
-      if (events.length) {
-        this.counters.minerEvents += (await this.out.minerEvents.append(events)).written;
-        this.dirty = true;
-      }
-      if (this.writeFailures) this.logger.info({ after: this.writeFailures }, 'writing works again');
-      this.writeFailures = 0;
-      this.retryAtMs = 0;
-      if (records.length) this.commit(false);
-    } catch (err) {
+    if (!records.length && !events.length && !this.writer.pending) return;
+    const done = await this.writer.write(records, events);
+    if (!done) {
       this.assembly.tracker.requeue(records, events);
       this.counters.writeErrors++;
-      this.writeFailures++;
-      const delay = Math.min(30000, 250 * 2 ** Math.min(this.writeFailures, 7));
-      this.retryAtMs = this.clock.now() + delay;
-      const level = isRetryableWriteError(err) ? 'warn' : 'error';
-      const code = (err as NodeJS.ErrnoException).code;
-      const fix =
-        code === 'EROFS'
-          ? `the data dir's file system is read-only: remount it read-write, or point dataDir at a writable place (${this.opts.config.dataDir})`
-          : code === 'EACCES' || code === 'EPERM'
-            ? `the collector's user may not write the data dir: chown -R it to that user (${this.opts.config.dataDir})`
-            : code === 'ENOSPC'
-              ? 'the disk is full: free space (data-collector rotate --prune-older-than MONTHS, or set store_ply_files / store_images to false)'
-              : undefined;
-      // said at the first failure and then as the back-off grows, never silently
-      if (this.writeFailures <= 1 || (this.writeFailures & (this.writeFailures - 1)) === 0)
-        this.logger[level]({ error: (err as Error).message, code, retryInMs: delay, failures: this.writeFailures, ...(fix ? { fix } : {}) }, `records not written yet; retrying in ${Math.round(delay / 1000)} s${fix ? `: ${fix}` : ''}`);
+      return;
     }
+    this.counters.records += done.records;
+    this.counters.duplicates += done.duplicates;
+    this.counters.minerEvents += done.minerEvents;
+    for (const f of records) {
+      // a later revision of a record already counted is not a new record of the hour
+      if (f.record.provenance.revision === 0) this.statusLine.noteRecord(this.clock.now(), { accepted: f.record.validator_feedback.accepted });
+      this.logger.info(this.opts.logFormat === 'json' ? recordFields(f.record) : {}, recordLine(f.record));
+    }
+    if (records.length || events.length) this.dirty = true;
+    if (records.length) this.commit(false);
   }
 
   /** Checkpoints + open tasks, in one atomic state write, only for what is durable. */
   private commit(force: boolean): void {
     // Never past records that are not durable: their lines must be read again after a crash.
-    if (!this.lock || this.assembly.tracker.unwritten > 0 || (!force && this.retryAtMs > this.clock.now())) return;
+    if (!this.lock || this.assembly.tracker.unwritten > 0 || (!force && this.writer.waiting)) return;
     this.lock.verify();
-    const sources: Record<string, Checkpoint> = { ...this.state.sources };
+    const checkpoints: Record<string, Checkpoint> = {};
     for (const s of this.sources) {
       const cp = s.checkpoint(this.assembly.held(s.id) as LogEvent | undefined); // a log source holds log events only
-      if (cp) sources[s.key] = cp;
+      if (cp) checkpoints[s.key] = cp;
     }
-    const snap = this.assembly.tracker.snapshot();
-    const miner = this.assembly.minerLastLine();
-    this.state = saveState(
-      this.opts.config.dataDir,
-      {
-        ...this.state,
-        sources,
-        open_tasks: [snap],
-        output_dirs: { ...this.state.output_dirs, ...Object.fromEntries(this.outputs.map((o) => [o.watcher.spec.dir, o.watcher.markState()])) },
-        pending_blobs: this.assembly.tracker.pendingPlys().map((p) => ({
-          generation_id: p.generationId,
-          kind: 'ply' as const,
-          source_path: p.ply.path,
-          sha256: p.sha256,
-          size: p.ply.size,
-          mtime_ms: p.ply.mtimeMs,
-        })),
-        identity: { miner_uid: snap.identity.minerUid, network: snap.identity.network },
-        quarantine: [...this.state.quarantine, ...this.assembly.drainQuarantined()].slice(-100),
-        health: {
-          ...this.state.health,
-          miner_last_line_read_ms: miner?.readMs ?? this.state.health.miner_last_line_read_ms,
-          // the task clock's time, consistent with the checkpoints (a restart goes on from it)
-          miner_last_line_time_ms: miner?.handedMs ?? this.state.health.miner_last_line_time_ms,
-          clock_offsets_ms: Object.fromEntries(Object.entries({ ...this.state.health.clock_offsets_ms, ...this.assembly.clockOffsets() }).filter(([, ms]) => ms !== 0)),
-          warnings: this.health.warnings.list(),
-        },
-        counters: {
-          ...this.state.counters,
-          records_written: (this.state.counters.records_written ?? 0) + this.counters.records - (this.state.counters.session_records ?? 0),
-          session_records: this.counters.records,
-          last_commit_ms: this.clock.now(),
-        },
-      },
-      { clock: this.clock },
-    );
+    const next = nextState(this.state, {
+      checkpoints,
+      snapshot: this.assembly.tracker.snapshot(),
+      outputMarks: Object.fromEntries(this.outputs.map((o) => [o.watcher.spec.dir, o.watcher.markState()])),
+      pendingPlys: this.assembly.tracker.pendingPlys(),
+      quarantined: this.assembly.drainQuarantined(),
+      miner: this.assembly.minerLastLine(),
+      clockOffsets: this.assembly.clockOffsets(),
+      warnings: this.health.warnings.list(),
+      sessionRecords: this.counters.records,
+      nowMs: this.clock.now(),
+    });
+    this.state = saveState(this.opts.config.dataDir, next, { clock: this.clock });
     this.lastCommitMs = this.clock.now();
     this.dirty = false;
   }
