@@ -56,6 +56,8 @@ export interface HealthCheckOptions {
   everyMs: number;
   /** Asks PM2 whether the configured apps run: a line for the operator, or null when all is well. */
   checkApps?: () => Promise<string | null>;
+  /** PM2 is asked at every this many checks (default 10). */
+  appsEveryChecks?: number;
 }
 
 /** The periodic checks of the daemon; `check` is cheap (a stat per followed file) and never throws. */
@@ -63,6 +65,7 @@ export class HealthCheck {
   private lastMs = Number.NEGATIVE_INFINITY;
   private readonly missingSince = new Map<string, number>();
   private asking = false;
+  private checks = 0;
   private readonly startedMs: number;
 
   constructor(
@@ -109,7 +112,8 @@ export class HealthCheck {
         );
       else this.warnings.clear('miner-silent', 'the miner writes again');
     }
-    if (this.opts.checkApps && !this.asking) {
+    // PM2 is asked at the first check and every 10th after (5 minutes by default): a connect per check would be most of an idle collector's CPU
+    if (this.opts.checkApps && !this.asking && this.checks++ % (this.opts.appsEveryChecks ?? 10) === 0) {
       this.asking = true;
       this.opts
         .checkApps()

@@ -51,7 +51,7 @@ describe('the checks', () => {
     const warnings = new Warnings(logger);
     const t0 = Date.now();
     fs.utimesSync(minerLog, new Date(t0), new Date(t0));
-    const h = new HealthCheck([spec(minerLog, 'miner'), spec(workerLog, 'worker')], warnings, { everyMs: 30_000, minerSilentMs: 5 * MIN, checkApps: async () => appsProblem }, t0);
+    const h = new HealthCheck([spec(minerLog, 'miner'), spec(workerLog, 'worker')], warnings, { everyMs: 30_000, minerSilentMs: 5 * MIN, checkApps: async () => appsProblem, appsEveryChecks: 1 }, t0);
     h.check(t0, null);
     await new Promise((r) => setImmediate(r));
     // missing once is not yet missing (a rotation renames and recreates); the PM2 answer is in
