@@ -1,8 +1,8 @@
 /**
  * Which files hold generation records: the live `generation_history.jsonl`, the monthly
- * `generation_history_YYYY-MM.jsonl[.gz]` beside it and in `archive/`. `*.corrupt-*` files (torn tails
- * moved aside by the store) never match. Plain files are cut into byte ranges so both cores can work on
- * one big file; a `.gz` file is one unit (gzip cannot be entered in the middle).
+ * `generation_history_YYYY-MM.jsonl[.gz]` beside it and in `archive/`: the files the record globs of
+ * docs/duckdb.md match (nothing else has such a name: sinks/names.ts). Plain files are cut into byte
+ * ranges so both cores can work on one big file; a `.gz` file is one unit (gzip cannot be entered in the middle).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,7 +1,7 @@
 /**
  * Which record keys (generation id + revision) are already in the data files, so an append never
- * writes one twice. A cache derived from the data files: per data file, `state/index/<file>.idx`
- * lists `<start> <end> <key>` for each line, after a header naming the file's first line (sha256),
+ * writes one twice. A cache derived from the data files: per data file, `state/index/<tag>.idx`
+ * (names.ts: `generation_history_2025-10.jsonl` -> `generation-history-2025-10.idx`) lists `<start> <end> <key>` for each line, after a header naming the file's first line (sha256),
  * so a replaced file is noticed. A start rescans only what lies past the cached coverage.
  */
 import * as fs from 'node:fs';
@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { scanLines } from '../common/lines';
 import { ensureDir, atomicWriteFile, FILE_MODE } from '../common/fsx';
 import { fromFsError } from '../common/errors';
+import { tagOf } from './names';
 
 /**
  * A stored record's key: `<id>#<revision>` for the duplicate check, optionally followed by `#<tag>`,
@@ -88,8 +89,7 @@ export async function firstLineHash(file: string): Promise<string | null> {
 class FirstLineFound extends Error {}
 
 function indexFileFor(indexDir: string, dataDir: string, file: string): string {
-  const rel = path.relative(dataDir, file).split(path.sep).join('__');
-  return path.join(indexDir, `${rel}.idx`);
+  return path.join(indexDir, `${tagOf(dataDir, file)}.idx`);
 }
 
 interface CachedIndex {

@@ -1,9 +1,12 @@
 /**
  * An append-only JSONL file that cannot lose or corrupt a record:
  * - one `write` of whole lines per batch, under the append lock, then `fsync`;
- * - a torn tail left by a killed writer is moved aside to `<base>.corrupt-<time>.jsonl` before
- *   anything is appended after it, and a failed write is cut back, so no partial line survives;
- * - a record whose key (generation id + revision) is in any data file is not written again.
+ * - a torn tail left by a killed writer is moved aside to `quarantine/<kind>.torn-tail-<time>.txt`
+ *   before anything is appended after it, and a failed write is cut back, so no partial line survives;
+ * - a record whose key (generation id + revision) is in any data file is not written again;
+ * - the live file exists from the store's open on (empty until the first record).
+ * Nothing but record files has a name the record globs match (names.ts); open renames what older
+ * versions left under such names.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,6 +17,7 @@ import { silentLogger, type Logger } from '../common/logger';
 import { IdIndex, splitKey, type IndexEntry, type KeyOf, type Latest } from './id-index';
 import { acquireAppendLock, type AppendLockOptions } from './append-lock';
 import { liveFileMonth, monthOfMs, sealLiveFile, splitByMonth, type MonthOf } from './rotation';
+import { migrateLegacyNames, tornTailFile } from './names';
 
 export interface JsonlStoreOptions<T> {
   dataDir: string;
@@ -85,15 +89,41 @@ export class JsonlStore<T> {
     this.logger = opts.logger ?? silentLogger;
   }
 
-  /** Opens the store: creates the data dir if needed and takes in the keys of every sealed data file. */
+  /**
+   * Opens the store: creates the data dir if needed, renames caches and set-aside tails left under old
+   * names (names.ts), creates the live file if missing, and takes in the keys of every data file.
+   */
   static async open<T>(opts: JsonlStoreOptions<T>): Promise<JsonlStore<T>> {
     ensureDir(opts.dataDir);
     const store = new JsonlStore(opts);
     await store.withLock(async () => {
+      store.migrate();
+      store.createLive();
       await store.loadSealedFiles();
       await store.catchUpLive();
     });
     return store;
+  }
+
+  private migrate(): void {
+    let moved;
+    try {
+      moved = migrateLegacyNames(this.opts.dataDir, this.opts.fileName);
+    } catch (err) {
+      throw fromFsError(err, this.opts.dataDir, 'renaming files left under old names');
+    }
+    if (moved.length) this.logger.info({ file: this.file, moved }, 'files left under old names renamed (issue 16)');
+  }
+
+  /** An empty live file, so readers (globs, `head -1`) always find one. */
+  private createLive(): void {
+    if (fs.existsSync(this.file)) return;
+    try {
+      fs.closeSync(fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, FILE_MODE));
+      fsyncDir(this.opts.dataDir);
+    } catch (err) {
+      throw fromFsError(err, this.file, 'creating the data file');
+    }
   }
 
   /** Whether `<id>#<revision>` is stored (as far as this process has read). */
@@ -281,12 +311,16 @@ export class JsonlStore<T> {
     return 0;
   }
 
-  /** Copies bytes [from, size) to a corrupt-<time> file (fsynced), then truncates them off. */
+  /** Copies bytes [from, size) to `quarantine/<kind>.torn-tail-<time>.txt` (fsynced), then truncates them off. */
   private moveTornTail(fd: number, from: number, size: number): string {
     const stamp = new Date(this.clock.now()).toISOString().replace(/[-:]/g, '').replace('.', '');
-    let target = path.join(this.opts.dataDir, `${this.base}.corrupt-${stamp}.jsonl`);
-    for (let n = 1; fs.existsSync(target); n++)
-      target = path.join(this.opts.dataDir, `${this.base}.corrupt-${stamp}-${n}.jsonl`);
+    let target = tornTailFile(this.opts.dataDir, this.opts.fileName, stamp);
+    for (let n = 1; fs.existsSync(target); n++) target = tornTailFile(this.opts.dataDir, this.opts.fileName, stamp, n);
+    const quarantine = path.dirname(target);
+    if (!fs.existsSync(quarantine)) {
+      ensureDir(quarantine);
+      fsyncDir(this.opts.dataDir);
+    }
     const out = fs.openSync(target, 'wx', FILE_MODE);
     try {
       const chunk = Buffer.alloc(1 << 20);
@@ -302,7 +336,7 @@ export class JsonlStore<T> {
     } finally {
       fs.closeSync(out);
     }
-    fsyncDir(this.opts.dataDir);
+    fsyncDir(quarantine);
     fs.ftruncateSync(fd, from);
     fs.fsyncSync(fd);
     this.logger.warn(

@@ -23,6 +23,9 @@ import { edgeLines } from '../common/lines';
 import { CollectorError, fromFsError } from '../common/errors';
 import { acquireAppendLock, type AppendLockOptions } from './append-lock';
 import { readIndexFile } from './id-index';
+import { indexCacheFor, rotationTmpFor } from './names';
+
+export { indexCacheFor };
 
 /** The JSONL kinds that rotate, and where each keeps its record time. */
 export const ROTATING_FILES = [
@@ -73,10 +76,6 @@ export function parseMonthlyName(name: string): { base: string; month: string; g
   return { base: m[1]!, month: m[2]!, gz: m[3] !== undefined };
 }
 
-/** The id index's cache file for a data file (the convention of id-index.ts). */
-export function indexCacheFor(dataDir: string, file: string): string {
-  return path.join(dataDir, 'state', 'index', `${path.relative(dataDir, file).split(path.sep).join('__')}.idx`);
-}
 
 function parseLine(buf: Buffer, monthOf: MonthOf): string | null {
   try {
@@ -155,12 +154,13 @@ function fsyncFile(file: string): void {
 }
 
 /**
- * Writes `content` to `target` (gzip when its name ends with .gz) through `<target>.tmp`: written,
+ * Writes `content` to `target` (gzip when its name ends with .gz) through a `*.tmp` beside it
+ * (names.ts: no record glob matches it): written,
  * fsynced, read back and compared by sha256, renamed, dir fsynced. The id index's cache of the target
  * is removed first, since it no longer describes the file (the next reader rescans it once).
  */
 async function replaceVerified(dataDir: string, target: string, content: Buffer, point: Point): Promise<void> {
-  const tmp = `${target}.tmp`;
+  const tmp = rotationTmpFor(target);
   fs.rmSync(tmp, { force: true }); // a leftover of a killed run: incomplete by definition
   try {
     if (target.endsWith('.gz')) {
@@ -204,6 +204,12 @@ function removeSource(dataDir: string, file: string, point: Point): void {
  * - target holds other records: target + source, unless target already ends with source's content.
  */
 async function moveInto(dataDir: string, source: string, target: string, point: Point): Promise<void> {
+  await copyInto(dataDir, source, target, point);
+  removeSource(dataDir, source, point);
+}
+
+/** The first half of moveInto: afterwards every record of `source` is under `target` too. */
+async function copyInto(dataDir: string, source: string, target: string, point: Point): Promise<void> {
   ensureDir(path.dirname(target));
   if (!exists(target)) {
     if (source.endsWith('.gz') !== target.endsWith('.gz')) throw new Error(`cannot move ${source} to ${target}`);
@@ -224,7 +230,6 @@ async function moveInto(dataDir: string, source: string, target: string, point: 
     const dst = contentOf(target);
     if (!endsWith(dst, src)) await replaceVerified(dataDir, target, Buffer.concat([dst, src]), point);
   }
-  removeSource(dataDir, source, point);
 }
 
 /** Called after each durable action; tests kill the process there. */
@@ -232,9 +237,15 @@ export type Point = (what: string) => void;
 const noPoint: Point = () => {};
 
 /**
- * Seals the live file (call under its append lock): `<base>.jsonl` -> `<base>_<month>.jsonl`. Returns
- * the monthly file, or null when there is nothing to seal or the file ends in a torn line (the next
+ * Seals the live file (call under its append lock): `<base>.jsonl` -> `<base>_<month>.jsonl`, and an
+ * empty `<base>.jsonl` takes its place, so the live name never goes missing. Returns the monthly file,
+ * or null when there is nothing to seal (an empty live file) or the file ends in a torn line (the next
  * append moves that aside first).
+ *
+ * Steps: link (or merge into) the monthly file, fsync; rename the index cache along; rename an empty,
+ * fsynced `*.tmp` over the live name (atomic: readers see the old live file or the new empty one); fsync.
+ * A kill before the last rename leaves the live file and the monthly file as one inode (or the monthly
+ * file ending with the live file's content): the next run sees that and only replaces the live file.
  */
 export async function sealLiveFile(dataDir: string, liveFile: string, month: string, point: Point = noPoint): Promise<string | null> {
   let st: fs.Stats;
@@ -243,10 +254,7 @@ export async function sealLiveFile(dataDir: string, liveFile: string, month: str
   } catch {
     return null;
   }
-  if (st.size === 0) {
-    removeSource(dataDir, liveFile, point);
-    return null;
-  }
+  if (st.size === 0) return null;
   const last = Buffer.alloc(1);
   const fd = fs.openSync(liveFile, 'r');
   try {
@@ -256,8 +264,30 @@ export async function sealLiveFile(dataDir: string, liveFile: string, month: str
   }
   if (last[0] !== 10) return null;
   const target = path.join(dataDir, `${path.basename(liveFile, '.jsonl')}_${month}.jsonl`);
-  await moveInto(dataDir, liveFile, target, point);
+  await copyInto(dataDir, liveFile, target, point);
+  replaceWithEmpty(dataDir, liveFile, point);
   return target;
+}
+
+/** Renames an empty, fsynced file over `file` (whose records are all under another name now); drops its index cache. */
+function replaceWithEmpty(dataDir: string, file: string, point: Point): void {
+  const tmp = rotationTmpFor(file);
+  try {
+    fs.rmSync(tmp, { force: true });
+    const fd = fs.openSync(tmp, 'wx', FILE_MODE);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw fromFsError(err, file, 'starting a new live file');
+  }
+  fs.rmSync(indexCacheFor(dataDir, file), { force: true });
+  fsyncDir(path.dirname(file));
+  point('source replaced by an empty file');
 }
 
 // ---- the rotate command ----

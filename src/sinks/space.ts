@@ -170,7 +170,7 @@ export async function measureStorage(dataDir: string, nowMs: number, windowDays 
       const monthly = parseMonthlyName(name);
       if (monthly) earliest = Math.min(earliest, Date.parse(`${monthly.month}-01T00:00:00Z`));
       // only files that may hold records of the window: the live ones and last month's
-      if (!name.includes('.corrupt-') && (!monthly || monthsBetween(monthly.month, nowMonth) <= 1)) recent.push(file);
+      if (!monthly || monthsBetween(monthly.month, nowMonth) <= 1) recent.push(file);
     } else bytes.other += st.size;
   });
   for (const file of recent)

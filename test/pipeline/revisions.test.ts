@@ -37,7 +37,7 @@ const streams = () => explicitStreams([log], [], 'miner-sn17-mainnet');
 const ingest = () => runIngest({ config, streams: streams(), minerApp: 'miner-sn17-mainnet', host: 'h' });
 const written = (): GenerationRecord[] => {
   const f = path.join(config.dataDir, 'generation_history.jsonl');
-  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as GenerationRecord) : [];
+  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as GenerationRecord) : [];
 };
 const summary = () => written().map((r) => [r.task.log_id, r.provenance.revision, r.outcome, r.validator_feedback.score, r.provenance.incomplete_reasons.join()]);
 

@@ -115,8 +115,10 @@ describe('rotate over 8 months of records', () => {
     expect(plan).toEqual([{ action: 'seal', file: path.join(dir, 'generation_history.jsonl'), target: path.join(dir, 'generation_history_2025-10.jsonl') }]);
     expect(listTree(dir)).toEqual(tree);
     await runRotation({ dataDir: dir, nowMs: NOW, gzipAfterMonths: 3, archiveAfterMonths: 6 });
-    expect(listTree(dir)).toEqual(['generation_history_2025-10.jsonl']);
-    // the daemon's store, opened before, writes November into a new live file and knows October
+    // the live name is never missing: an empty live file took the sealed one's place
+    expect(listTree(dir)).toEqual(['generation_history.jsonl', 'generation_history_2025-10.jsonl']);
+    expect(fs.statSync(path.join(dir, 'generation_history.jsonl')).size).toBe(0);
+    // the daemon's store, opened before, writes November into the new live file and knows October
     expect(await store.append([...monthsOfRecords(['2025-10'], 3), gen(50, '2025-11-02T00:00:00.000Z')])).toMatchObject({ written: 1, duplicates: 3 });
   });
 
@@ -128,11 +130,11 @@ describe('rotate over 8 months of records', () => {
     fs.writeFileSync(path.join(dir, 'generation_history_2025-10.jsonl'), `${a}\n`);
     fs.writeFileSync(path.join(dir, 'generation_history.jsonl'), `${b}\n`);
     await runRotation({ dataDir: dir, nowMs: NOW, gzipAfterMonths: 3, archiveAfterMonths: 6 });
-    expect(readDataDir(dir)).toEqual(new Map([['generation_history_2025-10.jsonl', [a, b]]]));
+    expect(readDataDir(dir)).toEqual(new Map([['generation_history.jsonl', []], ['generation_history_2025-10.jsonl', [a, b]]]));
     // a .gz that holds other lines than its .jsonl: merged, not overwritten
     fs.writeFileSync(path.join(dir, 'generation_history_2025-10.jsonl.gz'), zlib.gzipSync(`${c}\n`));
     await runRotation({ dataDir: dir, nowMs: NOW, gzipAfterMonths: 3, archiveAfterMonths: 6 });
-    expect(readDataDir(dir)).toEqual(new Map([['generation_history_2025-10.jsonl.gz', [c, a, b]]]));
+    expect(readDataDir(dir)).toEqual(new Map([['generation_history.jsonl', []], ['generation_history_2025-10.jsonl.gz', [c, a, b]]]));
   });
 });
 
