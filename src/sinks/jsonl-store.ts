@@ -1,7 +1,7 @@
 /**
  * An append-only JSONL file that cannot lose or corrupt a record:
  * - one `write` of whole lines per batch, under the append lock, then `fsync`;
- * - a torn tail left by a killed writer is moved aside to `quarantine/<kind>.torn-tail-<time>.txt`
+ * - a torn tail left by a killed writer is moved aside to `set-aside/<kind>.torn-tail-<time>.txt`
  *   before anything is appended after it, and a failed write is cut back, so no partial line survives;
  * - a record whose key (generation id + revision) is in any data file is not written again;
  * - the live file exists from the store's open on (empty until the first record).
@@ -311,14 +311,14 @@ export class JsonlStore<T> {
     return 0;
   }
 
-  /** Copies bytes [from, size) to `quarantine/<kind>.torn-tail-<time>.txt` (fsynced), then truncates them off. */
+  /** Copies bytes [from, size) to `set-aside/<kind>.torn-tail-<time>.txt` (fsynced), then truncates them off. */
   private moveTornTail(fd: number, from: number, size: number): string {
     const stamp = new Date(this.clock.now()).toISOString().replace(/[-:]/g, '').replace('.', '');
     let target = tornTailFile(this.opts.dataDir, this.opts.fileName, stamp);
     for (let n = 1; fs.existsSync(target); n++) target = tornTailFile(this.opts.dataDir, this.opts.fileName, stamp, n);
-    const quarantine = path.dirname(target);
-    if (!fs.existsSync(quarantine)) {
-      ensureDir(quarantine);
+    const setAside = path.dirname(target);
+    if (!fs.existsSync(setAside)) {
+      ensureDir(setAside);
       fsyncDir(this.opts.dataDir);
     }
     const out = fs.openSync(target, 'wx', FILE_MODE);
@@ -336,7 +336,7 @@ export class JsonlStore<T> {
     } finally {
       fs.closeSync(out);
     }
-    fsyncDir(quarantine);
+    fsyncDir(setAside);
     fs.ftruncateSync(fd, from);
     fs.fsyncSync(fd);
     this.logger.warn(

@@ -6,7 +6,7 @@
  * base or contains `.jsonl`:
  * - the id index cache of `archive/generation_history_2025-04.jsonl.gz` is
  *   `state/index/archive__generation-history-2025-04.gz.idx`;
- * - a torn tail is set aside as `quarantine/generation-history.torn-tail-<time>.txt`;
+ * - a torn tail is set aside as `set-aside/generation-history.torn-tail-<time>.txt`;
  * - rotation writes `generation-history-2025-07.gz.tmp` before renaming it to `generation_history_2025-07.jsonl.gz`.
  * `migrateLegacyNames` renames what older versions left under the old names.
  */
@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { ensureDir, fsyncDir } from '../common/fsx';
 
 /** Where torn tails go: not records, kept for a human to look at. */
-export const QUARANTINE_DIR = 'quarantine';
+export const SET_ASIDE_DIR = 'set-aside';
 
 /** A data file's name without `.jsonl` and with `-` for `_`: `generation_history_2025-10.jsonl.gz` -> `generation-history-2025-10.gz`. */
 export function tagOfName(name: string): string {
@@ -39,9 +39,9 @@ export function rotationTmpFor(target: string): string {
   return path.join(path.dirname(target), `${tagOfName(path.basename(target))}.tmp`);
 }
 
-/** `quarantine/<kind>.torn-tail-<stamp>[-n].txt` for the live file `fileName` (`generation_history.jsonl`). */
+/** `set-aside/<kind>.torn-tail-<stamp>[-n].txt` for the live file `fileName` (`generation_history.jsonl`). */
 export function tornTailFile(dataDir: string, fileName: string, stamp: string, n = 0): string {
-  return path.join(dataDir, QUARANTINE_DIR, `${tagOfName(fileName)}.torn-tail-${stamp}${n ? `-${n}` : ''}.txt`);
+  return path.join(dataDir, SET_ASIDE_DIR, `${tagOfName(fileName)}.torn-tail-${stamp}${n ? `-${n}` : ''}.txt`);
 }
 
 function escape(s: string): string {
@@ -64,7 +64,7 @@ export interface Migrated {
 /**
  * Renames what versions before issue 16 left under names the record globs match, for the store of
  * `fileName` (call under its append lock):
- * - `<base>.corrupt-<stamp>.jsonl` (torn tails) -> `quarantine/<kind>.torn-tail-<stamp>.txt`;
+ * - `<base>.corrupt-<stamp>.jsonl` (torn tails) -> `set-aside/<kind>.torn-tail-<stamp>.txt`;
  * - `state/index/[<dir>__]<base>[_YYYY-MM].jsonl[.gz].idx` -> the cache's new name (removed instead when
  *   the new name exists: that one is the newer);
  * - leftovers of killed writes under old names (`*.idx[.<pid>].tmp`, rotation's `<target>.tmp`) are removed:
@@ -81,7 +81,7 @@ export function migrateLegacyNames(dataDir: string, fileName: string, point: (wh
   const tail = new RegExp(`^${b}\\.corrupt-(.+)\\.jsonl$`);
   const tails = list(dataDir).filter((n) => tail.test(n));
   if (tails.length) {
-    const q = path.join(dataDir, QUARANTINE_DIR);
+    const q = path.join(dataDir, SET_ASIDE_DIR);
     if (!fs.existsSync(q)) {
       ensureDir(q);
       fsyncDir(dataDir);

@@ -34,7 +34,7 @@ describe('reading: files, corrupt lines, revisions, supersedes, two data dirs', 
   test('scan figures', async () => {
     const j = await json(['--summary']);
     const s = j.scope.scan;
-    // files: A: archive gz, 2025-10, 2025-11.gz, live (quarantine/, state/ and miner_config_history ignored); B: archive, live
+    // files: A: archive gz, 2025-10, 2025-11.gz, live (set-aside/, state/ and miner_config_history ignored); B: archive, live
     expect(s.files).toBe(6);
     // lines: A 2 + 3 + 1 + 4 = 10; B 1 + 3 = 4
     expect(s.lines).toBe(14);

@@ -154,7 +154,7 @@ function nonZero(counts: Record<string, number>): Record<string, number> {
 describe('the fleet is what the test means it to be', () => {
   it('has a torn tail set aside, a superseded record, a second revision, an archive, and id indexes', () => {
     const a = files(hosts.a);
-    expect(a.filter((f) => f.startsWith('quarantine/'))).toHaveLength(1);
+    expect(a.filter((f) => f.startsWith('set-aside/'))).toHaveLength(1);
     expect(linesOf(hosts.a).some((r) => r.provenance.supersedes.length === 1)).toBe(true);
     expect(linesOf(hosts.c).map((r) => r.provenance.revision)).toContain(1);
     const b = files(hosts.b);

@@ -7,7 +7,7 @@
  *  generation_history_2025-10.jsonl  A3, CORRUPT, A4r0 generation_history.jsonl  B2 B3 A1(copy)
  *  generation_history_2025-11.jsonl.gz  A5
  *  generation_history.jsonl  A4r1 A6 A7(supersedes A6) A8
- *  quarantine/generation-history.torn-tail-20251101T000000000Z.txt, state/index/generation-history.idx (ignored)
+ *  set-aside/generation-history.torn-tail-20251101T000000000Z.txt, state/index/generation-history.idx (ignored)
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -119,7 +119,7 @@ export function buildFleet(): { root: string; a: string; b: string } {
   write(path.join(a, 'generation_history_2025-10.jsonl'), line('A3') + CORRUPT_LINE + line('A4r0'));
   write(path.join(a, 'generation_history_2025-11.jsonl.gz'), line('A5'), true);
   write(path.join(a, 'generation_history.jsonl'), line('A4r1') + line('A6') + line('A7') + line('A8'));
-  write(path.join(a, 'quarantine', 'generation-history.torn-tail-20251101T000000000Z.txt'), '{"torn');
+  write(path.join(a, 'set-aside', 'generation-history.torn-tail-20251101T000000000Z.txt'), '{"torn');
   write(path.join(a, 'state', 'index', 'generation-history.idx'), '#idx1 \n');
   write(path.join(a, 'miner_config_history.jsonl'), '{"not":"a generation"}\n');
   write(path.join(b, 'archive', 'generation_history_2025-10.jsonl'), line('B1'));

@@ -109,7 +109,7 @@ describe('JsonlStore', () => {
     fs.appendFileSync(store.file, fragment);
     const r = await store.append([testRecord('b')]);
     expect(r.tornTailsMovedTo).toHaveLength(1);
-    expect(path.relative(dir, r.tornTailsMovedTo[0]!)).toMatch(/^quarantine\/generation-history\.torn-tail-\d{8}T\d{9}Z\.txt$/);
+    expect(path.relative(dir, r.tornTailsMovedTo[0]!)).toMatch(/^set-aside\/generation-history\.torn-tail-\d{8}T\d{9}Z\.txt$/);
     expect(fs.readFileSync(r.tornTailsMovedTo[0]!, 'utf8')).toBe(fragment);
     expect(ids(store.file)).toEqual(['a', 'b']);
   });
@@ -203,9 +203,9 @@ describe('JsonlStore', () => {
     for (let i = 0; i < maxAcked; i++) expect(present.has(`a-${i}`)).toBe(true);
     for (let i = 0; i < steadyAcked; i++) expect(present.has(`b-${i}`)).toBe(true);
     expect(maxAcked).toBeGreaterThan(20);
-    const quarantine = path.join(dir, 'quarantine');
-    for (const f of fs.existsSync(quarantine) ? fs.readdirSync(quarantine) : []) {
-      const fragment = fs.readFileSync(path.join(quarantine, f));
+    const setAside = path.join(dir, 'set-aside');
+    for (const f of fs.existsSync(setAside) ? fs.readdirSync(setAside) : []) {
+      const fragment = fs.readFileSync(path.join(setAside, f));
       expect(fragment.length).toBeGreaterThan(0);
       expect(fragment.includes(10)).toBe(false); // only the part after the last whole line
     }

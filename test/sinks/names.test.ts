@@ -61,7 +61,7 @@ describe('record globs', () => {
     const all = tree(dir);
     // what is there besides records: the id index caches, a torn tail, a lock dir's parent
     expect(all.some((f) => f.startsWith('state/index/') && f.endsWith('.idx'))).toBe(true);
-    expect(all.filter((f) => f.startsWith('quarantine/'))).toHaveLength(1);
+    expect(all.filter((f) => f.startsWith('set-aside/'))).toHaveLength(1);
     // on 2025-11-20: April is 7 months old (archived), May..July 4..6 (gzip), August..October plain, November live
     const records = [
       'archive/generation_history_2025-04.jsonl.gz',
@@ -77,7 +77,7 @@ describe('record globs', () => {
     expect(await duckGlob(`${dir}/generation_history*.jsonl.gz`)).toEqual(top.filter((f) => f.endsWith('.gz')).sort());
     expect(await duckGlob(`${dir}/archive/generation_history*.jsonl.gz`)).toEqual(archived.sort());
     // nor does any glob for JSONL in general find a cache or a tail
-    expect((await duckGlob(`${dir}/**/*.jsonl*`)).filter((f) => f.includes('/state/') || f.includes('/quarantine/'))).toEqual([]);
+    expect((await duckGlob(`${dir}/**/*.jsonl*`)).filter((f) => f.includes('/state/') || f.includes('/set-aside/'))).toEqual([]);
   });
 
   it('the live file exists from the open on, and again right after rotate seals it', async () => {
@@ -110,7 +110,7 @@ function toLegacyNames(dir: string): { tail: string; tailText: string } {
     const month = m[2] ? `_${m[2].slice(1)}` : '';
     fs.renameSync(path.join(idx, n), path.join(idx, `${m[1]}generation_history${month}.jsonl${m[3]}.idx`));
   }
-  const q = path.join(dir, 'quarantine');
+  const q = path.join(dir, 'set-aside');
   const [t] = fs.readdirSync(q);
   const stamp = /torn-tail-(.+)\.txt$/.exec(t!)![1]!;
   const tail = `generation_history.corrupt-${stamp}.jsonl`;
@@ -139,9 +139,9 @@ describe('migration of data dirs written by older versions', () => {
       const m = /^state\/index\/((?:archive__)?)generation_history((?:_\d{4}-\d{2})?)\.jsonl((?:\.gz)?)\.idx$/.exec(rel);
       if (m) expect({ rel, ino: after.get(`state/index/${m[1]}generation-history${m[2]!.replace('_', '-')}${m[3]}.idx`) }).toEqual({ rel, ino });
     }
-    const [tail] = fs.readdirSync(path.join(dir, 'quarantine'));
-    expect(fs.statSync(path.join(dir, 'quarantine', tail!)).ino).toBe(before.get(legacy.tail));
-    expect(fs.readFileSync(path.join(dir, 'quarantine', tail!), 'utf8')).toBe(legacy.tailText);
+    const [tail] = fs.readdirSync(path.join(dir, 'set-aside'));
+    expect(fs.statSync(path.join(dir, 'set-aside', tail!)).ino).toBe(before.get(legacy.tail));
+    expect(fs.readFileSync(path.join(dir, 'set-aside', tail!), 'utf8')).toBe(legacy.tailText);
     // the store still knows every record
     expect(await store.append([gen(0, '2025-04-01T12:00:00.000Z'), gen(702, '2025-11-01T00:00:00.000Z')])).toMatchObject({ written: 0, duplicates: 2 });
 
