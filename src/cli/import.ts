@@ -311,7 +311,7 @@ const at = (p: Position | null, extra = ''): string => (p ? ` (first at ${p.file
 export function renderImportSummary(s: ImportSummary): string {
   const verb = s.dry_run ? 'would be imported' : 'imported';
   return [
-    `import${s.dry_run ? ' --dry-run (nothing written)' : ''}: ${s.files.length} files, ${int(s.lines)} lines into ${s.data_dir}`,
+    `import${s.dry_run ? ' --dry-run (nothing written)' : ''}: ${s.files.length} file${s.files.length === 1 ? '' : 's'}, ${int(s.lines)} lines into ${s.data_dir}`,
     `Records in the spec's schema: ${int(s.records)}: ${int(s.imported)} ${verb}, ${int(s.duplicates)} duplicates (already stored or earlier in the input), ` +
       `${int(s.refused)} refused by the schema${at(s.first_refused, s.first_refused ? `: ${s.first_refused.error}` : '')}`,
     `Images: ${int(s.images.found)} found${s.dry_run ? '' : ' and copied'}, ${int(s.images.missing)} not found; ` +
@@ -327,8 +327,13 @@ export async function runImport(args: string[], io: CliIo = processIo): Promise<
   const { values, positionals } = parseFlags('import', args, IMPORT_FLAGS, true);
   if (positionals.length === 0) throw new UsageError('import: give at least one FILE (or the spec data dir)');
   const config = configFromFlags({ config: values.config, 'data-dir': values['data-dir'] });
+  const files = importFiles(positionals);
+  // the store appends to the data dir's live file: reading one of its own files would read its own writes
+  const own = fs.existsSync(config.dataDir) ? new Set(dataFiles(config.dataDir).map((f) => fs.realpathSync(f))) : new Set<string>();
+  const clash = files.find((f) => own.has(fs.realpathSync(f)));
+  if (clash) throw new UsageError(`import: ${clash} is a data file of the target data dir; analyze and export read it in place (or import into another --data-dir)`);
   const s = await importSpecFiles({
-    files: importFiles(positionals),
+    files,
     dataDir: config.dataDir,
     dryRun: Boolean(values['dry-run']),
     host: values.host ?? os.hostname(),

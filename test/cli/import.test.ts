@@ -182,7 +182,7 @@ test('import then export gives the same fields; ids kept; images and PLYs copied
 test('the text summary; a file of nothing readable exits 1; no FILE is a usage error', async () => {
   const data = path.join(root, 'data');
   const r = await run(runImport, [LIVE(), '--data-dir', data, '--dry-run']);
-  expect(r.out).toContain("import --dry-run (nothing written): 1 files, 5 lines");
+  expect(r.out).toContain("import --dry-run (nothing written): 1 file, 5 lines");
   expect(r.out).toContain("Records in the spec's schema: 3: 3 would be imported, 0 duplicates");
   expect(r.out).toContain(`Not-a-record lines skipped: 1 (first at ${LIVE()}:4, missing metadata)`);
   const junk = path.join(root, 'junk.jsonl');
@@ -190,4 +190,8 @@ test('the text summary; a file of nothing readable exits 1; no FILE is a usage e
   expect((await run(runImport, [junk, '--data-dir', data])).code).toBe(1);
   await expect(run(runImport, ['--data-dir', data])).rejects.toThrow(UsageError);
   await expect(run(runImport, [path.join(root, 'nope.jsonl'), '--data-dir', data])).rejects.toThrow(/no such file/);
+  // the target's own files: never read while the store appends to them
+  const before = fs.readFileSync(LIVE());
+  await expect(run(runImport, [LIVE(), '--data-dir', src])).rejects.toThrow(/is a data file of the target data dir/);
+  expect(fs.readFileSync(LIVE())).toEqual(before);
 });
