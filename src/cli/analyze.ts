@@ -30,10 +30,17 @@ Sections:
   --config FILE        the collector's config (its data dir is the default --data-dir)
 
 ${FILTER_HELP}
-Percentiles are exact (nearest rank). Corrupt lines are skipped and counted; the count and the
-first file:line are reported at the end (on stderr with --json).
+Records in the spec's own schema (what its Python logger wrote: no outcome, no provenance) are read
+too: their outcome is derived from validator_feedback, failure_analysis and generation.submission
+(data/README.md, "Records in the spec's schema"); scope.scan.specRecords counts them.
 
-Exit status: 0 ok, 1 a data dir cannot be read, 2 usage error.
+Percentiles are exact (nearest rank). Lines that cannot be counted are skipped and counted: corrupt
+(not JSON) and not a record (JSON, but neither our schema nor the spec's); each count, the first
+file:line and, for not-a-record, the first field it lacks are reported at the end (on stderr with
+--json; in scope.scan too).
+
+Exit status: 0 ok (also for a data dir with no records yet), 1 a data dir cannot be read, or nothing
+could be read at all (no record, but corrupt or not-a-record lines), 2 usage error.
 `;
 
 export const ANALYZE_FLAGS = {
@@ -156,8 +163,8 @@ export async function runAnalyze(args: string[], io: CliIo = processIo): Promise
       ...(groups ? { groups: Object.fromEntries(groups.map(([h, g]) => [h, { summary: g.summary, ...pick(g) }])) } : {}),
     };
     io.stdout(`${JSON.stringify(out, null, 2)}\n`);
-    if (ds.stats.corrupt > 0) io.stderr(renderScanFooter(ds.stats, selected).trimStart());
-    return 0;
+    if (ds.stats.corrupt > 0 || ds.stats.notRecord > 0) io.stderr(renderScanFooter(ds.stats, selected).trimStart());
+    return nothingReadable(ds) ? 1 : 0;
   }
   const parts: string[] = [];
   if (groups) parts.push(renderGroups(groups));
@@ -167,7 +174,12 @@ export async function runAnalyze(args: string[], io: CliIo = processIo): Promise
   if (wanted.clip) parts.push(renderClip(a));
   if (wanted.validators) parts.push(renderValidators(a, validatorView ?? null));
   io.stdout(parts.join('\n') + renderScanFooter(ds.stats, selected));
-  return 0;
+  return nothingReadable(ds) ? 1 : 0;
+}
+
+/** No record at all, yet lines that were not: the data is not what analyze reads (exit 1, never a silent 0). */
+export function nothingReadable(ds: Dataset): boolean {
+  return ds.stats.records === 0 && (ds.stats.corrupt > 0 || ds.stats.notRecord > 0);
 }
 
 export const analyzeCommand: Command = {

@@ -4,6 +4,7 @@ import { ingestCommand } from './ingest';
 import { runCommand } from './run';
 import { analyzeCommand } from './analyze';
 import { exportCommand } from './export';
+import { importCommand } from './import';
 import { statusCommand } from './status';
 import { doctorCommand } from './doctor';
 import { rotateCommand } from './rotate';
@@ -15,4 +16,4 @@ export interface Command {
   run(args: string[]): Promise<number>;
 }
 
-export const COMMANDS: Command[] = [runCommand, statusCommand, doctorCommand, ingestCommand, analyzeCommand, exportCommand, rotateCommand, storageCommand, inspectPlyCommand];
+export const COMMANDS: Command[] = [runCommand, statusCommand, doctorCommand, ingestCommand, analyzeCommand, exportCommand, importCommand, rotateCommand, storageCommand, inspectPlyCommand];

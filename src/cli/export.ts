@@ -1,9 +1,9 @@
 /** `data-collector export`: the spec's "Export Training Data": selected records with absolute file paths. */
 import type { Command } from './commands';
 import { parseFlags, UsageError } from './usage';
-import { loadSelection, processIo, type CliIo } from './analyze';
+import { loadSelection, nothingReadable, processIo, type CliIo } from './analyze';
 import { FILTER_FLAGS, FILTER_HELP, exportRecords, type ExportSummary } from '../query';
-import { table } from '../report/text';
+import { renderSkipped, table } from '../report/text';
 
 const HELP = `Usage: data-collector export --output FILE [--require-files] [--json] [selection]
 
@@ -12,6 +12,9 @@ each line is the stored record unchanged plus one last key, "export":
   {"data_dir": ABS, "image_path": ABS or null, "ply_path": ABS or null, "missing": ["image"|"ply", ...]}
 (image_path/ply_path: absolute paths of files that exist; missing: what a training set lacks: the image
 of an IMAGE-TO-3D task, the PLY of any task). Remove "export" to get a record valid per the schema.
+A record in the spec's own schema (no outcome, no provenance) is written as read into ours: its fields,
+our added keys (null where unknown), the derived outcome, and provenance.sources naming its file and
+offset (event "spec_record"); see data/README.md, "Records in the spec's schema".
 The file is written as FILE.tmp and renamed at the end: an export is whole or absent.
 
 Flags:
@@ -21,7 +24,11 @@ Flags:
   --config FILE     the collector's config (its data dir is the default --data-dir)
 
 ${FILTER_HELP}
-Exit status: 0 ok, 1 a data dir cannot be read or FILE cannot be written, 2 usage error.
+Corrupt lines (not JSON) and lines that are no record (JSON, neither schema) are skipped and counted
+on stderr. When nothing could be read at all (no record, but such lines), nothing is written.
+
+Exit status: 0 ok, 1 a data dir cannot be read, nothing could be read, or FILE cannot be written,
+2 usage error.
 `;
 
 const EXPORT_FLAGS = {
@@ -51,14 +58,16 @@ export async function runExport(args: string[], io: CliIo = processIo): Promise<
   const { values } = parseFlags('export', args, EXPORT_FLAGS);
   if (!values.output) throw new UsageError('export: --output FILE is required');
   const { ds, sel } = await loadSelection('export', values, io);
-  const s = await exportRecords(ds, sel, { output: values.output, requireFiles: values['require-files'] });
   const scan = ds.stats;
+  if (nothingReadable(ds)) {
+    io.stderr(`export: no record could be read; nothing written to ${values.output}\n${renderSkipped(scan)}`);
+    return 1;
+  }
+  const s = await exportRecords(ds, sel, { output: values.output, requireFiles: values['require-files'] });
   if (values.json) io.stdout(`${JSON.stringify({ ...s, scan }, null, 2)}\n`);
   else io.stdout(renderExportSummary(s));
-  if (scan.corrupt > 0 || !values.json) {
-    const first = scan.firstCorrupt ? ` (first at ${scan.firstCorrupt.file}:${scan.firstCorrupt.line})` : '';
-    io.stderr(`Corrupt lines skipped: ${scan.corrupt}${first}\n`);
-  }
+  if (scan.corrupt > 0 || scan.notRecord > 0 || !values.json) io.stderr(renderSkipped(scan));
+  if (scan.specRecords > 0 && !values.json) io.stderr(`Records in the spec's schema (written as read into ours): ${scan.specRecords}\n`);
   return 0;
 }
 

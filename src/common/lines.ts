@@ -83,3 +83,39 @@ export function edgeLines(file: string, span = 1 << 20): { first: Buffer | null;
     fs.closeSync(fd);
   }
 }
+
+/**
+ * Every line of a file (plain or .gz) with the (uncompressed) offset of its start, as an async
+ * iterator, so the caller may await between lines. A last line without `\n` is given too.
+ */
+export async function* linesWithOffsets(file: string): AsyncGenerator<{ line: Buffer; offset: number }> {
+  const raw = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  let stream: AsyncIterable<Buffer> = raw;
+  if (file.endsWith('.gz')) {
+    const gunzip = zlib.createGunzip();
+    raw.on('error', (err) => gunzip.destroy(err)); // pipe() does not pass the source's errors on
+    stream = raw.pipe(gunzip);
+  }
+  let pos = 0; // offset of the next chunk's first byte
+  let lineStart = 0;
+  let carry: Buffer[] = [];
+  try {
+    for await (const chunk of stream) {
+      let i = 0;
+      for (;;) {
+        const nl = chunk.indexOf(10, i);
+        if (nl === -1) break;
+        const line = carry.length > 0 ? Buffer.concat([...carry, chunk.subarray(i, nl)]) : chunk.subarray(i, nl);
+        carry = [];
+        yield { line, offset: lineStart };
+        lineStart = pos + nl + 1;
+        i = nl + 1;
+      }
+      if (i < chunk.length) carry.push(Buffer.from(chunk.subarray(i)));
+      pos += chunk.length;
+    }
+  } finally {
+    raw.destroy();
+  }
+  if (carry.length > 0) yield { line: Buffer.concat(carry), offset: lineStart };
+}

@@ -10,6 +10,8 @@ export const F_SUBMITTED = 2;
 export const F_FAILED = 4;
 export const F_INFERRED = 8;
 export const F_PRE_REJECTED = 16;
+/** The line is in the spec's own schema: its outcome was derived (src/schema/spec-record.ts). */
+export const F_SPEC = 32;
 
 /** Distinct error messages kept per chunk as samples; past this a message is not kept (its count still is). */
 const MAX_MESSAGES = 4096;
@@ -88,6 +90,24 @@ function num(v: unknown): number {
 /** Thrown for a line that is JSON but not a generation record we can count. */
 export class NotARecord extends Error {}
 
+/**
+ * The first field of our shape that `add` needs and `v` lacks (the same checks, in the same order), for
+ * the report of a line that is no record; null when it has them all. Off the hot path: called only for
+ * lines `add` refused.
+ */
+export function ownShapeMissing(v: unknown): string | null {
+  const r = v as Partial<GenerationRecord> | null;
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return '(root)';
+  const m = r.metadata;
+  if (typeof m !== 'object' || m === null) return 'metadata';
+  if (typeof m.generation_id !== 'string') return 'metadata.generation_id';
+  if (typeof m.timestamp !== 'string' || Number.isNaN(Date.parse(m.timestamp))) return 'metadata.timestamp';
+  if (!OUTCOME_CODE.has(r.outcome as string)) return 'outcome';
+  if (typeof r.provenance !== 'object' || r.provenance === null) return 'provenance';
+  if (typeof r.provenance.revision !== 'number') return 'provenance.revision';
+  return null;
+}
+
 export class ChunkBuilder {
   private cap = 1024;
   private n = 0;
@@ -165,6 +185,12 @@ export class ChunkBuilder {
         col[i] = v;
       }
     if (Array.isArray(p.supersedes)) for (const id of p.supersedes) this.superseded.push(...hashId(id));
+  }
+
+  /** Adds a record read from the spec's schema (already converted), flagged F_SPEC. */
+  addSpec(r: GenerationRecord, line: number): void {
+    this.add(r, line);
+    this.cols.flags[this.n - 1]! |= F_SPEC;
   }
 
   private hostIndex(h: string): number {

@@ -31,8 +31,15 @@ export interface ScanStats {
   lines: number;
   /** Lines that were records (any revision). */
   records: number;
+  /** Lines that are not JSON. */
   corrupt: number;
   firstCorrupt: { file: string; line: number } | null;
+  /** Lines that are JSON but no generation record, neither ours nor in the spec's schema. */
+  notRecord: number;
+  /** The first of them (1-based line) and the first field it lacks. */
+  firstNotRecord: { file: string; line: number; missing: string } | null;
+  /** Records (counted in `records`) read in the spec's own schema, their outcome derived (data/README.md). */
+  specRecords: number;
   /** Rows dropped because a higher revision of the same id exists. */
   olderRevisions: number;
   /** Rows dropped because the same (id, revision) was read before (e.g. the same data synced twice). */
@@ -144,6 +151,9 @@ function build(units: ScanUnit[], results: UnitResult[]): Dataset {
     records: n,
     corrupt: 0,
     firstCorrupt: null,
+    notRecord: 0,
+    firstNotRecord: null,
+    specRecords: 0,
     olderRevisions: 0,
     duplicates: 0,
     superseded: 0,
@@ -156,6 +166,10 @@ function build(units: ScanUnit[], results: UnitResult[]): Dataset {
     stats.lines += r.lines;
     stats.corrupt += r.corrupt;
     if (stats.firstCorrupt === null && r.firstCorrupt !== null) stats.firstCorrupt = { file: u.file, line: linesBefore + r.firstCorrupt + 1 };
+    stats.notRecord += r.notRecord;
+    stats.specRecords += r.spec;
+    if (stats.firstNotRecord === null && r.firstNotRecord !== null)
+      stats.firstNotRecord = { file: u.file, line: linesBefore + r.firstNotRecord.line + 1, missing: r.firstNotRecord.missing };
     linesBefore += r.lines;
   });
   const keep = resolve(chunks, n, stats);

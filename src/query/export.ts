@@ -1,12 +1,15 @@
 /**
  * Export pass: reads again only the units holding selected rows, and writes each selected line as it
  * was stored plus an `export` object (absolute file paths, what is missing), through `<output>.tmp`
- * renamed at the end, so an export is whole or absent.
+ * renamed at the end, so an export is whole or absent. A line in the spec's own schema is written as
+ * read into ours (fromSpecRecord: outcome derived, our keys added, provenance.sources naming the line).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CollectorError, fromFsError } from '../common/errors';
-import type { GenerationRecord } from '../schema';
+import { fromSpecRecord, type GenerationRecord } from '../schema';
+import { VERSION } from '../version';
+import { F_SPEC } from './columns';
 import type { Dataset } from './dataset';
 import { readUnitLines } from './lines';
 
@@ -67,7 +70,12 @@ export async function exportRecords(ds: Dataset, sel: Uint8Array, opts: ExportOp
       const c = ds.chunks[k]!;
       const off = ds.offsets[k]!;
       const wanted: number[] = [];
-      for (let i = 0; i < c.n; i++) if (sel[off + i]) wanted.push(c.line[i]!);
+      const spec: boolean[] = [];
+      for (let i = 0; i < c.n; i++)
+        if (sel[off + i]) {
+          wanted.push(c.line[i]!);
+          spec.push((c.flags[i]! & F_SPEC) !== 0);
+        }
       if (wanted.length === 0) continue;
       const unit = ds.units[k]!;
       let st: fs.Stats | null = null;
@@ -80,11 +88,17 @@ export async function exportRecords(ds: Dataset, sel: Uint8Array, opts: ExportOp
         throw new CollectorError('UNKNOWN', 'a data file changed during the export (rotated?)', unit.file, 'run the export again');
       let idx = 0;
       let w = 0;
-      await readUnitLines(unit, (line) => {
+      await readUnitLines(unit, (line, offset) => {
         if (idx++ !== wanted[w]) return;
+        const isSpec = spec[w]!;
         w++;
-        const text = line.toString('utf8');
-        const r = JSON.parse(text) as GenerationRecord;
+        let text = line.toString('utf8');
+        let r = JSON.parse(text) as GenerationRecord;
+        if (isSpec) {
+          r = fromSpecRecord(r, { collectorVersion: VERSION }) as GenerationRecord;
+          r.provenance.sources = [{ event: 'spec_record', file: unit.file, offset }];
+          text = JSON.stringify(r);
+        }
         s.selected++;
         const files = filesOf(r, unit.dataDir);
         if (files.missing.length > 0) {

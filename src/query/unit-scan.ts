@@ -1,5 +1,11 @@
-/** Pass 1 over one unit: every line parsed once, kept as a row of numbers, bad lines counted. */
-import { ChunkBuilder, type Chunk } from './columns';
+/**
+ * Pass 1 over one unit: every line parsed once, kept as a row of numbers, bad lines counted.
+ * A line is one of: blank (skipped), corrupt (not JSON), a record of ours (the fast path, unchanged),
+ * a record in the spec's own schema (tried only when ours refused it: outcome derived by
+ * fromSpecRecord), or JSON that is no record (counted with the first field it lacks).
+ */
+import { fromSpecRecord, hasOwnShapeKeys, type GenerationRecord } from '../schema';
+import { ChunkBuilder, ownShapeMissing, type Chunk } from './columns';
 import type { ScanUnit } from './files';
 import { readUnitLines } from './lines';
 
@@ -7,10 +13,27 @@ export interface UnitResult {
   chunk: Chunk;
   /** Lines visited (blank ones included), so line numbers can be given across units of a file. */
   lines: number;
+  /** Lines that are not JSON. */
   corrupt: number;
   /** 0-based index within the unit of its first corrupt line. */
   firstCorrupt: number | null;
+  /** Lines that are JSON but neither a record of ours nor one in the spec's schema. */
+  notRecord: number;
+  /** 0-based index within the unit of the first such line, and the first field it lacks. */
+  firstNotRecord: { line: number; missing: string } | null;
+  /** Records read in the spec's schema (their outcome derived). */
+  spec: number;
   bytes: number;
+}
+
+/**
+ * A parsed line our shape refused: a spec record (converted), or the field it lacks. A value with our
+ * `outcome` or `provenance` key is ours, broken: it is never read as the spec's.
+ */
+export function readOtherShape(v: unknown): GenerationRecord | { notRecord: string } {
+  if (typeof v === 'object' && v !== null && !Array.isArray(v) && hasOwnShapeKeys(v as Record<string, unknown>))
+    return { notRecord: ownShapeMissing(v) ?? '(unreadable)' };
+  return fromSpecRecord(v);
 }
 
 export async function scanUnit(unit: ScanUnit): Promise<UnitResult> {
@@ -18,18 +41,37 @@ export async function scanUnit(unit: ScanUnit): Promise<UnitResult> {
   let lines = 0;
   let corrupt = 0;
   let firstCorrupt: number | null = null;
+  let notRecord = 0;
+  let firstNotRecord: UnitResult['firstNotRecord'] = null;
+  let spec = 0;
   let bytes = 0;
   await readUnitLines(unit, (buf) => {
     const idx = lines++;
     bytes += buf.length + 1;
     const text = buf.toString('utf8');
     if (text.trim() === '') return;
+    let parsed: unknown;
     try {
-      b.add(JSON.parse(text), idx);
+      parsed = JSON.parse(text);
     } catch {
       corrupt++;
       if (firstCorrupt === null) firstCorrupt = idx;
+      return;
     }
+    try {
+      b.add(parsed as GenerationRecord, idx);
+      return;
+    } catch {
+      // not our shape: try the spec's below
+    }
+    const other = readOtherShape(parsed);
+    if ('notRecord' in other) {
+      notRecord++;
+      if (firstNotRecord === null) firstNotRecord = { line: idx, missing: other.notRecord };
+      return;
+    }
+    b.addSpec(other, idx);
+    spec++;
   });
-  return { chunk: b.finish(), lines, corrupt, firstCorrupt, bytes };
+  return { chunk: b.finish(), lines, corrupt, firstCorrupt, notRecord, firstNotRecord, spec, bytes };
 }

@@ -141,6 +141,7 @@ function hostTable(groups: [string, Analysis][]): string {
 export function renderHtmlReport(input: ReportInput): string {
   const { analysis: a, stats: s } = input;
   const corrupt = s.firstCorrupt ? ` (first at ${s.firstCorrupt.file}:${s.firstCorrupt.line})` : '';
+  const notRecord = s.firstNotRecord ? ` (first at ${s.firstNotRecord.file}:${s.firstNotRecord.line}, missing ${s.firstNotRecord.missing})` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>data-collector report</title><style>
 body{font:14px system-ui,sans-serif;margin:24px;color:#1a202c;max-width:${W + 40}px}svg{background:#fff;border:1px solid #e2e8f0}
@@ -149,7 +150,7 @@ table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right;border-bo
 <h1>Generations: ${a.summary.records} selected</h1>
 <p>Data dirs: ${input.dataDirs.map(esc).join(', ')}. Filter: ${esc(JSON.stringify(input.filter))}. Made ${new Date(input.now).toISOString()}.<br>
 Acceptance rate ${pct(a.summary.acceptance_rate)} = ${a.summary.accepted} accepted / ${a.summary.feedback_received} with feedback received.
-Corrupt lines skipped: ${s.corrupt}${esc(corrupt)}.</p>
+Corrupt lines skipped: ${s.corrupt}${esc(corrupt)}. Not-a-record lines skipped: ${s.notRecord}${esc(notRecord)}.${s.specRecords ? ` Records in the spec's schema (outcome derived): ${s.specRecords}.` : ''}</p>
 ${input.groups ? hostTable(input.groups) : ''}
 ${acceptanceChart(a)}${clipChart(a)}${validatorChart(a)}${failureChart(a)}${timeChart(a)}
 </body></html>

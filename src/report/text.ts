@@ -134,11 +134,21 @@ export function renderGroups(groups: [string, Analysis][]): string {
   ].join('');
 }
 
-export function renderScanFooter(s: ScanStats, selected: number): string {
+/** What the scan could not count, one line each: corrupt (not JSON) and not-a-record (JSON, neither shape). */
+export function renderSkipped(s: ScanStats): string {
   const first = s.firstCorrupt ? ` (first at ${s.firstCorrupt.file}:${s.firstCorrupt.line})` : '';
+  const nr = s.firstNotRecord ? ` (first at ${s.firstNotRecord.file}:${s.firstNotRecord.line}, missing ${s.firstNotRecord.missing})` : '';
   return (
-    `\nRead ${int(s.lines)} lines in ${s.files} files: ${int(s.records)} records, ${int(s.kept)} generations counted ` +
+    `Corrupt lines skipped: ${int(s.corrupt)}${first}\n` +
+    `Not-a-record lines skipped (JSON, but no generation record in our schema or the spec's): ${int(s.notRecord)}${nr}\n`
+  );
+}
+
+export function renderScanFooter(s: ScanStats, selected: number): string {
+  const spec = s.specRecords > 0 ? ` (${int(s.specRecords)} of them in the spec's schema, outcome derived: see data/README.md)` : '';
+  return (
+    `\nRead ${int(s.lines)} lines in ${s.files} files: ${int(s.records)} records${spec}, ${int(s.kept)} generations counted ` +
     `(dropped: ${int(s.olderRevisions)} older revisions, ${int(s.superseded)} superseded, ${int(s.duplicates)} duplicate copies); ` +
-    `${int(selected)} selected by the filters.\nCorrupt lines skipped: ${int(s.corrupt)}${first}\n`
+    `${int(selected)} selected by the filters.\n${renderSkipped(s)}`
   );
 }

@@ -50,3 +50,4 @@ export {
   type ParseResult,
 } from './serialize';
 export { generationId, uuidV5, GENERATION_ID_NAMESPACE, type GenerationKey } from './ids';
+export { fromSpecRecord, specOutcome, specRecordMissing, specTime, hasOwnShapeKeys, type NotARecord, type SpecRecordOptions } from './spec-record';
