@@ -1,10 +1,10 @@
-/** A deterministic, large state numbered `seq`: the crash test recognises exactly what was written. */
+/** A deterministic, large state numbered `seq` (open tasks with long prompts: the write, not the validation, is most of a save): the crash test recognises exactly what was written. */
 import { STATE_VERSION, emptyHealth, type CollectorState } from '../../../src/pipeline/state-shape';
 import type { GenerationRecord } from '../../../src/schema';
 
 export const BIG_STATE_EPOCH_MS = Date.UTC(2026, 0, 1);
 
-export function makeBigState(seq: number, tasks = 3000): CollectorState {
+export function makeBigState(seq: number, tasks = 300): CollectorState {
   const sha = (n: number): string => (n.toString(16).padStart(8, '0') + 'ab').repeat(7).slice(0, 64);
   return {
     version: STATE_VERSION,
@@ -22,7 +22,7 @@ export function makeBigState(seq: number, tasks = 3000): CollectorState {
         tasks: Array.from({ length: tasks }, (_, i) => ({
           id: `task-${seq}-${i}`,
           key: `key-${i}`,
-          logId: `a wooden chair number ${i} `.repeat(10),
+          logId: `a wooden chair number ${i} `.repeat(100),
           phase: 'generating' as const,
           group: `g${i % 4}`,
           receivedMs: BIG_STATE_EPOCH_MS + i,
@@ -31,7 +31,7 @@ export function makeBigState(seq: number, tasks = 3000): CollectorState {
           feedbackMs: null,
           orphanId: null,
           // the draft record is the tracker's business (the schema checks it is an object)
-          record: { task: { prompt: `a wooden chair number ${i} `.repeat(10) }, events: [seq, i, seq + i] } as unknown as GenerationRecord,
+          record: { task: { prompt: `a wooden chair number ${i} `.repeat(100) }, events: [seq, i, seq + i] } as unknown as GenerationRecord,
         })),
         identity: { minerUid: 42, network: 'mainnet' as const },
         occurrences: [],
