@@ -13,11 +13,12 @@
 const SAMPLES = 15;
 const QUARTER_HOUR_MS = 15 * 60_000;
 const SNAP_MS = 120_000;
+const STALE_FIRST_MS = 60_000;
 
 export interface ClockSkewOptions {
   /** Offsets smaller than this are jitter: the source counts as aligned (default 2 minutes). */
   alignedMs?: number;
-  /** The miner's newest line must have been read at most this long ago (wall) to compare with (default 60 s). */
+  /** The miner's newest line must have been read at most this long ago (wall) to compare with (default 10 s; 60 s for the first sample). */
   freshMs?: number;
 }
 
@@ -31,7 +32,7 @@ export class ClockSkew {
   constructor(knownMs = 0, opts: ClockSkewOptions = {}) {
     this.offset = knownMs;
     this.alignedMs = opts.alignedMs ?? 120_000;
-    this.freshMs = opts.freshMs ?? 60_000;
+    this.freshMs = opts.freshMs ?? 10_000;
   }
 
   /** Milliseconds this source's clock runs ahead of the miner's (0 when aligned). */
@@ -44,7 +45,10 @@ export class ClockSkew {
    * `minerTimeMs` and was read at `minerReadMs`. Returns true when the offset changed.
    */
   sample(timeMs: number, wallMs: number, minerTimeMs: number, minerReadMs: number): boolean {
-    if (!Number.isFinite(timeMs) || !Number.isFinite(minerTimeMs) || wallMs - minerReadMs > this.freshMs) return false;
+    // a miner line read long ago tells little of the miner's clock now: only the first sample may use
+    // one up to a minute old (better than no correction at all), later ones want a fresh one
+    const age = wallMs - minerReadMs;
+    if (!Number.isFinite(timeMs) || !Number.isFinite(minerTimeMs) || age > (this.samples.length ? this.freshMs : STALE_FIRST_MS)) return false;
     this.samples.push(timeMs - (minerTimeMs + Math.max(0, wallMs - minerReadMs)));
     if (this.samples.length > SAMPLES) this.samples.shift();
     const next = settle(median(this.samples), this.alignedMs);

@@ -14,10 +14,14 @@ test('settle: jitter is 0, near a quarter hour is that quarter hour, else the me
   expect(settle(7 * MIN + 12_400, 2 * MIN)).toBe(7 * MIN + 12_000);
 });
 
-test('a miner line read long ago is nothing to compare with', () => {
+test('a miner line read long ago is nothing to compare with: over a minute for the first sample, over 10 s for later ones', () => {
   const skew = new ClockSkew();
   expect(skew.sample(10 * HOUR, 1_000_000, 0, 1_000_000 - 61_000)).toBe(false);
   expect(skew.offsetMs).toBe(0);
+  expect(skew.sample(3 * HOUR + 30_000, 1_000_000, 0, 1_000_000 - 30_000)).toBe(true);
+  expect(skew.offsetMs).toBe(3 * HOUR);
+  expect(skew.sample(5 * HOUR + 11_000, 2_000_000, 0, 2_000_000 - 11_000)).toBe(false);
+  expect(skew.offsetMs).toBe(3 * HOUR);
 });
 
 test('the offset an earlier run measured holds until lines say otherwise', () => {
