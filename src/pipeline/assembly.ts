@@ -247,8 +247,10 @@ export class Assembly {
     };
     if (this.quarantined.length < 100) this.quarantined.push(entry);
     this.counters.quarantined++;
+    // where in our code it threw (the frames name code, not the line's text): what a bug report needs
+    const where = String((err as Error)?.stack ?? '').split('\n').slice(1, 6).map((f) => f.trim()).join(' < ');
     this.opts.logger.error(
-      { file, offset, length: entry.length, sha256: entry.sha256, what, error: entry.reason },
+      { file, offset, length: entry.length, sha256: entry.sha256, what, error: entry.reason, where },
       `line quarantined: handling it threw; skipped (${file}:${offset})`,
     );
   }

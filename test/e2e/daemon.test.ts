@@ -184,5 +184,7 @@ describe('the collector SIGKILLed at random moments while it links PLY files', (
     expect(kept).toBeGreaterThan(0);
     expect(fs.readdirSync(path.join(dataDir, 'ply_files')).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     expect(loadState(dataDir).pending_blobs).toEqual([]);
+    // no event was skipped by the bulkhead (a throw would cost its task an end)
+    expect(loadState(dataDir).quarantine).toEqual([]);
   }, 480000);
 });
