@@ -177,7 +177,7 @@ table{border-collapse:collapse;font-size:13px;font-variant-numeric:tabular-nums}
 caption{text-align:left;font-weight:600;padding:2px 0 4px}
 td,th{padding:3px 10px;text-align:right;border-bottom:1px solid #e2e8f0;vertical-align:top}
 th[scope=col]{background:#edf2f7}tbody th{text-align:left;font-weight:normal;white-space:nowrap}
-td:last-child{overflow-wrap:anywhere}.t{text-align:left}`;
+.t{text-align:left}td,tbody th{white-space:nowrap}td.t:last-child{white-space:normal;overflow-wrap:anywhere;min-width:14em}`;
 
 export function renderHtmlReport(input: ReportInput): string {
   const { analysis: a, stats: s } = input;
