@@ -13,11 +13,10 @@ import { readInstanceLock, stateFilePath } from '../state';
 import { loadState } from '../pipeline/state-shape';
 import { CollectorError } from '../common/errors';
 import { scanOutputDir } from '../sources';
-import type { Command } from './commands';
-import { configFromFlags, readRulesFile } from './ingest';
-import { parseFlags } from './usage';
 import { measureStorage } from '../sinks/space';
-import { formatBytes, guardLine } from './storage';
+import { parseFlags, type Command } from './command';
+import { configFromFlags, readRulesFile } from './flags';
+import { formatBytes, guardLine } from './format';
 
 export interface Check {
   name: string;

@@ -1,9 +1,10 @@
 /** `data-collector export`: the spec's "Export Training Data": selected records with absolute file paths. */
-import type { Command } from './commands';
-import { parseFlags, UsageError } from './usage';
-import { loadSelection, nothingReadable, processIo, type CliIo } from './analyze';
+import { parseFlags, UsageError, type Command } from './command';
+import { processIo, type CliIo } from './io';
+import { loadSelection, nothingReadable } from './selection';
+import { table } from './format';
 import { FILTER_FLAGS, FILTER_HELP, exportRecords, type ExportSummary } from '../query';
-import { renderSkipped, table } from '../report/text';
+import { renderSkipped } from '../report/text';
 
 const HELP = `Usage: data-collector export --output FILE [--require-files] [--json] [selection]
 

@@ -17,10 +17,9 @@ import { CollectorError } from '../common/errors';
 import { dataFiles, loadDataset } from '../query';
 import { hashId } from '../query/columns';
 import { VERSION } from '../version';
-import type { Command } from './commands';
-import { configFromFlags } from './ingest';
-import { processIo, type CliIo } from './analyze';
-import { parseFlags, UsageError } from './usage';
+import { parseFlags, UsageError, type Command } from './command';
+import { configFromFlags } from './flags';
+import { processIo, type CliIo } from './io';
 
 const HELP = `Usage: data-collector import FILE|DIR... [--data-dir DIR] [--dry-run] [--host NAME] [--miner-app NAME] [--json]
 

@@ -2,10 +2,9 @@
 import * as path from 'node:path';
 import { runRotation } from '../sinks/rotation';
 import { planPrune, runPrune } from '../sinks/space';
-import type { Command } from './commands';
-import { configFromFlags } from './ingest';
-import { formatBytes } from './storage';
-import { parseFlags, UsageError } from './usage';
+import { parseFlags, UsageError, type Command } from './command';
+import { configFromFlags } from './flags';
+import { formatBytes } from './format';
 
 const HELP = `Usage: data-collector rotate [--config FILE] [--data-dir DIR] [--dry-run] [--gzip-after MONTHS]
                              [--archive-after MONTHS] [--prune-older-than MONTHS [--yes]] [--json]

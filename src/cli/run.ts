@@ -4,9 +4,8 @@ import { Daemon } from '../pipeline/daemon';
 import { createLogger, parseLogFormat } from '../common/log';
 import type { LogEvent } from '../parse';
 import { checkPm2Apps, describePm2Apps } from '../config';
-import type { Command } from './commands';
-import { configFromFlags, INPUT_FLAGS, pipelineInputs } from './ingest';
-import { parseFlags, UsageError } from './usage';
+import { parseFlags, UsageError, type Command } from './command';
+import { configFromFlags, INPUT_FLAGS, pipelineInputs } from './flags';
 
 const RUN_FLAGS = { ...INPUT_FLAGS, 'log-format': { type: 'string' } } as const;
 

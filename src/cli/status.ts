@@ -6,9 +6,11 @@ import { loadState, type CollectorState } from '../pipeline/state-shape';
 import type { WorkerGroup } from '../config';
 import { CollectorError, fromFsError } from '../common/errors';
 import { edgeLines } from '../common/lines';
-import type { Command } from './commands';
-import { configFromFlags } from './ingest';
-import { parseFlags } from './usage';
+import { parseFlags, type Command } from './command';
+import { configFromFlags } from './flags';
+import { formatDuration } from './format';
+
+export { formatDuration };
 
 const HELP = `Usage: data-collector status [--data-dir DIR] [--config FILE] [--json]
 
@@ -66,15 +68,6 @@ export interface StatusOptions {
   nowMs?: number;
   /** The config's worker groups, to name the sources of clock offsets. */
   workers?: WorkerGroup[];
-}
-
-/** "12 s", "4 min 5 s", "3 h 0 min", "2 d 1 h". */
-export function formatDuration(ms: number): string {
-  const s = Math.floor(Math.abs(ms) / 1000);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }
 
 /** A source key as the operator knows it: `worker <name>` when it is a worker group's (by name or PM2 app). */

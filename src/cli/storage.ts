@@ -1,9 +1,9 @@
 /** `data-collector storage`: what the data dir holds by kind, how fast it grows, when the disk is full. */
 import { measureStorage, type StorageReport } from '../sinks/space';
 import type { Config } from '../config';
-import type { Command } from './commands';
-import { configFromFlags } from './ingest';
-import { parseFlags, UsageError } from './usage';
+import { parseFlags, UsageError, type Command } from './command';
+import { configFromFlags } from './flags';
+import { formatBytes, guardLine } from './format';
 
 const HELP = `Usage: data-collector storage [--config FILE] [--data-dir DIR] [--days N] [--json]
 
@@ -12,28 +12,6 @@ day over the last N days (default 7: JSONL by record time, images and PLYs by fi
 and days until the disk is full at that rate. Also says whether the free-space guard (minFreeBytes)
 is holding back images and PLYs. See docs/storage.md.
 `;
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (Math.abs(n) >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n.toFixed(0) : n.toFixed(1)} ${units[i]}`;
-}
-
-/** One line for doctor and the command's last line: the guard's state. */
-export function guardLine(r: StorageReport, config: Config): { ok: boolean; text: string } {
-  if (r.freeBytes === null) return { ok: true, text: 'free space unknown (statfs refused)' };
-  const ok = r.freeBytes >= config.minFreeBytes;
-  return {
-    ok,
-    text: ok
-      ? `storing blobs (free ${formatBytes(r.freeBytes)} >= minFreeBytes ${formatBytes(config.minFreeBytes)})`
-      : `NOT storing images/PLYs: free ${formatBytes(r.freeBytes)} < minFreeBytes ${formatBytes(config.minFreeBytes)} (records say blobs_skipped disk_low)`,
-  };
-}
 
 export function formatReport(r: StorageReport, config: Config): string {
   const b = r.bytes;

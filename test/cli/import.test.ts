@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { runImport } from '../../src/cli/import';
-import { runAnalyze, type CliIo } from '../../src/cli/analyze';
+import { runAnalyze } from '../../src/cli/analyze';
+import type { CliIo } from '../../src/cli/io';
 import { runExport } from '../../src/cli/export';
-import { UsageError } from '../../src/cli/usage';
+import { UsageError } from '../../src/cli/command';
 import { SPEC_CASES, specRecord, type SpecRow } from '../query/spec-fixture';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');

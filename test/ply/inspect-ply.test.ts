@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 // main first: it loads the command list the way the binary does.
 import { main } from '../../src/cli/main';
-import { UsageError } from '../../src/cli/usage';
+import { UsageError } from '../../src/cli/command';
 import { CollectorError } from '../../src/common/errors';
 import { summarizePly } from '../../src/ply';
 

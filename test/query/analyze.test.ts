@@ -4,9 +4,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runAnalyze, type CliIo } from '../../src/cli/analyze';
+import { runAnalyze } from '../../src/cli/analyze';
+import type { CliIo } from '../../src/cli/io';
 import { runExport } from '../../src/cli/export';
-import { UsageError } from '../../src/cli/usage';
+import { UsageError } from '../../src/cli/command';
 import { buildFleet, NOW, uuid } from './fixture';
 
 let fleet: { root: string; a: string; b: string };

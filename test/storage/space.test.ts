@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { main } from '../../src/cli/main'; // first: cli/usage and cli/commands import each other
+import { main } from '../../src/cli/main';
 import { runChecks } from '../../src/cli/doctor';
 import { ManualClock } from '../../src/common/clock';
 import { loadConfigFile } from '../../src/config/config';
