@@ -25,6 +25,10 @@ Flags:
   --config FILE            the collector's config (JSON; default $DC_CONFIG, else ./data-collector.config.json if present)
   --data-dir DIR           where the data goes (default: the config's, else ./data)
   --time-zone ZONE         IANA zone of the miner's log times (default: the host's)
+
+Exit status: 0 ok (also when nothing new was written), 1 a file or the config cannot be read (one
+line naming it and the fix), 2 usage error (no --miner-log, a file given that does not exist, a bad
+--time-zone).
 `;
 
 export const ingestCommand: Command = {

@@ -49,6 +49,11 @@ if (require.main === module) {
   // Past a file size limit (ulimit -f) a write must fail with EFBIG, which the store handles,
   // instead of the default SIGXFSZ action killing the collector.
   process.on('SIGXFSZ', () => {});
+  // the reader went away (`data-collector analyze --summary | head -1`): it has what it wanted; stop quietly
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

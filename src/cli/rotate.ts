@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { runRotation } from '../sinks/rotation';
 import { planPrune, runPrune } from '../sinks/space';
 import { parseFlags, UsageError, type Command } from './command';
-import { configFromFlags } from './flags';
+import { configFromFlags, existingDataDir } from './flags';
 import { formatBytes } from './format';
 
 const HELP = `Usage: data-collector rotate [--config FILE] [--data-dir DIR] [--dry-run] [--gzip-after MONTHS]
@@ -20,6 +20,9 @@ Safe while the daemon runs (each step holds the append lock) and after a kill (r
 --prune-older-than MONTHS lists files in archive/ and images/PLYs older than MONTHS that no newer record
 names; they are deleted only with --yes. With retention.pruneAfterMonths in the config, rotate deletes
 those without a flag. --dry-run prints the plan and changes nothing. See docs/storage.md.
+
+Exit status: 0 ok (also when there is nothing to rotate; the message names the data dir), 1 the data
+dir does not exist or a file cannot be sealed, gzipped, moved or deleted, 2 usage error.
 `;
 
 function months(flag: string, v: string | undefined, dflt: number | null): number | null {
@@ -45,6 +48,7 @@ export const rotateCommand: Command = {
       json: { type: 'boolean' },
     });
     const config = configFromFlags(values);
+    existingDataDir('rotate', config.dataDir);
     const dryRun = values['dry-run'] ?? false;
     const now = Date.now();
     const steps = await runRotation({
@@ -69,7 +73,7 @@ export const rotateCommand: Command = {
     }
     const verb = dryRun ? 'would ' : '';
     for (const s of steps) process.stdout.write(`${verb}${s.action.padEnd(7)} ${rel(s.file)} -> ${rel(s.target)}\n`);
-    if (steps.length === 0) process.stdout.write('nothing to rotate\n');
+    if (steps.length === 0) process.stdout.write(`nothing to rotate in ${config.dataDir}\n`);
     if (pruneMonths !== null) {
       const bytes = prune.reduce((n, p) => n + p.bytes, 0);
       for (const p of prune) process.stdout.write(`${deleting ? 'deleted' : 'would delete'} ${p.kind.padEnd(7)} ${rel(p.file)} (${formatBytes(p.bytes)})\n`);

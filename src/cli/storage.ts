@@ -2,7 +2,7 @@
 import { measureStorage, type StorageReport } from '../sinks/space';
 import type { Config } from '../config';
 import { parseFlags, UsageError, type Command } from './command';
-import { configFromFlags } from './flags';
+import { configFromFlags, existingDataDir } from './flags';
 import { formatBytes, guardLine } from './format';
 
 const HELP = `Usage: data-collector storage [--config FILE] [--data-dir DIR] [--days N] [--json]
@@ -11,6 +11,9 @@ Bytes used by kind (JSONL files, images, PLY files, gzip archives, the collector
 day over the last N days (default 7: JSONL by record time, images and PLYs by file time), free space,
 and days until the disk is full at that rate. Also says whether the free-space guard (minFreeBytes)
 is holding back images and PLYs. See docs/storage.md.
+
+Exit status: 0 ok (whether or not the guard holds blobs back), 1 the data dir does not exist or
+cannot be read, 2 usage error.
 `;
 
 export function formatReport(r: StorageReport, config: Config): string {
@@ -49,7 +52,7 @@ export const storageCommand: Command = {
     const days = values.days === undefined ? 7 : Number(values.days);
     if (!(days > 0)) throw new UsageError('storage: --days takes a positive number');
     const config = configFromFlags(values);
-    const r = await measureStorage(config.dataDir, Date.now(), days);
+    const r = await measureStorage(existingDataDir('storage', config.dataDir), Date.now(), days);
     if (values.json) process.stdout.write(`${JSON.stringify({ ...r, minFreeBytes: config.minFreeBytes, storingBlobs: guardLine(r, config).ok }, null, 1)}\n`);
     else process.stdout.write(formatReport(r, config));
     return 0;
