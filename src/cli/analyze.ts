@@ -2,6 +2,7 @@
 import { parseFlags, UsageError, type Command } from './command';
 import { processIo, type CliIo } from './io';
 import { loadSelection, nothingReadable } from './selection';
+import { jsonDocument, snakeKeys } from './format';
 import { FILTER_FLAGS, FILTER_HELP, analyze, splitByHost, type Analysis } from '../query';
 import { renderAcceptance, renderClip, renderFailures, renderGroups, renderScanFooter, renderSummary, renderValidators } from '../report/text';
 import { writeHtmlReport } from '../report/html';
@@ -32,7 +33,7 @@ Sections:
 ${FILTER_HELP}
 Records in the spec's own schema (what its Python logger wrote: no outcome, no provenance) are read
 too: their outcome is derived from validator_feedback, failure_analysis and generation.submission
-(data/README.md, "Records in the spec's schema"); scope.scan.specRecords counts them.
+(data/README.md, "Records in the spec's schema"); scope.scan.spec_records counts them.
 
 Percentiles are exact (nearest rank). Lines that cannot be counted are skipped and counted: corrupt
 (not JSON) and not a record (JSON, but neither our schema nor the spec's); each count, the first
@@ -108,11 +109,11 @@ export async function runAnalyze(args: string[], io: CliIo = processIo): Promise
       ...(wanted.validators ? { validators: validatorView === null ? x.validators : x.validators.filter((v) => v.validator_uid === validatorView) } : {}),
     });
     const out = {
-      scope: { data_dirs: dataDirs, filter, now: new Date(now).toISOString(), scan: ds.stats, selected, acceptance_rate: 'accepted / feedback_received' },
+      scope: { data_dirs: dataDirs, filter: snakeKeys(filter), now: new Date(now).toISOString(), scan: snakeKeys(ds.stats), selected, acceptance_rate: 'accepted / feedback_received' },
       ...pick(a),
       ...(groups ? { groups: Object.fromEntries(groups.map(([h, g]) => [h, { summary: g.summary, ...pick(g) }])) } : {}),
     };
-    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+    io.stdout(jsonDocument(out));
     if (ds.stats.corrupt > 0 || ds.stats.notRecord > 0) io.stderr(renderScanFooter(ds.stats, selected).trimStart());
     return nothingReadable(ds) ? 1 : 0;
   }

@@ -16,7 +16,7 @@ import { scanOutputDir } from '../sources';
 import { measureStorage } from '../sinks/space';
 import { parseFlags, type Command } from './command';
 import { configFromFlags, readRulesFile } from './flags';
-import { formatBytes, guardLine } from './format';
+import { formatBytes, guardLine, jsonDocument } from './format';
 
 export interface Check {
   name: string;
@@ -380,7 +380,7 @@ export const doctorCommand: Command = {
       checks = [{ name: 'config and rules', ok: false, detail: (err as Error).message, fix: 'fix the file named in the message' }];
     }
     const ok = checks.every((c) => c.ok);
-    if (values.json) process.stdout.write(`${JSON.stringify({ ok, checks }, null, 1)}\n`);
+    if (values.json) process.stdout.write(jsonDocument({ ok, checks }, 1));
     else {
       for (const c of checks) process.stdout.write(`${c.ok ? 'ok  ' : c.warning ? 'WARN' : 'FAIL'}  ${c.name}: ${c.detail}${c.fix ? `\n      fix: ${c.fix}` : ''}\n`);
       process.stdout.write(ok ? 'all is well\n' : `${checks.filter((c) => !c.ok).length} problem(s)\n`);

@@ -43,3 +43,23 @@ export function formatDuration(ms: number): string {
   if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }
+
+/** The version of every --json document's shape (docs/json.md); raised when a key changes meaning or goes. */
+export const JSON_SCHEMA_VERSION = 1;
+
+/**
+ * camelCase keys -> snake_case (as the records spell theirs), deeply. Only keys that are camelCase
+ * identifiers change: keys that are data (task types, host names) are not that and stay as they are.
+ */
+export function snakeKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(snakeKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [/^[a-z][a-zA-Z0-9]*$/.test(k) ? k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : k, snakeKeys(x)]),
+  );
+}
+
+/** What a command prints for --json: `schema_version` first, then the document's keys, and a newline. */
+export function jsonDocument(doc: object, indent = 2): string {
+  return `${JSON.stringify({ schema_version: JSON_SCHEMA_VERSION, ...doc }, null, indent)}\n`;
+}

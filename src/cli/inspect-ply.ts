@@ -1,7 +1,7 @@
 /** `data-collector inspect-ply FILE [--json]`: the figures the collector records for one PLY. */
 import { summarizePly, NEAR_TRANSPARENT_OPACITY, type PlySummary } from '../ply';
 import { parseFlags, UsageError, type Command } from './command';
-import { table } from './format';
+import { jsonDocument, table } from './format';
 
 const HELP = `Usage: data-collector inspect-ply FILE [--json]
 
@@ -59,7 +59,7 @@ export const inspectPlyCommand: Command = {
     const file = positionals[0]!;
     // A bad file throws a CollectorError (BAD_PLY or an fs code): main prints its one line and exits 1.
     const summary = await summarizePly(file);
-    process.stdout.write(values.json ? `${JSON.stringify({ file, ...summary }, null, 2)}\n` : formatPlySummary(file, summary));
+    process.stdout.write(values.json ? jsonDocument({ file, ...summary }) : formatPlySummary(file, summary));
     return 0;
   },
 };

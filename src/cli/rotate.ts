@@ -4,7 +4,7 @@ import { runRotation } from '../sinks/rotation';
 import { planPrune, runPrune } from '../sinks/space';
 import { parseFlags, UsageError, type Command } from './command';
 import { configFromFlags, existingDataDir } from './flags';
-import { formatBytes } from './format';
+import { formatBytes, jsonDocument } from './format';
 
 const HELP = `Usage: data-collector rotate [--config FILE] [--data-dir DIR] [--dry-run] [--gzip-after MONTHS]
                              [--archive-after MONTHS] [--prune-older-than MONTHS [--yes]] [--json]
@@ -68,7 +68,7 @@ export const rotateCommand: Command = {
 
     const rel = (f: string) => path.relative(config.dataDir, f) || f;
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ dryRun, steps, prune: { months: pruneMonths, deleted: deleting, files: prune } }, null, 1)}\n`);
+      process.stdout.write(jsonDocument({ data_dir: config.dataDir, dry_run: dryRun, steps, prune: { months: pruneMonths, deleted: deleting, files: prune } }, 1));
       return 0;
     }
     const verb = dryRun ? 'would ' : '';

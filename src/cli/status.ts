@@ -8,7 +8,7 @@ import { CollectorError, fromFsError } from '../common/errors';
 import { edgeLines } from '../common/lines';
 import { parseFlags, type Command } from './command';
 import { configFromFlags } from './flags';
-import { formatDuration } from './format';
+import { formatDuration, jsonDocument, snakeKeys } from './format';
 
 export { formatDuration };
 
@@ -224,6 +224,11 @@ export function formatStatus(s: StatusReport): string {
   return `${out.join('\n')}\n`;
 }
 
+/** What `status --json` prints: the report with snake_case keys (the in-process report keeps its names). */
+export function statusJson(s: StatusReport): object {
+  return snakeKeys(s) as object;
+}
+
 /** 0 when a collector runs for the data dir, 3 when none does (as `systemctl is-active`). */
 export function statusExitCode(s: StatusReport): number {
   return s.collector?.running ? STATUS_RUNNING : STATUS_NOT_RUNNING;
@@ -245,7 +250,7 @@ export const statusCommand: Command = {
       process.stderr.write(`data-collector status: ${text}\n`);
       return STATUS_ERROR;
     }
-    process.stdout.write(values.json ? `${JSON.stringify(report, null, 1)}\n` : formatStatus(report));
+    process.stdout.write(values.json ? jsonDocument(statusJson(report), 1) : formatStatus(report));
     return statusExitCode(report);
   },
 };

@@ -3,7 +3,7 @@ import { measureStorage, type StorageReport } from '../sinks/space';
 import type { Config } from '../config';
 import { parseFlags, UsageError, type Command } from './command';
 import { configFromFlags, existingDataDir } from './flags';
-import { formatBytes, guardLine } from './format';
+import { formatBytes, guardLine, jsonDocument, snakeKeys } from './format';
 
 const HELP = `Usage: data-collector storage [--config FILE] [--data-dir DIR] [--days N] [--json]
 
@@ -53,7 +53,7 @@ export const storageCommand: Command = {
     if (!(days > 0)) throw new UsageError('storage: --days takes a positive number');
     const config = configFromFlags(values);
     const r = await measureStorage(existingDataDir('storage', config.dataDir), Date.now(), days);
-    if (values.json) process.stdout.write(`${JSON.stringify({ ...r, minFreeBytes: config.minFreeBytes, storingBlobs: guardLine(r, config).ok }, null, 1)}\n`);
+    if (values.json) process.stdout.write(jsonDocument(snakeKeys({ ...r, minFreeBytes: config.minFreeBytes, storingBlobs: guardLine(r, config).ok }) as object, 1));
     else process.stdout.write(formatReport(r, config));
     return 0;
   },

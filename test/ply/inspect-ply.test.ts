@@ -26,7 +26,7 @@ describe('data-collector inspect-ply', () => {
   test('--json prints the same figures as summarizePly', async () => {
     const { code, out } = await run(['inspect-ply', MONKEY, '--json']);
     expect(code).toBe(0);
-    expect(JSON.parse(out)).toEqual({ file: MONKEY, ...(await summarizePly(MONKEY)) });
+    expect(JSON.parse(out)).toEqual({ schema_version: 1, file: MONKEY, ...(await summarizePly(MONKEY)) });
   });
 
   test('the table shows the record figures and one row per property', async () => {
