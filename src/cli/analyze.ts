@@ -1,8 +1,9 @@
 /** `data-collector analyze`: the spec's "View Statistics" over every record of one or more data dirs. */
-import { configFromFlags } from './ingest';
-import type { Command } from './commands';
-import { parseFlags, UsageError } from './usage';
-import { FILTER_FLAGS, FILTER_HELP, FilterError, analyze, filterFromFlags, loadDataset, select, splitByHost, type Analysis, type Dataset, type Filter } from '../query';
+import { parseFlags, UsageError, type Command } from './command';
+import { processIo, type CliIo } from './io';
+import { loadSelection, nothingReadable } from './selection';
+import { jsonDocument, snakeKeys } from './format';
+import { FILTER_FLAGS, FILTER_HELP, analyze, splitByHost, type Analysis } from '../query';
 import { renderAcceptance, renderClip, renderFailures, renderGroups, renderScanFooter, renderSummary, renderValidators } from '../report/text';
 import { writeHtmlReport } from '../report/html';
 
@@ -32,7 +33,7 @@ Sections:
 ${FILTER_HELP}
 Records in the spec's own schema (what its Python logger wrote: no outcome, no provenance) are read
 too: their outcome is derived from validator_feedback, failure_analysis and generation.submission
-(data/README.md, "Records in the spec's schema"); scope.scan.specRecords counts them.
+(data/README.md, "Records in the spec's schema"); scope.scan.spec_records counts them.
 
 Percentiles are exact (nearest rank). Lines that cannot be counted are skipped and counted: corrupt
 (not JSON) and not a record (JSON, but neither our schema nor the spec's); each count, the first
@@ -57,23 +58,6 @@ export const ANALYZE_FLAGS = {
   json: { type: 'boolean' },
 } as const;
 
-/** What the commands need from outside, injected so tests control the clock and capture output. */
-export interface CliIo {
-  now: () => number;
-  stdout: (s: string) => void;
-  stderr: (s: string) => void;
-  /** Whether stderr is a terminal (progress is shown only then). */
-  stderrIsTty: boolean;
-  threads?: number;
-}
-
-export const processIo: CliIo = {
-  now: () => Date.now(),
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
-  stderrIsTty: Boolean(process.stderr.isTTY),
-};
-
 /** `--validator` with no UID (last, or followed by a flag) means "all validators". */
 export function normalizeArgs(args: string[]): string[] {
   return args.map((a, i) => (a === '--validator' && (i + 1 >= args.length || args[i + 1]!.startsWith('--')) ? '--validator=all' : a));
@@ -85,39 +69,6 @@ const numberFlag = (flag: string, v: string | undefined): number | undefined => 
   if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag}: expected a number, got '${v}'`);
   return n;
 };
-
-/** Data dirs, filter and the scan with progress: shared by analyze and export. */
-export async function loadSelection(
-  command: string,
-  values: Record<string, unknown>,
-  io: CliIo,
-): Promise<{ ds: Dataset; sel: Uint8Array; filter: Filter; dataDirs: string[]; now: number }> {
-  const now = io.now();
-  let filter: Filter;
-  try {
-    filter = filterFromFlags(values, now);
-  } catch (err) {
-    if (err instanceof FilterError) throw new UsageError(`${command}: ${err.message}`);
-    throw err;
-  }
-  const given = values['data-dir'] as string[] | undefined;
-  const dataDirs = given?.length ? given : [configFromFlags({ config: values.config as string | undefined }).dataDir];
-  let lastShown = 0;
-  const ds = await loadDataset({
-    dataDirs,
-    threads: io.threads,
-    onProgress: io.stderrIsTty
-      ? (done, total) => {
-          const t = Date.now();
-          if (t - lastShown < 200 && done < total) return;
-          lastShown = t;
-          io.stderr(`\rreading ${((done / Math.max(1, total)) * 100).toFixed(0)}% of ${(total / 1048576).toFixed(0)} MiB`);
-          if (done >= total) io.stderr('\r\x1b[K');
-        }
-      : undefined,
-  });
-  return { ds, sel: select(ds, filter), filter, dataDirs, now };
-}
 
 function count(sel: Uint8Array): number {
   let n = 0;
@@ -158,11 +109,11 @@ export async function runAnalyze(args: string[], io: CliIo = processIo): Promise
       ...(wanted.validators ? { validators: validatorView === null ? x.validators : x.validators.filter((v) => v.validator_uid === validatorView) } : {}),
     });
     const out = {
-      scope: { data_dirs: dataDirs, filter, now: new Date(now).toISOString(), scan: ds.stats, selected, acceptance_rate: 'accepted / feedback_received' },
+      scope: { data_dirs: dataDirs, filter: snakeKeys(filter), now: new Date(now).toISOString(), scan: snakeKeys(ds.stats), selected, acceptance_rate: 'accepted / feedback_received' },
       ...pick(a),
       ...(groups ? { groups: Object.fromEntries(groups.map(([h, g]) => [h, { summary: g.summary, ...pick(g) }])) } : {}),
     };
-    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+    io.stdout(jsonDocument(out));
     if (ds.stats.corrupt > 0 || ds.stats.notRecord > 0) io.stderr(renderScanFooter(ds.stats, selected).trimStart());
     return nothingReadable(ds) ? 1 : 0;
   }
@@ -175,11 +126,6 @@ export async function runAnalyze(args: string[], io: CliIo = processIo): Promise
   if (wanted.validators) parts.push(renderValidators(a, validatorView ?? null));
   io.stdout(parts.join('\n') + renderScanFooter(ds.stats, selected));
   return nothingReadable(ds) ? 1 : 0;
-}
-
-/** No record at all, yet lines that were not: the data is not what analyze reads (exit 1, never a silent 0). */
-export function nothingReadable(ds: Dataset): boolean {
-  return ds.stats.records === 0 && (ds.stats.corrupt > 0 || ds.stats.notRecord > 0);
 }
 
 export const analyzeCommand: Command = {

@@ -9,11 +9,6 @@ import { statusCommand } from './status';
 import { doctorCommand } from './doctor';
 import { rotateCommand } from './rotate';
 import { storageCommand } from './storage';
-export interface Command {
-  name: string;
-  summary: string;
-  help: string;
-  run(args: string[]): Promise<number>;
-}
+import type { Command } from './command';
 
 export const COMMANDS: Command[] = [runCommand, statusCommand, doctorCommand, ingestCommand, analyzeCommand, exportCommand, importCommand, rotateCommand, storageCommand, inspectPlyCommand];

@@ -13,11 +13,10 @@ import { readInstanceLock, stateFilePath } from '../state';
 import { loadState } from '../pipeline/state-shape';
 import { CollectorError } from '../common/errors';
 import { scanOutputDir } from '../sources';
-import type { Command } from './commands';
-import { configFromFlags, readRulesFile } from './ingest';
-import { parseFlags } from './usage';
 import { measureStorage } from '../sinks/space';
-import { formatBytes, guardLine } from './storage';
+import { parseFlags, type Command } from './command';
+import { configFromFlags, readRulesFile } from './flags';
+import { formatBytes, guardLine, jsonDocument } from './format';
 
 export interface Check {
   name: string;
@@ -381,7 +380,7 @@ export const doctorCommand: Command = {
       checks = [{ name: 'config and rules', ok: false, detail: (err as Error).message, fix: 'fix the file named in the message' }];
     }
     const ok = checks.every((c) => c.ok);
-    if (values.json) process.stdout.write(`${JSON.stringify({ ok, checks }, null, 1)}\n`);
+    if (values.json) process.stdout.write(jsonDocument({ ok, checks }, 1));
     else {
       for (const c of checks) process.stdout.write(`${c.ok ? 'ok  ' : c.warning ? 'WARN' : 'FAIL'}  ${c.name}: ${c.detail}${c.fix ? `\n      fix: ${c.fix}` : ''}\n`);
       process.stdout.write(ok ? 'all is well\n' : `${checks.filter((c) => !c.ok).length} problem(s)\n`);

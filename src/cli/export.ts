@@ -1,9 +1,10 @@
 /** `data-collector export`: the spec's "Export Training Data": selected records with absolute file paths. */
-import type { Command } from './commands';
-import { parseFlags, UsageError } from './usage';
-import { loadSelection, nothingReadable, processIo, type CliIo } from './analyze';
+import { parseFlags, UsageError, type Command } from './command';
+import { processIo, type CliIo } from './io';
+import { loadSelection, nothingReadable } from './selection';
+import { jsonDocument, snakeKeys, table } from './format';
 import { FILTER_FLAGS, FILTER_HELP, exportRecords, type ExportSummary } from '../query';
-import { renderSkipped, table } from '../report/text';
+import { renderSkipped } from '../report/text';
 
 const HELP = `Usage: data-collector export --output FILE [--require-files] [--json] [selection]
 
@@ -64,7 +65,7 @@ export async function runExport(args: string[], io: CliIo = processIo): Promise<
     return 1;
   }
   const s = await exportRecords(ds, sel, { output: values.output, requireFiles: values['require-files'] });
-  if (values.json) io.stdout(`${JSON.stringify({ ...s, scan }, null, 2)}\n`);
+  if (values.json) io.stdout(jsonDocument({ ...s, scan: snakeKeys(scan) }));
   else io.stdout(renderExportSummary(s));
   if (scan.corrupt > 0 || scan.notRecord > 0 || !values.json) io.stderr(renderSkipped(scan));
   if (scan.specRecords > 0 && !values.json) io.stderr(`Records in the spec's schema (written as read into ours): ${scan.specRecords}\n`);

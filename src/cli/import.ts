@@ -17,10 +17,10 @@ import { CollectorError } from '../common/errors';
 import { dataFiles, loadDataset } from '../query';
 import { hashId } from '../query/columns';
 import { VERSION } from '../version';
-import type { Command } from './commands';
-import { configFromFlags } from './ingest';
-import { processIo, type CliIo } from './analyze';
-import { parseFlags, UsageError } from './usage';
+import { parseFlags, UsageError, type Command } from './command';
+import { configFromFlags } from './flags';
+import { processIo, type CliIo } from './io';
+import { jsonDocument } from './format';
 
 const HELP = `Usage: data-collector import FILE|DIR... [--data-dir DIR] [--dry-run] [--host NAME] [--miner-app NAME] [--json]
 
@@ -340,7 +340,7 @@ export async function runImport(args: string[], io: CliIo = processIo): Promise<
     minerApp: values['miner-app'] ?? config.miner.pm2App,
     threads: io.threads,
   });
-  io.stdout(values.json ? `${JSON.stringify(s, null, 2)}\n` : renderImportSummary(s));
+  io.stdout(values.json ? jsonDocument(s) : renderImportSummary(s));
   return s.records === 0 && (s.corrupt > 0 || s.not_record > 0) ? 1 : 0;
 }
 

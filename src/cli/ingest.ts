@@ -1,26 +1,10 @@
 /** `data-collector ingest`: read log files as they are now, write their records, exit. */
 import * as fs from 'node:fs';
-import { defaultConfig, loadConfigFile, type Config } from '../config';
-import { explicitStreams, minerAppOf, outputDirsOf } from '../pipeline/inputs';
+import { explicitStreams } from '../pipeline/inputs';
 import { runIngest } from '../pipeline/ingest';
-import type { PipelineInputs } from '../pipeline/wiring';
-import type { StreamSpec } from '../parse';
-import type { Logger } from '../common/logger';
 import { createLogger } from '../common/log';
-import { CollectorError } from '../common/errors';
-import type { Command } from './commands';
-import { parseFlags, UsageError } from './usage';
-
-export const INPUT_FLAGS = {
-  'miner-log': { type: 'string', multiple: true },
-  'worker-log': { type: 'string', multiple: true },
-  'output-dir': { type: 'string', multiple: true },
-  'miner-app': { type: 'string' },
-  rules: { type: 'string' },
-  config: { type: 'string' },
-  'data-dir': { type: 'string' },
-  'time-zone': { type: 'string' },
-} as const;
+import { parseFlags, UsageError, type Command } from './command';
+import { configFromFlags, INPUT_FLAGS, pipelineInputs } from './flags';
 
 const HELP = `Usage: data-collector ingest --miner-log PATH... [--worker-log [NAME=]PATH...] [--output-dir [NAME=]DIR...] [--miner-app NAME]
                              [--rules FILE] [--config FILE] [--data-dir DIR] [--time-zone ZONE]
@@ -41,45 +25,11 @@ Flags:
   --config FILE            the collector's config (JSON; default $DC_CONFIG, else ./data-collector.config.json if present)
   --data-dir DIR           where the data goes (default: the config's, else ./data)
   --time-zone ZONE         IANA zone of the miner's log times (default: the host's)
+
+Exit status: 0 ok (also when nothing new was written), 1 a file or the config cannot be read (one
+line naming it and the fix), 2 usage error (no --miner-log, a file given that does not exist, a bad
+--time-zone).
 `;
-
-/** The collector's config when no --config is given (looked for in the working directory). */
-export const DEFAULT_CONFIG_FILE = 'data-collector.config.json';
-
-/** The config from --config (or $DC_CONFIG, or ./data-collector.config.json), with the flags that override it. */
-export function configFromFlags(values: { config?: string; 'data-dir'?: string; 'time-zone'?: string }): Config {
-  const file = values.config ?? process.env.DC_CONFIG ?? (fs.existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : null);
-  const config = file ? loadConfigFile(file) : defaultConfig();
-  if (values['data-dir']) config.dataDir = values['data-dir'];
-  if (values['time-zone']) config.timeZone = values['time-zone'];
-  return config;
-}
-
-/** The pipeline's inputs from the shared flags, for `run` and `ingest` alike. */
-export function pipelineInputs(
-  values: { 'output-dir'?: string[]; 'miner-app'?: string; rules?: string },
-  config: Config,
-  streams: StreamSpec[],
-  logger: Logger,
-): PipelineInputs {
-  return {
-    config,
-    streams,
-    outputDirs: outputDirsOf(config, streams, values['output-dir'] ?? []),
-    minerApp: minerAppOf(streams, config, values['miner-app']),
-    rulesFile: readRulesFile(values.rules ?? config.rulesFile ?? undefined),
-    logger,
-  };
-}
-
-export function readRulesFile(file: string | undefined): unknown {
-  if (!file) return undefined;
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new CollectorError('CONFIG_INVALID', `cannot read the rules file: ${(err as Error).message}`, file, 'fix the JSON');
-  }
-}
 
 export const ingestCommand: Command = {
   name: 'ingest',

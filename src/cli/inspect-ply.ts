@@ -1,7 +1,7 @@
 /** `data-collector inspect-ply FILE [--json]`: the figures the collector records for one PLY. */
 import { summarizePly, NEAR_TRANSPARENT_OPACITY, type PlySummary } from '../ply';
-import type { Command } from './commands';
-import { parseFlags, UsageError } from './usage';
+import { parseFlags, UsageError, type Command } from './command';
+import { jsonDocument, table } from './format';
 
 const HELP = `Usage: data-collector inspect-ply FILE [--json]
 
@@ -21,11 +21,6 @@ function num(v: number | undefined): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(6);
 }
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
-}
-
 /** The readable form: the record's figures, then one row per measured property. */
 export function formatPlySummary(file: string, s: PlySummary): string {
   const g = s.gaussian_stats;
@@ -42,14 +37,14 @@ export function formatPlySummary(file: string, s: PlySummary): string {
   }
   const props = ['opacity', 'scale_0', 'scale_1', 'scale_2', 'f_dc_0', 'f_dc_1', 'f_dc_2'].filter((p) => `${p}_mean` in g);
   if (props.length > 0) {
-    lines.push('', ...table([
+    lines.push('', table([
       ['property', 'mean', 'std', 'min', 'max', 'activated mean'],
       ...props.map((p) => [p, ...['mean', 'std', 'min', 'max', 'activated_mean'].map((k) => num(g[`${p}_${k}`]))]),
-    ]));
+    ], { rule: false }).trimEnd());
   }
   const axes = ['x', 'y', 'z'].filter((a) => `bbox_min_${a}` in g);
   if (axes.length > 0) {
-    lines.push('', ...table([['bbox', 'min', 'max', 'extent'], ...axes.map((a) => [a, num(g[`bbox_min_${a}`]), num(g[`bbox_max_${a}`]), num(g[`extent_${a}`])])]));
+    lines.push('', table([['bbox', 'min', 'max', 'extent'], ...axes.map((a) => [a, num(g[`bbox_min_${a}`]), num(g[`bbox_max_${a}`]), num(g[`extent_${a}`])])], { rule: false }).trimEnd());
   }
   return `${lines.join('\n')}\n`;
 }
@@ -64,7 +59,7 @@ export const inspectPlyCommand: Command = {
     const file = positionals[0]!;
     // A bad file throws a CollectorError (BAD_PLY or an fs code): main prints its one line and exits 1.
     const summary = await summarizePly(file);
-    process.stdout.write(values.json ? `${JSON.stringify({ file, ...summary }, null, 2)}\n` : formatPlySummary(file, summary));
+    process.stdout.write(values.json ? jsonDocument({ file, ...summary }) : formatPlySummary(file, summary));
     return 0;
   },
 };

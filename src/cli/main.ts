@@ -1,8 +1,27 @@
 #!/usr/bin/env node
 /** The `data-collector` command: dispatches to one module per subcommand. */
-import { COMMANDS, type Command } from './commands';
-import { UsageError, helpText, VERSION } from './usage';
+import { COMMANDS } from './commands';
+import { UsageError, type Command } from './command';
 import { CollectorError } from '../common/errors';
+import { VERSION } from '../version';
+
+export function helpText(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = [
+    `data-collector ${VERSION}: records every generation of a 404-GEN miner from its PM2 logs`,
+    '',
+    'Usage: data-collector <command> [flags]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Flags:',
+    '  --help, -h     show help (also after a command)',
+    '  --version, -V  print the version',
+    '',
+  ];
+  return lines.join('\n');
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
@@ -30,6 +49,11 @@ if (require.main === module) {
   // Past a file size limit (ulimit -f) a write must fail with EFBIG, which the store handles,
   // instead of the default SIGXFSZ action killing the collector.
   process.on('SIGXFSZ', () => {});
+  // the reader went away (`data-collector analyze --summary | head -1`): it has what it wanted; stop quietly
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -2,10 +2,9 @@
 import * as path from 'node:path';
 import { runRotation } from '../sinks/rotation';
 import { planPrune, runPrune } from '../sinks/space';
-import type { Command } from './commands';
-import { configFromFlags } from './ingest';
-import { formatBytes } from './storage';
-import { parseFlags, UsageError } from './usage';
+import { parseFlags, UsageError, type Command } from './command';
+import { configFromFlags, existingDataDir } from './flags';
+import { formatBytes, jsonDocument } from './format';
 
 const HELP = `Usage: data-collector rotate [--config FILE] [--data-dir DIR] [--dry-run] [--gzip-after MONTHS]
                              [--archive-after MONTHS] [--prune-older-than MONTHS [--yes]] [--json]
@@ -21,6 +20,9 @@ Safe while the daemon runs (each step holds the append lock) and after a kill (r
 --prune-older-than MONTHS lists files in archive/ and images/PLYs older than MONTHS that no newer record
 names; they are deleted only with --yes. With retention.pruneAfterMonths in the config, rotate deletes
 those without a flag. --dry-run prints the plan and changes nothing. See docs/storage.md.
+
+Exit status: 0 ok (also when there is nothing to rotate; the message names the data dir), 1 the data
+dir does not exist or a file cannot be sealed, gzipped, moved or deleted, 2 usage error.
 `;
 
 function months(flag: string, v: string | undefined, dflt: number | null): number | null {
@@ -46,6 +48,7 @@ export const rotateCommand: Command = {
       json: { type: 'boolean' },
     });
     const config = configFromFlags(values);
+    existingDataDir('rotate', config.dataDir);
     const dryRun = values['dry-run'] ?? false;
     const now = Date.now();
     const steps = await runRotation({
@@ -65,12 +68,12 @@ export const rotateCommand: Command = {
 
     const rel = (f: string) => path.relative(config.dataDir, f) || f;
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ dryRun, steps, prune: { months: pruneMonths, deleted: deleting, files: prune } }, null, 1)}\n`);
+      process.stdout.write(jsonDocument({ data_dir: config.dataDir, dry_run: dryRun, steps, prune: { months: pruneMonths, deleted: deleting, files: prune } }, 1));
       return 0;
     }
     const verb = dryRun ? 'would ' : '';
     for (const s of steps) process.stdout.write(`${verb}${s.action.padEnd(7)} ${rel(s.file)} -> ${rel(s.target)}\n`);
-    if (steps.length === 0) process.stdout.write('nothing to rotate\n');
+    if (steps.length === 0) process.stdout.write(`nothing to rotate in ${config.dataDir}\n`);
     if (pruneMonths !== null) {
       const bytes = prune.reduce((n, p) => n + p.bytes, 0);
       for (const p of prune) process.stdout.write(`${deleting ? 'deleted' : 'would delete'} ${p.kind.padEnd(7)} ${rel(p.file)} (${formatBytes(p.bytes)})\n`);

@@ -4,9 +4,8 @@ import { Daemon } from '../pipeline/daemon';
 import { createLogger, parseLogFormat } from '../common/log';
 import type { LogEvent } from '../parse';
 import { checkPm2Apps, describePm2Apps } from '../config';
-import type { Command } from './commands';
-import { configFromFlags, INPUT_FLAGS, pipelineInputs } from './ingest';
-import { parseFlags, UsageError } from './usage';
+import { parseFlags, UsageError, type Command } from './command';
+import { configFromFlags, INPUT_FLAGS, pipelineInputs } from './flags';
 
 const RUN_FLAGS = { ...INPUT_FLAGS, 'log-format': { type: 'string' } } as const;
 
@@ -28,6 +27,10 @@ $DC_LOG_LEVEL sets the level (default info).
 Flags: as for ingest (see data-collector ingest --help), and
   --log-format human|json  human: the lines above (default; $DC_LOG_FORMAT=json also selects json);
                            json: pino's JSON lines, the same split, for log shippers
+
+Exit status: 0 stopped by SIGINT/SIGTERM (what was finished is written), 1 it cannot start (another
+collector holds the data dir, the config or a log file cannot be read) or a fatal error (one line on
+stderr), 2 usage error (an unknown flag, a bad --time-zone or --log-format).
 `;
 
 /**

@@ -6,9 +6,11 @@ import { loadState, type CollectorState } from '../pipeline/state-shape';
 import type { WorkerGroup } from '../config';
 import { CollectorError, fromFsError } from '../common/errors';
 import { edgeLines } from '../common/lines';
-import type { Command } from './commands';
-import { configFromFlags } from './ingest';
-import { parseFlags } from './usage';
+import { parseFlags, type Command } from './command';
+import { configFromFlags } from './flags';
+import { formatDuration, jsonDocument, snakeKeys } from './format';
+
+export { formatDuration };
 
 const HELP = `Usage: data-collector status [--data-dir DIR] [--config FILE] [--json]
 
@@ -66,15 +68,6 @@ export interface StatusOptions {
   nowMs?: number;
   /** The config's worker groups, to name the sources of clock offsets. */
   workers?: WorkerGroup[];
-}
-
-/** "12 s", "4 min 5 s", "3 h 0 min", "2 d 1 h". */
-export function formatDuration(ms: number): string {
-  const s = Math.floor(Math.abs(ms) / 1000);
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }
 
 /** A source key as the operator knows it: `worker <name>` when it is a worker group's (by name or PM2 app). */
@@ -231,6 +224,11 @@ export function formatStatus(s: StatusReport): string {
   return `${out.join('\n')}\n`;
 }
 
+/** What `status --json` prints: the report with snake_case keys (the in-process report keeps its names). */
+export function statusJson(s: StatusReport): object {
+  return snakeKeys(s) as object;
+}
+
 /** 0 when a collector runs for the data dir, 3 when none does (as `systemctl is-active`). */
 export function statusExitCode(s: StatusReport): number {
   return s.collector?.running ? STATUS_RUNNING : STATUS_NOT_RUNNING;
@@ -252,7 +250,7 @@ export const statusCommand: Command = {
       process.stderr.write(`data-collector status: ${text}\n`);
       return STATUS_ERROR;
     }
-    process.stdout.write(values.json ? `${JSON.stringify(report, null, 1)}\n` : formatStatus(report));
+    process.stdout.write(values.json ? jsonDocument(statusJson(report), 1) : formatStatus(report));
     return statusExitCode(report);
   },
 };

@@ -1,9 +1,9 @@
 /** `data-collector storage`: what the data dir holds by kind, how fast it grows, when the disk is full. */
 import { measureStorage, type StorageReport } from '../sinks/space';
 import type { Config } from '../config';
-import type { Command } from './commands';
-import { configFromFlags } from './ingest';
-import { parseFlags, UsageError } from './usage';
+import { parseFlags, UsageError, type Command } from './command';
+import { configFromFlags, existingDataDir } from './flags';
+import { formatBytes, guardLine, jsonDocument, snakeKeys } from './format';
 
 const HELP = `Usage: data-collector storage [--config FILE] [--data-dir DIR] [--days N] [--json]
 
@@ -11,29 +11,10 @@ Bytes used by kind (JSONL files, images, PLY files, gzip archives, the collector
 day over the last N days (default 7: JSONL by record time, images and PLYs by file time), free space,
 and days until the disk is full at that rate. Also says whether the free-space guard (minFreeBytes)
 is holding back images and PLYs. See docs/storage.md.
+
+Exit status: 0 ok (whether or not the guard holds blobs back), 1 the data dir does not exist or
+cannot be read, 2 usage error.
 `;
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (Math.abs(n) >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n.toFixed(0) : n.toFixed(1)} ${units[i]}`;
-}
-
-/** One line for doctor and the command's last line: the guard's state. */
-export function guardLine(r: StorageReport, config: Config): { ok: boolean; text: string } {
-  if (r.freeBytes === null) return { ok: true, text: 'free space unknown (statfs refused)' };
-  const ok = r.freeBytes >= config.minFreeBytes;
-  return {
-    ok,
-    text: ok
-      ? `storing blobs (free ${formatBytes(r.freeBytes)} >= minFreeBytes ${formatBytes(config.minFreeBytes)})`
-      : `NOT storing images/PLYs: free ${formatBytes(r.freeBytes)} < minFreeBytes ${formatBytes(config.minFreeBytes)} (records say blobs_skipped disk_low)`,
-  };
-}
 
 export function formatReport(r: StorageReport, config: Config): string {
   const b = r.bytes;
@@ -71,8 +52,8 @@ export const storageCommand: Command = {
     const days = values.days === undefined ? 7 : Number(values.days);
     if (!(days > 0)) throw new UsageError('storage: --days takes a positive number');
     const config = configFromFlags(values);
-    const r = await measureStorage(config.dataDir, Date.now(), days);
-    if (values.json) process.stdout.write(`${JSON.stringify({ ...r, minFreeBytes: config.minFreeBytes, storingBlobs: guardLine(r, config).ok }, null, 1)}\n`);
+    const r = await measureStorage(existingDataDir('storage', config.dataDir), Date.now(), days);
+    if (values.json) process.stdout.write(jsonDocument(snakeKeys({ ...r, minFreeBytes: config.minFreeBytes, storingBlobs: guardLine(r, config).ok }) as object, 1));
     else process.stdout.write(formatReport(r, config));
     return 0;
   },

@@ -1,13 +1,8 @@
 /** Terminal rendering of the analysis: aligned tables, and a bar histogram for CLIP scores. */
 import type { Analysis, Counts, Dist } from '../query/analysis';
 import type { ScanStats } from '../query/dataset';
+import { table } from '../cli/format';
 
-export function table(rows: string[][]): string {
-  if (rows.length === 0) return '';
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]): string => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
-  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n') + '\n';
-}
 
 export const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)}%`);
 export const fmt = (v: number | null): string => (v === null ? '-' : Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(3).replace(/\.?0+$/, ''));

@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fixedPlan } from '../fixtures/fake-miner/plan';
 import { Pm2Harness } from '../harness/pm2-harness';
 import { runChecks, zoneMismatch, type Check } from '../../src/cli/doctor';
-import { configFromFlags } from '../../src/cli/ingest';
+import { configFromFlags } from '../../src/cli/flags';
 import { checkPm2Apps, defaultConfig, type Config } from '../../src/config';
 import { configuredStreams } from '../../src/pipeline/inputs';
 import { readInstanceLock } from '../../src/state';

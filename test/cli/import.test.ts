@@ -9,9 +9,10 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { runImport } from '../../src/cli/import';
-import { runAnalyze, type CliIo } from '../../src/cli/analyze';
+import { runAnalyze } from '../../src/cli/analyze';
+import type { CliIo } from '../../src/cli/io';
 import { runExport } from '../../src/cli/export';
-import { UsageError } from '../../src/cli/usage';
+import { UsageError } from '../../src/cli/command';
 import { SPEC_CASES, specRecord, type SpecRow } from '../query/spec-fixture';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -126,7 +127,7 @@ test('import then export gives the same fields; ids kept; images and PLYs copied
   const a = await run(runAnalyze, ['--data-dir', data, '--json']);
   expect(a.code).toBe(0);
   const j = JSON.parse(a.out);
-  expect(j.scope.scan).toMatchObject({ records: 9, specRecords: 0, corrupt: 0, notRecord: 0 }); // now in our schema
+  expect(j.scope.scan).toMatchObject({ records: 9, spec_records: 0, corrupt: 0, not_record: 0 }); // now in our schema
   expect(j.summary.by_outcome).toEqual({ accepted: 3, rejected: 1, validation_failed: 1, generation_failed: 2, submit_failed: 1, no_feedback: 1, interrupted: 0 });
 
   const out = path.join(root, 'export.jsonl');

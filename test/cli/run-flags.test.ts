@@ -1,6 +1,6 @@
 /** `run --log-format`: checked before anything starts (issue 14). */
 import { runCommand } from '../../src/cli/run';
-import { UsageError } from '../../src/cli/usage';
+import { UsageError } from '../../src/cli/command';
 
 describe('run --log-format', () => {
   it('refuses a format it does not know, naming the two it does', async () => {

@@ -9,7 +9,13 @@ import * as path from 'node:path';
 import { ManualClock } from '../../src/common/clock';
 import { acquireInstanceLock, stateFilePath, type InstanceLock } from '../../src/state';
 import { emptyState, saveState, type CollectorState } from '../../src/pipeline/state-shape';
-import { formatDuration, formatStatus, statusCommand, statusReport, type StatusReport } from '../../src/cli/status';
+import { formatDuration, formatStatus, statusCommand, statusReport } from '../../src/cli/status';
+
+/** The parts of `status --json` the tests read. */
+interface StatusJson {
+  files: unknown[];
+  health: { miner_last_line: unknown; warnings: unknown[]; clock_offsets: unknown[]; quarantine: { count: number; last: { offset: number }[] } };
+}
 
 const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);
 const WORKERS = [{ name: 'w1', pm2App: 'gen-worker-1', endpoint: null, logs: [], outputDir: null }];
@@ -84,7 +90,7 @@ describe('status', () => {
     expect(fs.existsSync(missing)).toBe(false);
     const j = await run('--data-dir', missing, '--json');
     expect(j.code).toBe(3);
-    expect(JSON.parse(j.out)).toMatchObject({ dataDir: missing, dataDirExists: false, collector: null });
+    expect(JSON.parse(j.out)).toMatchObject({ schema_version: 1, data_dir: missing, data_dir_exists: false, collector: null });
   });
 
   it('a data dir with no state and no lock: not running, exit 3', async () => {
@@ -137,12 +143,13 @@ describe('status', () => {
     });
     const r = await run('--data-dir', dataDir, '--json');
     expect(r.code).toBe(3);
-    const j = JSON.parse(r.out) as StatusReport;
-    expect(j.files).toEqual([{ source: 'miner:out', path: log, offset: 60, size: 100, behindBytes: 40, sameFile: null }]);
-    expect(j.health.minerLastLine).toMatchObject({ ageSeconds: 40, asOf: 'last commit' });
+    // snake_case keys, as the records spell theirs (the in-process StatusReport keeps its names)
+    const j = JSON.parse(r.out) as StatusJson;
+    expect(j.files).toEqual([{ source: 'miner:out', path: log, offset: 60, size: 100, behind_bytes: 40, same_file: null }]);
+    expect(j.health.miner_last_line).toMatchObject({ age_seconds: 40, as_of: 'last commit' });
     expect(j.health.warnings).toHaveLength(1);
     // the default config's worker group gen-worker-1 names it
-    expect(j.health.clockOffsets).toContainEqual({ source: 'gen-worker-1:error', label: 'worker gen-worker-1', aheadMs: 3 * 3600_000 });
+    expect(j.health.clock_offsets).toContainEqual({ source: 'gen-worker-1:error', label: 'worker gen-worker-1', ahead_ms: 3 * 3600_000 });
     expect(j.health.quarantine.count).toBe(7);
     expect(j.health.quarantine.last.map((e) => e.offset)).toEqual([2000, 3000, 4000, 5000, 6000]);
   });

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 // main first: it loads the command list the way the binary does.
 import { main } from '../../src/cli/main';
-import { UsageError } from '../../src/cli/usage';
+import { UsageError } from '../../src/cli/command';
 import { CollectorError } from '../../src/common/errors';
 import { summarizePly } from '../../src/ply';
 
@@ -26,7 +26,7 @@ describe('data-collector inspect-ply', () => {
   test('--json prints the same figures as summarizePly', async () => {
     const { code, out } = await run(['inspect-ply', MONKEY, '--json']);
     expect(code).toBe(0);
-    expect(JSON.parse(out)).toEqual({ file: MONKEY, ...(await summarizePly(MONKEY)) });
+    expect(JSON.parse(out)).toEqual({ schema_version: 1, file: MONKEY, ...(await summarizePly(MONKEY)) });
   });
 
   test('the table shows the record figures and one row per property', async () => {

@@ -4,9 +4,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runAnalyze, type CliIo } from '../../src/cli/analyze';
+import { runAnalyze } from '../../src/cli/analyze';
+import type { CliIo } from '../../src/cli/io';
 import { runExport } from '../../src/cli/export';
-import { UsageError } from '../../src/cli/usage';
+import { UsageError } from '../../src/cli/command';
 import { buildFleet, NOW, uuid } from './fixture';
 
 let fleet: { root: string; a: string; b: string };
@@ -41,8 +42,8 @@ describe('reading: files, corrupt lines, revisions, supersedes, two data dirs', 
     // records: 14 lines - 1 corrupt = 13 (A4 twice, A6, the copy of A1)
     expect(s.records).toBe(13);
     expect(s.corrupt).toBe(1);
-    expect(s.firstCorrupt).toEqual({ file: path.join(fleet.a, 'generation_history_2025-10.jsonl'), line: 2 });
-    expect(s.olderRevisions).toBe(1); // A4 revision 0
+    expect(s.first_corrupt).toEqual({ file: path.join(fleet.a, 'generation_history_2025-10.jsonl'), line: 2 });
+    expect(s.older_revisions).toBe(1); // A4 revision 0
     expect(s.superseded).toBe(1); // A6, named by A7
     expect(s.duplicates).toBe(1); // A1 copied into dir B
     expect(s.kept).toBe(10); // 13 - 1 - 1 - 1

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { runAnalyze, type CliIo } from '../../src/cli/analyze';
+import { runAnalyze } from '../../src/cli/analyze';
+import type { CliIo } from '../../src/cli/io';
 import { runExport } from '../../src/cli/export';
 import { GenerationRecordSchema, fromSpecRecord, type GenerationRecord } from '../../src/schema';
 import { serializeRecord } from '../../src/schema/serialize';
@@ -104,11 +105,11 @@ describe('analyze over spec records mixed with ours', () => {
       files: 2,
       lines: 14, // 7 + 7
       records: 11, // 9 spec + A1 + B2
-      specRecords: 9,
+      spec_records: 9,
       corrupt: 1,
-      firstCorrupt: { file: monthly, line: 6 },
-      notRecord: 2, // the pull event, ours without provenance
-      firstNotRecord: { file: monthly, line: 7, missing: 'metadata' },
+      first_corrupt: { file: monthly, line: 6 },
+      not_record: 2, // the pull event, ours without provenance
+      first_not_record: { file: monthly, line: 7, missing: 'metadata' },
       kept: 11,
     });
     const sum = j.summary;
@@ -165,7 +166,7 @@ describe("a data dir of only the spec's records (the issue's case)", () => {
     const r = await run(runAnalyze, ['--data-dir', dir, '--summary', '--json']);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
-    expect(j.scope.scan).toMatchObject({ records: 3000, specRecords: 3000, corrupt: 0, notRecord: 0, kept: 3000 });
+    expect(j.scope.scan).toMatchObject({ records: 3000, spec_records: 3000, corrupt: 0, not_record: 0, kept: 3000 });
     // 3000 / 9 cases = 333 rounds + 3 (accepted, accepted-text, accepted-by-score): 3 accepted cases a round
     expect(j.summary.accepted).toBe(333 * 3 + 3);
   });

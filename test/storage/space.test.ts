@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { main } from '../../src/cli/main'; // first: cli/usage and cli/commands import each other
+import { main } from '../../src/cli/main';
 import { runChecks } from '../../src/cli/doctor';
 import { ManualClock } from '../../src/common/clock';
 import { loadConfigFile } from '../../src/config/config';
@@ -141,9 +141,9 @@ describe('measuring and pruning', () => {
     } finally {
       write.mockRestore();
     }
-    const j = JSON.parse(out) as { bytes: { ply: number }; storingBlobs: boolean; minFreeBytes: number };
+    const j = JSON.parse(out) as { bytes: { ply: number }; storing_blobs: boolean; min_free_bytes: number };
     expect(j.bytes.ply).toBe(70000);
-    expect(j.minFreeBytes).toBe(defaultConfig().minFreeBytes);
+    expect(j.min_free_bytes).toBe(defaultConfig().minFreeBytes);
     const config = { ...defaultConfig(), dataDir: dir, pm2Home: dir, miner: { pm2App: 'm', logs: [path.join(dir, 'm-out.log')] }, workers: [] };
     const low = (await runChecks({ ...config, minFreeBytes: Number.MAX_SAFE_INTEGER }, undefined)).find((c) => c.name === 'storage')!;
     expect(low).toMatchObject({ ok: false, detail: expect.stringMatching(/PLY 68\.4 KiB.*NOT storing images\/PLYs/) });

@@ -1,30 +1,16 @@
+/** What every subcommand is, and how it reads its flags: a leaf that every command imports. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { COMMANDS } from './commands';
 
-export { VERSION } from '../version';
-import { VERSION } from '../version';
+export interface Command {
+  name: string;
+  summary: string;
+  help: string;
+  run(args: string[]): Promise<number>;
+}
 
 /** A mistake in how the command was called: exit code 2 and a one-line reason. */
 export class UsageError extends Error {
   override name = 'UsageError';
-}
-
-export function helpText(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const lines = [
-    `data-collector ${VERSION}: records every generation of a 404-GEN miner from its PM2 logs`,
-    '',
-    'Usage: data-collector <command> [flags]',
-    '',
-    'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    'Flags:',
-    '  --help, -h     show help (also after a command)',
-    '  --version, -V  print the version',
-    '',
-  ];
-  return lines.join('\n');
 }
 
 /** node:util parseArgs in strict mode, with its errors turned into one-line usage errors. */
