@@ -42,7 +42,6 @@ export interface DaemonOptions extends PipelineInputs {
   minerSilentMs?: number;
 }
 
-
 export class Daemon {
   private lock: InstanceLock | null = null;
   private state!: CollectorState;

@@ -12,14 +12,6 @@ export function submitFailureItem(cx: TrackerContext, e: LogEvent) {
   return { kind: 'submit_failure' as const, key: `${e.file}#${e.offset}`, timeMs: e.timeMs, validatorHotkey: hotkey, validatorUid: hotkey ? uidOf(cx, hotkey) : null };
 }
 
-/** The hotkey of the validator that gave the task: the config's, else one the logs paired with its uid. */
-export function validatorHotkeyOf(cx: TrackerContext, t: Task): string | null {
-  const { validator_hotkey: hotkey, validator_uid: uid } = t.record.metadata;
-  if (hotkey || uid === null) return hotkey;
-  for (const [k, u] of cx.book.hotkeyUids) if (u === uid) return k;
-  return null;
-}
-
 /** A validator's uid from its hotkey: the config's, else one the logs paired (a failed pull after its query). */
 function uidOf(cx: TrackerContext, hotkey: string): number | null {
   for (const [uid, k] of Object.entries(cx.opts.validatorHotkeys)) if (k === hotkey) return Number(uid);

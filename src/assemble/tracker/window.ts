@@ -8,8 +8,7 @@
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type WindowItem, type WindowTask } from './attribution';
-import { validatorHotkeyOf } from './submit-failures';
-import { guessedUntil, incomplete, mayStillWork, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
+import { guessedUntil, incomplete, mayStillWork, validatorHotkeyOf, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 
 /** An open event is settled with its best fit after this much event time: later evidence rarely comes. */
 const FREEZE_AFTER_MS = 2 * 60_000;
