@@ -52,6 +52,13 @@ export function writeConfig(h: Pm2Harness, dataDir: string, feedbackTimeoutMinut
   return file;
 }
 
+/**
+ * How long the end of a run may take to be recorded: once the miner stops writing, log time runs at
+ * the wall clock's pace, so a task still open waits out its feedback timeout (1 minute) or the
+ * attribution window (2 minutes of log time) in real time, on a machine that may be loaded.
+ */
+export const END_OF_RUN_MS = 200_000;
+
 export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { buildPlan, type Plan } from '../fixtures/fake-miner/plan';
 import { Pm2Harness } from '../harness/pm2-harness';
 import { loadState } from '../../src/pipeline/state-shape';
-import { caughtUp, collectorApp, expectOneRecordPerTask, recordsOf, until, writeConfig } from './collector';
+import { caughtUp, collectorApp, END_OF_RUN_MS, expectOneRecordPerTask, recordsOf, until, writeConfig } from './collector';
 import { scoreAttribution } from '../helpers/attribution-score';
 
 jest.retryTimes(1, { logErrorsBeforeRetry: true });
@@ -48,7 +48,7 @@ describe('the pipeline under PM2', () => {
     const dataDir = await newDataDir(h);
     await h.start([collectorApp(h, writeConfig(h, dataDir), { DC_TEST_FAULT_EVENT: 'feedback#3' })]);
     const run = await h.waitDone(120000);
-    await until('a record for every task', () => recordsOf(dataDir).length >= run.truth.length, 90000);
+    await until('a record for every task', () => recordsOf(dataDir).length >= run.truth.length, END_OF_RUN_MS);
     await until('the collector to commit', () => caughtUp(dataDir), 30000);
 
     const collector = (await h.status()).find((s) => s.name === 'data-collector')!;
@@ -88,7 +88,7 @@ describe('the pipeline under PM2', () => {
     expect(status.code).toBe(0);
     expect(status.out).toMatch(/quarantined/);
     expect(status.out).toContain(`${minerLog}:${q.offset}`);
-  }, 300000);
+  }, 480000);
 
   it('stopped for 3x the feedback timeout while the miner works on: every feedback written meanwhile is linked', async () => {
     const plan = buildPlan({ seed: 15, tasks: 30, clock: { scale: 25, startMs: START } });
@@ -101,10 +101,10 @@ describe('the pipeline under PM2', () => {
     await new Promise((r) => setTimeout(r, 7500));
     await h.startApp('data-collector');
     const run = await h.waitDone(120000);
-    await until('a record for every task', () => recordsOf(dataDir).length >= run.truth.length, 90000);
+    await until('a record for every task', () => recordsOf(dataDir).length >= run.truth.length, END_OF_RUN_MS);
     await until('the collector to commit', () => caughtUp(dataDir), 30000);
     expectOneRecordPerTask(run.truth, recordsOf(dataDir));
-  }, 300000);
+  }, 480000);
 
   // a worker container in another zone: its loguru times run hours from the miner's
   for (const aheadMs of [HOUR, 3 * HOUR, -3 * HOUR]) {
@@ -126,7 +126,7 @@ describe('the pipeline under PM2', () => {
       await until('the collector to start', () => collectorLog(h!).out.includes('collector started'), 30000);
       await h.start();
       const run = await h.waitDone(120000);
-      await until('a record for every task', () => recordsOf(dataDir).length >= run.truth.length, 90000);
+      await until('a record for every task', () => recordsOf(dataDir).length >= run.truth.length, END_OF_RUN_MS);
       await until('the collector to commit', () => caughtUp(dataDir), 30000);
       const records = recordsOf(dataDir);
       expectOneRecordPerTask(run.truth, records);
@@ -144,7 +144,7 @@ describe('the pipeline under PM2', () => {
       const offsets = loadState(dataDir).health.clock_offsets_ms;
       expect(Object.entries(offsets)).toEqual([[expect.stringContaining(plan.endpoints[1]!.workerApp), aheadMs]]);
       expect(collectorLog(h).err).toMatch(new RegExp(`the clock of ${plan.endpoints[1]!.workerApp}'s lines runs ${Math.abs(aheadMs / HOUR)} h ${aheadMs > 0 ? 'ahead' : 'behind'}`));
-    }, 300000);
+    }, 480000);
   }
 
   it('a misnamed miner app and a silent miner: warned in the log, shown by status, failed by doctor', async () => {
