@@ -1,5 +1,6 @@
 /** The flags several commands share: the config and data dir, the pipeline's inputs, the rules file. */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { defaultConfig, loadConfigFile, type Config } from '../config';
 import { minerAppOf, outputDirsOf } from '../pipeline/inputs';
 import type { PipelineInputs } from '../pipeline/wiring';
@@ -80,3 +81,45 @@ export function readRulesFile(file: string | undefined): unknown {
   }
 }
 
+
+/** The flags that name log files: each takes several paths (`--miner-log a b c`, what a shell glob gives) and globs. */
+const PATH_FLAGS = new Set(['--miner-log', '--worker-log']);
+
+/**
+ * `--miner-log a b c --x` -> `--miner-log a --miner-log b --miner-log c --x`, and each path's glob
+ * (`*`, `?` in its file name, e.g. `miner-out*.log*` for the rotated and gzipped copies) expanded to
+ * the matching files, sorted. A `--worker-log NAME=GLOB` keeps its NAME for every file.
+ */
+export function expandPathArgs(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]!;
+    if (!PATH_FLAGS.has(flag)) {
+      out.push(flag);
+      continue;
+    }
+    while (i + 1 < args.length && !args[i + 1]!.startsWith('--')) {
+      const value = args[++i]!;
+      const eq = value.indexOf('=');
+      const name = eq > 0 && !value.slice(0, eq).includes('/') ? value.slice(0, eq + 1) : '';
+      for (const p of globFiles(value.slice(name.length))) out.push(flag, name + p);
+    }
+  }
+  return out;
+}
+
+/** A path whose file name holds `*` or `?`: the files of its directory that match, sorted; else the path itself. */
+function globFiles(p: string): string[] {
+  const base = path.basename(p);
+  if (!/[*?]/.test(base)) return [p];
+  const dir = path.dirname(p);
+  const re = new RegExp(`^${base.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [p];
+  }
+  const found = names.filter((n) => re.test(n)).sort();
+  return found.length ? found.map((n) => path.join(dir, n)) : [p];
+}

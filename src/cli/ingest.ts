@@ -1,13 +1,13 @@
 /** `data-collector ingest`: read log files as they are now, write their records, exit. */
 import * as fs from 'node:fs';
 import { explicitStreams } from '../pipeline/inputs';
-import { runIngest } from '../pipeline/ingest';
+import { runIngest, type IngestSummary } from '../pipeline/ingest';
 import { createLogger } from '../common/log';
 import { parseFlags, UsageError, type Command } from './command';
-import { configFromFlags, INPUT_FLAGS, pipelineInputs } from './flags';
+import { configFromFlags, expandPathArgs, INPUT_FLAGS, pipelineInputs } from './flags';
 
 const HELP = `Usage: data-collector ingest --miner-log PATH... [--worker-log [NAME=]PATH...] [--output-dir [NAME=]DIR...] [--miner-app NAME]
-                             [--rules FILE] [--config FILE] [--data-dir DIR] [--time-zone ZONE]
+                             [--rules FILE] [--config FILE] [--data-dir DIR] [--time-zone ZONE] [--explain-unmatched N]
 
 Reads the given PM2 log files (plain, rotated or .gz) from their start to their current end, writes
 one record per generation to DIR/generation_history.jsonl (and miner events to miner_events.jsonl),
@@ -16,8 +16,11 @@ files writes nothing new. Tasks still open at the end of the input are written a
 (outcome "interrupted", incomplete); a later run that sees their end writes a better revision.
 
 Flags:
-  --miner-log PATH         the miner's out or error log (repeatable)
-  --worker-log [NAME=]PATH a worker's log (repeatable); NAME groups a worker's files (default: its PM2 app)
+  --miner-log PATH...      the miner's out or error logs: several paths, and globs in the file name
+                           (--miner-log 'logs/miner-out*.log*' takes the rotated and .gz copies too; any
+                           order: they are merged by time, and what two copies share is written once)
+  --worker-log [NAME=]PATH...  a worker's logs, the same way; NAME groups a worker's files (default: its PM2 app)
+  --explain-unmatched N    after the summary, list N log entries no rule took, with file:offset
   --output-dir [NAME=]DIR  the PLY directory of worker group NAME (repeatable; default: the config's
                            workers[].outputDir): its files are linked to the generations by time
   --miner-app NAME         the miner's PM2 app name (default: from the file name <app>-out.log)
@@ -31,12 +34,31 @@ line naming it and the fix), 2 usage error (no --miner-log, a file given that do
 --time-zone).
 `;
 
+const n = (x: number): string => x.toLocaleString('en-US');
+
+/** The summary as an operator reads it: what was read, what was written, what was left and why. */
+export function summaryInWords(s: IngestSummary, seconds: number): string {
+  const parts = [
+    `ingest: read ${n(s.files)} files (${(s.bytes / 1048576).toFixed(1)} MiB, ${n(s.lines)} lines) in ${seconds.toFixed(1)} s`,
+    `${n(s.records)} records written, ${n(s.duplicates)} already stored${s.invalid ? `, ${n(s.invalid)} refused by the schema (a bug: report it)` : ''}`,
+    `${n(s.minerEvents)} miner events`,
+    `${n(s.unmatched)} log entries about no task (no rule took them: normal; --explain-unmatched N lists some)`,
+  ];
+  if (s.damaged) parts.push(`${n(s.damaged)} lines PM2 cut (long lines: see README, Troubleshooting)`);
+  if (s.skipped) parts.push(`${n(s.skipped)} lines skipped as longer than maxLineBytes`);
+  if (s.quarantined) parts.push(`${n(s.quarantined)} lines quarantined (their handling threw: logged with their positions; report it)`);
+  if (s.outputFiles || s.outputFilesWithoutTask) parts.push(`${n(s.outputFiles)} output files linked (${n(s.outputFilesWithoutTask)} with no generation)`);
+  return parts.join('; ');
+}
+
 export const ingestCommand: Command = {
   name: 'ingest',
   summary: 'read log files once (plain, rotated, .gz) and write their records',
   help: HELP,
   async run(args) {
-    const { values } = parseFlags('ingest', args, INPUT_FLAGS);
+    const { values } = parseFlags('ingest', expandPathArgs(args), { ...INPUT_FLAGS, 'explain-unmatched': { type: 'string' } });
+    const explain = values['explain-unmatched'] === undefined ? 0 : Number(values['explain-unmatched']);
+    if (!Number.isInteger(explain) || explain < 0) throw new UsageError(`ingest: --explain-unmatched takes a count, not ${JSON.stringify(values['explain-unmatched'])}`);
     const minerLogs = values['miner-log'] ?? [];
     if (minerLogs.length === 0) throw new UsageError('ingest: give at least one --miner-log PATH');
     for (const f of [...minerLogs, ...(values['worker-log'] ?? []).map((w) => w.slice(w.indexOf('=') + 1))])
@@ -44,13 +66,10 @@ export const ingestCommand: Command = {
     const config = configFromFlags(values);
     const streams = explicitStreams(minerLogs, values['worker-log'] ?? [], values['miner-app'] ?? null);
     const logger = createLogger();
-    const s = await runIngest(pipelineInputs(values, config, streams, logger));
-    process.stdout.write(
-      `ingest: ${s.files} files, ${s.lines} lines, ${s.entries} entries, ${s.events} events, ${s.records} records written ` +
-        `(${s.duplicates} already stored), ${s.minerEvents} miner events, ${s.unmatched} unmatched, ${s.damaged} damaged, ` +
-        `${s.skipped} skipped${s.invalid ? `, ${s.invalid} refused by the schema` : ''}` +
-        `${s.outputFiles || s.outputFilesWithoutTask ? `, ${s.outputFiles} output files linked (${s.outputFilesWithoutTask} with no generation)` : ''}\n`,
-    );
+    const t0 = Date.now();
+    const s = await runIngest({ ...pipelineInputs(values, config, streams, logger), explainUnmatched: explain });
+    process.stdout.write(`${summaryInWords(s, (Date.now() - t0) / 1000)}\n`);
+    if (explain) process.stdout.write(s.unmatchedAt.length ? `log entries no rule took (file:offset, start of the message):\n${s.unmatchedAt.map((u) => `  ${u}`).join('\n')}\n` : 'every log entry was taken by a rule\n');
     return 0;
   },
 };

@@ -65,8 +65,10 @@ export interface ParseStats {
   dropped: number;
   /** Where damage was seen (file:offset), the latest first, at most 50. */
   damagedAt: string[];
+  /** The first unmatched entries (file:offset and the start of the message, secrets redacted), when asked for. */
+  unmatchedAt: string[];
 }
 
 export function emptyParseStats(): ParseStats {
-  return { lines: 0, entries: 0, events: 0, unmatched: 0, damaged: 0, orphans: 0, dropped: 0, damagedAt: [] };
+  return { lines: 0, entries: 0, events: 0, unmatched: 0, damaged: 0, orphans: 0, dropped: 0, damagedAt: [], unmatchedAt: [] };
 }

@@ -25,6 +25,8 @@ export interface StreamParserOptions {
   maxEntryBytes?: number;
   /** Wallet names, hotkeys and paths to redact wherever they appear (those of secret lines are added as seen). */
   secrets?: string[];
+  /** Keep this many unmatched entries' positions and starts in `stats.unmatchedAt` (`ingest --explain-unmatched`). */
+  keepUnmatched?: number;
 }
 
 interface OpenEntry {
@@ -193,6 +195,8 @@ export class StreamParser {
       return;
     }
     this.stats.unmatched++;
+    if (this.stats.unmatchedAt.length < (this.opts.keepUnmatched ?? 0))
+      this.stats.unmatchedAt.push(`${this.spec.file}:${e.first.offset}  ${redactSecrets(utf8Head(message, 160), this.secrets).replace(/\s+/g, ' ')}`);
   }
 
   /**

@@ -17,6 +17,8 @@ export interface IngestOptions extends PipelineInputs {
   host?: string;
   /** A test's fault, as the daemon's (`AssemblyOptions.beforeEvent`). */
   beforeEvent?: (e: LogEvent) => void;
+  /** Keep this many unmatched entries (file:offset and their start) for the summary. */
+  explainUnmatched?: number;
 }
 
 export interface IngestSummary {
@@ -36,6 +38,10 @@ export interface IngestSummary {
   outputFilesWithoutTask: number;
   /** Lines whose handling threw: skipped, each logged with its position. */
   quarantined: number;
+  /** Bytes of the files read. */
+  bytes: number;
+  /** The first unmatched entries (with `explainUnmatched`). */
+  unmatchedAt: string[];
 }
 
 const APPEND_BATCH = 256;
@@ -63,6 +69,8 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     outputFiles: 0,
     outputFilesWithoutTask: 0,
     quarantined: 0,
+    bytes: 0,
+    unmatchedAt: [],
   };
   const assembly = new Assembly(
     { tracker, logger, clock: systemClock, live: false, beforeEvent: opts.beforeEvent },
@@ -75,7 +83,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     for (const f of await scanOutputDir(spec, config.output)) assembly.pushOutput(id, f, 0);
     assembly.setIdle(id, true);
   }
-  const parsers = createParsers(streams, config, opts.rulesFile, (i, e) => assembly.pushLog(String(i), e, 0));
+  const parsers = createParsers(streams, config, opts.rulesFile, (i, e) => assembly.pushLog(String(i), e, 0), opts.explainUnmatched ?? 0);
   const inputs = streams.map((spec, i) => {
     const stats: SourceStats = emptySourceStats();
     const lines = readFileLines(spec.file, { app: spec.app, stream: spec.stream, maxLineBytes: config.maxLineBytes, logger, stats });
@@ -130,6 +138,8 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     summary.unmatched += i.parser.stats.unmatched;
     summary.damaged += i.parser.stats.damaged;
     summary.skipped += i.stats.skippedLines;
+    summary.bytes += i.stats.bytes;
+    for (const u of i.parser.stats.unmatchedAt) if (summary.unmatchedAt.length < (opts.explainUnmatched ?? 0)) summary.unmatchedAt.push(u);
     if (i.parser.stats.damaged)
       logger.warn({ file: i.spec.file, damaged: i.parser.stats.damaged, first: i.parser.stats.damagedAt.at(-1) }, 'damaged lines (PM2 cut long lines)');
   }

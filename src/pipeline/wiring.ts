@@ -144,12 +144,13 @@ export function createParsers(
   config: Config,
   rulesFile: unknown,
   emit: (index: number, e: LogEvent) => void,
+  keepUnmatched = 0,
 ): StreamParser[] {
   const rules = compileRules(DEFAULT_RULES, rulesFile);
   const timeZone = config.timeZone ?? hostTimeZone();
   return streams.map((spec, i) => {
     let lastMs = Number.NEGATIVE_INFINITY;
-    return new StreamParser(spec, { rules, timeZone }, (e) => {
+    return new StreamParser(spec, { rules, timeZone, keepUnmatched }, (e) => {
       if (!Number.isFinite(e.timeMs)) e.timeMs = Number.isFinite(lastMs) ? lastMs : 0;
       lastMs = e.timeMs;
       emit(i, e);

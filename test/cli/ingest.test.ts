@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import * as zlib from 'node:zlib';
 
 const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
 const MONKEY = path.resolve(__dirname, '../fixtures/ply/monkey.ply');
@@ -41,7 +42,7 @@ test('--output-dir GROUP=DIR links the files and says so; without a group to nam
 
   const ok = run(['--miner-log', log, '--output-dir', `gen-worker-1=${out}`, '--data-dir', data, '--time-zone', 'UTC']);
   expect(ok.code).toBe(0);
-  expect(ok.out).toMatch(/1 records written .*1 output files linked \(0 with no generation\)/);
+  expect(ok.out).toMatch(/1 records written, .*1 output files linked \(0 with no generation\)/);
   const record = JSON.parse(fs.readFileSync(path.join(data, 'generation_history.jsonl'), 'utf8')) as { generation: { output: { num_gaussians: number; ply_file_path: string } } };
   expect(record.generation.output.num_gaussians).toBe(36039);
   expect(fs.existsSync(path.join(data, record.generation.output.ply_file_path))).toBe(true);
@@ -75,4 +76,32 @@ test('two ingests of a growing log: the feedback the second one sees outranks th
   ]);
   expect(ingest().code).toBe(0);
   expect(records()).toHaveLength(2);
+});
+
+test('--miner-log takes several paths and a glob (the rotated and gzipped copies), in any order; the summary in words; --explain-unmatched lists entries no rule took (issue 16)', () => {
+  const task = (t: string, prompt: string) =>
+    miner(`${t}.000`, `Task received. Prompt: ${prompt}.`) +
+    miner(`${t}.100`, `Generating for prompt: ${prompt} with timeout None seconds`) +
+    miner(`${t}.500`, 'Generation completed. Size: 7') +
+    miner(`${t}.900`, `Feedback received from [57]. Score: 0.8. (${prompt})`);
+  // pm2-logrotate's names: the oldest gzipped, then a plain rotated copy, then the live file
+  fs.writeFileSync(path.join(dir, 'miner-sn17-mainnet-out__2025-11-12_21-30-20.log.gz'), zlib.gzipSync(task('10', 'a red chair') + miner('12.000', 'Something no rule knows about')));
+  fs.writeFileSync(path.join(dir, 'miner-sn17-mainnet-out__2025-11-12_21-30-40.log'), task('30', 'a blue lamp'));
+  fs.writeFileSync(path.join(dir, 'miner-sn17-mainnet-out.log'), task('50', 'a green cup'));
+  const data = path.join(dir, 'data');
+
+  // a quoted glob, expanded by the collector
+  const globbed = run(['--miner-log', path.join(dir, 'miner-sn17-mainnet-out*.log*'), '--data-dir', data, '--time-zone', 'UTC', '--explain-unmatched', '5']);
+  expect(globbed.code).toBe(0);
+  expect(globbed.out).toMatch(/^ingest: read 3 files \([\d.]+ MiB, 13 lines\) in [\d.]+ s; 3 records written, 0 already stored; /);
+  expect(globbed.out).toMatch(/1 log entries about no task \(no rule took them: normal; --explain-unmatched N lists some\)/);
+  expect(globbed.out).toMatch(/log entries no rule took \(file:offset, start of the message\):\n {2}\S+miner-sn17-mainnet-out__2025-11-12_21-30-20\.log\.gz:\d+ {2}Something no rule knows about\n/);
+  const prompts = fs.readFileSync(path.join(data, 'generation_history.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { task: { prompt: string } }).task.prompt).sort();
+  expect(prompts).toEqual(['a blue lamp', 'a green cup', 'a red chair']);
+
+  // what a shell glob gives: several paths after one flag, newest first; nothing new to write
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith('miner-')).map((f) => path.join(dir, f)).reverse();
+  const again = run(['--miner-log', ...files, '--data-dir', data, '--time-zone', 'UTC']);
+  expect(again.code).toBe(0);
+  expect(again.out).toMatch(/read 3 files .*; 0 records written, 3 already stored;/);
 });
