@@ -7,7 +7,7 @@ import { parseFlags, UsageError, type Command } from './command';
 import { configFromFlags, expandPathArgs, INPUT_FLAGS, pipelineInputs } from './flags';
 
 const HELP = `Usage: data-collector ingest --miner-log PATH... [--worker-log [NAME=]PATH...] [--output-dir [NAME=]DIR...] [--miner-app NAME]
-                             [--rules FILE] [--config FILE] [--data-dir DIR] [--time-zone ZONE] [--explain-unmatched N]
+                             [--rules FILE] [--config FILE] [--data-dir DIR] [--time-zone ZONE] [--explain-unmatched N] [--progress]
 
 Reads the given PM2 log files (plain, rotated or .gz) from their start to their current end, writes
 one record per generation to DIR/generation_history.jsonl (and miner events to miner_events.jsonl),
@@ -21,6 +21,8 @@ Flags:
                            order: they are merged by time, and what two copies share is written once)
   --worker-log [NAME=]PATH...  a worker's logs, the same way; NAME groups a worker's files (default: its PM2 app)
   --explain-unmatched N    after the summary, list N log entries no rule took, with file:offset
+  --progress               a progress line on stderr (MiB read, MiB/s, share and time to go, records),
+                           also when stderr is not a terminal (on a terminal it is always shown)
   --output-dir [NAME=]DIR  the PLY directory of worker group NAME (repeatable; default: the config's
                            workers[].outputDir): its files are linked to the generations by time
   --miner-app NAME         the miner's PM2 app name (default: from the file name <app>-out.log)
@@ -35,6 +37,19 @@ line naming it and the fix), 2 usage error (no --miner-log, a file given that do
 `;
 
 const n = (x: number): string => x.toLocaleString('en-US');
+
+/** One progress line: how much is read, how fast, how long to go (when the sizes are known), records so far. */
+export function progressLine(p: { bytes: number; records: number }, totalBytes: number, anyGz: boolean, seconds: number): string {
+  const mib = p.bytes / 1048576;
+  const rate = seconds > 0 ? mib / seconds : 0;
+  const share = !anyGz && totalBytes > 0 ? Math.min(1, p.bytes / totalBytes) : null;
+  const eta = share !== null && rate > 0 ? Math.max(0, (totalBytes - p.bytes) / 1048576 / rate) : null;
+  return (
+    `ingest: ${mib.toFixed(1)}${share !== null ? ` of ${(totalBytes / 1048576).toFixed(1)}` : ''} MiB` +
+    `${share !== null ? ` (${Math.round(share * 100)}%)` : ''}, ${rate.toFixed(0)} MiB/s` +
+    `${eta !== null ? `, ${Math.ceil(eta)} s to go` : ''}, ${n(p.records)} records `
+  );
+}
 
 /** The summary as an operator reads it: what was read, what was written, what was left and why. */
 export function summaryInWords(s: IngestSummary, seconds: number): string {
@@ -56,7 +71,7 @@ export const ingestCommand: Command = {
   summary: 'read log files once (plain, rotated, .gz) and write their records',
   help: HELP,
   async run(args) {
-    const { values } = parseFlags('ingest', expandPathArgs(args), { ...INPUT_FLAGS, 'explain-unmatched': { type: 'string' } });
+    const { values } = parseFlags('ingest', expandPathArgs(args), { ...INPUT_FLAGS, 'explain-unmatched': { type: 'string' }, progress: { type: 'boolean' } });
     const explain = values['explain-unmatched'] === undefined ? 0 : Number(values['explain-unmatched']);
     if (!Number.isInteger(explain) || explain < 0) throw new UsageError(`ingest: --explain-unmatched takes a count, not ${JSON.stringify(values['explain-unmatched'])}`);
     const minerLogs = values['miner-log'] ?? [];
@@ -67,7 +82,15 @@ export const ingestCommand: Command = {
     const streams = explicitStreams(minerLogs, values['worker-log'] ?? [], values['miner-app'] ?? null);
     const logger = createLogger();
     const t0 = Date.now();
-    const s = await runIngest({ ...pipelineInputs(values, config, streams, logger), explainUnmatched: explain });
+    // progress on a terminal (or asked for): bytes, MB/s, the share of the plain files' bytes and an ETA, records
+    const showProgress = values.progress ?? process.stderr.isTTY === true;
+    const total = streams.reduce((n, f) => n + (f.file.endsWith('.gz') ? 0 : fs.statSync(f.file).size), 0);
+    const anyGz = streams.some((f) => f.file.endsWith('.gz'));
+    const onProgress = showProgress
+      ? (p: { bytes: number; records: number }) => process.stderr.write(`\r${progressLine(p, total, anyGz, (Date.now() - t0) / 1000)}`)
+      : undefined;
+    const s = await runIngest({ ...pipelineInputs(values, config, streams, logger), explainUnmatched: explain, onProgress });
+    if (showProgress) process.stderr.write('\n');
     process.stdout.write(`${summaryInWords(s, (Date.now() - t0) / 1000)}\n`);
     if (explain) process.stdout.write(s.unmatchedAt.length ? `log entries no rule took (file:offset, start of the message):\n${s.unmatchedAt.map((u) => `  ${u}`).join('\n')}\n` : 'every log entry was taken by a rule\n');
     return 0;

@@ -19,6 +19,8 @@ export interface IngestOptions extends PipelineInputs {
   beforeEvent?: (e: LogEvent) => void;
   /** Keep this many unmatched entries (file:offset and their start) for the summary. */
   explainUnmatched?: number;
+  /** Told at most 4 times a second how far the reading is (bytes of lines read, records finished). */
+  onProgress?: (p: { bytes: number; records: number }) => void;
 }
 
 export interface IngestSummary {
@@ -91,6 +93,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
   });
 
   let pending: FinishedRecord[] = [];
+  let lastProgressMs = 0;
   const flushRecords = async (force: boolean): Promise<void> => {
     pending.push(...tracker.drainRecords());
     if (pending.length >= APPEND_BATCH || (force && pending.length)) {
@@ -123,6 +126,13 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     }
     await assembly.step(0);
     await flushRecords(false);
+    if (opts.onProgress) {
+      const now = Date.now();
+      if (now - lastProgressMs >= 250) {
+        lastProgressMs = now;
+        opts.onProgress({ bytes: inputs.reduce((n, i) => n + i.stats.bytes, 0), records: summary.records + pending.length });
+      }
+    }
     if (inputs.every((i) => i.done) && assembly.heldCount === 0) break;
   }
   assembly.finish('input_ended');

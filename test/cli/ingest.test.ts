@@ -105,3 +105,15 @@ test('--miner-log takes several paths and a glob (the rotated and gzipped copies
   expect(again.code).toBe(0);
   expect(again.out).toMatch(/read 3 files .*; 0 records written, 3 already stored;/);
 });
+
+test('--progress: a progress line on stderr (what a terminal shows by itself), then the summary on stdout', () => {
+  const lines = Array.from({ length: 200 }, (_, i) =>
+    miner(`${String(10 + (i % 40)).padStart(2, '0')}.${String(i).padStart(3, '0')}`, `Task received. Prompt: a chair number ${i}.`),
+  ).join('');
+  const log = path.join(dir, 'miner-sn17-mainnet-out.log');
+  fs.writeFileSync(log, lines);
+  const r = run(['--miner-log', log, '--data-dir', path.join(dir, 'data'), '--time-zone', 'UTC', '--progress']);
+  expect(r.code).toBe(0);
+  expect(r.err).toMatch(/\ringest: [\d.]+ of [\d.]+ MiB \(\d+%\), \d+ MiB\/s, (\d+ s to go, )?[\d,]+ records \n$/);
+  expect(r.out).toMatch(/^ingest: read 1 files/);
+});
