@@ -84,11 +84,12 @@ export const ingestCommand: Command = {
     const t0 = Date.now();
     // progress on a terminal (or asked for): bytes, MB/s, the share of the plain files' bytes and an ETA, records
     const showProgress = values.progress ?? process.stderr.isTTY === true;
-    const total = streams.reduce((n, f) => n + (f.file.endsWith('.gz') ? 0 : fs.statSync(f.file).size), 0);
-    const anyGz = streams.some((f) => f.file.endsWith('.gz'));
-    const onProgress = showProgress
-      ? (p: { bytes: number; records: number }) => process.stderr.write(`\r${progressLine(p, total, anyGz, (Date.now() - t0) / 1000)}`)
-      : undefined;
+    let onProgress: ((p: { bytes: number; records: number }) => void) | undefined;
+    if (showProgress) {
+      const total = streams.reduce((n, f) => n + (f.file.endsWith('.gz') ? 0 : fs.statSync(f.file).size), 0);
+      const anyGz = streams.some((f) => f.file.endsWith('.gz'));
+      onProgress = (p) => process.stderr.write(`\r${progressLine(p, total, anyGz, (Date.now() - t0) / 1000)}`);
+    }
     const s = await runIngest({ ...pipelineInputs(values, config, streams, logger), explainUnmatched: explain, onProgress });
     if (showProgress) process.stderr.write('\n');
     process.stdout.write(`${summaryInWords(s, (Date.now() - t0) / 1000)}\n`);

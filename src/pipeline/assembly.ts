@@ -280,11 +280,16 @@ function entryHash(e: LogEvent): string {
   return h.update(`${e.type}\0${e.rule}\0${e.file}\0${e.offset}\0${e.end}`).digest('hex');
 }
 
-export function formatOffset(ms: number): string {
+/** A span of time in words, `3 h 5 min`, `12 s`. */
+export function spanWords(ms: number): string {
   const abs = Math.abs(ms);
   const h = Math.floor(abs / 3_600_000);
   const m = Math.floor((abs % 3_600_000) / 60_000);
   const s = Math.round((abs % 60_000) / 1000);
-  const parts = [h ? `${h} h` : '', m ? `${m} min` : '', s ? `${s} s` : ''].filter(Boolean).join(' ') || '0 s';
-  return `${parts} ${ms > 0 ? 'ahead' : 'behind'}`;
+  return [h ? `${h} h` : '', m ? `${m} min` : '', s ? `${s} s` : ''].filter(Boolean).join(' ') || '0 s';
+}
+
+/** A clock offset in words: `3 h ahead`, `15 min behind`. */
+export function formatOffset(ms: number): string {
+  return `${spanWords(ms)} ${ms > 0 ? 'ahead' : 'behind'}`;
 }

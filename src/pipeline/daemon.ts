@@ -16,7 +16,7 @@ import { silentLogger, type Logger } from '../common/logger';
 import { openMinerConfigHistoryStore } from '../sinks';
 import { createParsers, createTracker, openOutputs, sourceKey, type Outputs, type PipelineInputs } from './wiring';
 import { MinerSettingsWatch } from './miner-settings';
-import { Assembly, formatOffset } from './assembly';
+import { Assembly, spanWords } from './assembly';
 import { RecordWriter } from './writer';
 import { nextState } from './commit';
 import { LogSource } from './log-source';
@@ -316,7 +316,7 @@ export class Daemon {
     if (step)
       this.logger.warn(
         { stepMs: step },
-        `the system clock stepped ${step > 0 ? 'forward' : 'back'} by ${formatOffset(Math.abs(step)).replace(/ ahead$/, '')}: timeouts run on elapsed time and close no task for it; records keep the times their lines carry`,
+        `the system clock stepped ${step > 0 ? 'forward' : 'back'} by ${spanWords(step)}: timeouts run on elapsed time and close no task for it; records keep the times their lines carry`,
       );
     const miner = this.assembly.minerLastLine();
     this.health.check(now, miner?.readMs ?? null);

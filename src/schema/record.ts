@@ -380,16 +380,21 @@ export function emptyRecord(init: EmptyRecordInit): GenerationRecord {
     },
     failure_analysis: { failed: false, error_type: null, error_message: null, stack_trace: null },
     outcome: init.outcome ?? 'interrupted',
-    provenance: {
-      schema_version: SCHEMA_VERSION,
-      collector_version: init.collector_version,
-      revision: 0,
-      supersedes: [],
-      sources: [],
-      links: [],
-      incomplete: false,
-      incomplete_reasons: [],
-      blobs_skipped: [],
-    },
+    provenance: emptyProvenance(init.collector_version),
+  };
+}
+
+/** A first revision's provenance: nothing linked, superseded or skipped yet. */
+export function emptyProvenance(collectorVersion: string): GenerationRecord['provenance'] {
+  return {
+    schema_version: SCHEMA_VERSION,
+    collector_version: collectorVersion,
+    revision: 0,
+    supersedes: [],
+    sources: [],
+    links: [],
+    incomplete: false,
+    incomplete_reasons: [],
+    blobs_skipped: [],
   };
 }

@@ -12,8 +12,7 @@
  * - image_file_path and ply_file_path are kept as written (relative to the spec's data dir); `import`
  *   replaces them with the copies it makes.
  */
-import { SCHEMA_VERSION } from './common';
-import { ERROR_TYPES, NETWORKS, TASK_TYPES, type ErrorType, type GenerationRecord, type Outcome } from './record';
+import { emptyProvenance, ERROR_TYPES, NETWORKS, TASK_TYPES, type ErrorType, type GenerationRecord, type Outcome } from './record';
 
 /** Why a JSON value is no generation record: the first field it lacks (a dotted path, `(root)` for a non-object). */
 export interface NotARecord {
@@ -255,17 +254,7 @@ export function fromSpecRecord(v: unknown, opts: SpecRecordOptions = {}): Genera
       stack_trace: rd.take(fa, 'failure_analysis.', 'stack_trace', str),
     },
     outcome: 'no_feedback',
-    provenance: {
-      schema_version: SCHEMA_VERSION,
-      collector_version: opts.collectorVersion ?? '',
-      revision: 0,
-      supersedes: [],
-      sources: [],
-      links: [],
-      incomplete: false,
-      incomplete_reasons: [],
-      blobs_skipped: [],
-    },
+    provenance: emptyProvenance(opts.collectorVersion ?? ''),
   };
   if (fb.received !== undefined && fb.received !== null && typeof fb.received !== 'boolean') rd.notKept.push('spec_value_not_kept:validator_feedback.received');
   if (fa.failed !== undefined && fa.failed !== null && typeof fa.failed !== 'boolean') rd.notKept.push('spec_value_not_kept:failure_analysis.failed');

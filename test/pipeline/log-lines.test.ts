@@ -29,18 +29,7 @@ function record(change: (r: GenerationRecord) => void = () => {}): GenerationRec
 }
 
 function noFeedback(r: GenerationRecord): void {
-  Object.assign(r.validator_feedback, {
-    received: false,
-    feedback_time: null,
-    score: null,
-    accepted: null,
-    feedback_delay_seconds: null,
-    average_score: null,
-    duel_rating: null,
-    accepted_recent: null,
-    accepted_window_hours: null,
-    reward: null,
-  });
+  r.validator_feedback = emptyRecord({ generation_id: ID, timestamp: r.metadata.timestamp, host: 'h', miner_app: 'miner', collector_version: '0' }).validator_feedback;
   r.metadata.validator_uid = null;
 }
 
