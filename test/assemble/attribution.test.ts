@@ -37,6 +37,7 @@ const answer = (key: string, group: string, timeMs: number, durationMs: number |
   group,
   answer: true,
   durationMs,
+  startMs: durationMs === null ? null : timeMs - durationMs,
   promptKind: null,
   promptChars: null,
 });

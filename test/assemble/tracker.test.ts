@@ -732,7 +732,7 @@ describe('two endpoints', () => {
 
   test('an endpoint error binds the task to that endpoint: a later line of its worker comes to it', async () => {
     const { records } = await run(
-      [...start(0, 'a red chair'), m(5, msg.timedOut(URL2), 'ERROR'), w(W2, 5.5, ' Generation took: 0.1 min', 'INFO', '__main__:generate:52')],
+      [...start(0, 'a red chair'), m(5, msg.timedOut(URL2), 'ERROR'), w(W2, 6.5, ' Generation took: 0.1 min', 'INFO', '__main__:generate:52')],
       { options: two },
     );
     const r = records[0]!;
@@ -824,7 +824,7 @@ describe('two endpoints', () => {
 describe('output files', () => {
   test('a file written while a task generates on that worker is linked to it; its size rules', async () => {
     const t = await makeTracker({ endpoints: ENDPOINTS, outputGroups: ['g1'] });
-    feed(t.tracker, toEvents([...start(0, 'a red chair'), w(W1, 1, ' Generation took: 0.3 min', 'INFO', '__main__:generate:52')]));
+    feed(t.tracker, toEvents([...start(0, 'a red chair'), w(W1, 1, ' Generation took: 0.01 min', 'INFO', '__main__:generate:52')]));
     const f = outputFile('g1', 'gen_1762983018_7f3a.ply', 18, 2_500_000);
     const id = t.tracker.pushOutput(f);
     expect(id).toBe(idOf(0, 'a red chair'));
@@ -864,7 +864,7 @@ describe('output files', () => {
 
   test('a file of another worker, or of no generation, is not linked: counted', async () => {
     const t = await makeTracker({ endpoints: ENDPOINTS, outputGroups: ['g1', 'g2'] });
-    feed(t.tracker, toEvents([...start(0, 'a red chair'), w(W1, 1, ' Generation took: 0.3 min', 'INFO', '__main__:generate:52')]));
+    feed(t.tracker, toEvents([...start(0, 'a red chair'), w(W1, 1, ' Generation took: 0.01 min', 'INFO', '__main__:generate:52')]));
     expect(t.tracker.pushOutput(outputFile('g2', 'other.ply', 10, 1000))).toBeNull();
     expect(t.tracker.pushOutput(outputFile('g1', 'before.ply', -5, 1000))).toBeNull();
     expect(t.tracker.counters).toMatchObject({ outputFilesLinked: 0, outputFilesWithoutTask: 2 });
@@ -1114,13 +1114,24 @@ describe('ambiguous cases: what the evidence decides is determined, the rest inf
     expect(recordOf(records, 'a blue lamp').failure_analysis.failed).toBe(false);
   });
 
-  test('a worker line while two unbound tasks generate: inferred among 2', async () => {
-    const { records } = await run([...start(0, 'a red chair'), ...start(1, 'a blue lamp'), w(W2, 10, ' Generation took: 0.15 min', 'INFO', '__main__:generate:52')], {
+  test("a worker line whose own start comes before one task's generating line is the other's: determined", async () => {
+    // 9.6 s before 10 s: the worker began at 0.4 s, before the blue lamp's generating line (1.1 s)
+    const { records } = await run([...start(0, 'a red chair'), ...start(1, 'a blue lamp'), w(W2, 10, ' Generation took: 0.16 min', 'INFO', '__main__:generate:52')], {
       options: two,
     });
     const c = recordOf(records, 'a red chair');
-    expect([c.generation.timing.generation_time, links(c), alternatives(c)]).toEqual([9, ['worker_metrics:inferred:2'], [[idOf(1, 'a blue lamp')]]]);
+    expect([c.generation.timing.generation_time, links(c)]).toEqual([9.6, ['worker_metrics:determined:1']]);
     expect(recordOf(records, 'a blue lamp').generation.timing.generation_time).toBeUndefined();
+  });
+
+  test('a worker line while two unbound tasks generate: inferred among 2', async () => {
+    const { records } = await run([...start(0, 'a red chair'), ...start(1, 'a blue lamp'), w(W2, 10, ' Generation took: 0.1 min', 'INFO', '__main__:generate:52')], {
+      options: two,
+    });
+    // the worker began at 4 s by its own measure: the nearer generating line before it fits best
+    const l = recordOf(records, 'a blue lamp');
+    expect([l.generation.timing.generation_time, links(l), alternatives(l)]).toEqual([6, ['worker_metrics:inferred:2'], [[idOf(0, 'a red chair')]]]);
+    expect(recordOf(records, 'a red chair').generation.timing.generation_time).toBeUndefined();
   });
 
   test('a submit failure still ambiguous at the end of the input: the best fit takes it, inferred; the other is marked', async () => {

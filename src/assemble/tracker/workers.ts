@@ -26,8 +26,12 @@ export function workerItem(cx: TrackerContext, e: LogEvent): WorkerItem {
   const seconds = cx.book.workerSeconds;
   const set = e.set;
   let durationMs: number | null = null;
+  let startMs: number | null = null;
   let answer = false;
-  if (typeof set[GENERATION] === 'number') seconds.set(group, { seconds: set[GENERATION], timeMs: e.timeMs });
+  if (typeof set[GENERATION] === 'number') {
+    seconds.set(group, { seconds: set[GENERATION], timeMs: e.timeMs });
+    startMs = e.timeMs - set[GENERATION] * 1000;
+  }
   if (typeof set[SAVING] === 'number') {
     answer = true;
     const gen = seconds.get(group);
@@ -48,6 +52,7 @@ export function workerItem(cx: TrackerContext, e: LogEvent): WorkerItem {
     group,
     answer,
     durationMs,
+    startMs: durationMs !== null ? e.timeMs - durationMs : startMs,
     promptKind: kind === 'image' ? 'IMAGE-TO-3D' : kind === 'text' ? 'TEXT-TO-3D' : null,
     promptChars: num(e.fields.prompt_chars),
   };

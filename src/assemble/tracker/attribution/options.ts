@@ -105,11 +105,11 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
         if (it.promptKind && t.taskType && it.promptKind !== t.taskType) continue;
         if (it.promptChars !== null && t.promptLength !== null && it.promptChars !== t.promptLength) continue;
         if (it.answer && (br.answer.has(t.id) || (!after && e && it.timeMs > e.timeMs + limits.slackMs))) continue;
-        // after the miner gave up, the worker's own duration still starts after the generating line
-        if (after && it.durationMs !== null && t.startMs + it.durationMs > it.timeMs + limits.slackMs) continue;
+        // the worker began the request after the miner's generating line (also after the miner gave up)
+        if (it.startMs !== null && it.startMs < t.startMs - limits.slackMs) continue;
         out.push({
           id: t.id,
-          cost: after ? 1 + (it.durationMs !== null ? (10 * Math.abs(it.timeMs - t.startMs - it.durationMs)) / 1000 : 0) : 0,
+          cost: (after ? 1 : 0) + (it.startMs !== null ? (10 * Math.abs(it.startMs - t.startMs)) / 1000 : 0),
           apply: () => {
             const undo = br.bindTo(t, b);
             if (it.answer) br.answer.set(t.id, { timeMs: it.timeMs, durationMs: it.durationMs });

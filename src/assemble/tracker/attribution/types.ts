@@ -67,6 +67,11 @@ export type WindowItem =
       group: string;
       answer: boolean;
       durationMs: number | null;
+      /**
+       * When the worker began this request by its own measure (the line's time less the time it says
+       * the request, or a stage of it, took): never before the task's generating line.
+       */
+      startMs: number | null;
       promptKind: 'TEXT-TO-3D' | 'IMAGE-TO-3D' | null;
       promptChars: number | null;
     }
