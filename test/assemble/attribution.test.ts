@@ -1,9 +1,11 @@
 /** The pure attribution search: what the constraints decide, and what they leave to the time fit. */
-import { solve, type WindowItem, type WindowTask } from '../../src/assemble/tracker/attribution';
+import { endpointKey, solve, type WindowItem, type WindowTask } from '../../src/assemble/tracker/attribution';
 
 const task = (id: string, startMs: number, o: Partial<WindowTask> = {}): WindowTask => ({
   id,
   startMs,
+  receivedMs: startMs,
+  loopFreeMs: null,
   canEnd: true,
   taskType: 'TEXT-TO-3D',
   promptLength: 10,
@@ -89,6 +91,31 @@ describe('solve', () => {
     const r = solve(tasks, [end('E1', 10000, false, 'u1'), end('E2', 30000, false, 'u1')], 30000);
     expect(r.items.get('E1')).toMatchObject({ link: 'inferred', candidates: 2 });
     expect(r.items.get('E2')).toMatchObject({ taskId: 'D', link: 'determined' });
+  });
+
+  it("an endpoint's loop is busy with a task until its feedback: a task received before it ran elsewhere", () => {
+    // A ran on u1 and had its feedback at 12 s; B was received at 11 s, so an error on u1 at 20 s is C's
+    const tasks = [
+      task('A', 0, { fixedBindings: [{ ns: 'u', value: 'u1' }], fixedEnd: { timeMs: 10000, completed: true, late: false }, closedMs: 12000, loopFreeMs: 12000, hadFeedback: true }),
+      task('B', 11000),
+      task('C', 12010),
+    ];
+    const r = solve(tasks, [end('E1', 20000, false, 'u1')], 20000);
+    expect(r.items.get('E1')).toMatchObject({ taskId: 'C', link: 'determined' });
+    // without the feedback line (upstream logs none when there is no feedback), B may be it too
+    const silent = solve([{ ...tasks[0]!, closedMs: null, loopFreeMs: null, hadFeedback: false }, tasks[1]!, tasks[2]!], [end('E1', 20000, false, 'u1')], 20000);
+    expect(silent.items.get('E1')).toMatchObject({ link: 'inferred', candidates: 2 });
+  });
+
+  it("a written task's span on its endpoint: no open task there has a line inside it", () => {
+    // W (written) ran on g1 from 1 s to its feedback at 12 s; A was received at 8 s, B at 12.01 s:
+    // A cannot be on g1 (received inside the span), so g1's answer and the end after it are B's
+    const spans = [{ id: 'W', key: endpointKey('g', 'g1'), fromMs: 1000, toMs: 12000 }];
+    const items = [answer('W1', 'g1', 19990, 7000), end('E1', 20000)];
+    const tasks = [task('A', 8000), task('B', 12010)];
+    // (at 31 s: whoever answered at 19.99 s has had its end by now)
+    expect(solve(tasks, items, 31000, undefined, spans).items.get('E1')).toMatchObject({ taskId: 'B', link: 'determined' });
+    expect(solve(tasks, items, 31000).items.get('E1')).toMatchObject({ link: 'inferred', candidates: 2 });
   });
 
   it('a submit failure goes to an ended task without feedback', () => {

@@ -4,8 +4,9 @@
  */
 import type { MinerEvent } from '../../schema';
 import { guessedUntil, mayStillWork, type FinishedRecord, type Task, type TrackerContext } from './book';
+import { endpointKey } from './attribution';
 import { settleVerdict } from './settle';
-import { awaitsAttribution } from './window';
+import { awaitsAttribution, loopFreeMs } from './window';
 
 /** A finished task waits at most this long (wall) past the link window for its output file. */
 const OUTPUT_MAX_WAIT_MS = 30_000;
@@ -41,12 +42,28 @@ export function release(cx: TrackerContext): void {
     book.closing = book.closing.filter((x) => x !== t);
     // later events in its lifetime are still decided under its guess (window.ts)
     if (t.guessed) book.guessedWritten.push({ fromMs: t.receivedMs, toMs: guessedUntil(cx, t) });
+    else rememberSpan(cx, t);
     settleVerdict(t);
     const supersedes = t.orphanId && t.orphanId !== t.id ? [t.orphanId] : [];
     book.finished.push({ record: t.record, supersedesIfPresent: supersedes, ply: t.ply ?? null });
     book.counters.recordsFinished++;
     if (t.phase !== 'feedback' && !t.interrupted && !t.key.startsWith('orphan:')) rememberWritten(cx, t);
   }
+}
+
+/** Spans kept: enough for the open tasks of a busy miner (a few per endpoint, 8 endpoints). */
+const WRITTEN_SPANS_KEPT = 64;
+
+/**
+ * A task written with its endpoint sure: its endpoint's loop was busy with it from its received line
+ * to its feedback or submit failure (else, as far as the lines show, its end or its restart).
+ */
+function rememberSpan(cx: TrackerContext, t: Task): void {
+  const keys = [...(t.group ? [endpointKey('g', t.group)] : []), ...(t.url ? [endpointKey('u', t.url)] : [])];
+  if (!keys.length) return;
+  const toMs = loopFreeMs(t) ?? t.endedMs ?? (t.interrupted === 'miner_restarted' ? t.closedMs : null) ?? t.receivedMs;
+  const spans = keys.map((key) => ({ id: t.id, key, fromMs: t.receivedMs, toMs }));
+  cx.book.writtenSpans = [...cx.book.writtenSpans, ...spans].slice(-WRITTEN_SPANS_KEPT);
 }
 
 /** Written tasks kept for a feedback that comes after all (memory only), at most this many and this old. */

@@ -28,6 +28,7 @@ export const TrackerSnapshotSchema = z.object({
   awaitingDetailId: z.string().nullable().optional(),
   closing: z.array(TaskSchema).optional(),
   guessedWritten: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
+  writtenSpans: z.array(z.object({ id: z.string(), key: z.string(), fromMs: z.number(), toMs: z.number() })).optional(),
   lastMs: z.number(),
 });
 export type TrackerSnapshot = z.infer<typeof TrackerSnapshotSchema>;
@@ -48,6 +49,7 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     awaitingDetailId: book.awaitingDetail?.id ?? null,
     closing: structuredClone(book.closing),
     guessedWritten: [...book.guessedWritten],
+    writtenSpans: book.writtenSpans.map((s) => ({ ...s })),
     lastMs: book.lastMs,
   };
 }
@@ -65,5 +67,6 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.awaitingDetail = book.tasks.find((t) => t.id === s.awaitingDetailId) ?? null;
   book.closing = structuredClone(s.closing ?? []);
   book.guessedWritten = [...(s.guessedWritten ?? [])];
+  book.writtenSpans = (s.writtenSpans ?? []).map((x) => ({ ...x }));
   book.lastMs = s.lastMs;
 }

@@ -39,6 +39,8 @@ function toWindowTask(cx: TrackerContext, t: Task, receivedCanEnd: boolean): Win
   return {
     id: t.id,
     startMs: t.generatingMs ?? t.receivedMs,
+    receivedMs: t.receivedMs,
+    loopFreeMs: loopFreeMs(t),
     canEnd: t.phase !== 'received' || receivedCanEnd,
     taskType: t.record.task.task_type,
     promptLength: t.record.task.prompt_length,
@@ -56,6 +58,15 @@ function toWindowTask(cx: TrackerContext, t: Task, receivedCanEnd: boolean): Win
   };
 }
 
+/** When a line says the miner's loop moved on from `t` (its feedback, its submit failure settled for sure), if no guess is in its facts. */
+export function loopFreeMs(t: Task): number | null {
+  // a task a best fit gave or took an event may sit on another endpoint than its guesses say
+  if (t.closedMs == null || t.guessed) return null;
+  const submitSure = t.record.provenance.links.some((l) => l.event === 'submit_failed' && l.link !== 'inferred');
+  // (a restart is not such a line: the loop may have moved on from an ended task silently before it)
+  return t.phase === 'feedback' || submitSure ? t.closedMs : null;
+}
+
 /**
  * A task as it stands without what best fits gave it or took from it (its end, answer, endpoints, a
  * submit failure's close): an event only one such task may take is its, whatever those guesses were.
@@ -63,7 +74,16 @@ function toWindowTask(cx: TrackerContext, t: Task, receivedCanEnd: boolean): Win
 function withoutGuesses(w: WindowTask, t: Task): WindowTask {
   if (!t.guessed) return w;
   const namedClose = t.phase === 'feedback' || t.interrupted;
-  return { ...w, fixedEnd: null, fixedBindings: [], fixedAnswerMs: null, fixedDurationMs: null, closedMs: namedClose ? w.closedMs : null, canEnd: true };
+  return {
+    ...w,
+    fixedEnd: null,
+    fixedBindings: [],
+    fixedAnswerMs: null,
+    fixedDurationMs: null,
+    closedMs: namedClose ? w.closedMs : null,
+    loopFreeMs: namedClose ? w.loopFreeMs : null,
+    canEnd: true,
+  };
 }
 
 const limitsOf = (cx: TrackerContext) => ({ ...DEFAULT_LIMITS, maxAnswerLagMs: cx.opts.maxAnswerLagMs });
@@ -95,15 +115,18 @@ export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.last
       return;
     }
     const tasks = windowTasks(cx);
+    // written spans that reach the open tasks' time
+    const since = Math.min(...tasks.map((t) => t.receivedMs));
+    const spans = book.writtenSpans.filter((s) => s.toMs >= since);
     const merged: Attribution = { leaves: 1, truncated: false, items: new Map(), ended: new Map() };
     let received = false;
     let contradiction: WindowItem[] | null = null;
     for (const part of components(tasks.map((t) => toWindowTask(cx, t, true)), book.window.map((w) => w.item), limits)) {
       const strict = part.tasks.map((t) => ({ ...t, canEnd: tasks.find((x) => x.id === t.id)!.phase !== 'received' }));
-      let res = book.solveMemo.solve(strict, part.items, nowMs, limits);
+      let res = book.solveMemo.solve(strict, part.items, nowMs, limits, spans);
       // a task whose generating line was lost may take an end
       if (!res.leaves && strict.some((t) => !t.canEnd)) {
-        res = book.solveMemo.solve(part.tasks, part.items, nowMs, limits);
+        res = book.solveMemo.solve(part.tasks, part.items, nowMs, limits, spans);
         received = received || res.leaves > 0;
       }
       if (!res.leaves) {

@@ -1,7 +1,5 @@
 /** The mutable state of one branch of the search (undone on the way back), and what it allows. */
-import type { Answer, AttributionLimits, Binding, Ends, WindowTask } from './types';
-
-const endpointKey = (ns: Binding['ns'], value: string) => `${ns}\u0000${value}`;
+import { endpointKey, type Answer, type AttributionLimits, type Binding, type Ends, type WindowTask, type WrittenSpan } from './types';
 
 export class Branch {
   readonly end = new Map<string, Ends>();
@@ -16,11 +14,16 @@ export class Branch {
   /** Per endpoint (namespace and value), the tasks bound to it in this branch: the overlap checks look only there. */
   private readonly boundTo = new Map<string, Set<WindowTask>>();
 
+  /** Written tasks' spans, by endpoint key. */
+  private readonly spans = new Map<string, WrittenSpan[]>();
+
   constructor(
     readonly tasks: WindowTask[],
     readonly limits: AttributionLimits,
+    spans: WrittenSpan[] = [],
   ) {
     this.byId = new Map(tasks.map((t) => [t.id, t]));
+    for (const s of spans) this.spans.set(s.key, [...(this.spans.get(s.key) ?? []), s]);
     for (const t of tasks) {
       if (t.fixedEnd) this.end.set(t.id, { ...t.fixedEnd, bytes: null });
       this.bind.set(t.id, new Map(t.fixedBindings.map((b) => [b.ns, b.value])));
@@ -59,19 +62,21 @@ export class Branch {
   }
 
   /**
-   * Until when a task runs on its endpoint, as far as the walk knows at `nowAt`: a task with no end yet
-   * is generating up to `nowAt` (an end it takes later comes after it), or up to its close (a restart
-   * ends the miner's side of it, whatever its worker still does).
+   * Until when the miner's loop of its endpoint is surely busy with a task, as far as the walk knows
+   * at `nowAt`: up to the line that freed it (its feedback, a submit failure this branch gave it); with none, up to its end, its close or `nowAt` (a task with no end yet is generating; an
+   * ended one may have had no feedback to wait for: upstream logs nothing then).
    */
   private until(id: string, nowAt: number): number {
-    return Math.min(this.endOf(id), this.byId.get(id)!.closedMs ?? Infinity, nowAt);
+    const t = this.byId.get(id)!;
+    const freed = Math.min(t.loopFreeMs ?? Infinity, this.submitted.get(id) ?? Infinity);
+    return Math.min(freed < Infinity ? freed : Math.min(this.endOf(id), t.closedMs ?? Infinity), nowAt);
   }
 
-  /** Another task on endpoint `value` generating while `t` does. */
+  /** Another task on endpoint `value` whose time on it overlaps `t`'s. */
   overlaps(t: WindowTask, ns: Binding['ns'], value: string, nowAt: number): boolean {
     const others = this.boundTo.get(endpointKey(ns, value));
     if (!others) return false;
-    for (const o of others) if (o !== t && o.startMs < this.until(t.id, nowAt) && t.startMs < this.until(o.id, nowAt)) return true;
+    for (const o of others) if (o !== t && o.receivedMs < this.until(t.id, nowAt) && t.receivedMs < this.until(o.id, nowAt)) return true;
     return false;
   }
 
@@ -90,8 +95,25 @@ export class Branch {
         for (let j = i + 1; j < ts.length; j++) {
           const a = ts[i]!;
           const b = ts[j]!;
-          if (a.startMs < this.until(b.id, nowAt) && b.startMs < this.until(a.id, nowAt)) return false;
+          if (a.receivedMs < this.until(b.id, nowAt) && b.receivedMs < this.until(a.id, nowAt)) return false;
         }
+    }
+    return true;
+  }
+
+  /**
+   * No task's time on an endpoint it is bound to (from its received line to its last line of the
+   * miner's: end, submit failure, feedback) overlaps a written task's span there.
+   */
+  chainsKept(): boolean {
+    if (!this.spans.size) return true;
+    const slack = this.limits.slackMs;
+    for (const t of this.tasks) {
+      let last = Math.max(t.receivedMs, this.end.get(t.id)?.timeMs ?? -Infinity, this.submitted.get(t.id) ?? -Infinity);
+      if (t.hadFeedback && t.closedMs !== null) last = Math.max(last, t.closedMs);
+      for (const [ns, value] of this.bind.get(t.id)!)
+        for (const s of this.spans.get(endpointKey(ns, value)) ?? [])
+          if (s.id !== t.id && t.receivedMs < s.toMs - slack && s.fromMs < last - slack) return false;
     }
     return true;
   }

@@ -5,18 +5,18 @@
 import { Branch } from './branch';
 import { optionsFor, slotOf } from './options';
 import { mayTakeItem } from './parts';
-import { DEFAULT_LIMITS, type Attribution, type AttributionLimits, type ItemAnswer, type WindowItem, type WindowTask } from './types';
+import { DEFAULT_LIMITS, type Attribution, type AttributionLimits, type ItemAnswer, type WindowItem, type WindowTask, type WrittenSpan } from './types';
 
 /**
  * Every consistent assignment of the window's items to its tasks; per item the answer. Items are
  * walked in time order (ties in the given order).
  */
-export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits = DEFAULT_LIMITS): Attribution {
+export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits = DEFAULT_LIMITS, spans: WrittenSpan[] = []): Attribution {
   const order = items
     .map((it, i) => ({ it, i }))
     .sort((a, b) => a.it.timeMs - b.it.timeMs || a.i - b.i)
     .map((x) => x.it);
-  const br = new Branch(tasks, limits);
+  const br = new Branch(tasks, limits, spans);
   /** Tasks with a feedback line in the window: none of them failed to submit. */
   const hasFeedback = new Set(items.flatMap((it) => (it.kind === 'close' ? [it.taskId] : [])));
   const seen = new Map<string, Map<string, number>>(); // item -> task -> best cost of a leaf with it
@@ -29,7 +29,7 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
 
   /** A consistent assignment reached: its pairs and ends are recorded, and the cheapest kept. */
   const leaf = (): boolean => {
-    if (!br.answersKept(nowMs) || !br.sequential(nowMs)) return false;
+    if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept()) return false;
     leaves++;
     for (const [id, e] of br.end) {
       const x = endings.get(id)!;
@@ -70,7 +70,7 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
         return;
       }
       const it = order[k]!;
-      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs)) return;
+      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !br.chainsKept()) return;
       const opts = optionsFor(br, it, hasFeedback);
       if (typeof opts === 'boolean') {
         if (opts) visit(k + 1);
@@ -144,13 +144,13 @@ export class SolveMemo {
   private readonly entries = new Map<string, Attribution>();
   constructor(private readonly size = 256) {}
 
-  solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits): Attribution {
+  solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits, spans: WrittenSpan[] = []): Attribution {
     const thresholds = [
       ...tasks.map((t) => t.startMs),
       ...tasks.flatMap((t) => (t.fixedAnswerMs === null ? [] : [t.fixedAnswerMs + limits.maxAnswerLagMs])),
       ...items.flatMap((it) => (it.kind === 'worker' && it.answer ? [it.timeMs + limits.maxAnswerLagMs] : [])),
     ];
-    const key = `${JSON.stringify([tasks, items, limits])}|${thresholds.map((x) => (nowMs > x ? 1 : 0)).join('')}`;
+    const key = `${JSON.stringify([tasks, items, limits, spans])}|${thresholds.map((x) => (nowMs > x ? 1 : 0)).join('')}`;
     const hit = this.entries.get(key);
     if (hit) {
       // most recently used last
@@ -158,7 +158,7 @@ export class SolveMemo {
       this.entries.set(key, hit);
       return hit;
     }
-    const res = solve(tasks, items, nowMs, limits);
+    const res = solve(tasks, items, nowMs, limits, spans);
     this.entries.set(key, res);
     if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
     return res;

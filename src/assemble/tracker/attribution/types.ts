@@ -19,10 +19,24 @@
 /** A binding namespace: `g` a worker group (config name), `u` an endpoint URL no group is known for. */
 export type Binding = { ns: 'g' | 'u'; value: string };
 
+/** A binding as one string. */
+export const endpointKey = (ns: Binding['ns'], value: string): string => `${ns}\u0000${value}`;
+
 export interface WindowTask {
   id: string;
   /** The generating line's time (the received line's when the generating line was lost). */
   startMs: number;
+  /**
+   * Its received line: from here the miner's loop of its endpoint is busy with it, until its feedback
+   * or submit failure (the next pull of that endpoint comes after).
+   */
+  receivedMs: number;
+  /**
+   * When that loop was free again, where a line says so: its feedback, its submit failure (settled
+   * for sure). Null otherwise (it waits; it had nothing to wait for, which upstream does not log; a
+   * restart or a timeout of ours closed it).
+   */
+  loopFreeMs: number | null;
   /** Its generating line was seen (or is known lost): an end can be its. */
   canEnd: boolean;
   /** The task's prompt, for worker lines that say what they were asked. */
@@ -49,6 +63,18 @@ export interface WindowTask {
   /** The validator that gave it (uid, hotkey), where known: a submit failure naming another is not its. */
   validatorUid: number | null;
   validatorHotkey: string | null;
+}
+
+/**
+ * A written task that surely ran on endpoint `key` (`endpointKey`): from its received line to `toMs`
+ * (its feedback or submit failure, else its end) the miner's loop of that endpoint was busy with it,
+ * so no open task there has a line in that span.
+ */
+export interface WrittenSpan {
+  id: string;
+  key: string;
+  fromMs: number;
+  toMs: number;
 }
 
 export type WindowItem =
