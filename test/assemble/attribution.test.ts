@@ -110,12 +110,22 @@ describe('solve', () => {
   it("a written task's span on its endpoint: no open task there has a line inside it", () => {
     // W (written) ran on g1 from 1 s to its feedback at 12 s; A was received at 8 s, B at 12.01 s:
     // A cannot be on g1 (received inside the span), so g1's answer and the end after it are B's
-    const spans = [{ id: 'W', key: endpointKey('g', 'g1'), fromMs: 1000, toMs: 12000 }];
+    const spans = [{ id: 'W', key: endpointKey('g', 'g1'), fromMs: 1000, toMs: 12000, sure: true }];
     const items = [answer('W1', 'g1', 19990, 7000), end('E1', 20000)];
     const tasks = [task('A', 8000), task('B', 12010)];
     // (at 31 s: whoever answered at 19.99 s has had its end by now)
     expect(solve(tasks, items, 31000, undefined, spans).items.get('E1')).toMatchObject({ taskId: 'B', link: 'determined' });
     expect(solve(tasks, items, 31000).items.get('E1')).toMatchObject({ link: 'inferred', candidates: 2 });
+  });
+
+  it('a written span whose endpoint was a best fit decides nothing, but makes crossing it a worse fit', () => {
+    // an error on u1 at 20 s: the older A fits best, unless a guessed span on u1 covers A's received line
+    const tasks = [task('A', 8000), task('B', 12010)];
+    const items = [end('E1', 20000, false, 'u1')];
+    expect(solve(tasks, items, 20000).items.get('E1')).toMatchObject({ taskId: 'A', link: 'inferred', candidates: 2 });
+    const span = { id: 'W', key: endpointKey('u', 'u1'), fromMs: 1000, toMs: 12000 };
+    expect(solve(tasks, items, 20000, undefined, [{ ...span, sure: false }]).items.get('E1')).toMatchObject({ taskId: 'B', link: 'inferred', candidates: 2 });
+    expect(solve(tasks, items, 20000, undefined, [{ ...span, sure: true }]).items.get('E1')).toMatchObject({ taskId: 'B', link: 'determined' });
   });
 
   it('a submit failure goes to an ended task without feedback', () => {

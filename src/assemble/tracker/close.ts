@@ -6,7 +6,7 @@ import type { MinerEvent } from '../../schema';
 import { guessedUntil, mayStillWork, type FinishedRecord, type Task, type TrackerContext } from './book';
 import { endpointKey } from './attribution';
 import { settleVerdict } from './settle';
-import { awaitsAttribution, loopFreeMs } from './window';
+import { awaitsAttribution, loopFreedAt } from './window';
 
 /** A finished task waits at most this long (wall) past the link window for its output file. */
 const OUTPUT_MAX_WAIT_MS = 30_000;
@@ -42,7 +42,7 @@ export function release(cx: TrackerContext): void {
     book.closing = book.closing.filter((x) => x !== t);
     // later events in its lifetime are still decided under its guess (window.ts)
     if (t.guessed) book.guessedWritten.push({ fromMs: t.receivedMs, toMs: guessedUntil(cx, t) });
-    else rememberSpan(cx, t);
+    rememberSpan(cx, t);
     settleVerdict(t);
     const supersedes = t.orphanId && t.orphanId !== t.id ? [t.orphanId] : [];
     book.finished.push({ record: t.record, supersedesIfPresent: supersedes, ply: t.ply ?? null });
@@ -55,14 +55,15 @@ export function release(cx: TrackerContext): void {
 const WRITTEN_SPANS_KEPT = 64;
 
 /**
- * A task written with its endpoint sure: its endpoint's loop was busy with it from its received line
- * to its feedback or submit failure (else, as far as the lines show, its end or its restart).
+ * A task written with its endpoint: its endpoint's loop was busy with it from its received line to
+ * its feedback or submit failure (else, as far as the lines show, its end or its restart). Sure when
+ * no best fit is in its facts.
  */
 function rememberSpan(cx: TrackerContext, t: Task): void {
   const keys = [...(t.group ? [endpointKey('g', t.group)] : []), ...(t.url ? [endpointKey('u', t.url)] : [])];
   if (!keys.length) return;
-  const toMs = loopFreeMs(t) ?? t.endedMs ?? (t.interrupted === 'miner_restarted' ? t.closedMs : null) ?? t.receivedMs;
-  const spans = keys.map((key) => ({ id: t.id, key, fromMs: t.receivedMs, toMs }));
+  const toMs = loopFreedAt(t) ?? t.endedMs ?? (t.interrupted === 'miner_restarted' ? t.closedMs : null) ?? t.receivedMs;
+  const spans = keys.map((key) => ({ id: t.id, key, fromMs: t.receivedMs, toMs, sure: !t.guessed }));
   cx.book.writtenSpans = [...cx.book.writtenSpans, ...spans].slice(-WRITTEN_SPANS_KEPT);
 }
 

@@ -28,7 +28,7 @@ export const TrackerSnapshotSchema = z.object({
   awaitingDetailId: z.string().nullable().optional(),
   closing: z.array(TaskSchema).optional(),
   guessedWritten: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
-  writtenSpans: z.array(z.object({ id: z.string(), key: z.string(), fromMs: z.number(), toMs: z.number() })).optional(),
+  writtenSpans: z.array(z.object({ id: z.string(), key: z.string(), fromMs: z.number(), toMs: z.number(), sure: z.boolean() })).optional(),
   lastMs: z.number(),
 });
 export type TrackerSnapshot = z.infer<typeof TrackerSnapshotSchema>;

@@ -58,13 +58,18 @@ function toWindowTask(cx: TrackerContext, t: Task, receivedCanEnd: boolean): Win
   };
 }
 
-/** When a line says the miner's loop moved on from `t` (its feedback, its submit failure settled for sure), if no guess is in its facts. */
-export function loopFreeMs(t: Task): number | null {
-  // a task a best fit gave or took an event may sit on another endpoint than its guesses say
-  if (t.closedMs == null || t.guessed) return null;
-  const submitSure = t.record.provenance.links.some((l) => l.event === 'submit_failed' && l.link !== 'inferred');
-  // (a restart is not such a line: the loop may have moved on from an ended task silently before it)
-  return t.phase === 'feedback' || submitSure ? t.closedMs : null;
+/**
+ * When a line says the miner's loop moved on from `t`: its feedback, its submit failure (a restart is
+ * not such a line: the loop may have moved on from an ended task silently before it).
+ */
+export function loopFreedAt(t: Task): number | null {
+  if (t.closedMs == null) return null;
+  return t.phase === 'feedback' || t.record.provenance.links.some((l) => l.event === 'submit_failed') ? t.closedMs : null;
+}
+
+/** `loopFreedAt`, if no guess is in its facts (a task a best fit gave or took an event may sit on another endpoint). */
+function loopFreeMs(t: Task): number | null {
+  return t.guessed ? null : loopFreedAt(t);
 }
 
 /**

@@ -102,20 +102,29 @@ export class Branch {
   }
 
   /**
-   * No task's time on an endpoint it is bound to (from its received line to its last line of the
-   * miner's: end, submit failure, feedback) overlaps a written task's span there.
+   * How many written spans some task's time on an endpoint it is bound to (from its received line to
+   * its last line of the miner's: end, submit failure, feedback) crosses: `sure` ones, or guessed ones.
    */
-  chainsKept(): boolean {
-    if (!this.spans.size) return true;
+  spansCrossed(sure: boolean): number {
+    if (!this.spans.size) return 0;
     const slack = this.limits.slackMs;
+    let n = 0;
     for (const t of this.tasks) {
       let last = Math.max(t.receivedMs, this.end.get(t.id)?.timeMs ?? -Infinity, this.submitted.get(t.id) ?? -Infinity);
       if (t.hadFeedback && t.closedMs !== null) last = Math.max(last, t.closedMs);
       for (const [ns, value] of this.bind.get(t.id)!)
         for (const s of this.spans.get(endpointKey(ns, value)) ?? [])
-          if (s.id !== t.id && t.receivedMs < s.toMs - slack && s.fromMs < last - slack) return false;
+          if (s.sure === sure && s.id !== t.id && t.receivedMs < s.toMs - slack && s.fromMs < last - slack) {
+            if (sure) return 1;
+            n++;
+          }
     }
-    return true;
+    return n;
+  }
+
+  /** No task crosses a sure written span on its endpoint. */
+  chainsKept(): boolean {
+    return this.spansCrossed(true) === 0;
   }
 
   /** A task whose worker answered must have its end within the lag; checked as time passes. */

@@ -7,6 +7,9 @@ import { optionsFor, slotOf } from './options';
 import { mayTakeItem } from './parts';
 import { DEFAULT_LIMITS, type Attribution, type AttributionLimits, type ItemAnswer, type WindowItem, type WindowTask, type WrittenSpan } from './types';
 
+/** What crossing a guessed written span costs an assignment (as a size that differs from the file's). */
+const GUESSED_SPAN_COST = 5;
+
 /**
  * Every consistent assignment of the window's items to its tasks; per item the answer. Items are
  * walked in time order (ties in the given order).
@@ -31,6 +34,8 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
   const leaf = (): boolean => {
     if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept()) return false;
     leaves++;
+    // a guessed span crossed: possible (the guess may be wrong), a worse fit
+    const cost = br.cost + GUESSED_SPAN_COST * br.spansCrossed(false);
     for (const [id, e] of br.end) {
       const x = endings.get(id)!;
       x.leaves++;
@@ -41,9 +46,9 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
       let m = seen.get(key);
       if (!m) seen.set(key, (m = new Map()));
       const prev = m.get(id);
-      if (prev === undefined || br.cost < prev) m.set(id, br.cost);
+      if (prev === undefined || cost < prev) m.set(id, cost);
     }
-    if (!best || br.cost < best.cost) best = { cost: br.cost, choice: new Map(br.choice) };
+    if (!best || cost < best.cost) best = { cost, choice: new Map(br.choice) };
     return true;
   };
 

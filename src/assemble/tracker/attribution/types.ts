@@ -66,15 +66,17 @@ export interface WindowTask {
 }
 
 /**
- * A written task that surely ran on endpoint `key` (`endpointKey`): from its received line to `toMs`
- * (its feedback or submit failure, else its end) the miner's loop of that endpoint was busy with it,
- * so no open task there has a line in that span.
+ * A written task that ran on endpoint `key` (`endpointKey`): from its received line to `toMs` (its
+ * feedback or submit failure, else its end) the miner's loop of that endpoint was busy with it, so no
+ * open task there has a line in that span. `sure`: no best fit in its facts (a rule); else a guess,
+ * which only makes an assignment that crosses it fit worse.
  */
 export interface WrittenSpan {
   id: string;
   key: string;
   fromMs: number;
   toMs: number;
+  sure: boolean;
 }
 
 export type WindowItem =
