@@ -14,16 +14,15 @@ export class Branch {
   /** Per endpoint (namespace and value), the tasks bound to it in this branch: the overlap checks look only there. */
   private readonly boundTo = new Map<string, Set<WindowTask>>();
 
-  /** Written tasks' spans, by endpoint key. */
-  private readonly spans = new Map<string, WrittenSpan[]>();
+  private readonly spanStartsOf = new Map<string, Map<Binding['ns'], Map<string, [number[], number[]]>>>();
 
   constructor(
     readonly tasks: WindowTask[],
     readonly limits: AttributionLimits,
-    spans: WrittenSpan[] = [],
+    /** Written tasks' spans on their endpoints. */
+    private readonly spans: WrittenSpan[] = [],
   ) {
     this.byId = new Map(tasks.map((t) => [t.id, t]));
-    for (const s of spans) this.spans.set(s.key, [...(this.spans.get(s.key) ?? []), s]);
     for (const t of tasks) {
       if (t.fixedEnd) this.end.set(t.id, { ...t.fixedEnd, bytes: null });
       this.bind.set(t.id, new Map(t.fixedBindings.map((b) => [b.ns, b.value])));
@@ -106,20 +105,48 @@ export class Branch {
    * its last line of the miner's: end, submit failure, feedback) crosses: `sure` ones, or guessed ones.
    */
   spansCrossed(sure: boolean): number {
-    if (!this.spans.size) return 0;
-    const slack = this.limits.slackMs;
+    if (!this.spans.length) return 0;
     let n = 0;
     for (const t of this.tasks) {
-      let last = Math.max(t.receivedMs, this.end.get(t.id)?.timeMs ?? -Infinity, this.submitted.get(t.id) ?? -Infinity);
-      if (t.hadFeedback && t.closedMs !== null) last = Math.max(last, t.closedMs);
-      for (const [ns, value] of this.bind.get(t.id)!)
-        for (const s of this.spans.get(endpointKey(ns, value)) ?? [])
-          if (s.sure === sure && s.id !== t.id && t.receivedMs < s.toMs - slack && s.fromMs < last - slack) {
-            if (sure) return 1;
-            n++;
-          }
+      const starts = this.spanStarts(t);
+      if (!starts.size) continue;
+      let last = NaN;
+      for (const [ns, value] of this.bind.get(t.id)!) {
+        const froms = starts.get(ns)?.get(value)?.[sure ? 0 : 1];
+        if (!froms?.length) continue;
+        if (Number.isNaN(last)) {
+          last = Math.max(t.receivedMs, this.end.get(t.id)?.timeMs ?? -Infinity, this.submitted.get(t.id) ?? -Infinity);
+          if (t.hadFeedback && t.closedMs !== null) last = Math.max(last, t.closedMs);
+          last -= this.limits.slackMs;
+        }
+        for (let i = 0; i < froms.length && froms[i]! < last; i++) {
+          if (sure) return 1;
+          n++;
+        }
+      }
     }
     return n;
+  }
+
+  /**
+   * Per endpoint (namespace, value), the starts (ascending) of the sure and of the guessed spans
+   * there that end after `t` was received: it crosses those that start before its last line.
+   */
+  private spanStarts(t: WindowTask): Map<Binding['ns'], Map<string, [number[], number[]]>> {
+    let m = this.spanStartsOf.get(t.id);
+    if (m) return m;
+    m = new Map();
+    const after = t.receivedMs + this.limits.slackMs;
+    for (const s of this.spans) {
+      if (s.id === t.id || s.toMs <= after) continue;
+      const [ns, value] = s.key.split('\u0000') as [Binding['ns'], string];
+      const byValue = m.get(ns) ?? m.set(ns, new Map()).get(ns)!;
+      const both = byValue.get(value) ?? byValue.set(value, [[], []]).get(value)!;
+      both[s.sure ? 0 : 1].push(s.fromMs);
+    }
+    for (const byValue of m.values()) for (const both of byValue.values()) for (const froms of both) froms.sort((a, b) => a - b);
+    this.spanStartsOf.set(t.id, m);
+    return m;
   }
 
   /** No task crosses a sure written span on its endpoint. */
