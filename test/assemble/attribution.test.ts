@@ -128,6 +128,15 @@ describe('solve', () => {
     expect(solve(tasks, items, 20000, undefined, [{ ...span, sure: true }]).items.get('E1')).toMatchObject({ taskId: 'B', link: 'determined' });
   });
 
+  it('a file just after a task ended on that worker may be the next task\'s there', () => {
+    // A ran on g2 and wrote its file; its end at 2 s; C started at 4 s: a file of g2 at 5 s (within the
+    // late window of A's end) is C's, as A has its file already
+    const file = (key: string, timeMs: number): WindowItem => ({ kind: 'file', key, timeMs, group: 'g2', size: 100, lateMs: 7000 });
+    const r = solve([task('A', 0), task('C', 4000)], [file('F1', 1500), end('E1', 2000), file('F2', 5000)], 5000);
+    expect(r.items.get('F1')).toMatchObject({ taskId: 'A', link: 'determined' });
+    expect(r.items.get('F2')).toMatchObject({ taskId: 'C', link: 'determined' });
+  });
+
   it('a submit failure goes to an ended task without feedback', () => {
     const tasks = [task('A', 0), task('B', 1000)];
     const items = [end('E1', 10000), end('E2', 11000), { kind: 'submit_failure' as const, key: 'S', timeMs: 12000, validatorHotkey: null, validatorUid: null }, close('A', 13000)];

@@ -77,10 +77,11 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
       const early = it.kind === 'file' ? limits.fileEarlyMs : limits.slackMs;
       const late = it.kind === 'file' ? it.lateMs : 0;
       // one task at a time on an endpoint: the task known to run there, if it is generating now, is the
-      // only one the miner is waiting for; a worker may still be at one the miner gave up on
+      // only one the miner is waiting for; a worker may still be at one the miner gave up on. One that
+      // ended a moment ago (a file may come late) is a candidate, but another may run there since.
       const open = br.tasks.filter((t) => !br.closedBefore(t, it.timeMs) && br.generatingAt(t, it.timeMs, early, late));
-      const bound = open.filter((t) => br.bind.get(t.id)!.get('g') === it.group);
-      const current = bound.length ? bound : open.filter((o) => br.canBind(o, b, it.timeMs));
+      const running = open.filter((t) => br.bind.get(t.id)!.get('g') === it.group && br.generatingAt(t, it.timeMs, early, 0));
+      const current = running.length ? running : open.filter((o) => br.canBind(o, b, it.timeMs));
       const givenUp =
         it.kind === 'worker' ? br.tasks.filter((t) => !open.includes(t) && !br.workerClosedBefore(t, it.timeMs) && br.givenUpBefore(t, it.timeMs) && br.canBind(t, b, it.timeMs)) : [];
       for (const t of [...current, ...givenUp]) {
