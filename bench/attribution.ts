@@ -7,14 +7,18 @@
  * truth (test/helpers/attribution-score.ts): per field, the share right, wrong but marked inferred,
  * and wrong without a mark. The baseline is the same run's truth: this measures accuracy, not speed.
  * A fourth run (2 endpoints, the workers writing real PLYs) scores the linked output files too.
- * Run: node dist/bench/attribution.js [--tasks N] [--endpoints 2,3,4] [--feedback-timeout-s S] [--no-ply] [--misses]
- * (prints a table per configuration, a summary, and every wrong field not marked inferred; --misses: every wrong field)
+ * Run: node dist/bench/attribution.js [--tasks N] [--endpoints 2,3,4] [--feedback-timeout-s S] [--no-ply] [--misses] [--keep DIR]
+ * (prints a table per configuration, a summary, and every wrong field not marked inferred; --misses: every wrong field).
+ * The runs are real time, so their interleaving, and the figures, differ from run to run: `--keep DIR` keeps each
+ * run's log files, output files and truth, and `--replay DIR` scores a build on kept runs (no PM2, seconds), so
+ * two builds are compared on the same files.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildPlan, type Plan } from '../test/fixtures/fake-miner/plan';
-import { Pm2Harness, type RunResult } from '../test/harness/pm2-harness';
+import { Pm2Harness, type RunFiles } from '../test/harness/pm2-harness';
+import type { TruthLine } from '../test/fixtures/fake-miner/truth';
 import { readRecords } from '../test/helpers/truth-match';
 import { ATTRIBUTION_FIELDS, FIELD_LABELS, percent, scoreAttribution, type AttributionScore } from '../test/helpers/attribution-score';
 import { runIngest } from '../src/pipeline/ingest';
@@ -35,6 +39,19 @@ export interface AttributionOptions {
   /** Real milliseconds of a generation and of the wait for feedback (the plan clock runs at scale 1). */
   genMs: [number, number];
   feedbackMs: [number, number];
+  /** Keep each run's files and truth under this directory (for `replayAttribution`). */
+  keep?: string;
+}
+
+/** One run's files and truth, as scored (and as `--keep` stores them, in run.json). */
+export interface CapturedRun {
+  endpoints: number;
+  ply: boolean;
+  runSeconds: number;
+  plan: Plan;
+  files: RunFiles;
+  truth: TruthLine[];
+  outputDirs: { dir: string; group: string }[];
 }
 
 export const DEFAULT_ATTRIBUTION: AttributionOptions = {
@@ -87,7 +104,7 @@ function lastLineMs(file: string): number {
   }
 }
 
-async function ingestAndScore(plan: Plan, harness: Pm2Harness, run: RunResult, workerLogs: boolean, o: AttributionOptions): Promise<AttributionScore> {
+async function ingestAndScore(run: CapturedRun, workerLogs: boolean, o: AttributionOptions): Promise<AttributionScore> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bench-attr-'));
   try {
     const config: Config = {
@@ -96,27 +113,67 @@ async function ingestAndScore(plan: Plan, harness: Pm2Harness, run: RunResult, w
       timeZone: 'UTC',
       store_images: false,
       feedbackTimeoutMinutes: o.feedbackTimeoutS / 60,
-      workers: plan.endpoints.map((e) => ({ name: e.workerApp, pm2App: e.workerApp, endpoint: e.url, logs: [], outputDir: null })),
+      workers: run.plan.endpoints.map((e) => ({ name: e.workerApp, pm2App: e.workerApp, endpoint: e.url, logs: [], outputDir: null })),
     };
-    const ply = plan.endpoints.some((e) => e.plyOutput);
     const logEndMs = lastLineMs(run.files.miner.out);
     const streams = explicitStreams(
       [run.files.miner.out, run.files.miner.err],
       workerLogs ? run.files.workers.flatMap((w) => [`${w.app}=${w.out}`, `${w.app}=${w.err}`]) : [],
       null,
     );
-    const outputDirs = ply ? plan.endpoints.map((e) => ({ dir: path.join(harness.runDir, 'outputs', e.workerApp), group: e.workerApp })) : [];
-    const summary = await runIngest({ config, streams, outputDirs, minerApp: plan.minerApp, host: 'bench' });
+    const summary = await runIngest({ config, streams, outputDirs: run.outputDirs, minerApp: run.plan.minerApp, host: 'bench' });
     if (summary.invalid) throw new Error(`${summary.invalid} invalid records`);
     return scoreAttribution(run.truth, readRecords(dataDir), {
       feedbackTimeoutMs: o.feedbackTimeoutS * 1000,
       logEndMs,
       workerLogs,
-      outputFiles: ply,
+      outputFiles: run.outputDirs.length > 0,
     });
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Scores a run with and without the workers' logs. */
+async function scoreRun(run: CapturedRun, o: AttributionOptions): Promise<AttributionResult[]> {
+  const results: AttributionResult[] = [];
+  for (const workerLogs of [true, false]) results.push({ endpoints: run.endpoints, ply: run.ply, workerLogs, runSeconds: run.runSeconds, score: await ingestAndScore(run, workerLogs, o) });
+  return results;
+}
+
+/** Copies a run's files into `dir` (output files with their mtimes) and writes run.json; the copy's paths replace the run's. */
+function keepRun(run: CapturedRun, root: string, dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const moved = (p: string) => path.join(dir, path.relative(root, p));
+  const copy = (p: string) => {
+    fs.mkdirSync(path.dirname(moved(p)), { recursive: true });
+    fs.cpSync(p, moved(p), { recursive: true, preserveTimestamps: true });
+    return moved(p);
+  };
+  const kept: CapturedRun = {
+    ...run,
+    files: {
+      miner: { ...run.files.miner, out: copy(run.files.miner.out), err: copy(run.files.miner.err) },
+      workers: run.files.workers.map((w) => ({ ...w, out: copy(w.out), err: copy(w.err) })),
+    },
+    outputDirs: run.outputDirs.map((d) => ({ ...d, dir: copy(d.dir) })),
+    truth: run.truth.map((t) => ({ ...t, ply_path: t.ply_path === null ? null : moved(t.ply_path) })),
+  };
+  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(kept));
+}
+
+/** Scores every run kept under `dir` (by `--keep`): the same files for any build. */
+export async function replayAttribution(dir: string, opts: Partial<AttributionOptions> = {}): Promise<AttributionResult[]> {
+  const o = { ...DEFAULT_ATTRIBUTION, ...opts };
+  const runs = fs
+    .readdirSync(dir)
+    .filter((d) => fs.existsSync(path.join(dir, d, 'run.json')))
+    .sort()
+    .map((d) => JSON.parse(fs.readFileSync(path.join(dir, d, 'run.json'), 'utf8')) as CapturedRun);
+  if (!runs.length) throw new Error(`no kept runs (*/run.json) under ${dir}`);
+  const results: AttributionResult[] = [];
+  for (const run of runs) results.push(...(await scoreRun(run, o)));
+  return results;
 }
 
 /** One real-time run of the fakes, ingested and scored with and without the workers' logs. */
@@ -139,15 +196,20 @@ async function attributionRun(endpoints: number, ply: boolean, o: AttributionOpt
   active.add(harness);
   try {
     await harness.start();
-    const run = await harness.waitDone(2 * planned + 120_000);
+    const done = await harness.waitDone(2 * planned + 120_000);
     // the miner's stats lines carry the clock on: past every task's feedback timeout, none is at the tail
     await sleep(o.feedbackTimeoutS * 1000 + 2000);
-    const results: AttributionResult[] = [];
-    for (const workerLogs of [true, false]) {
-      const score = await ingestAndScore(harness.plan, harness, run, workerLogs, o);
-      results.push({ endpoints, ply, workerLogs, runSeconds: run.elapsedMs / 1000, score });
-    }
-    return results;
+    const run: CapturedRun = {
+      endpoints,
+      ply,
+      runSeconds: done.elapsedMs / 1000,
+      plan: harness.plan,
+      files: done.files,
+      truth: done.truth,
+      outputDirs: ply ? plan.endpoints.map((e) => ({ dir: path.join(harness.runDir, 'outputs', e.workerApp), group: e.workerApp })) : [],
+    };
+    if (o.keep) keepRun(run, harness.root, path.join(o.keep, `${endpoints}${ply ? '-ply' : ''}-seed${plan.seed}`));
+    return await scoreRun(run, o);
   } finally {
     await harness.cleanup();
     active.delete(harness);
@@ -243,8 +305,10 @@ if (require.main === module) {
   if (arg('--endpoints')) opts.endpoints = arg('--endpoints')!.split(',').map(Number);
   if (arg('--feedback-timeout-s')) opts.feedbackTimeoutS = Number(arg('--feedback-timeout-s'));
   if (process.argv.includes('--no-ply')) opts.ply = false;
+  if (arg('--keep')) opts.keep = path.resolve(arg('--keep')!);
   const t0 = Date.now();
-  runAttribution(opts)
+  const replay = arg('--replay');
+  (replay ? replayAttribution(replay, opts) : runAttribution(opts))
     .then((results) => {
       for (const t of [...attributionTables(results), runsTable(results, (Date.now() - t0) / 1000)]) printRows(t.title, t.rows);
       process.stdout.write(`\n## Summary: right / wrong, marked inferred / wrong, not marked (% of compared tasks)\n${attributionSummary(results)}`);
