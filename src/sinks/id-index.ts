@@ -3,6 +3,11 @@
  * writes one twice. A cache derived from the data files: per data file, `state/index/<tag>.idx`
  * (names.ts: `generation_history_2025-10.jsonl` -> `generation-history-2025-10.idx`) lists `<start> <end> <key>` for each line, after a header naming the file's first line (sha256),
  * so a replaced file is noticed. A start rescans only what lies past the cached coverage.
+ *
+ * The cache speeds a start up but never decides alone: before an append trusts what a cache said of an
+ * id (its latest revision: the record is a duplicate, or the next revision), `confirm` reads that line
+ * in the data file; a cache that does not match the data (edited, forged, stale) is thrown away and the
+ * index rebuilt from the data files.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -88,6 +93,49 @@ export async function firstLineHash(file: string): Promise<string | null> {
 }
 class FirstLineFound extends Error {}
 
+/** The lines (without their newline) that start at `starts` of a data file; null where none does. */
+async function linesAt(file: string, starts: number[]): Promise<(Buffer | null)[]> {
+  const out = new Map<number, Buffer>();
+  if (file.endsWith('.gz')) {
+    // no seeking in gzip: read up to the last one (rare: revisions of records in an archive)
+    const last = Math.max(...starts);
+    const wanted = new Set(starts);
+    try {
+      await scanLines(file, 0, (line, s) => {
+        if (wanted.has(s)) out.set(s, Buffer.from(line));
+        if (s >= last) throw new FirstLineFound();
+      });
+    } catch (err) {
+      if (!(err instanceof FirstLineFound)) throw err;
+    }
+    return starts.map((s) => out.get(s) ?? null);
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return starts.map(() => null);
+  }
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    return starts.map((start) => {
+      // a line starts at 0 or after a newline
+      if (start > 0 && (fs.readSync(fd, buf, 0, 1, start - 1) !== 1 || buf[0] !== 10)) return null;
+      const parts: Buffer[] = [];
+      for (let pos = start; ; ) {
+        const n = fs.readSync(fd, buf, 0, buf.length, pos);
+        if (n === 0) return null;
+        const nl = buf.subarray(0, n).indexOf(10);
+        if (nl !== -1) return Buffer.concat([...parts, buf.subarray(0, nl)]);
+        parts.push(Buffer.from(buf.subarray(0, n)));
+        pos += n;
+      }
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function indexFileFor(indexDir: string, dataDir: string, file: string): string {
   return path.join(indexDir, `${tagOf(dataDir, file)}.idx`);
 }
@@ -142,9 +190,15 @@ interface LiveFile {
   cacheEnd: number;
 }
 
+/** Where a cache says an id's latest line is: file number * 2^40 + the line's start; -1 once confirmed (or read from the data). */
+type Located = Latest & { at: number };
+const FILE_STRIDE = 2 ** 40;
+
 export class IdIndex {
   private readonly keys = new Set<string>();
-  private readonly latestById = new Map<string, Latest>();
+  private readonly latestById = new Map<string, Located>();
+  /** Data files by number (for `Located.at`). */
+  private readonly files: string[] = [];
   private readonly sealed = new Map<string, number>(); // file -> ino taken in
   private readonly live = new Map<string, LiveFile>();
 
@@ -162,15 +216,62 @@ export class IdIndex {
   }
 
   latest(id: string): Latest | undefined {
-    return this.latestById.get(id);
+    const l = this.latestById.get(id);
+    return l && { revision: l.revision, tag: l.tag };
   }
 
-  private add(key: string): void {
+  /** Adds a key read from the data (`at` -1) or from a cache (`at`: where its line should be). */
+  private add(key: string, at = -1): void {
     if (key === NO_KEY) return;
     const k = splitKey(key);
     this.keys.add(k.dedup);
     const prev = this.latestById.get(k.id);
-    if (!prev || k.revision >= prev.revision) this.latestById.set(k.id, { revision: k.revision, tag: k.tag });
+    if (!prev || k.revision >= prev.revision) this.latestById.set(k.id, { revision: k.revision, tag: k.tag, at });
+  }
+
+  private locate(file: string, start: number): number {
+    let n = this.files.indexOf(file);
+    if (n === -1) n = this.files.push(file) - 1;
+    return n * FILE_STRIDE + start;
+  }
+
+  /**
+   * Reads, in the data files, the line a cache gave as each id's latest: true when every one carries
+   * that key. False: a cache does not match the data (the caller rebuilds, `rebuild`).
+   */
+  async confirm(ids: Iterable<string>): Promise<boolean> {
+    const byFile = new Map<number, { id: string; l: Located }[]>();
+    for (const id of ids) {
+      const l = this.latestById.get(id);
+      if (!l || l.at < 0) continue;
+      const n = Math.floor(l.at / FILE_STRIDE);
+      const list = byFile.get(n);
+      if (list) list.push({ id, l });
+      else byFile.set(n, [{ id, l }]);
+    }
+    for (const [n, wanted] of byFile) {
+      const lines = await linesAt(this.files[n]!, wanted.map((w) => w.l.at % FILE_STRIDE));
+      for (const [i, { id, l }] of wanted.entries()) {
+        const line = lines[i];
+        const key = line ? keyOfLine(line, this.keyOf) : null;
+        const k = key === null ? null : splitKey(key);
+        if (!k || k.id !== id || k.revision !== l.revision || k.tag !== l.tag) return false;
+        l.at = -1;
+      }
+    }
+    return true;
+  }
+
+  /** Forgets everything and removes the caches of the data files it knew: the next loads scan the data. */
+  rebuild(): string[] {
+    const caches = [...new Set([...this.sealed.keys(), ...this.live.keys(), ...this.files])].map((f) => indexFileFor(this.indexDir, this.dataDir, f));
+    for (const c of caches) fs.rmSync(c, { force: true });
+    this.keys.clear();
+    this.latestById.clear();
+    this.sealed.clear();
+    this.live.clear();
+    this.files.length = 0;
+    return caches;
   }
 
   get size(): number {
@@ -188,7 +289,8 @@ export class IdIndex {
     const head = await firstLineHash(file);
     const cached = readIndexFile(idxFile);
     let entries: IndexEntry[];
-    if (cached && cached.head === head && (file.endsWith('.gz') || cached.end === st.size)) {
+    const fromCache = !!cached && cached.head === head && (file.endsWith('.gz') || cached.end === st.size);
+    if (fromCache) {
       entries = cached.entries;
     } else {
       entries = [];
@@ -197,7 +299,7 @@ export class IdIndex {
       });
       atomicWriteFile(idxFile, `${HEADER_PREFIX}${head ?? ''}\n${formatEntries(entries)}`);
     }
-    for (const e of entries) this.add(e.key);
+    for (const e of entries) this.add(e.key, fromCache ? this.locate(file, e.start) : -1);
     this.sealed.set(file, st.ino);
   }
 
@@ -213,7 +315,7 @@ export class IdIndex {
     if (!lf || lf.ino !== ino || lf.cacheEnd > size || (lf.head === null && size > 0)) {
       lf = await this.openLive(file, idxFile, ino, size);
     } else {
-      lf = this.readCacheGrowth(idxFile, lf) ?? (await this.openLive(file, idxFile, ino, size));
+      lf = this.readCacheGrowth(file, idxFile, lf) ?? (await this.openLive(file, idxFile, ino, size));
     }
     if (lf.cacheEnd < size) {
       const missing: IndexEntry[] = [];
@@ -245,7 +347,7 @@ export class IdIndex {
     if (cached && (cached.head !== head || cached.end > size)) cached = null; // the file was replaced
     let idxBytes: number;
     if (cached) {
-      for (const e of cached.entries) this.add(e.key);
+      for (const e of cached.entries) this.add(e.key, this.locate(file, e.start));
       idxBytes = Buffer.byteLength(`${HEADER_PREFIX}${head ?? ''}\n${formatEntries(cached.entries)}`);
     } else {
       const header = `${HEADER_PREFIX}${head ?? ''}\n`;
@@ -258,7 +360,7 @@ export class IdIndex {
   }
 
   /** Reads cache entries other writers appended since we last looked; null when the cache was replaced. */
-  private readCacheGrowth(idxFile: string, lf: LiveFile): LiveFile | null {
+  private readCacheGrowth(file: string, idxFile: string, lf: LiveFile): LiveFile | null {
     let st: fs.Stats;
     try {
       st = fs.statSync(idxFile);
@@ -279,7 +381,7 @@ export class IdIndex {
         const start = Number(s);
         const end = Number(e);
         if (!key || start !== lf.cacheEnd || !(end > start)) break;
-        this.add(key);
+        this.add(key, this.locate(file, start));
         lf.cacheEnd = end;
         pos = nl + 1;
       }

@@ -208,6 +208,28 @@ export class JsonlStore<T> {
     }
   }
 
+  /**
+   * What the caches say of the ids these records touch is read back from the data files before it
+   * decides anything (a duplicate, a revision number); a cache that does not match the data is
+   * thrown away and the index rebuilt from the data (under the append lock).
+   */
+  private async confirmCaches(records: readonly T[], ino: number, size: number): Promise<void> {
+    const ids = new Set<string>();
+    const probe = (id: string) => {
+      ids.add(id);
+      return this.index.latest(id);
+    };
+    for (const r of records) {
+      const revised = this.opts.revise ? this.opts.revise(r, probe) : r;
+      if (revised) ids.add(splitKey(this.opts.keyOfRecord(revised)).id);
+    }
+    if (await this.index.confirm(ids)) return;
+    const caches = this.index.rebuild();
+    this.logger.warn({ dataDir: this.opts.dataDir, caches: caches.length }, 'the id index cache did not match the data files: it is rebuilt from them');
+    await this.loadSealedFiles();
+    await this.index.catchUpLive(this.file, ino, size);
+  }
+
   private async appendLocked(records: readonly T[], compromised: () => boolean): Promise<AppendResult> {
     let fd: number;
     try {
@@ -225,6 +247,7 @@ export class JsonlStore<T> {
         size = cut;
       }
       await this.index.catchUpLive(this.file, st.ino, size);
+      await this.confirmCaches(records, st.ino, size);
 
       const fresh: { key: string; text: string }[] = [];
       const invalid: { error: string }[] = [];

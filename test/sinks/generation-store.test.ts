@@ -66,3 +66,52 @@ describe('generation store', () => {
     expect(lines.map((l) => (JSON.parse(l) as GenerationRecord).metadata.generation_id)).toEqual([id2]);
   });
 });
+
+describe('id index caches are never trusted alone', () => {
+  const id1 = '1b4e28ba-2fa1-51d2-883f-0016d3cca427';
+  const id2 = '6ba7b810-9dad-51d1-80b4-00c04fd430c8';
+  const warnings: string[] = [];
+  const logger = { info: () => {}, debug: () => {}, error: () => {}, warn: (_o: object, msg: string) => void warnings.push(msg) };
+  const cacheOf = (dir: string) => path.join(dir, 'state', 'index', fs.readdirSync(path.join(dir, 'state', 'index')).find((n) => n.endsWith('.idx'))!);
+
+  beforeEach(() => (warnings.length = 0));
+
+  it('a forged key for a new id does not make its first record a duplicate', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-gen-'));
+    await (await openGenerationStore({ dataDir: dir })).append([record(id2)]);
+    // the cache now says id1 is stored, at id2's line
+    fs.writeFileSync(cacheOf(dir), fs.readFileSync(cacheOf(dir), 'utf8').replace(id2, id1));
+    const store = await openGenerationStore({ dataDir: dir, logger });
+    expect(await store.append([record(id1)])).toMatchObject({ written: 1, duplicates: 0 });
+    const lines = fs.readFileSync(store.file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as GenerationRecord);
+    expect(lines.map((r) => [r.metadata.generation_id, r.provenance.revision])).toEqual([
+      [id2, 0],
+      [id1, 0],
+    ]);
+    expect(warnings).toEqual(['the id index cache did not match the data files: it is rebuilt from them']);
+    // rebuilt: id2 is still known, and a replay of it is a duplicate
+    expect(await store.append([record(id2)])).toMatchObject({ written: 0, duplicates: 1 });
+  });
+
+  it('a forged revision or completeness does not hold back a better revision, nor number it wrong', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-gen-'));
+    await (await openGenerationStore({ dataDir: dir })).append([record(id1)]);
+    // the cache claims revision 7 and the most complete tag
+    fs.writeFileSync(cacheOf(dir), fs.readFileSync(cacheOf(dir), 'utf8').replace(new RegExp(`${id1}#0#\\d+`), `${id1}#7#9`));
+    const store = await openGenerationStore({ dataDir: dir, logger });
+    const better = record(id1);
+    better.outcome = 'accepted';
+    expect(await store.append([better])).toMatchObject({ written: 1 });
+    const revs = fs.readFileSync(store.file, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as GenerationRecord).provenance.revision);
+    expect(revs).toEqual([0, 1]);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('an honest cache is confirmed by reading the line once, and not rebuilt', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-gen-'));
+    await (await openGenerationStore({ dataDir: dir })).append([record(id1), record(id2)]);
+    const store = await openGenerationStore({ dataDir: dir, logger });
+    expect(await store.append([record(id1), record(id2)])).toMatchObject({ written: 0, duplicates: 2 });
+    expect(warnings).toEqual([]);
+  });
+});
