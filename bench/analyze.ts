@@ -2,7 +2,9 @@
  * `analyze --summary` over N synthetic records (valid per the schema, ~1.5 KB each, in monthly files,
  * a gzip archive and the live file) against jq computing the same summary over the same files in the
  * same run. Both run as child processes under /usr/bin/time for wall time and peak RSS.
- * Run: node dist/bench/analyze.js [--records N] [--keep DIR]
+ * `--spec`: the records in the spec's schema instead (what the spec's own logger wrote: no `outcome`, no
+ * `provenance`; analyze derives the outcome), and jq derives it the same way.
+ * Run: node dist/bench/analyze.js [--records N] [--spec] [--keep DIR]
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,6 +13,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { emptyRecord, ERROR_TYPES, type GenerationRecord } from '../src/schema';
 import { parseRecordLine } from '../src/schema/serialize';
+import { fromSpecRecord } from '../src/schema/spec-record';
 import { printRows, type BenchRow } from './report';
 
 /** A small deterministic PRNG so every run writes the same data. */
@@ -106,8 +109,14 @@ export function syntheticRecord(i: number, r: () => number, tsMs: number): Gener
   return rec;
 }
 
+/** One record as the spec's logger wrote it: ours without `outcome` and `provenance`. */
+function asSpecRecord(rec: GenerationRecord): object {
+  const { outcome: _o, provenance: _p, ...spec } = rec;
+  return spec;
+}
+
 /** Writes N records: 10 % in a gzip archive, the rest in monthly files and the live file. Returns bytes. */
-export function generate(dir: string, n: number): number {
+export function generate(dir: string, n: number, spec = false): number {
   fs.mkdirSync(path.join(dir, 'archive'), { recursive: true });
   const r = rng(17);
   const start = Date.UTC(2025, 0, 1);
@@ -119,10 +128,11 @@ export function generate(dir: string, n: number): number {
     const to = Math.floor((n * (f + 1)) / files);
     const parts: string[] = [];
     for (let i = from; i < to; i++) {
-      const line = JSON.stringify(syntheticRecord(i, r, start + Math.floor((span * i) / n)));
+      const rec = syntheticRecord(i, r, start + Math.floor((span * i) / n));
+      const line = JSON.stringify(spec ? asSpecRecord(rec) : rec);
       if (i % 10007 === 0) {
-        const p = parseRecordLine(line);
-        if (!p.ok) throw new Error(`generated an invalid record: ${p.error}`);
+        const bad = spec ? (fromSpecRecord(JSON.parse(line)) as { notRecord?: string }).notRecord : ((p) => (p.ok ? undefined : p.error))(parseRecordLine(line));
+        if (bad) throw new Error(`generated an invalid record: ${bad}`);
       }
       parts.push(line, '\n');
     }
@@ -140,10 +150,20 @@ export function generate(dir: string, n: number): number {
  * The same summary in jq: one streaming jq picks the fields of each record (this is where jq spends its
  * time: parsing), a second one (jq -s over the small rows) counts and sorts. The two run concurrently.
  */
+/** specOutcome (src/schema/spec-record.ts) in jq: the outcome of a record in the spec's schema. */
+const JQ_SPEC_OUTCOME = `def outcome:
+  .validator_feedback as $fb | .failure_analysis as $fa | .generation.submission as $sub
+  | (if ($fb.accepted | type) == "boolean" then $fb.accepted elif ($fb.score | type) == "number" then $fb.score > 0 else null end) as $v
+  | (if $fa.failed == true then $fa.error_type else null end) as $t
+  | ((($fa.failed == true) and ($t == null or ([$t] | inside(["submit_failed", "validation_failed", "miner_restarted"]) | not))) or $sub.pre_submission_rejection == true) as $g
+  | if $fb.received == true then (if $g and $v != true then "generation_failed" elif $v == true then "accepted" elif $v == false then "rejected" else "validation_failed" end)
+    elif $t == "miner_restarted" then "interrupted" elif $g then "generation_failed"
+    elif $sub.submitted == false or $t == "submit_failed" then "submit_failed" elif $t == "validation_failed" then "validation_failed" else "no_feedback" end;
+`;
 const JQ_PICK = `[.outcome, .validator_feedback.received, (.task.task_type // "unknown"), .validator_feedback.score,
   .generation.output.quality_metrics.clip_score, (.generation.timing | with_entries(select(.value | type == "number"))),
   .generation.submission.submitted, .failure_analysis.failed, .generation.submission.pre_submission_rejection,
-  any(.provenance.links[]; .link == "inferred"), .metadata.timestamp]`;
+  any(.provenance.links[]?; .link == "inferred"), .metadata.timestamp]`;
 const JQ_SUMMARY = `
 def pct($s; $p): if ($s|length) == 0 then null else $s[([((($p/100) * ($s|length)) | ceil) - 1, 0] | max)] end;
 def dist: sort as $s | {n: ($s|length), mean: (if ($s|length) > 0 then ($s | add / length) else null end), min: $s[0], p50: pct($s; 50), p90: pct($s; 90), p99: pct($s; 99), max: $s[-1]};
@@ -170,16 +190,17 @@ function timed(cmd: string, args: string[]): { secs: number; rssMb: number; stdo
   return { secs: secs!, rssMb: kb! / 1024, stdout };
 }
 
-export async function benchAnalyze(records = 1_000_000, keepDir?: string): Promise<BenchRow[]> {
+export async function benchAnalyze(records = 1_000_000, keepDir?: string, spec = false): Promise<BenchRow[]> {
   const dir = keepDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bench-analyze-'));
   let bytes = 0;
-  if (!fs.existsSync(path.join(dir, 'generation_history.jsonl'))) bytes = generate(dir, records);
+  if (!fs.existsSync(path.join(dir, 'generation_history.jsonl'))) bytes = generate(dir, records, spec);
   else for (const f of fs.readdirSync(dir)) if (f.endsWith('.jsonl')) bytes += fs.statSync(path.join(dir, f)).size;
   const main = path.join(__dirname, '..', 'src', 'cli', 'main.js');
   const ours = timed(process.execPath, [main, 'analyze', '--summary', '--json', '--data-dir', dir]);
   const files = [path.join(dir, 'archive'), dir].flatMap((d) => fs.readdirSync(d).filter((f) => /^generation_history(_\d{4}-\d{2})?\.jsonl(\.gz)?$/.test(f)).sort().map((f) => path.join(d, f)));
   const q = (t: string): string => `'${t.replace(/'/g, `'\\''`)}'`;
-  const jq = timed('sh', ['-c', `zcat -f ${files.map(q).join(' ')} | jq -c ${q(JQ_PICK)} | jq -s -c ${q(JQ_SUMMARY)}`]);
+  const pick = spec ? `${JQ_SPEC_OUTCOME}${JQ_PICK.replace('[.outcome,', '[outcome,')}` : JQ_PICK;
+  const jq = timed('sh', ['-c', `zcat -f ${files.map(q).join(' ')} | jq -c ${q(pick)} | jq -s -c ${q(JQ_SUMMARY)}`]);
   const a = JSON.parse(ours.stdout).summary;
   const b = JSON.parse(jq.stdout);
   // the same figures, or the comparison means nothing
@@ -189,7 +210,7 @@ export async function benchAnalyze(records = 1_000_000, keepDir?: string): Promi
   const rate = records / ours.secs;
   const jqRate = records / jq.secs;
   return [
-    { name: `analyze --summary, ${records.toLocaleString('en-US')} records (${(bytes / 1048576).toFixed(0)} MiB)`, value: rate, unit: 'records/s', baseline: jqRate, ratio: rate / jqRate },
+    { name: `analyze --summary, ${records.toLocaleString('en-US')} records${spec ? " in the spec's schema" : ''} (${(bytes / 1048576).toFixed(0)} MiB)`, value: rate, unit: 'records/s', baseline: jqRate, ratio: rate / jqRate },
     { name: 'analyze --summary, wall time', value: ours.secs, unit: 's', baseline: jq.secs, ratio: ours.secs / jq.secs },
     { name: 'analyze --summary, peak RSS (both threads)', value: ours.rssMb, unit: 'MiB', baseline: jq.rssMb, ratio: ours.rssMb / jq.rssMb },
   ];
@@ -200,7 +221,7 @@ if (require.main === module) {
     const i = process.argv.indexOf(name);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
-  benchAnalyze(Number(arg('--records') ?? 1_000_000), arg('--keep')).then(
+  benchAnalyze(Number(arg('--records') ?? 1_000_000), arg('--keep'), process.argv.includes('--spec')).then(
     (rows) => printRows('Analyze (--summary against jq, same files)', rows),
     (err: unknown) => {
       process.stderr.write(`${(err as Error).stack}\n`);
