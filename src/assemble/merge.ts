@@ -10,7 +10,8 @@ export interface Timed {
 }
 
 interface Queue<T> {
-  items: T[];
+  /** Handed-on slots are cleared (an event may hold a prompt's bytes) until the array is compacted. */
+  items: (T | undefined)[];
   /** When each item arrived (wall ms), for the lateness allowance. */
   arrived: number[];
   head: number;
@@ -93,7 +94,8 @@ export class EventMerger<T extends Timed> {
       if (best === -1) return;
       const q = this.queues[best]!;
       if (lateness && someIdleEmpty && nowMs - q.arrived[q.head]! < lateness(q.items[q.head]!)) return;
-      const item = q.items[q.head++]!;
+      const item = q.items[q.head]!;
+      q.items[q.head++] = undefined;
       if (q.head > 1024 && q.head * 2 > q.items.length) {
         q.items = q.items.slice(q.head);
         q.arrived = q.arrived.slice(q.head);

@@ -58,6 +58,14 @@ const HEADER_REST = /^[^|]{0,40}\| (?:bittensor:|[\w.<>]+:[\w<>]+:\d+ - )|^\s*(?
 /** Where a traceback starts: a message never goes on past it. */
 const TRACEBACK_START = /^(?:Traceback \(most recent call last\):|During handling of|The above exception|\s*\+? ?Exception Group Traceback)/;
 const BLANK = /^[ \t]+$/;
+
+/**
+ * The bytes, in a buffer of their own when they are a part of a larger one (a read chunk): an event
+ * waiting in the merge must not keep the whole chunk it was read in alive.
+ */
+function ownBytes(b: Buffer): Buffer {
+  return b.buffer.byteLength - b.length > 64 * 1024 ? Buffer.from(b) : b;
+}
 const STACK_LIMIT = 64 * 1024;
 const ENTRY_LIMIT = 64 * 1024 * 1024;
 const EXCEPTION_MESSAGE_BYTES = 1024;
@@ -172,7 +180,7 @@ export class StreamParser {
       if (this.secrets.length)
         for (const [k, v] of Object.entries(m.fields))
           if (typeof v === 'string' && m.rule.fieldType(k) === 'string') m.fields[k] = redactSecrets(v, this.secrets);
-      const long = m.long ? found.joined.subarray(m.long.start, m.long.end) : null;
+      const long = m.long ? ownBytes(found.joined.subarray(m.long.start, m.long.end)) : null;
       const set: LogEvent['set'] = {};
       for (const [path, v] of Object.entries(m.rule.set))
         set[path] = typeof v === 'string' && v.startsWith('$') ? (m.fields[v.slice(1)] ?? null) : v;
