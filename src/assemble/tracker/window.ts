@@ -79,16 +79,7 @@ function loopFreeMs(t: Task): number | null {
 function withoutGuesses(w: WindowTask, t: Task): WindowTask {
   if (!t.guessed) return w;
   const namedClose = t.phase === 'feedback' || t.interrupted;
-  return {
-    ...w,
-    fixedEnd: null,
-    fixedBindings: [],
-    fixedAnswerMs: null,
-    fixedDurationMs: null,
-    closedMs: namedClose ? w.closedMs : null,
-    loopFreeMs: namedClose ? w.loopFreeMs : null,
-    canEnd: true,
-  };
+  return { ...w, fixedEnd: null, fixedBindings: [], fixedAnswerMs: null, fixedDurationMs: null, closedMs: namedClose ? w.closedMs : null, canEnd: true };
 }
 
 const limitsOf = (cx: TrackerContext) => ({ ...DEFAULT_LIMITS, maxAnswerLagMs: cx.opts.maxAnswerLagMs });

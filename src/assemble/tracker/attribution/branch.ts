@@ -14,6 +14,7 @@ export class Branch {
   /** Per endpoint (namespace and value), the tasks bound to it in this branch: the overlap checks look only there. */
   private readonly boundTo = new Map<string, Set<WindowTask>>();
 
+  /** Per task, `spanStarts` gathered once per search. */
   private readonly spanStartsOf = new Map<string, Map<Binding['ns'], Map<string, [number[], number[]]>>>();
 
   constructor(
@@ -62,8 +63,9 @@ export class Branch {
 
   /**
    * Until when the miner's loop of its endpoint is surely busy with a task, as far as the walk knows
-   * at `nowAt`: up to the line that freed it (its feedback, a submit failure this branch gave it); with none, up to its end, its close or `nowAt` (a task with no end yet is generating; an
-   * ended one may have had no feedback to wait for: upstream logs nothing then).
+   * at `nowAt`: up to the line that freed it (its feedback, a submit failure this branch gave it);
+   * with none, up to its end, its close or `nowAt` (a task with no end yet is generating; an ended
+   * one may have had no feedback to wait for: upstream logs nothing then).
    */
   private until(id: string, nowAt: number): number {
     const t = this.byId.get(id)!;
