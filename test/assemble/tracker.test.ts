@@ -912,6 +912,16 @@ describe('output files', () => {
     expect(u.tracker.pushOutput({ ...late, name: 'other.ply', path: '/srv/outputs/g1/other.ply' })).toBeNull();
   });
 
+  test('a finished task that waits for an attribution does not wait for an output file (the daemon need not poll)', async () => {
+    const t = await makeTracker({ endpoints: ENDPOINTS });
+    t.tracker.setOutputSettled(at(0), at(0));
+    feed(t.tracker, toEvents([...start(0, 'a red chair'), ...start(1, 'a blue lamp'), m(20, msg.completed(1000)), m(21, msg.completed(2000)), m(30, msg.feedback(7, '0.9', 'a red chair')), m(31, msg.querying(12, '52345.1'))]));
+    // the chair has its feedback, but which size is its stays open until the lamp's
+    expect(t.tracker.drainRecords()).toHaveLength(0);
+    expect(t.tracker.snapshot().closing?.length).toBe(1);
+    expect(t.tracker.awaitingOutput).toBe(0);
+  });
+
   test('read live: a finished task waits for its file, then the file completes it', async () => {
     const t = await makeTracker({ endpoints: ENDPOINTS, outputGroups: ['g1'], linkAfterEndMs: 5000 });
     t.tracker.setOutputSettled(at(0), at(0));

@@ -17,6 +17,7 @@ import type { LinkedPly } from '../ply-output';
 import { TaskBook, type FinishedRecord, type TrackerContext, type TrackerCounters } from './book';
 import type { StoreImage, TrackerOptions } from './options';
 import {
+  awaitsOutput,
   closeFeedback,
   closeStaleFeedback,
   closeTimedOut,
@@ -191,9 +192,12 @@ export class Tracker {
     return this.cx.book.tasks.length + this.cx.book.closing.length;
   }
 
-  /** Finished tasks waiting for the output directory to show their file. */
+  /**
+   * Finished tasks waiting for the output directory to show their file (not those that wait for an
+   * attribution or a worker: time moves those, and the daemon's loop need not poll for them).
+   */
   get awaitingOutput(): number {
-    return this.cx.book.closing.length;
+    return this.cx.book.closing.filter((t) => awaitsOutput(this.cx, t)).length;
   }
 
   /** The open work, JSON-safe; taking it changes nothing (a task waiting for its detail line stays open). */
