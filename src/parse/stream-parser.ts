@@ -52,9 +52,12 @@ interface Found {
 const TRACEBACK_LINE =
   // eslint-disable-next-line no-regex-spaces -- the exact indentation is what tells a traceback line
   /^(?:Traceback \(most recent call last\):|  File "|    \S| {4,}[~^]|  \[Previous line|  [|+]|\t+\S|During handling of|The above exception|(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Interrupt|Exit|Warning|Timeout|Iteration)\b|(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*: )/;
-/** The rest of a log header whose start PM2 dropped (`BUG       | bittensor:…`, `    DEBUG     | …`). */
+/**
+ * The rest of a log header whose start PM2 dropped (`BUG       | bittensor:…`, `    DEBUG     | …`, or
+ * cut just before the location: `bittensor:workers.py:87 | …`, `__main__:generate:52 - …`).
+ */
 // eslint-disable-next-line no-control-regex -- ESC starts the colour codes a cut header may keep
-const HEADER_REST = /^[^|]{0,40}\| (?:bittensor:|[\w.<>]+:[\w<>]+:\d+ - )|^\s*(?:\x1b\[[\d;]*m)*[A-Z]+\s*(?:\x1b\[[\d;]*m)*\s+\| /;
+const HEADER_REST = /^[^|]{0,40}\| (?:bittensor:|[\w.<>]+:[\w<>]+:\d+ - )|^\s*(?:\x1b\[[\d;]*m)*[A-Z]+\s*(?:\x1b\[[\d;]*m)*\s+\| |^(?:bittensor:[\w.]+:\d+ \| |[\w.<>]+:[\w<>]+:\d+ - )/;
 /** Where a traceback starts: a message never goes on past it. */
 const TRACEBACK_START = /^(?:Traceback \(most recent call last\):|During handling of|The above exception|\s*\+? ?Exception Group Traceback)/;
 const BLANK = /^[ \t]+$/;
@@ -230,6 +233,13 @@ export class StreamParser {
           continue;
         }
         if (!glue && !BLANK.test(p.bytes.toString('latin1', 0, 64)) && !isTracebackLine(p.bytes)) {
+          this.noteDamage(p.offset);
+          continue;
+        }
+        // what followed a blank piece is a header's rest: the blank was the start of a line PM2 cut
+        if (glue && HEADER_REST.test(p.bytes.toString('latin1', 0, 200))) {
+          lines.pop();
+          glue = false;
           this.noteDamage(p.offset);
           continue;
         }
