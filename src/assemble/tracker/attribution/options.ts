@@ -1,6 +1,6 @@
 /** The ways a branch of the search can take an item, each with its cost (lower fits better). */
 import type { Branch } from './branch';
-import type { Answer, Binding, WindowItem, WindowTask } from './types';
+import type { Answer, AttributionLimits, Binding, WindowItem, WindowTask } from './types';
 
 export interface Option {
   id: string;
@@ -103,11 +103,8 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
           });
           continue;
         }
-        if (it.promptKind && t.taskType && it.promptKind !== t.taskType) continue;
-        if (it.promptChars !== null && t.promptLength !== null && it.promptChars !== t.promptLength) continue;
+        if (!workerLineFits(t, it, limits)) continue;
         if (it.answer && (br.answer.has(t.id) || (!after && e && it.timeMs > e.timeMs + limits.slackMs))) continue;
-        // the worker began the request after the miner's generating line (also after the miner gave up)
-        if (it.startMs !== null && it.startMs < t.startMs - limits.slackMs) continue;
         out.push({
           id: t.id,
           cost: (after ? 1 : 0) + (it.startMs !== null ? (10 * Math.abs(it.startMs - t.startMs)) / 1000 : 0),
@@ -124,6 +121,18 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
       return out;
     }
   }
+}
+
+/**
+ * What a worker line says of its request fits the task: the kind and length of prompt it was asked,
+ * and it began the request after the task's generating line (also after the miner gave up).
+ */
+export function workerLineFits(t: WindowTask, it: Extract<WindowItem, { kind: 'worker' }>, limits: AttributionLimits): boolean {
+  return (
+    (!it.promptKind || !t.taskType || it.promptKind === t.taskType) &&
+    (it.promptChars === null || t.promptLength === null || it.promptChars === t.promptLength) &&
+    (it.startMs === null || it.startMs >= t.startMs - limits.slackMs)
+  );
 }
 
 /** The failure names a validator, and the task is known to be another's. */

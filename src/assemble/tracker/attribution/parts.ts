@@ -1,5 +1,5 @@
 /** What the fixed facts alone allow, and the window split into parts no item connects. */
-import { otherValidator } from './options';
+import { otherValidator, workerLineFits } from './options';
 import type { AttributionLimits, Binding, WindowItem, WindowTask } from './types';
 
 /**
@@ -25,8 +25,7 @@ export function mayTakeItem(t: WindowTask, it: WindowItem, limits: AttributionLi
       const e = t.fixedEnd;
       if (e && !e.late && it.timeMs > e.timeMs + limits.slackMs + (it.kind === 'file' ? it.lateMs : 0)) return false;
       if (it.kind === 'file') return true;
-      if (it.startMs !== null && it.startMs < t.startMs - limits.slackMs) return false;
-      return (!it.promptKind || !t.taskType || it.promptKind === t.taskType) && (it.promptChars === null || t.promptLength === null || it.promptChars === t.promptLength);
+      return workerLineFits(t, it, limits);
     }
   }
 }
