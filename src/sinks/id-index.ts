@@ -77,21 +77,18 @@ export async function firstLineHash(file: string): Promise<string | null> {
     }
   }
   // long first line, or gzip: stream until the first line
-  const ac = new AbortController();
   try {
     await scanLines(file, 0, (line) => {
-      if (hash === null) {
-        hash = sha256(line);
-        ac.abort();
-        throw new FirstLineFound();
-      }
+      hash = sha256(line);
+      throw new StopScan();
     });
   } catch (err) {
-    if (!(err instanceof FirstLineFound)) throw err;
+    if (!(err instanceof StopScan)) throw err;
   }
   return hash;
 }
-class FirstLineFound extends Error {}
+/** Thrown from a `scanLines` visitor: what was wanted is read. */
+class StopScan extends Error {}
 
 /** The lines (without their newline) that start at `starts` of a data file; null where none does. */
 async function linesAt(file: string, starts: number[]): Promise<(Buffer | null)[]> {
@@ -103,10 +100,10 @@ async function linesAt(file: string, starts: number[]): Promise<(Buffer | null)[
     try {
       await scanLines(file, 0, (line, s) => {
         if (wanted.has(s)) out.set(s, Buffer.from(line));
-        if (s >= last) throw new FirstLineFound();
+        if (s >= last) throw new StopScan();
       });
     } catch (err) {
-      if (!(err instanceof FirstLineFound)) throw err;
+      if (!(err instanceof StopScan)) throw err;
     }
     return starts.map((s) => out.get(s) ?? null);
   }
@@ -229,10 +226,11 @@ export class IdIndex {
     if (!prev || k.revision >= prev.revision) this.latestById.set(k.id, { revision: k.revision, tag: k.tag, at });
   }
 
-  private locate(file: string, start: number): number {
+  /** Where `file`'s lines are located: add a line's start. */
+  private fileBase(file: string): number {
     let n = this.files.indexOf(file);
     if (n === -1) n = this.files.push(file) - 1;
-    return n * FILE_STRIDE + start;
+    return n * FILE_STRIDE;
   }
 
   /**
@@ -299,7 +297,8 @@ export class IdIndex {
       });
       atomicWriteFile(idxFile, `${HEADER_PREFIX}${head ?? ''}\n${formatEntries(entries)}`);
     }
-    for (const e of entries) this.add(e.key, fromCache ? this.locate(file, e.start) : -1);
+    const base = fromCache ? this.fileBase(file) : -1;
+    for (const e of entries) this.add(e.key, fromCache ? base + e.start : -1);
     this.sealed.set(file, st.ino);
   }
 
@@ -347,7 +346,8 @@ export class IdIndex {
     if (cached && (cached.head !== head || cached.end > size)) cached = null; // the file was replaced
     let idxBytes: number;
     if (cached) {
-      for (const e of cached.entries) this.add(e.key, this.locate(file, e.start));
+      const base = this.fileBase(file);
+      for (const e of cached.entries) this.add(e.key, base + e.start);
       idxBytes = Buffer.byteLength(`${HEADER_PREFIX}${head ?? ''}\n${formatEntries(cached.entries)}`);
     } else {
       const header = `${HEADER_PREFIX}${head ?? ''}\n`;
@@ -370,6 +370,7 @@ export class IdIndex {
     if (st.size < lf.idxBytes) return null;
     if (st.size === lf.idxBytes) return lf;
     const fd = fs.openSync(idxFile, 'r');
+    const base = this.fileBase(file);
     try {
       const buf = Buffer.alloc(st.size - lf.idxBytes);
       const n = fs.readSync(fd, buf, 0, buf.length, lf.idxBytes);
@@ -381,7 +382,7 @@ export class IdIndex {
         const start = Number(s);
         const end = Number(e);
         if (!key || start !== lf.cacheEnd || !(end > start)) break;
-        this.add(key, this.locate(file, start));
+        this.add(key, base + start);
         lf.cacheEnd = end;
         pos = nl + 1;
       }
