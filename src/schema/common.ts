@@ -2,7 +2,7 @@
 import { z } from 'zod';
 
 /** Version of the record layouts in this folder; bump it when a field is added, renamed or changes meaning. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** All times: ISO-8601 UTC with milliseconds and `Z`, so they sort as text and parse everywhere. */
 export const isoTime = () =>

@@ -21,8 +21,10 @@ export {
   type BlobSkip,
   type EventLink,
   type EventSource,
+  type Competition,
   type EmptyRecordInit,
 } from './record';
+export { CompetitionSectionSchema, competitionStage, ROUND_CHOICES, DUEL_WINNERS, type CompetitionSection } from './competition';
 export {
   MinerConfigHistoryEntrySchema,
   CONFIG_SOURCE_KINDS,

@@ -22,6 +22,7 @@ import {
   schemaVersionField,
   sha256Ref,
 } from './common';
+import { CompetitionSectionSchema } from './competition';
 
 export const NETWORKS = ['mainnet', 'testnet', 'local'] as const;
 export const TASK_TYPES = ['TEXT-TO-3D', 'IMAGE-TO-3D'] as const;
@@ -302,6 +303,7 @@ export const GenerationRecordSchema = z
     validator_feedback: ValidatorFeedbackSchema,
     failure_analysis: FailureAnalysisSchema,
     // additions
+    competition: CompetitionSectionSchema.nullable(),
     outcome: OutcomeSchema,
     provenance: ProvenanceSchema,
   })
@@ -314,6 +316,7 @@ export type Provenance = GenerationRecord['provenance'];
 export type BlobSkip = Provenance['blobs_skipped'][number];
 export type EventLink = Provenance['links'][number];
 export type EventSource = Provenance['sources'][number];
+export type Competition = NonNullable<GenerationRecord['competition']>;
 
 export interface EmptyRecordInit {
   generation_id: string;
@@ -379,6 +382,7 @@ export function emptyRecord(init: EmptyRecordInit): GenerationRecord {
       reward: null,
     },
     failure_analysis: { failed: false, error_type: null, error_message: null, stack_trace: null },
+    competition: null,
     outcome: init.outcome ?? 'interrupted',
     provenance: emptyProvenance(init.collector_version),
   };

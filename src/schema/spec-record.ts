@@ -253,6 +253,7 @@ export function fromSpecRecord(v: unknown, opts: SpecRecordOptions = {}): Genera
       error_message: errorMessage,
       stack_trace: rd.take(fa, 'failure_analysis.', 'stack_trace', str),
     },
+    competition: null,
     outcome: 'no_feedback',
     provenance: emptyProvenance(opts.collectorVersion ?? ''),
   };

@@ -75,9 +75,10 @@ export function exampleRecord(): GenerationRecord {
       reward: 0.61,
     },
     failure_analysis: { failed: false, error_type: null, error_message: null, stack_trace: null },
+    competition: null,
     outcome: 'accepted',
     provenance: {
-      schema_version: 1,
+      schema_version: 2,
       collector_version: '0.1.0',
       revision: 0,
       supersedes: [],

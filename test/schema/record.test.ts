@@ -44,7 +44,7 @@ function invalidMessage(record: unknown): string {
 
 /** The spec's top-level and nested key order, additions after. */
 const SPEC_ORDER = {
-  $: ['metadata', 'task', 'miner_config', 'generation', 'validator_feedback', 'failure_analysis', 'outcome', 'provenance'],
+  $: ['metadata', 'task', 'miner_config', 'generation', 'validator_feedback', 'failure_analysis', 'competition', 'outcome', 'provenance'],
   '$.metadata': ['generation_id', 'timestamp', 'miner_uid', 'miner_version', 'validator_uid', 'validator_hotkey', 'network', 'host', 'miner_app'],
   '$.task': ['task_type', 'prompt', 'prompt_length', 'is_base64_image', 'base64_image_hash', 'image_file_path', 'log_id'],
   '$.generation': ['enhanced_prompt', 'negative_prompt', 'timing', 'output', 'submission'],
