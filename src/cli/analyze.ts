@@ -4,15 +4,17 @@ import { processIo, type CliIo } from './io';
 import { loadSelection, nothingReadable } from './selection';
 import { jsonDocument, snakeKeys } from './format';
 import { FILTER_FLAGS, FILTER_HELP, analyze, splitByHost, type Analysis } from '../query';
-import { renderAcceptance, renderClip, renderFailures, renderGroups, renderScanFooter, renderSummary, renderValidators } from '../report/text';
+import { renderAcceptance, renderClip, renderDuels, renderFailures, renderGroups, renderScanFooter, renderSummary, renderValidators } from '../report/text';
+import { analyzeCompetition } from '../query/competition';
 import { writeHtmlReport } from '../report/html';
 
 const HELP = `Usage: data-collector analyze [--summary] [--acceptance-rate] [--failures] [--clip-distribution]
-                              [--validator [UID]] [--report FILE.html] [--group-by host] [--json] [selection]
+                              [--validator [UID]] [--duels] [--report FILE.html] [--group-by host] [--json] [selection]
 
 Reads every record under the data dirs (generation_history.jsonl, the monthly files, their .gz forms
 and archive/), keeps only the latest revision of each generation and drops superseded records, then
-prints the sections asked for (--summary when none is). Counting is by the record's outcome;
+prints the sections asked for (--summary when none is, and --duels too when the selection holds
+competition generations). Counting is by the record's outcome;
 acceptance rate = accepted / records with validator feedback received.
 
 Sections:
@@ -25,6 +27,8 @@ Sections:
   --clip-bin W         histogram bin width (default 0.02)
   --validator [UID]    that validator's acceptance, scores and feedback delays (and only its records);
                        without UID: a table of all validators
+  --duels              competition mode: per round and per day, generations judged, won, drawn, lost,
+                       win rate (won / judged), not downloaded; the judges' most common texts on lost prompts
   --group-by host      compare the hosts of a fleet side by side
   --report FILE.html   write a self-contained HTML report (charts drawn inline, no network)
   --json               the same numbers as JSON (for scripts)
@@ -51,6 +55,7 @@ export const ANALYZE_FLAGS = {
   'acceptance-rate': { type: 'boolean' },
   failures: { type: 'boolean' },
   'clip-distribution': { type: 'boolean' },
+  duels: { type: 'boolean' },
   'clip-threshold': { type: 'string' },
   'clip-bin': { type: 'string' },
   'group-by': { type: 'string' },
@@ -88,11 +93,18 @@ export async function runAnalyze(args: string[], io: CliIo = processIo): Promise
     failures: Boolean(values.failures),
     clip: Boolean(values['clip-distribution']),
     validators: validatorView !== undefined,
+    duels: Boolean(values.duels),
   };
-  if (!Object.values(wanted).some(Boolean) && !values.report && !values['group-by']) wanted.summary = true;
+  const noSection = !Object.values(wanted).some(Boolean) && !values.report && !values['group-by'];
 
   const { ds, sel, filter, dataDirs, now } = await loadSelection('analyze', values, io);
   const a = analyze(ds, sel, opts);
+  const duels = analyzeCompetition(ds, sel);
+  if (noSection) {
+    wanted.summary = true;
+    // competition generations: their duels are what the operator asks about
+    wanted.duels = duels !== null;
+  }
   const groups: [string, Analysis][] | null = values['group-by'] ? [...splitByHost(ds, sel)].map(([h, s]) => [h, analyze(ds, s, opts)]) : null;
   const selected = count(sel);
 
@@ -108,9 +120,11 @@ export async function runAnalyze(args: string[], io: CliIo = processIo): Promise
       ...(wanted.clip ? { clip_distribution: x.clip_distribution } : {}),
       ...(wanted.validators ? { validators: validatorView === null ? x.validators : x.validators.filter((v) => v.validator_uid === validatorView) } : {}),
     });
+    const competition = wanted.duels ? { duels: duels } : {};
     const out = {
       scope: { data_dirs: dataDirs, filter: snakeKeys(filter), now: new Date(now).toISOString(), scan: snakeKeys(ds.stats), selected, acceptance_rate: 'accepted / feedback_received' },
       ...pick(a),
+      ...competition,
       ...(groups ? { groups: Object.fromEntries(groups.map(([h, g]) => [h, { summary: g.summary, ...pick(g) }])) } : {}),
     };
     io.stdout(jsonDocument(out));
@@ -124,6 +138,7 @@ export async function runAnalyze(args: string[], io: CliIo = processIo): Promise
   if (wanted.failures) parts.push(renderFailures(a));
   if (wanted.clip) parts.push(renderClip(a));
   if (wanted.validators) parts.push(renderValidators(a, validatorView ?? null));
+  if (wanted.duels) parts.push(renderDuels(duels));
   io.stdout(parts.join('\n') + renderScanFooter(ds.stats, selected));
   return nothingReadable(ds) ? 1 : 0;
 }

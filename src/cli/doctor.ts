@@ -13,6 +13,8 @@ import { readInstanceLock, stateFilePath } from '../state';
 import { loadState } from '../pipeline/state-shape';
 import { CollectorError } from '../common/errors';
 import { scanOutputDir } from '../sources';
+import { isGitClone, readCompetitionFacts } from '../sources/state-repo';
+import type { CompetitionFacts } from '../parse/competition-state';
 import { measureStorage } from '../sinks/space';
 import { parseFlags, type Command } from './command';
 import { configFromFlags, readRulesFile } from './flags';
@@ -220,7 +222,7 @@ function checkLogs(role: string, a: AppLogs, miner: boolean, timeZone: string): 
 }
 
 /** A worker's output directory: there, readable, and holding files the name pattern takes. */
-async function checkOutputDir(worker: string, dir: string, output: Config['output']): Promise<Check> {
+async function checkOutputDir(worker: string, dir: string, output: Config['output'], fixKey = 'workers[].outputDir'): Promise<Check> {
   const name = `output dir of ${worker}`;
   let files: number;
   try {
@@ -232,7 +234,7 @@ async function checkOutputDir(worker: string, dir: string, output: Config['outpu
       name,
       ok: false,
       detail: missing ? `${dir} does not exist (the collector waits for it)` : `cannot read ${dir}`,
-      fix: missing ? 'fix workers[].outputDir, or ignore this until the worker writes its first file' : `make it readable by this user (ls -ld ${dir})`,
+      fix: missing ? `fix ${fixKey}, or ignore this until the first file is written` : `make it readable by this user (ls -ld ${dir})`,
     };
   }
   const taken = (await scanOutputDir({ dir, group: worker }, output)).length;
@@ -241,8 +243,60 @@ async function checkOutputDir(worker: string, dir: string, output: Config['outpu
     name,
     ok,
     detail: `${dir}: ${taken} file(s) match output.namePattern ${output.namePattern} (${files} file(s) at the top)`,
-    fix: ok ? null : 'set output.namePattern to match the files the worker writes (docs/outputs.md)',
+    fix: ok ? null : `set ${fixKey === 'workers[].outputDir' ? 'output.namePattern' : 'competition.namePattern'} to match the files written there (docs/outputs.md)`,
   };
+}
+
+/**
+ * Competition mode: the state repository is a clone git can fetch and read, the hotkey is one the
+ * competition knows (in a round's submissions.json), and the output directory is readable.
+ */
+async function checkCompetition(c: NonNullable<Config['competition']>, output: Config['output']): Promise<Check[]> {
+  const checks: Check[] = [];
+  const cloneHint = `git clone https://github.com/404-Repo/404-active-competition ${c.stateRepo} (or the repository of the competition you mine)`;
+  const clone = await isGitClone(c.stateRepo);
+  checks.push({
+    name: 'state repository',
+    ok: clone,
+    detail: clone ? `${c.stateRepo} is a git clone with a remote${c.fetchMinutes > 0 ? `, fetched every ${c.fetchMinutes} min` : ', never fetched (fetchMinutes 0)'}` : `${c.stateRepo} is not the top of a git clone with a remote`,
+    fix: clone ? null : cloneHint,
+  });
+  let facts: CompetitionFacts | null = null;
+  try {
+    facts = await readCompetitionFacts(c.stateRepo, c.hotkey);
+  } catch (err) {
+    checks.push({ name: 'state repository read', ok: false, detail: (err as Error).message, fix: clone ? `git -C ${c.stateRepo} status` : cloneHint });
+  }
+  if (!facts) return [...checks, await checkOutputDir('the generation driver', c.outputDir, { ...output, namePattern: c.namePattern }, 'competition.outputDir')];
+  const withPrompts = facts.rounds.filter((r) => r.prompts.length > 0);
+  const last = withPrompts.at(-1);
+  checks.push({
+    name: 'state repository read',
+    ok: true,
+    detail: `competition ${facts.name ?? '?'} at ${facts.commit.slice(0, 12)} (${new Date(facts.commitMs).toISOString()}): ${withPrompts.length} round(s) with prompts, the last ${last?.round ?? '-'}`,
+    fix: null,
+  });
+  const registered = facts.rounds.filter((r) => r.registered).map((r) => r.round);
+  const inLast = last ? last.registered : false;
+  checks.push({
+    name: 'hotkey in the submissions',
+    ok: registered.length > 0,
+    ...(registered.length > 0 && !inLast ? { warning: true as const, ok: false } : {}),
+    detail: registered.length
+      ? `${c.hotkey} submitted in round(s) ${registered.join(', ')}${inLast ? '' : `, not in round ${last?.round ?? '?'}: its generations there get no duel`}`
+      : `${c.hotkey} is in no round's submissions.json: no duel will ever name it`,
+    fix: registered.length && inLast ? null : 'check competition.hotkey is the public hotkey the submission was registered with (404-cli), and that the submission was revealed for the round',
+  });
+  if (facts.notUnderstood.length)
+    checks.push({
+      name: 'state repository files',
+      ok: false,
+      warning: true,
+      detail: `of a shape this collector does not know (not read): ${facts.notUnderstood.map((n) => `${n.file} (${n.reason})`).join('; ')}`,
+      fix: 'a newer competition: upgrade data-collector; the rest is read meanwhile',
+    });
+  checks.push(await checkOutputDir('the generation driver', c.outputDir, { ...output, namePattern: c.namePattern }, 'competition.outputDir'));
+  return checks;
 }
 
 function appList(r: Pm2AppsReport): string {
@@ -250,15 +304,15 @@ function appList(r: Pm2AppsReport): string {
 }
 
 /** A configured app: in PM2 and online. */
-function appCheck(app: string, miner: boolean, r: Pm2AppsReport): Check {
+function appCheck(app: string, miner: boolean, r: Pm2AppsReport, competition = false): Check {
   const name = `app ${app}`;
-  const role = miner ? 'miner' : 'worker';
+  const role = miner ? 'miner' : competition ? 'generation service' : 'worker';
   if (r.missing.includes(app))
     return {
       name,
       ok: false,
       detail: `PM2 (PM2_HOME ${r.pm2Home}) runs no app of that name; the apps it runs: ${appList(r)}`,
-      fix: `set ${miner ? 'miner.pm2App' : 'workers[].pm2App'} in data-collector.config.json to the name \`pm2 ls\` shows`,
+      fix: `set ${miner ? 'miner.pm2App' : competition ? 'competition.generationApp' : 'workers[].pm2App'} in data-collector.config.json to the name \`pm2 ls\` shows`,
     };
   const status = r.apps.find((a) => a.name === app)?.status ?? 'unknown';
   if (status !== 'online')
@@ -317,7 +371,8 @@ export async function runChecks(config: Config, rulesFlag: string | undefined): 
     checks.push({ name: 'config and rules', ok: false, detail: (err as Error).message, fix: 'fix the file named in the message' });
   }
   checks.push(...checkDataDir(config.dataDir));
-  for (const w of config.workers) if (w.outputDir) checks.push(await checkOutputDir(w.name, w.outputDir, config.output));
+  if (config.competition) checks.push(...(await checkCompetition(config.competition, config.output)));
+  else for (const w of config.workers) if (w.outputDir) checks.push(await checkOutputDir(w.name, w.outputDir, config.output));
   try {
     // the storage section: what the data takes by kind, growth, and whether blobs are held back for space
     const r = await measureStorage(config.dataDir, Date.now());
@@ -337,7 +392,7 @@ export async function runChecks(config: Config, rulesFlag: string | undefined): 
   // the apps read through PM2 must be in PM2 and online; an app whose files are given is checked only if PM2 lists it
   const pm2Home = pm2HomeOf(config.pm2Home);
   const needed = pm2AppsOf(config);
-  const apps = [...new Set([...needed, config.miner.pm2App, 'data-collector'])];
+  const apps = [...new Set([...needed, ...(config.competition ? [] : [config.miner.pm2App]), 'data-collector'])];
   const { logs, pm2 } = await discoverAppLogs(pm2Home, apps);
   const logsOf = new Map(logs.map((a) => [a.app, a]));
   checks.push(collectorCheck(config.dataDir, pm2));
@@ -350,14 +405,18 @@ export async function runChecks(config: Config, rulesFlag: string | undefined): 
     });
   }
   const timeZone = config.timeZone ?? hostTimeZone();
-  if (config.miner.logs.length) checks.push(...checkLogs('miner', { ...logsOf.get(config.miner.pm2App)!, out: config.miner.logs, error: [] }, false, timeZone));
+  const c = config.competition;
+  if (c?.logs.length)
+    checks.push(...checkLogs('generation service', { app: c.generationApp, out: c.logs, error: [], foundBy: 'convention', logDateFormat: null, logType: null, known: true }, false, timeZone));
+  else if (!c && config.miner.logs.length) checks.push(...checkLogs('miner', { ...logsOf.get(config.miner.pm2App)!, out: config.miner.logs, error: [] }, false, timeZone));
   for (const app of apps) {
     if (app === 'data-collector') continue;
     const miner = app === config.miner.pm2App;
     const isNeeded = needed.includes(app);
     const listed = pm2.reachable && !pm2.missing.includes(app);
-    if (pm2.reachable && (isNeeded || listed)) checks.push(appCheck(app, miner, pm2));
-    if (isNeeded && (!pm2.reachable || listed)) checks.push(...checkLogs(miner ? 'miner' : `worker ${app}`, logsOf.get(app)!, miner, timeZone));
+    const service = app === config.competition?.generationApp;
+    if (pm2.reachable && (isNeeded || listed)) checks.push(appCheck(app, miner && !service, pm2, service));
+    if (isNeeded && (!pm2.reachable || listed)) checks.push(...checkLogs(service ? 'generation service' : miner ? 'miner' : `worker ${app}`, logsOf.get(app)!, miner && !service, timeZone));
   }
   return checks;
 }

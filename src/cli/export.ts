@@ -6,7 +6,7 @@ import { jsonDocument, snakeKeys, table } from './format';
 import { FILTER_FLAGS, FILTER_HELP, exportRecords, type ExportSummary } from '../query';
 import { renderSkipped } from '../report/text';
 
-const HELP = `Usage: data-collector export --output FILE [--require-files] [--json] [selection]
+const HELP = `Usage: data-collector export --output FILE [--require-files] [--pairs] [--json] [selection]
 
 Writes the selected generations (latest revision only, superseded records dropped) to FILE as JSONL:
 each line is the stored record unchanged plus one last key, "export":
@@ -18,8 +18,16 @@ our added keys (null where unknown), the derived outcome, and provenance.sources
 offset (event "spec_record"); see data/README.md, "Records in the spec's schema".
 The file is written as FILE.tmp and renamed at the end: an export is whole or absent.
 
+Competition mode: an output file is "ply" above (output_path: where the generation wrote it, if still
+there; ply_path: the copy kept in ply_files/); the prompt is competition.prompt_url, no image is missing.
+--pairs writes instead one training pair per judged generation (records with no duel are counted, not
+written): {generation_id, competition, round, stem, prompt_url, seed, output_path, kept_path,
+output_hash, output_url, opponent, opponent_output_url, winner, issues}; with --accepted-only, the won
+prompts only (accepted = the miner won the duel).
+
 Flags:
   --output FILE     where to write (required)
+  --pairs           competition mode: training pairs of judged generations (see above)
   --require-files   drop records whose image or PLY file is missing (default: keep and report them)
   --json            print the summary as JSON
   --config FILE     the collector's config (its data dir is the default --data-dir)
@@ -37,13 +45,14 @@ const EXPORT_FLAGS = {
   config: { type: 'string' },
   output: { type: 'string' },
   'require-files': { type: 'boolean' },
+  pairs: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
 export function renderExportSummary(s: ExportSummary): string {
   const m = s.missing_files;
   const lines = [
-    `Exported ${s.written} of ${s.selected} selected records to ${s.output}`,
+    `Exported ${s.written} of ${s.selected} selected records to ${s.output}${s.not_judged ? ` (${s.not_judged} not judged: no pair)` : ''}`,
     m.records > 0
       ? `Missing files: ${m.records} records (image: ${m.image}, ply: ${m.ply}); ${m.dropped ? `${m.dropped} dropped (--require-files)` : 'kept (use --require-files to drop them)'}`
       : 'Missing files: none',
@@ -64,7 +73,7 @@ export async function runExport(args: string[], io: CliIo = processIo): Promise<
     io.stderr(`export: no record could be read; nothing written to ${values.output}\n${renderSkipped(scan)}`);
     return 1;
   }
-  const s = await exportRecords(ds, sel, { output: values.output, requireFiles: values['require-files'] });
+  const s = await exportRecords(ds, sel, { output: values.output, requireFiles: values['require-files'], pairs: values.pairs });
   if (values.json) io.stdout(jsonDocument({ ...s, scan: snakeKeys(scan) }));
   else io.stdout(renderExportSummary(s));
   if (scan.corrupt > 0 || scan.notRecord > 0 || !values.json) io.stderr(renderSkipped(scan));

@@ -28,6 +28,27 @@ export const WorkerGroupSchema = z.strictObject({
 });
 export type WorkerGroup = z.output<typeof WorkerGroupSchema>;
 
+/** Competition mode (reference: competition.md): the generation service, its output directory, the state repository. */
+export const CompetitionConfigSchema = z.strictObject({
+  stateRepo: z.string().min(1).describe('A local git clone of the competition\'s state repository (e.g. 404-Repo/404-active-competition).'),
+  hotkey: z
+    .string()
+    .regex(/^5[1-9A-HJ-NP-Za-km-z]{47}$/, { error: 'expected the miner\'s public SS58 hotkey (48 characters starting with 5)' })
+    .describe("The miner's public hotkey, as the state repository names it (public, not a secret)."),
+  outputDir: z.string().min(1).describe('Where the driver saves each round prompt\'s output as {stem}.ply, .glb or .js.'),
+  generationApp: z.string().min(1).default('generation').describe('PM2 app of the generation service.'),
+  logs: z.array(z.string()).default([]).describe('Explicit log files of the generation service (instead of PM2 discovery).'),
+  fetchMinutes: z.number().min(0).default(10).describe('git fetch + fast-forward of stateRepo every this many minutes; 0: never (read what is there).'),
+  namePattern: z
+    .string()
+    .refine(isRegExp, { error: 'not a valid regular expression' })
+    .default('\\.(ply|glb|js)$')
+    .describe('Output files to take (path relative to outputDir).'),
+  linkWithinSeconds: z.number().positive().default(30).describe('A file written up to this long after a request completed is that request\'s output.'),
+  holdDays: z.number().positive().default(14).describe('A generation whose duel has not landed after this long is let go (its last revision stands).'),
+});
+export type CompetitionConfig = z.output<typeof CompetitionConfigSchema>;
+
 export const ConfigSchema = z.strictObject({
   dataDir: z.string().default('data'),
   miner: z
@@ -99,6 +120,8 @@ export const ConfigSchema = z.strictObject({
     .default({ namePattern: '\\.ply$', stableMs: 1000, depth: 0, linkAfterEndMs: 5000 }),
   /** Where a never-seen log file (or output directory) is read from. */
   startAt: z.enum(['beginning', 'end']).default('beginning'),
+  /** Competition mode: set, the collector follows the generation service instead of a pull/submit miner (README, "Competition mode"). */
+  competition: CompetitionConfigSchema.nullable().default(null),
   maxLineBytes: z.number().int().positive().default(64 * 1024 * 1024),
 });
 export type Config = z.output<typeof ConfigSchema>;
@@ -135,6 +158,12 @@ export function loadConfigFile(file: string): Config {
     minerConfigFile: c.minerConfigFile && abs(c.minerConfigFile),
     miner: { ...c.miner, logs: c.miner.logs.map(abs) },
     workers: c.workers.map((w) => ({ ...w, logs: w.logs.map(abs), outputDir: w.outputDir && abs(w.outputDir) })),
+    competition: c.competition && {
+      ...c.competition,
+      stateRepo: abs(c.competition.stateRepo),
+      outputDir: abs(c.competition.outputDir),
+      logs: c.competition.logs.map(abs),
+    },
   };
   configFiles.set(config, path.resolve(file));
   return config;

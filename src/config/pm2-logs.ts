@@ -155,6 +155,8 @@ export interface Pm2AppsReport {
  * each worker's that has a `pm2App` and no log files.
  */
 export function pm2AppsOf(config: Config): string[] {
+  // competition mode follows the generation service alone: there is no miner neuron any more
+  if (config.competition) return config.competition.logs.length ? [] : [config.competition.generationApp];
   const apps = [...(config.miner.logs.length ? [] : [config.miner.pm2App]), ...config.workers.filter((w) => w.pm2App && !w.logs.length).map((w) => w.pm2App!)];
   return [...new Set(apps)];
 }

@@ -77,4 +77,20 @@ export const DEFAULT_RULES: Rule[] = [
   { name: 'worker_saving_took', source: 'worker', event: 'worker_metrics', prefix: ' Saving and encoding took: ',
     pattern: `^ Saving and encoding took: (?<minutes>${NUM}) min$`, types: { minutes: 'minutes_to_seconds' },
     set: { 'generation.timing.saving_time': '$minutes' } },
+
+  // --- competition mode: the base miners' generation service (404-base-miner, 404-base-miner-mesh serve.py) ---
+  // The old miner's bittensor line also starts with `Task received.`: these rules read only the service's lines.
+  { name: 'service_task_received', source: 'generation', event: 'service_task_received', prefix: 'Task received. Prompt-Image',
+    pattern: '^Task received\\. Prompt-Image\\.?$' },
+  { name: 'service_model_time', source: 'generation', event: 'service_metrics', prefix: 'Model Generation took: ',
+    pattern: `^Model Generation took: (?<seconds>${NUM}) secs\\.?$`, types: { seconds: 'float' },
+    set: { 'generation.timing.model_generation_time': '$seconds' } },
+  { name: 'service_gc_time', source: 'generation', event: 'service_metrics', prefix: 'Garbage Collection took: ',
+    pattern: `^Garbage Collection took: (?<seconds>${NUM}) secs\\.?$`, types: { seconds: 'float' },
+    set: { 'generation.timing.garbage_collection_time': '$seconds' } },
+  { name: 'service_task_completed', source: 'generation', event: 'service_task_completed', prefix: 'Task completed.', pattern: '^Task completed\\.$' },
+  { name: 'service_loading', source: 'generation', event: 'service_starting', prefix: 'Loading Trellis' },
+  { name: 'service_ready', source: 'generation', event: 'service_ready', prefix: 'Warm-up is complete. Server is ready.' },
+  { name: 'service_load_failed', source: 'generation', event: 'service_failed', prefix: 'Exception during model loading: ' },
+  { name: 'service_warmup_failed', source: 'generation', event: 'service_failed', prefix: 'Exception during warming up the generator: ' },
 ];

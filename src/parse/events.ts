@@ -2,7 +2,8 @@
 import type { FieldValue } from './rules';
 import type { FileIdentity } from '../sources/checkpoint';
 
-export type Role = 'miner' | 'worker';
+/** `generation`: competition mode's generation service (the base miners' serve.py). */
+export type Role = 'miner' | 'worker' | 'generation';
 
 /** One followed file and what it belongs to. */
 export interface StreamSpec {

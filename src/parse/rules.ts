@@ -47,7 +47,7 @@ const regexText = z.string().superRefine((s, ctx) => {
 export const RuleSchema = z
   .strictObject({
     name: z.string().min(1).describe('Unique name; a rules-file rule with a default rule\'s name replaces it.'),
-    source: z.enum(['miner', 'worker', 'any']).default('any').describe('Whose lines the rule reads.'),
+    source: z.enum(['miner', 'worker', 'generation', 'any']).default('any').describe('Whose lines the rule reads.'),
     event: z.string().regex(/^[a-z][a-z0-9_]*$/).describe('The event type it produces.'),
     prefix: z.string().min(1).describe('Literal start of the message (after the log header): the dispatch key.'),
     pattern: regexText
@@ -143,7 +143,7 @@ export class CompiledRule {
     this.secret = rule.secret;
   }
 
-  appliesTo(role: 'miner' | 'worker', level: string): boolean {
+  appliesTo(role: 'miner' | 'worker' | 'generation', level: string): boolean {
     return (this.source === 'any' || this.source === role) && (!this.levels || this.levels.has(level));
   }
 

@@ -76,6 +76,12 @@ const FAILURE_LEVELS = new Set(['ERROR', 'CRITICAL']);
 
 /** Levels whose line may be followed by a Python traceback (`bt.logging.exception`, loguru's `exception`). */
 const WAITS_FOR_TRACEBACK = new Set(['ERROR', 'CRITICAL']);
+/**
+ * The generation service's failure (competition mode): uvicorn's own error line (`ERROR:` and 4
+ * spaces, no loguru header) and Python's traceback, written when the request fails, long after the
+ * request's own INFO line was handed on.
+ */
+const HEADERLESS_ERROR = /^(?:ERROR: {4}|Traceback \(most recent call last\):)/;
 
 export class StreamParser {
   readonly stats: ParseStats = emptyParseStats();
@@ -83,6 +89,8 @@ export class StreamParser {
   private open: OpenEntry | null = null;
   /** The previous event's time: in a repeated DST hour, the order of the lines picks the instant. */
   private lastTimeMs: number | null = null;
+  /** The last header read (a header-less error entry of the generation service takes its time). */
+  private lastHeader: Header | null = null;
   private readonly maxPatternBytes: number;
   private readonly maxStackTraceBytes: number;
   private readonly maxEntryBytes: number;
@@ -137,6 +145,12 @@ export class StreamParser {
     if (header) {
       this.flush();
       this.open = { header, first: piece, rest: [], restBytes: 0 };
+      this.lastHeader = header;
+      return;
+    }
+    if (!this.open && this.spec.role === 'generation' && this.lastHeader && HEADERLESS_ERROR.test(piece.bytes.toString('latin1', 0, 40))) {
+      // an entry of its own, at the stream's last time: an ERROR whose traceback makes it an `exception`
+      this.open = { header: { ...this.lastHeader, level: 'ERROR', messageStart: 0 }, first: piece, rest: [], restBytes: 0 };
       return;
     }
     if (!this.open) {

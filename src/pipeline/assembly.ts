@@ -20,7 +20,7 @@ import type { Line } from '../sources';
 import type { QuarantineEntry } from './state-shape';
 import { ClockSkew } from './clock-skew';
 import { isOutputEvent, outputEvent, type MergedEvent } from './wiring';
-import { measureLinkedPly } from './ply-files';
+import { measureLinkedPly, measureOutputFile } from './ply-files';
 
 export interface AssemblyOptions {
   tracker: Tracker;
@@ -204,6 +204,7 @@ export class Assembly {
     this.tick();
     // measured while fresh: a worker may reuse its file name for the next generation
     for (const m of this.tracker.plysToMeasure()) this.tracker.setPlyMeasure(m.id, await measureLinkedPly(m.ply));
+    for (const m of this.tracker.outputsToMeasure()) this.tracker.setOutputMeasure(m.id, await measureOutputFile(m.output));
     return n;
   }
 

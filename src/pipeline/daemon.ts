@@ -23,6 +23,7 @@ import { LogSource } from './log-source';
 import { HealthCheck, Warnings } from './health';
 import { recordFields, recordLine, StatusLine } from './log-lines';
 import type { LogFormat } from '../common/log';
+import { StateRepoFollower } from './state-repo';
 
 export interface DaemonOptions extends PipelineInputs {
   clock?: Clock;
@@ -61,6 +62,8 @@ export class Daemon {
   private health!: HealthCheck;
   private dirty = false;
   private writer!: RecordWriter;
+  /** Competition mode: the state repository, fetched and read beside the loop. */
+  private stateRepo: StateRepoFollower | null = null;
   readonly counters = { lines: 0, records: 0, duplicates: 0, minerEvents: 0, writeErrors: 0, outputFiles: 0 };
 
   constructor(private readonly opts: DaemonOptions) {
@@ -120,9 +123,16 @@ export class Daemon {
       );
       await this.settingsWatch.start();
     }
+    const warnings = new Warnings(this.logger);
+    if (config.competition) {
+      this.stateRepo = new StateRepoFollower(config.competition, warnings, this.logger);
+      // the round of each output is known before its first record, when the clone is readable
+      const facts = await this.stateRepo.readNow(this.clock.now());
+      if (facts) this.assembly.tracker.setCompetitionFacts(facts);
+    }
     this.health = new HealthCheck(
       this.opts.streams,
-      new Warnings(this.logger),
+      warnings,
       { everyMs: this.opts.healthEveryMs ?? 30000, minerSilentMs: this.opts.minerSilentMs ?? 5 * 60000, checkApps: this.opts.checkApps },
       this.clock.now(),
     );
@@ -170,6 +180,7 @@ export class Daemon {
     this.running = false;
     this.wake?.();
     await this.loopDone;
+    await this.stateRepo?.settle();
     await Promise.all([...this.sources.map((s) => s.close()), ...this.outputs.map((o) => o.watcher.close())]);
     try {
       await this.flushRecords();
@@ -201,6 +212,7 @@ export class Daemon {
       for (const s of this.sources) s.flushIfIdle(this.assembly, now);
       this.assembly.setAllCaughtUp(this.sources.every((s) => s.caughtUp));
       this.takeOutputs();
+      this.takeStateRepo();
       if (!writing) {
         if (await this.assembly.step(this.clock.now(), (f, id) => this.onOutput(f, id))) this.dirty = true;
         await this.flushRecords();
@@ -249,6 +261,17 @@ export class Daemon {
       settled = Math.min(settled, o.watcher.settledMs());
     }
     this.assembly.tracker.setOutputSettled(settled, now);
+  }
+
+  /** Competition mode: new facts from the state repository revise the generations they speak of. */
+  private takeStateRepo(): void {
+    if (!this.stateRepo) return;
+    this.stateRepo.poll(this.clock.now());
+    const facts = this.stateRepo.take();
+    if (facts) {
+      this.assembly.tracker.setCompetitionFacts(facts);
+      this.dirty = true;
+    }
   }
 
   private consumeQueues(): void {

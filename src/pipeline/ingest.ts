@@ -11,6 +11,8 @@ import { systemClock } from '../common/clock';
 import type { LogEvent } from '../parse';
 import { appendFinished, createParsers, createTracker, openOutputs, sourceKey, type PipelineInputs } from './wiring';
 import { Assembly } from './assembly';
+import { StateRepoFollower } from './state-repo';
+import { Warnings } from './health';
 
 /** The output directories are read as they are now. */
 export interface IngestOptions extends PipelineInputs {
@@ -84,6 +86,11 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     const id = `out:${k}`;
     for (const f of await scanOutputDir(spec, config.output)) assembly.pushOutput(id, f, 0);
     assembly.setIdle(id, true);
+  }
+  if (config.competition) {
+    // the state repository as it is now (ingest never fetches): every generation gets what it says at once
+    const facts = await new StateRepoFollower(config.competition, new Warnings(logger), logger).readNow(Date.now());
+    if (facts) tracker.setCompetitionFacts(facts);
   }
   const parsers = createParsers(streams, config, opts.rulesFile, (i, e) => assembly.pushLog(String(i), e, 0), opts.explainUnmatched ?? 0);
   const inputs = streams.map((spec, i) => {

@@ -5,6 +5,7 @@ import type { Logger } from '../common/logger';
 import type { StreamSpec } from '../parse';
 import { resolveConfiguredLink, type OutputDirSpec } from '../sources';
 import { CollectorError } from '../common/errors';
+import { COMPETITION_GROUP } from '../assemble';
 
 /** `--worker-log NAME=PATH` or `--worker-log PATH` (the group is then the file's PM2 app). */
 export function parseWorkerLogFlag(value: string): { group: string | null; file: string } {
@@ -71,6 +72,12 @@ export async function configuredStreams(config: Config, logger: Logger, opts: { 
       specs.push({ app, role, group, stream: named?.stream ?? (role === 'miner' ? 'out' : 'error'), file: resolveConfiguredLink(path.resolve(f)) });
     }
   };
+  if (config.competition) {
+    const c = config.competition;
+    const f = byApp.get(c.generationApp);
+    add(c.generationApp, 'generation', 'generation', c.logs.length ? c.logs : [...(f?.out ?? []), ...(f?.error ?? [])]);
+    return specs;
+  }
   const minerFound = byApp.get(config.miner.pm2App);
   add(config.miner.pm2App, 'miner', 'miner', config.miner.logs.length ? config.miner.logs : [...(minerFound?.out ?? []), ...(minerFound?.error ?? [])]);
   for (const w of config.workers) {
@@ -85,6 +92,8 @@ export async function configuredStreams(config: Config, logger: Logger, opts: { 
  * the streams; may be left out when there is one), else each config worker's `outputDir`.
  */
 export function outputDirsOf(config: Config, streams: StreamSpec[], flags: string[]): OutputDirSpec[] {
+  if (config.competition && !flags.length)
+    return [{ dir: path.resolve(config.competition.outputDir), group: COMPETITION_GROUP, namePattern: config.competition.namePattern }];
   if (!flags.length) return config.workers.filter((w) => w.outputDir).map((w) => ({ dir: path.resolve(w.outputDir!), group: w.name }));
   const groups = [...new Set(streams.filter((s) => s.role === 'worker').map((s) => s.group))];
   return flags.map((flag) => {

@@ -3,7 +3,7 @@
  * line: that is what keeps memory flat. Strings that matter (host, error message samples) go into small
  * per-chunk tables. A chunk is built in a worker and sent back as transferable typed arrays.
  */
-import { ERROR_TYPES, OUTCOMES, TASK_TYPES, type GenerationRecord } from '../schema';
+import { DUEL_WINNERS, ERROR_TYPES, OUTCOMES, TASK_TYPES, type GenerationRecord } from '../schema';
 
 export const F_RECEIVED = 1;
 export const F_SUBMITTED = 2;
@@ -36,10 +36,18 @@ export interface Chunk {
   clip: Float64Array;
   clipThr: Float64Array;
   delay: Float64Array;
+  /** Competition mode: competition.round (-1 none), 1 + index in `competitions` (0 none), the duel (-1 none, else DUEL_CODE), the judge's issues (index in `issues`, -1 none). */
+  round: Int32Array;
+  comp: Uint16Array;
+  duel: Int8Array;
+  issue: Int32Array;
   /** generation.timing: one column per stage seen (NaN where a record lacks it). */
   stages: Record<string, Float64Array>;
   hosts: string[];
   messages: string[];
+  competitions: string[];
+  /** The judges' issues texts, ids replaced (normaliseIssues). */
+  issues: string[];
   /** Ids named in some record's provenance.supersedes, as [hi, lo] pairs. */
   superseded: number[];
 }
@@ -57,7 +65,7 @@ export function hashId(id: string): [number, number] {
   return [a >>> 0, (b ^ (b >>> 13)) >>> 0];
 }
 
-type Cols = Omit<Chunk, 'n' | 'stages' | 'hosts' | 'messages' | 'superseded'>;
+type Cols = Omit<Chunk, 'n' | 'stages' | 'hosts' | 'messages' | 'competitions' | 'issues' | 'superseded'>;
 const COLUMN_TYPES = {
   idHi: Uint32Array,
   idLo: Uint32Array,
@@ -75,6 +83,10 @@ const COLUMN_TYPES = {
   clip: Float64Array,
   clipThr: Float64Array,
   delay: Float64Array,
+  round: Int32Array,
+  comp: Uint16Array,
+  duel: Int8Array,
+  issue: Int32Array,
 } as const;
 type ColName = keyof typeof COLUMN_TYPES;
 const COL_NAMES = Object.keys(COLUMN_TYPES) as ColName[];
@@ -82,6 +94,21 @@ const COL_NAMES = Object.keys(COLUMN_TYPES) as ColName[];
 const TASK_CODE = new Map<string, number>(TASK_TYPES.map((t, i) => [t, i + 1]));
 const OUTCOME_CODE = new Map<string, number>(OUTCOMES.map((o, i) => [o, i]));
 const ERROR_CODE = new Map<string, number>(ERROR_TYPES.map((e, i) => [e, i + 1]));
+/** competition.duel.winner as a code: the index in DUEL_WINNERS (miner 0, opponent 1, draw 2). */
+const DUEL_CODE = new Map<string, number>(DUEL_WINNERS.map((w, i) => [w, i]));
+
+/**
+ * A judge's text with what differs per prompt taken out (a prompt id, an output URL), so the same
+ * complaint about two prompts counts as one: `No preview for <id> from right`.
+ */
+export function normaliseIssues(text: string): string {
+  return text
+    .replace(/https?:\/\/\S+/g, '<url>')
+    .replace(/\b[0-9a-f]{64}\b/g, '<id>')
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g, '<id>')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
 
 function num(v: unknown): number {
   return typeof v === 'number' ? v : NaN;
@@ -117,6 +144,9 @@ export class ChunkBuilder {
   private hostIdx = new Map<string, number>();
   private messages: string[] = [];
   private msgIdx = new Map<string, number>();
+  private competitions: string[] = [];
+  private issues: string[] = [];
+  private issueIdx = new Map<string, number>();
   private superseded: number[] = [];
 
   constructor() {
@@ -175,6 +205,18 @@ export class ChunkBuilder {
     c.clip[i] = num(g?.output?.quality_metrics?.clip_score);
     c.clipThr[i] = num(r.miner_config?.clip_threshold);
     c.delay[i] = num(fb?.feedback_delay_seconds);
+    const comp = r.competition;
+    if (comp && typeof comp === 'object') {
+      c.round[i] = typeof comp.round === 'number' ? comp.round : -1;
+      c.comp[i] = this.competitionIndex(typeof comp.name === 'string' ? comp.name : '') + 1;
+      c.duel[i] = DUEL_CODE.get(comp.duel?.winner as string) ?? -1;
+      c.issue[i] = typeof comp.duel?.issues === 'string' ? this.issueIndex(comp.duel.issues) : -1;
+    } else {
+      c.round[i] = -1;
+      c.comp[i] = 0;
+      c.duel[i] = -1;
+      c.issue[i] = -1;
+    }
     const timing = g?.timing;
     if (timing)
       for (const k in timing) {
@@ -203,6 +245,23 @@ export class ChunkBuilder {
     return k;
   }
 
+  private competitionIndex(name: string): number {
+    let k = this.competitions.indexOf(name);
+    if (k === -1) k = this.competitions.push(name) - 1;
+    return k;
+  }
+
+  private issueIndex(text: string): number {
+    const key = normaliseIssues(text);
+    let k = this.issueIdx.get(key);
+    if (k === undefined) {
+      if (this.issues.length >= MAX_MESSAGES) return -1;
+      k = this.issues.push(key) - 1;
+      this.issueIdx.set(key, k);
+    }
+    return k;
+  }
+
   private message(msg: unknown): number {
     if (typeof msg !== 'string') return -1;
     let k = this.msgIdx.get(msg);
@@ -217,7 +276,7 @@ export class ChunkBuilder {
 
   finish(): Chunk {
     const n = this.n;
-    const out = { n, hosts: this.hosts, messages: this.messages, superseded: this.superseded, stages: {} } as unknown as Chunk;
+    const out = { n, hosts: this.hosts, messages: this.messages, competitions: this.competitions, issues: this.issues, superseded: this.superseded, stages: {} } as unknown as Chunk;
     const c = this.cols as unknown as Record<string, Float64Array>;
     for (const k of COL_NAMES) (out as unknown as Record<string, unknown>)[k] = c[k]!.slice(0, n);
     for (const [k, col] of Object.entries(this.stages)) out.stages[k] = col.slice(0, n);

@@ -17,12 +17,57 @@ export interface ExportOptions {
   output: string;
   /** Drop records whose image (IMAGE-TO-3D) or PLY file is not on disk, instead of keeping them. */
   requireFiles?: boolean;
+  /** Competition mode: one training pair per judged generation instead of the record (see DuelPair). */
+  pairs?: boolean;
+}
+
+/** A judged competition generation as a training pair: the prompt, the miner's output and the opponent's. */
+export interface DuelPair {
+  generation_id: string;
+  competition: string | null;
+  round: number | null;
+  stem: string;
+  prompt_url: string | null;
+  seed: number | null;
+  /** The output file as the generation wrote it, when it is still there (absolute). */
+  output_path: string | null;
+  /** The kept copy in the data dir (ply_files/), when one was kept. */
+  kept_path: string | null;
+  output_hash: string | null;
+  output_url: string | null;
+  opponent: string;
+  opponent_output_url: string | null;
+  winner: 'miner' | 'opponent' | 'draw';
+  issues: string | null;
+}
+
+function pairOf(r: GenerationRecord, files: ExportFields): DuelPair | null {
+  const c = r.competition;
+  if (!c?.duel || c.stem === null) return null;
+  return {
+    generation_id: r.metadata.generation_id,
+    competition: c.name,
+    round: c.round,
+    stem: c.stem,
+    prompt_url: c.prompt_url,
+    seed: c.seed,
+    output_path: files.output_path,
+    kept_path: files.ply_path,
+    output_hash: c.output_hash,
+    output_url: c.duel.miner_output_url ?? c.submitted?.output_url ?? null,
+    opponent: c.duel.opponent,
+    opponent_output_url: c.duel.opponent_output_url,
+    winner: c.duel.winner,
+    issues: c.duel.issues,
+  };
 }
 
 export interface ExportSummary {
   output: string;
   selected: number;
   written: number;
+  /** --pairs: selected records with no duel (not written). */
+  not_judged: number;
   /** Selected records with a missing image (IMAGE-TO-3D only) or PLY file. */
   missing_files: { records: number; image: number; ply: number; dropped: number; examples: { generation_id: string; missing: string[] }[] };
   by_task_type: Record<string, number>;
@@ -33,6 +78,8 @@ export interface ExportFields {
   data_dir: string;
   image_path: string | null;
   ply_path: string | null;
+  /** Competition mode: the output file where the generation wrote it, when it is still there. */
+  output_path: string | null;
   missing: ('image' | 'ply')[];
 }
 
@@ -41,15 +88,19 @@ function filesOf(r: GenerationRecord, dataDir: string): ExportFields {
   const image = abs(r.task.image_file_path);
   const ply = abs(r.generation.output.ply_file_path);
   const missing: ('image' | 'ply')[] = [];
-  if (r.task.task_type === 'IMAGE-TO-3D' && !(image && fs.existsSync(image))) missing.push('image');
-  if (!(ply && fs.existsSync(ply))) missing.push('ply');
-  return { data_dir: dataDir, image_path: image && fs.existsSync(image) ? image : null, ply_path: ply && fs.existsSync(ply) ? ply : null, missing };
+  const c = r.competition;
+  // a competition prompt is an image URL (competition.prompt_url), never stored here
+  if (r.task.task_type === 'IMAGE-TO-3D' && !c && !(image && fs.existsSync(image))) missing.push('image');
+  const plyPath = ply && fs.existsSync(ply) ? ply : null;
+  const output = c?.output_file && fs.existsSync(c.output_file) ? c.output_file : null;
+  if (!plyPath && !output) missing.push('ply');
+  return { data_dir: dataDir, image_path: image && fs.existsSync(image) ? image : null, ply_path: plyPath, output_path: output, missing };
 }
 
 export async function exportRecords(ds: Dataset, sel: Uint8Array, opts: ExportOptions): Promise<ExportSummary> {
   const output = path.resolve(opts.output);
   const tmp = `${output}.tmp`;
-  const s: ExportSummary = { output, selected: 0, written: 0, missing_files: { records: 0, image: 0, ply: 0, dropped: 0, examples: [] }, by_task_type: {}, score: null };
+  const s: ExportSummary = { output, selected: 0, written: 0, not_judged: 0, missing_files: { records: 0, image: 0, ply: 0, dropped: 0, examples: [] }, by_task_type: {}, score: null };
   fs.mkdirSync(path.dirname(output), { recursive: true });
   let fd: number;
   try {
@@ -101,6 +152,11 @@ export async function exportRecords(ds: Dataset, sel: Uint8Array, opts: ExportOp
         }
         s.selected++;
         const files = filesOf(r, unit.dataDir);
+        const pair = opts.pairs ? pairOf(r, files) : null;
+        if (opts.pairs && !pair) {
+          s.not_judged++;
+          return;
+        }
         if (files.missing.length > 0) {
           const m = s.missing_files;
           m.records++;
@@ -117,7 +173,7 @@ export async function exportRecords(ds: Dataset, sel: Uint8Array, opts: ExportOp
         const score = r.validator_feedback.score;
         if (typeof score === 'number') s.score = s.score ? { min: Math.min(s.score.min, score), max: Math.max(s.score.max, score) } : { min: score, max: score };
         // the stored line, unchanged, with one more key before its closing brace
-        const out = `${text.trimEnd().slice(0, -1)},"export":${JSON.stringify(files)}}\n`;
+        const out = pair ? `${JSON.stringify(pair)}\n` : `${text.trimEnd().slice(0, -1)},"export":${JSON.stringify(files)}}\n`;
         buf.push(out);
         bufLen += out.length;
         s.written++;

@@ -14,6 +14,10 @@ export interface Filter {
   acceptedOnly?: boolean;
   hosts?: string[];
   outcomes?: Outcome[];
+  /** Competition mode: competition.round in these. */
+  rounds?: number[];
+  /** Competition mode: competition.name in these. */
+  competitions?: string[];
 }
 
 /** A flag value that makes no sense; the CLI turns it into a usage error (exit 2). */
@@ -34,6 +38,8 @@ export const FILTER_FLAGS = {
   'accepted-only': { type: 'boolean' },
   host: { type: 'string', multiple: true },
   outcome: { type: 'string', multiple: true },
+  round: { type: 'string', multiple: true },
+  competition: { type: 'string', multiple: true },
 } as const;
 
 export const FILTER_HELP = `Selection (analyze and export):
@@ -47,6 +53,8 @@ export const FILTER_HELP = `Selection (analyze and export):
   --accepted-only      outcome accepted
   --host NAME          metadata.host (repeatable)
   --outcome O          outcome (repeatable): ${OUTCOMES.join(', ')}
+  --round N            competition mode: generations made for round N (repeatable)
+  --competition NAME   competition mode: of that competition, as its config.json names it (repeatable; e.g. mesh)
 `;
 
 function number(flag: string, v: string | undefined, integer = false): number | undefined {
@@ -91,6 +99,12 @@ export function filterFromFlags(v: FilterValues, nowMs: number): Filter {
     for (const o of v.outcome) if (!(OUTCOMES as readonly string[]).includes(o)) throw new FilterError(`--outcome: expected one of ${OUTCOMES.join(', ')}, got '${o}'`);
     f.outcomes = v.outcome as Outcome[];
   }
+  if (v.round?.length) f.rounds = v.round.map((r) => {
+    const n = number('round', r, true)!;
+    if (n < 0) throw new FilterError(`--round: expected a round number >= 0, got '${r}'`);
+    return n;
+  });
+  if (v.competition?.length) f.competitions = v.competition;
   for (const k of Object.keys(f) as (keyof Filter)[]) if (f[k] === undefined) delete f[k];
   return f;
 }
@@ -105,6 +119,8 @@ export function select(ds: Dataset, f: Filter): Uint8Array {
   const until = f.untilMs ?? Infinity;
   ds.chunks.forEach((c, k) => {
     const hostOk = c.hosts.map((h) => !f.hosts || f.hosts.includes(h));
+    // index 0: no competition section (a pull/submit record), never selected by --competition
+    const compOk = [false, ...c.competitions.map((name) => !f.competitions || f.competitions.includes(name))];
     const off = ds.offsets[k]!;
     for (let i = 0; i < c.n; i++) {
       if (!ds.keep[off + i]) continue;
@@ -118,6 +134,8 @@ export function select(ds: Dataset, f: Filter): Uint8Array {
       if (f.acceptedOnly && c.outcome[i] !== accepted) continue;
       if (outcomes && !outcomes.has(c.outcome[i]!)) continue;
       if (!hostOk[c.host[i]!]) continue;
+      if (f.rounds && !f.rounds.includes(c.round[i]!)) continue;
+      if (f.competitions && !compOk[c.comp[i]!]) continue;
       sel[off + i] = 1;
     }
   });

@@ -1,6 +1,7 @@
 /** Terminal rendering of the analysis: aligned tables, and a bar histogram for CLIP scores. */
 import type { Analysis, Counts, Dist } from '../query/analysis';
 import type { ScanStats } from '../query/dataset';
+import type { CompetitionAnalysis, DuelCounts } from '../query/competition';
 import { table } from '../cli/format';
 
 
@@ -146,4 +147,22 @@ export function renderScanFooter(s: ScanStats, selected: number): string {
     `(dropped: ${int(s.olderRevisions)} older revisions, ${int(s.superseded)} superseded, ${int(s.duplicates)} duplicate copies); ` +
     `${int(selected)} selected by the filters.\n${renderSkipped(s)}`
   );
+}
+
+const duelCells = (c: DuelCounts): string[] => [int(c.generations), int(c.judged), int(c.won), int(c.draw), int(c.lost), pct(c.win_rate), int(c.not_downloaded), int(c.generation_failed)];
+const DUEL_HEAD = ['generations', 'judged', 'won', 'draw', 'lost', 'win rate', 'not downloaded', 'failed'];
+
+/** Competition mode: duels per round and per day, and the judges' most common texts on lost prompts. */
+export function renderDuels(c: CompetitionAnalysis | null): string {
+  if (!c) return 'Duels\nno competition generations in the selection\n';
+  const clip = (t: string): string => (t.length > 90 ? `${t.slice(0, 87)}...` : t);
+  return [
+    'Duels (competition mode)\n',
+    'win rate = won / judged (a draw is not a win)\n',
+    table([['competition', 'round', ...DUEL_HEAD], ['all', '', ...duelCells(c)], ...c.by_round.map((r) => [r.competition, r.round === null ? '?' : String(r.round), ...duelCells(r)])]),
+    '\nBy day of generation (UTC)\n',
+    table([['day', ...DUEL_HEAD], ...c.by_day.map((d) => [d.day, ...duelCells(d)])]),
+    c.lost_issues.length ? '\nWhat the judges said of lost prompts\n' : '',
+    c.lost_issues.length ? table([['count', 'share', 'issues'], ...c.lost_issues.map((x) => [int(x.count), pct(x.share), clip(x.issues)])]) : '',
+  ].join('');
 }

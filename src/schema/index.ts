@@ -24,7 +24,7 @@ export {
   type Competition,
   type EmptyRecordInit,
 } from './record';
-export { CompetitionSectionSchema, competitionStage, ROUND_CHOICES, DUEL_WINNERS, type CompetitionSection } from './competition';
+export { CompetitionSectionSchema, competitionStage, competitionWrittenSeconds, ROUND_CHOICES, DUEL_WINNERS, type CompetitionSection } from './competition';
 export {
   MinerConfigHistoryEntrySchema,
   CONFIG_SOURCE_KINDS,

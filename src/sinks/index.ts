@@ -1,6 +1,6 @@
 /** The sinks: where finished records go. One store per JSONL kind, one blob store. */
 import { createHash } from 'node:crypto';
-import { competitionStage, serializeMinerConfigHistoryEntry, serializeMinerEvent, serializeRecord, type GenerationRecord, type MinerConfigHistoryEntry, type MinerEvent } from '../schema';
+import { competitionStage, competitionWrittenSeconds, serializeMinerConfigHistoryEntry, serializeMinerEvent, serializeRecord, type GenerationRecord, type MinerConfigHistoryEntry, type MinerEvent } from '../schema';
 import type { Clock } from '../common/clock';
 import type { Logger } from '../common/logger';
 import { JsonlStore } from './jsonl-store';
@@ -24,8 +24,10 @@ export const MINER_CONFIG_HISTORY_FILE = 'miner_config_history.jsonl';
  * the same record never adds a revision.
  */
 export function completeness(r: Pick<GenerationRecord, 'outcome' | 'provenance' | 'validator_feedback'> & { competition?: GenerationRecord['competition'] }): number {
-  // a competition record's verdict lands in steps over days (the download, the duel, the round's end): each is worth a revision
-  return (r.validator_feedback?.received ? 4 : 0) + (r.outcome === 'interrupted' ? 0 : 2) + (r.provenance.incomplete ? 0 : 1) + 8 * competitionStage(r.competition);
+  // a competition record's verdict lands in steps over days (the download, the duel, the round's end),
+  // and a file rewritten (a re-judged duel) is newer: each is worth a revision; the same commit read again is not
+  const base = (r.validator_feedback?.received ? 4 : 0) + (r.outcome === 'interrupted' ? 0 : 2) + (r.provenance.incomplete ? 0 : 1);
+  return base + 8 * competitionStage(r.competition) + 64 * competitionWrittenSeconds(r.competition);
 }
 
 /** The store's key of a generation record: one line per (id, revision), tagged with its completeness. */

@@ -24,6 +24,8 @@ export type { OutputFile };
 export interface OutputDirSpec {
   dir: string;
   group: string;
+  /** This directory's own file pattern (competition mode's outputs), instead of the config's. */
+  namePattern?: string;
 }
 
 export interface OutputReadOptions {
@@ -113,7 +115,7 @@ function relativeName(dir: string, file: string): string {
 
 /** Every matching file of the directory now (to `depth` levels), in event-time order. A missing directory is empty. */
 export async function scanOutputDir(spec: OutputDirSpec, opts: OutputReadOptions): Promise<OutputFile[]> {
-  const pattern = new RegExp(opts.namePattern);
+  const pattern = new RegExp(spec.namePattern ?? opts.namePattern);
   const out: OutputFile[] = [];
   const walk = async (dir: string, level: number): Promise<void> => {
     let entries: fs.Dirent[];
@@ -176,7 +178,7 @@ export class OutputDirWatcher {
     private readonly mark: OutputMark,
     private readonly opts: OutputDirWatcherOptions,
   ) {
-    this.pattern = new RegExp(opts.namePattern);
+    this.pattern = new RegExp(spec.namePattern ?? opts.namePattern);
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger ?? silentLogger;
   }

@@ -63,7 +63,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const RUNS: [string, () => string[]][] = [
   ['status', () => ['status', '--data-dir', path.join(dir, 'data')]],
   ['doctor', () => ['doctor', '--data-dir', path.join(dir, 'data')]],
-  ['analyze', () => ['analyze', '--summary', '--acceptance-rate', '--failures', '--clip-distribution', '--validator', '--group-by', 'host', '--data-dir', path.join(dir, 'data')]],
+  ['analyze', () => ['analyze', '--summary', '--acceptance-rate', '--failures', '--clip-distribution', '--validator', '--duels', '--group-by', 'host', '--data-dir', path.join(dir, 'data')]],
   ['export', () => ['export', '--output', path.join(dir, 'out.jsonl'), '--data-dir', path.join(dir, 'data')]],
   ['import', () => ['import', path.join(dir, 'data'), '--data-dir', path.join(dir, 'other'), '--dry-run']],
   ['rotate', () => ['rotate', '--dry-run', '--prune-older-than', '1', '--data-dir', path.join(dir, 'data')]],

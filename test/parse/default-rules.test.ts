@@ -159,6 +159,33 @@ describe('upstream worker (loguru, stderr)', () => {
   });
 });
 
+describe("competition mode: the base miners' generation service (loguru, stderr)", () => {
+  const SERVICE = { app: 'generation', role: 'generation', group: 'generation', stream: 'error', file: '/logs/generation-error.log' } as const;
+  const at = (where: string) => ({ where: `__main__:${where}` });
+  test('a request: received, the model and GC times (raw seconds), completed', () => {
+    expect(one(loguru('Task received. Prompt-Image', at('generate_model:135')), SERVICE).type).toBe('service_task_received');
+    expect(one(loguru('Model Generation took: 41.23456789 secs.', { ...at('generation_block:121'), level: 'DEBUG' }), SERVICE))
+      .toMatchObject({ type: 'service_metrics', set: { 'generation.timing.model_generation_time': 41.23456789 } });
+    expect(one(loguru('Garbage Collection took: 0.2071 secs', { ...at('generation_block:126'), level: 'DEBUG' }), SERVICE).set)
+      .toEqual({ 'generation.timing.garbage_collection_time': 0.2071 });
+    expect(one(loguru('Task completed.', at('generate_model:144')), SERVICE).type).toBe('service_task_completed');
+  });
+
+  test('start-up: loading (both base miners), ready, and the two failures', () => {
+    expect(one(loguru('Loading Trellis generator model...', at('lifespan:58')), SERVICE).type).toBe('service_starting');
+    expect(one(loguru('Loading Trellis 2 generator models ...', at('lifespan:71')), SERVICE).type).toBe('service_starting');
+    expect(one(loguru('Warm-up is complete. Server is ready.', at('lifespan:70')), SERVICE).type).toBe('service_ready');
+    expect(one(loguru('Exception during model loading: CUDA error', { ...at('lifespan:64'), level: 'ERROR' }), SERVICE).type).toBe('service_failed');
+    expect(one(loguru('Exception during warming up the generator: OOM', { ...at('lifespan:74'), level: 'ERROR' }), SERVICE).type).toBe('service_failed');
+  });
+
+  test("the old miner's `Task received.` line and the service's are told apart by whose lines they are", () => {
+    expect(parseLines([loguru('Task received. Prompt-Image')], WORKER).events).toHaveLength(0);
+    expect(parseLines([bt('Task received. Prompt-Image')]).events).toHaveLength(0);
+    expect(parseLines([loguru('Task received. Prompt: a cat.')], SERVICE).events).toHaveLength(0);
+  });
+});
+
 test('every default rule is exercised above', () => {
   // a guard: a new default rule needs a test here
   expect(DEFAULT_RULES.map((r) => r.name).sort()).toEqual(
@@ -166,6 +193,8 @@ test('every default rule is exercised above', () => {
       'client_error', 'connected', 'cooldown', 'endpoint_timeout', 'endpoint_unreachable', 'feedback', 'feedback_detail',
       'feedback_with_prompt', 'generating', 'generation_completed', 'generation_failed', 'metagraph', 'miner_starting',
       'miner_stats', 'neuron_started', 'no_validators', 'pull_failed', 'querying_owner', 'querying_validator',
+      'service_gc_time', 'service_load_failed', 'service_loading', 'service_model_time', 'service_ready',
+      'service_task_completed', 'service_task_received', 'service_warmup_failed',
       'submit_failed', 'subtensor_network', 'task_received', 'unexpected_error', 'wallet', 'worker_generation_took',
       'worker_saving_took', 'worker_started',
     ].sort(),

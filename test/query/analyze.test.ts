@@ -246,7 +246,7 @@ describe('export', () => {
     expect(b2.export.image_path).toBe(path.join(fleet.b, b2.task.image_file_path));
     expect(b2.export.ply_path).toBe(path.join(fleet.b, b2.generation.output.ply_file_path));
     expect(b2.export.missing).toEqual([]);
-    expect(lines()[1].export).toEqual({ data_dir: fleet.a, image_path: null, ply_path: null, missing: ['image', 'ply'] });
+    expect(lines()[1].export).toEqual({ data_dir: fleet.a, image_path: null, ply_path: null, output_path: null, missing: ['image', 'ply'] });
     expect(lines()[2].provenance.revision).toBe(1); // the latest revision of A4
     expect(fs.existsSync(`${out()}.tmp`)).toBe(false);
   });

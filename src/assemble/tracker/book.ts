@@ -10,6 +10,7 @@ import type { PlyResult } from '../../ply';
 import { SolveMemo, type Attribution, type WindowItem, type WrittenSpan } from './attribution';
 import type { Hashers } from '../prompt';
 import type { LinkedPly } from '../ply-output';
+import type { FinishedRecord } from '../finished';
 import type { StoreImage, TrackerOptions } from './options';
 
 /** Objects the tracker keeps as they are (a record, a log event): their own code owns their shape. */
@@ -107,13 +108,7 @@ export function takeQuery(book: TaskBook): { query: PendingQuery; sure: boolean 
 /** A "Task received" line PM2 cut: its time, for the task whose "Generating" line comes next. */
 export const LostReceivedSchema = z.object({ text: z.string(), ms: z.number() });
 
-export interface FinishedRecord {
-  record: GenerationRecord;
-  /** Ids of records this one replaces if they were written (a feedback-only record of the same task). */
-  supersedesIfPresent: string[];
-  /** The output file linked to the generation (kept once accepted; measured then if it was not yet). */
-  ply: LinkedPly | null;
-}
+export type { FinishedRecord } from '../finished';
 
 export interface TrackerCounters {
   tasksStarted: number;

@@ -47,6 +47,8 @@ import {
   onWorkerStarted,
 } from './miner-events';
 import { restoreSnapshot, takeSnapshot, type TrackerSnapshot } from './snapshot';
+import { COMPETITION_GROUP, CompetitionBook, type OutputMeasure } from '../competition';
+import type { CompetitionFacts } from '../../parse/competition-state';
 
 export { DEFAULT_TRACKER_OPTIONS, type TrackerOptions, type StoreImage } from './options';
 export type { FinishedRecord, TrackerCounters } from './book';
@@ -58,10 +60,13 @@ const APPLIERS: Appliers = { end: applyEnd, submitFailure: applySubmitFailed, wo
 export class Tracker {
   readonly counters: TrackerCounters;
   private readonly cx: TrackerContext;
+  /** Competition mode's generations (null in pull/submit mode). */
+  readonly competition: CompetitionBook | null;
 
   constructor(opts: TrackerOptions, hashers: Hashers, storeImage: StoreImage) {
     this.cx = { opts, hashers, storeImage, book: new TaskBook() };
     this.counters = this.cx.book.counters;
+    this.competition = opts.competition ? new CompetitionBook(opts.competition) : null;
   }
 
   // ---- feeding ----
@@ -69,6 +74,11 @@ export class Tracker {
   push(e: LogEvent): void {
     const cx = this.cx;
     if (Number.isFinite(e.timeMs)) cx.book.lastMs = Math.max(cx.book.lastMs, e.timeMs);
+    if (e.spec.role === 'generation') {
+      if (this.competition) this.competition.push(e);
+      else cx.book.counters.eventsWithoutTask++;
+      return;
+    }
     if (e.damaged) {
       onDamaged(cx, e);
       return;
@@ -126,6 +136,7 @@ export class Tracker {
     attributeAsTimePasses(this.cx, APPLIERS, nowMs);
     closeTimedOut(this.cx, nowMs);
     if (this.cx.book.closing.length) release(this.cx);
+    this.competition?.tick(nowMs);
   }
 
   /** End of an `ingest` input: every open task is finished as it stands, marked so. */
@@ -134,6 +145,12 @@ export class Tracker {
     closeFeedback(this.cx);
     interruptAll(this.cx, reason);
     attribute(this.cx, APPLIERS);
+    this.competition?.finishAll(reason);
+  }
+
+  /** What the competition's state repository says now (competition mode). */
+  setCompetitionFacts(facts: CompetitionFacts): void {
+    this.competition?.setFacts(facts);
   }
 
   /** The miner's settings in force for tasks received from now on. */
@@ -145,7 +162,21 @@ export class Tracker {
 
   /** A complete new file in a worker's output directory: the id of the task it was linked to, if any. */
   pushOutput(f: OutputFile): string | null {
+    if (f.group === COMPETITION_GROUP && this.competition) {
+      // each competition output is a generation of its own
+      this.counters.outputFilesLinked++;
+      return this.competition.pushOutput(f);
+    }
     return pushOutput(this.cx, APPLIERS, f);
+  }
+
+  /** Competition outputs not measured yet (any format: hashed, and read as a PLY when one). */
+  outputsToMeasure(): { id: string; output: LinkedPly }[] {
+    return this.competition?.outputsToMeasure() ?? [];
+  }
+
+  setOutputMeasure(id: string, m: OutputMeasure): void {
+    this.competition?.setOutputMeasure(id, m);
   }
 
   /** How far the output directories are known (wall ms) and the wall clock now; only the daemon reads them live. */
@@ -171,17 +202,19 @@ export class Tracker {
 
   /** Records finished since the last call, in finishing order. */
   drainRecords(): FinishedRecord[] {
-    return drainRecords(this.cx);
+    const records = drainRecords(this.cx);
+    return this.competition ? [...records, ...this.competition.drain()] : records;
   }
 
   /** Puts back what could not be written (the store failed), to be drained again first. */
   requeue(records: FinishedRecord[], events: MinerEvent[]): void {
-    requeue(this.cx, records, events);
+    requeue(this.cx, records.filter((f) => !f.record.competition), events);
+    this.competition?.requeue(records.filter((f) => f.record.competition));
   }
 
   /** Finished records not drained yet: a checkpoint must not be committed past their lines. */
   get unwritten(): number {
-    return this.cx.book.finished.length + this.cx.book.minerEvents.length;
+    return this.cx.book.finished.length + this.cx.book.minerEvents.length + (this.competition?.unwritten ?? 0);
   }
 
   drainMinerEvents(): MinerEvent[] {
@@ -189,7 +222,7 @@ export class Tracker {
   }
 
   get openTasks(): number {
-    return this.cx.book.tasks.length + this.cx.book.closing.length;
+    return this.cx.book.tasks.length + this.cx.book.closing.length + (this.competition?.open ?? 0);
   }
 
   /**
@@ -202,10 +235,12 @@ export class Tracker {
 
   /** The open work, JSON-safe; taking it changes nothing (a task waiting for its detail line stays open). */
   snapshot(): TrackerSnapshot {
-    return takeSnapshot(this.cx.book);
+    const snap = takeSnapshot(this.cx.book);
+    return this.competition ? { ...snap, competition: this.competition.snapshot() } : snap;
   }
 
   restore(s: TrackerSnapshot): void {
     restoreSnapshot(this.cx.book, s);
+    if (s.competition) this.competition?.restore(s.competition);
   }
 }

@@ -1,4 +1,5 @@
 /** What a tracker is built with: its settings, and the sink its images go out through. */
+import type { CompetitionOptions } from '../competition';
 
 export interface TrackerOptions {
   minerApp: string;
@@ -26,6 +27,8 @@ export interface TrackerOptions {
   linkAfterEndMs: number;
   /** The miner logs a generation's end at most this long after its worker answered (attribution's bound). */
   maxAnswerLagMs: number;
+  /** Competition mode: the generation service's lines and output files make generations of their own. */
+  competition?: CompetitionOptions | null;
 }
 
 export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'minerApp' | 'host' | 'collectorVersion'> = {

@@ -11,6 +11,7 @@ import {
   WindowEntrySchema,
   type TaskBook,
 } from './book';
+import { CompetitionSnapshotSchema } from '../competition';
 
 export const TrackerSnapshotSchema = z.object({
   version: z.literal(1),
@@ -30,6 +31,8 @@ export const TrackerSnapshotSchema = z.object({
   guessedWritten: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
   writtenSpans: z.array(z.object({ id: z.string(), key: z.string(), fromMs: z.number(), toMs: z.number(), sure: z.boolean() })).optional(),
   lastMs: z.number(),
+  /** Competition mode's open service tasks and the generations held for their verdict. */
+  competition: CompetitionSnapshotSchema.optional(),
 });
 export type TrackerSnapshot = z.infer<typeof TrackerSnapshotSchema>;
 
