@@ -109,7 +109,7 @@ export async function runAnalyze(args: string[], io: CliIo = processIo): Promise
   const selected = count(sel);
 
   if (values.report) {
-    writeHtmlReport(values.report, { analysis: a, groups, stats: ds.stats, selected, dataDirs, filter, now });
+    writeHtmlReport(values.report, { analysis: a, duels, groups, stats: ds.stats, selected, dataDirs, filter, now });
     io.stderr(`report written to ${values.report}\n`);
   }
   if (values.json) {

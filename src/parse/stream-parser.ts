@@ -250,8 +250,9 @@ export class StreamParser {
           this.noteDamage(p.offset);
           continue;
         }
-        // what followed a blank piece is a header's rest: the blank was the start of a line PM2 cut
-        if (glue && HEADER_REST.test(p.bytes.toString('latin1', 0, 200))) {
+        // what followed a blank piece is a header's rest, or with it makes no traceback line (` laces.
+        // chair. with timeout None seconds`): the blank was the start of a line PM2 cut
+        if (glue && !isTracebackLine(Buffer.concat([Buffer.from(lines[lines.length - 1]!, 'latin1'), p.bytes.subarray(0, 200)]))) {
           lines.pop();
           glue = false;
           this.noteDamage(p.offset);

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Analysis } from '../query/analysis';
+import type { CompetitionAnalysis } from '../query/competition';
 import type { ScanStats } from '../query/dataset';
 import type { Filter } from '../query/filter';
 import { COLORS, H, PAD, UNIT_TICKS, bars, esc, innerW, legend, svg, yOf } from './chart';
@@ -15,6 +16,8 @@ import { filterInWords, when } from './words';
 
 export interface ReportInput {
   analysis: Analysis;
+  /** Competition mode's duels (null: no competition generations selected; the section is left out). */
+  duels?: CompetitionAnalysis | null;
   groups: [string, Analysis][] | null;
   stats: ScanStats;
   selected: number;
@@ -140,6 +143,22 @@ function timingSection(a: Analysis): string {
     table('timing', 'Generation time percentiles (s)', ['stage', 'records', 'p50', 'p90', 'p99', 'max'], stages.map(([k, d]) => [k, String(d.n), num(d.p50), num(d.p90), num(d.p99), num(d.max)])), empty);
 }
 
+/** Competition mode: won, drawn and lost duels per round (stacked), the judges' texts on lost prompts. */
+function duelSection(d: CompetitionAnalysis): string {
+  const rounds = d.by_round;
+  const label = (r: (typeof rounds)[number]): string => `${r.competition} ${r.round ?? '?'}`;
+  const series = ['won', 'draw', 'lost', 'failed'] as const;
+  const value = (g: number, s: number): number => {
+    const r = rounds[g]!;
+    return [r.won, r.draw, r.lost, r.generation_failed][s]!;
+  };
+  const chart = legend([...series]) + bars({ chart: 'duels', label: 'duels per round: won, drawn, lost; failed generations', groups: rounds.map(label), series: [...series], value, integer: true, valueLabel: (v) => `${v} prompts`, stacked: true });
+  const tables =
+    table('duels', 'Duels per round (win rate = won / judged)', ['round', 'generations', 'judged', 'won', 'draw', 'lost', 'win rate', 'not downloaded', 'failed'], rounds.map((r) => [label(r), String(r.generations), String(r.judged), String(r.won), String(r.draw), String(r.lost), pct(r.win_rate), String(r.not_downloaded), String(r.generation_failed)])) +
+    table('lost-issues', 'What the judges said of lost prompts', ['count', 'share', 'issues'], d.lost_issues.map((x) => [String(x.count), pct(x.share), x.issues]));
+  return section('duels', 'Competition duels per round', `${d.won} won of ${d.judged} judged (${pct(d.win_rate)}); ${d.not_downloaded} not downloaded, ${d.generation_failed} failed at the service`, chart, tables, null);
+}
+
 function hostSection(groups: [string, Analysis][]): string {
   const row = (name: string, f: (a: Analysis) => string): string[] => [name, ...groups.map(([, a]) => f(a))];
   const rows = [
@@ -194,7 +213,7 @@ export function renderHtmlReport(input: ReportInput): string {
 <p>Acceptance rate ${pct(sm.acceptance_rate)} (${sm.accepted} accepted / ${sm.feedback_received} with validator feedback received); ${sm.failed} failed (${pct(sm.failure_rate)}); ${sm.submitted} submitted.</p>
 <p class="note">Data dirs: ${input.dataDirs.map(esc).join(', ')}. Read ${s.lines} lines in ${s.files} files: ${s.records} records${esc(spec)}, ${s.kept} generations counted (dropped ${s.olderRevisions} older revisions, ${s.superseded} superseded, ${s.duplicates} duplicate copies). Corrupt lines skipped: ${s.corrupt}${esc(corrupt)}. Not-a-record lines skipped: ${s.notRecord}${esc(notRecord)}. Made ${esc(when(input.now))}.</p></header>
 ${input.groups ? hostSection(input.groups) : ''}
-${acceptanceSection(a)}${clipSection(a)}${validatorSection(a)}${failureSection(a)}${timingSection(a)}
+${input.duels ? duelSection(input.duels) : ''}${acceptanceSection(a)}${clipSection(a)}${validatorSection(a)}${failureSection(a)}${timingSection(a)}
 </main></body></html>
 `;
 }

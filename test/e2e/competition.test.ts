@@ -176,6 +176,11 @@ describe('competition mode under PM2', () => {
     expect(duelsDoc.by_round).toEqual([expect.objectContaining({ competition: 'mesh', round: 1, won })]);
     const text = cli(h, ['analyze', '--round', '1', '--data-dir', dataDir]);
     expect(text.out).toContain('Duels (competition mode)');
+    const reportFile = path.join(h.root, 'report.html');
+    expect(cli(h, ['analyze', '--round', '1', '--report', reportFile, '--data-dir', dataDir]).code).toBe(0);
+    const html = fs.readFileSync(reportFile, 'utf8');
+    expect(html).toContain('data-section="duels"');
+    expect(html).toMatch(new RegExp(`<th scope="row">mesh 1</th><td>128</td><td>${judged}</td><td>${won}</td>`));
 
     const pairsFile = path.join(h.root, 'won.jsonl');
     const exported = cli(h, ['export', '--pairs', '--accepted-only', '--output', pairsFile, '--data-dir', dataDir, '--json']);

@@ -107,7 +107,15 @@ test('date mode: intact task lines give exact prompts, damaged ones never look i
     }),
     // a 1-byte chunk left a blank piece, then a header's rest (`bittensor:workers.py:87 | Generation
     // completed`): it was glued on as a traceback's indented line instead of counted as damage
-    { numRuns: 150, examples: [[[{ kind: 'text', words: ['with', 'lamp', 'table', 'a'], imageSize: 200, seed: 1, size: 1 }], [295, 1, 358]]] },
+    // a 1-byte chunk left a blank piece, then the rest of a Generating line whose start PM2 dropped
+    // (` laces. chair. café. with timeout None seconds`): glued on as a traceback line, not counted
+    {
+      numRuns: 150,
+      examples: [
+        [[{ kind: 'text', words: ['with', 'lamp', 'table', 'a'], imageSize: 200, seed: 1, size: 1 }], [295, 1, 358]],
+        [[{ kind: 'text-dots', words: ['red', 'caf\u00e9', 'lamp', 'caf\u00e9', 'chair', 'laces', 'chair', 'caf\u00e9'], imageSize: 200, seed: 1, size: 1 }], [273, 1]],
+      ],
+    },
   );
   console.log(`date mode: ${intactChecked} intact task lines checked exactly, ${ambiguousSkipped} ambiguous skipped, ${damagedLines} damaged lines`);
   expect(intactChecked).toBeGreaterThan(100);
