@@ -18,8 +18,9 @@ our added keys (null where unknown), the derived outcome, and provenance.sources
 offset (event "spec_record"); see data/README.md, "Records in the spec's schema".
 The file is written as FILE.tmp and renamed at the end: an export is whole or absent.
 
-Competition mode: an output file is "ply" above (output_path: where the generation wrote it, if still
-there; ply_path: the copy kept in ply_files/); the prompt is competition.prompt_url, no image is missing.
+Competition mode: an output file is "ply" above (output_path: where the generation wrote it, while it
+still holds the bytes that were judged (competition.output_hash; a carry-over prompt's file is written
+again next round); ply_path: the copy kept in ply_files/); the prompt is competition.prompt_url.
 --pairs writes instead one training pair per judged generation (records with no duel are counted, not
 written): {generation_id, competition, round, stem, prompt_url, seed, output_path, kept_path,
 output_hash, output_url, opponent, opponent_output_url, winner, issues}; with --accepted-only, the won

@@ -4,6 +4,7 @@
  * renamed at the end, so an export is whole or absent. A line in the spec's own schema is written as
  * read into ours (fromSpecRecord: outcome derived, our keys added, provenance.sources naming the line).
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CollectorError, fromFsError } from '../common/errors';
@@ -29,7 +30,7 @@ export interface DuelPair {
   stem: string;
   prompt_url: string | null;
   seed: number | null;
-  /** The output file as the generation wrote it, when it is still there (absolute). */
+  /** The output file as the generation wrote it, when it still holds the same bytes (absolute). */
   output_path: string | null;
   /** The kept copy in the data dir (ply_files/), when one was kept. */
   kept_path: string | null;
@@ -78,9 +79,26 @@ export interface ExportFields {
   data_dir: string;
   image_path: string | null;
   ply_path: string | null;
-  /** Competition mode: the output file where the generation wrote it, when it is still there. */
+  /** Competition mode: the output file where the generation wrote it, when it still holds the bytes that were judged (output_hash). */
   output_path: string | null;
   missing: ('image' | 'ply')[];
+}
+
+/** Whether `file` still holds the bytes of `hash` (`sha256:<hex>`). */
+function sameBytes(file: string, hash: string): boolean {
+  try {
+    const h = createHash('sha256');
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
+    return `sha256:${h.digest('hex')}` === hash;
+  } catch {
+    return false;
+  }
 }
 
 function filesOf(r: GenerationRecord, dataDir: string): ExportFields {
@@ -92,7 +110,8 @@ function filesOf(r: GenerationRecord, dataDir: string): ExportFields {
   // a competition prompt is an image URL (competition.prompt_url), never stored here
   if (r.task.task_type === 'IMAGE-TO-3D' && !c && !(image && fs.existsSync(image))) missing.push('image');
   const plyPath = ply && fs.existsSync(ply) ? ply : null;
-  const output = c?.output_file && fs.existsSync(c.output_file) ? c.output_file : null;
+  // the driver writes a carry-over prompt's file again next round: only the bytes that were judged count
+  const output = c?.output_file && c.output_hash && sameBytes(c.output_file, c.output_hash) ? c.output_file : null;
   if (!plyPath && !output) missing.push('ply');
   return { data_dir: dataDir, image_path: image && fs.existsSync(image) ? image : null, ply_path: plyPath, output_path: output, missing };
 }

@@ -192,6 +192,11 @@ describe('competition mode under PM2', () => {
       expect(p.output_path).toBe(path.join(outputDir, `${p.stem}.glb`));
       expect(p.prompt_url).toMatch(new RegExp(`/${p.stem}\\.png$`));
     }
+    // a won prompt's file written again (a carry-over prompt next round) is not the output that won
+    fs.appendFileSync(path.join(outputDir, `${pairs[0]!.stem}.glb`), 'next round');
+    expect(cli(h, ['export', '--pairs', '--accepted-only', '--output', pairsFile, '--data-dir', dataDir]).code).toBe(0);
+    const again = fs.readFileSync(pairsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { stem: string; output_path: string | null });
+    expect(again.find((p) => p.stem === pairs[0]!.stem)!.output_path).toBeNull();
 
     const collector = (await h.status()).find((s) => s.name === 'data-collector')!;
     expect(collector).toMatchObject({ status: 'online', restarts: 1 });
