@@ -58,12 +58,15 @@ export async function scanUnit(unit: ScanUnit): Promise<UnitResult> {
       if (firstCorrupt === null) firstCorrupt = idx;
       return;
     }
-    try {
-      b.add(parsed as GenerationRecord, idx);
-      return;
-    } catch {
-      // not our shape: try the spec's below
-    }
+    // a line with our own keys is ours (broken if add refuses it); any other is tried as the spec's,
+    // without a throw per line (an Error's stack costs more than the whole spec conversion)
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && hasOwnShapeKeys(parsed as Record<string, unknown>))
+      try {
+        b.add(parsed as GenerationRecord, idx);
+        return;
+      } catch {
+        // our keys, but not the fields every count needs: readOtherShape names the first missing
+      }
     const other = readOtherShape(parsed);
     if ('notRecord' in other) {
       notRecord++;

@@ -36,9 +36,13 @@ export function hasOwnShapeKeys(v: Obj): boolean {
   return 'outcome' in v || 'provenance' in v;
 }
 
+const CANONICAL_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
 /** A spec time (with or without fraction digits; no zone = UTC, as the spec's times are UTC) as ours, or undefined. */
 export function specTime(v: unknown): string | undefined {
   if (typeof v !== 'string' || v.length < 10) return undefined;
+  // already ours, and an instant every month has (day <= 28): as it is, without a parse and a format
+  if (CANONICAL_TIME.test(v)) return v;
   const zoned = /(?:[zZ]|[+-]\d{2}:?\d{2})$/.test(v) || !v.includes(':') ? v : `${v}Z`;
   const ms = Date.parse(zoned);
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
@@ -107,12 +111,13 @@ class Reader {
   }
 
   /** An open object (miner_config, timing, ...): the declared keys (typed) first, then every scalar extra. */
-  open(o: Obj | undefined, prefix: string, declared: Record<string, (v: unknown) => unknown>): Record<string, string | number | boolean | null> {
+  open(o: Obj | undefined, prefix: string, declared: Declared): Record<string, string | number | boolean | null> {
     const out: Record<string, string | number | boolean | null> = {};
-    for (const [k, conv] of Object.entries(declared)) out[k] = this.take(o, prefix, k, conv) as string | number | boolean | null;
+    for (const [k, conv] of declared) out[k] = this.take(o, prefix, k, conv) as string | number | boolean | null;
     if (o)
-      for (const [k, v] of Object.entries(o)) {
-        if (k in declared) continue;
+      for (const k in o) {
+        const v = o[k];
+        if (declared.some((d) => d[0] === k)) continue;
         if (v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) out[k] = v;
         else this.notKept.push(`spec_value_not_kept:${prefix}${k}`);
       }
@@ -132,6 +137,13 @@ const oneOf =
     (values as readonly unknown[]).includes(v) ? (v as T) : undefined;
 const network = (v: unknown): GenerationRecord['metadata']['network'] | undefined =>
   v === 'finney' ? 'mainnet' : v === 'test' ? 'testnet' : oneOf(NETWORKS)(v);
+
+/** The declared keys of an open object and their conversions (built once, not per record). */
+type Declared = readonly (readonly [string, (v: unknown) => unknown])[];
+const MINER_CONFIG_KEYS: Declared = [['trellis_sparse_steps', int], ['trellis_slat_steps', int], ['gaussian_threshold', num], ['clip_threshold', num]];
+const TIMING_KEYS: Declared = [['total_time', num], ['sdxl_time', num], ['background_removal_time', num], ['trellis_time', num]];
+const QUALITY_KEYS: Declared = [['clip_score', num], ['clip_threshold_pass', bool]];
+const GAUSSIAN_KEYS: Declared = [['opacity_mean', num]];
 
 const SECTIONS = ['metadata', 'task', 'miner_config', 'generation', 'validator_feedback', 'failure_analysis'] as const;
 
@@ -213,18 +225,18 @@ export function fromSpecRecord(v: unknown, opts: SpecRecordOptions = {}): Genera
       image_file_path: rd.take(t, 'task.', 'image_file_path', str),
       log_id: null,
     },
-    miner_config: rd.open(mc, 'miner_config.', { trellis_sparse_steps: int, trellis_slat_steps: int, gaussian_threshold: num, clip_threshold: num }) as GenerationRecord['miner_config'],
+    miner_config: rd.open(mc, 'miner_config.', MINER_CONFIG_KEYS) as GenerationRecord['miner_config'],
     generation: {
       enhanced_prompt: rd.take(g, 'generation.', 'enhanced_prompt', str),
       negative_prompt: rd.take(g, 'generation.', 'negative_prompt', str),
-      timing: rd.open(timing, 'generation.timing.', { total_time: num, sdxl_time: num, background_removal_time: num, trellis_time: num }) as GenerationRecord['generation']['timing'],
+      timing: rd.open(timing, 'generation.timing.', TIMING_KEYS) as GenerationRecord['generation']['timing'],
       output: {
         num_gaussians: rd.take(out, 'generation.output.', 'num_gaussians', count),
         file_size_mb: rd.take(out, 'generation.output.', 'file_size_mb', num),
         ply_file_path: rd.take(out, 'generation.output.', 'ply_file_path', str),
         ply_file_hash: rd.take(out, 'generation.output.', 'ply_file_hash', sha),
-        quality_metrics: rd.open(qm, 'generation.output.quality_metrics.', { clip_score: num, clip_threshold_pass: bool }) as GenerationRecord['generation']['output']['quality_metrics'],
-        gaussian_stats: rd.open(gs, 'generation.output.gaussian_stats.', { opacity_mean: num }) as GenerationRecord['generation']['output']['gaussian_stats'],
+        quality_metrics: rd.open(qm, 'generation.output.quality_metrics.', QUALITY_KEYS) as GenerationRecord['generation']['output']['quality_metrics'],
+        gaussian_stats: rd.open(gs, 'generation.output.gaussian_stats.', GAUSSIAN_KEYS) as GenerationRecord['generation']['output']['gaussian_stats'],
         file_size_bytes: null,
         ply_error: null,
       },

@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { runAnalyze } from '../../src/cli/analyze';
 import type { CliIo } from '../../src/cli/io';
 import { runExport } from '../../src/cli/export';
-import { GenerationRecordSchema, fromSpecRecord, type GenerationRecord } from '../../src/schema';
+import { GenerationRecordSchema, fromSpecRecord, specTime, type GenerationRecord } from '../../src/schema';
 import { serializeRecord } from '../../src/schema/serialize';
 import { loadDataset } from '../../src/query';
 import { readOtherShape } from '../../src/query/unit-scan';
@@ -77,6 +77,16 @@ describe('fromSpecRecord', () => {
     expect(r.metadata.miner_uid).toBeNull();
     expect(r.provenance.incomplete).toBe(true);
     expect(r.provenance.incomplete_reasons).toEqual(['spec_key_not_kept:metadata.gpu', 'spec_value_not_kept:metadata.miner_uid', 'spec_value_not_kept:generation.timing.stages']);
+  });
+
+  test('spec times: ours as they are; others, and days not every month has, through a parse (same results)', () => {
+    expect(specTime('2025-11-12T21:30:45.123Z')).toBe('2025-11-12T21:30:45.123Z');
+    expect(specTime('2025-11-12T21:30:45')).toBe('2025-11-12T21:30:45.000Z');
+    expect(specTime('2025-11-12T22:30:45.5+01:00')).toBe('2025-11-12T21:30:45.500Z');
+    // JavaScript's parser rolls Feb 30 over to March 2: the same as before the shortcut
+    expect(specTime('2025-02-30T00:00:00.000Z')).toBe('2025-03-02T00:00:00.000Z');
+    expect(specTime('2025-13-01T00:00:00.000Z')).toBeUndefined();
+    expect(specTime('not a time')).toBeUndefined();
   });
 
   test('an unknown error type becomes exception, its name kept in the message', () => {
