@@ -58,15 +58,25 @@ export async function* readFileLines(path: string, opts: OneShotOptions = {}): A
         }
       }
     } else {
-      for (;;) {
-        const chunk = await pread(fd, pos, chunkBytes);
-        if (chunk.length === 0) break;
-        splitter.push(chunk, pos, onLine, onSkip);
-        pos += chunk.length;
-        if (batch.length > 0) {
-          yield batch;
-          batch = [];
+      // the next chunk is read (in libuv's pool) while this one is split and its lines handled
+      let next: Promise<Buffer> | null = pread(fd, pos, chunkBytes);
+      try {
+        for (;;) {
+          const chunk: Buffer = await next;
+          next = null;
+          if (chunk.length === 0) break;
+          const at = pos;
+          pos += chunk.length;
+          next = pread(fd, pos, chunkBytes);
+          splitter.push(chunk, at, onLine, onSkip);
+          if (batch.length > 0) {
+            yield batch;
+            batch = [];
+          }
         }
+      } finally {
+        // a reader that stops early: the read in flight ends before its fd is closed
+        if (next) await next.catch(() => undefined);
       }
     }
     if (opts.emitUnterminated ?? true) splitter.finish(pos, onLine, onSkip);

@@ -69,3 +69,22 @@ test('a FIFO, a directory or a missing file at a log path: a clear error at once
   await expect(all(path.join(dir, 'gone.log'))).rejects.toMatchObject({ code: 'ENOENT' });
   expect(await openOrNull(path.join(dir, 'gone.log'))).toBeNull();
 });
+
+test('the next chunk is read ahead; a reader that stops early leaves no read in flight and no fd open', async () => {
+  const p = path.join(dir, 'big.log');
+  const line = `${'x'.repeat(99)}\n`;
+  fs.writeFileSync(p, line.repeat(50_000)); // 5 MB: five chunks of 1 MiB
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+  const before = fds();
+  let batches = 0;
+  for await (const batch of readFileLines(p, { chunkBytes: 1 << 20 })) {
+    expect(batch[0]!.bytes.toString()).toBe('x'.repeat(99));
+    if (++batches === 2) break;
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  expect(fds()).toBe(before);
+  // read to the end: every line once, in order
+  const lines = await all(p, { chunkBytes: 1 << 20 });
+  expect(lines).toHaveLength(50_000);
+  expect(lines.every((l, i) => l.offset === i * 100)).toBe(true);
+});
