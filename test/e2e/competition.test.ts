@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { fixedPlan } from '../fixtures/fake-miner/plan';
-import { Pm2Harness, REPO } from '../harness/pm2-harness';
+import { Pm2Harness, REPO, ensureFakesBuilt } from '../harness/pm2-harness';
 import { collectorApp, until } from './collector';
 import { latest, readRecords } from '../helpers/truth-match';
 import { ACTIVE_COMPETITION_BUNDLE } from '../helpers/state-repo-replay';
@@ -60,6 +60,7 @@ describe('competition mode under PM2', () => {
   });
 
   it('links every generation to its round, then its download, duel and round winner as the real commits land', async () => {
+    ensureFakesBuilt('fake-generation');
     h = await Pm2Harness.create({ plan: fixedPlan(), mode: 'plain' });
     const tmp = path.join(h.root, 'competition');
     fs.mkdirSync(tmp);

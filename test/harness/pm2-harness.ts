@@ -24,7 +24,6 @@ export type Pm2Mode = 'plain' | 'date' | 'json';
 /** The repository root, from test/harness/ under ts-jest or from dist/test/harness/ (a bench). */
 export const REPO = repoRoot();
 export const PM2_BIN = path.join(REPO, 'node_modules', 'pm2', 'bin', 'pm2');
-const FAKE_SRC = path.join(REPO, 'test', 'fixtures', 'fake-miner');
 const FAKE_DIST = path.join(REPO, 'dist', 'test', 'fixtures', 'fake-miner');
 
 /** An entry of a PM2 ecosystem file (only what we use is typed; anything else passes through). */
@@ -104,15 +103,18 @@ export interface KillReport {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Builds the fakes (tsc on test/fixtures/fake-miner only) when dist/ lacks them or is older than the
- * sources; a lock dir keeps parallel jest workers from building at once.
+ * Builds a fixture's fakes (tsc on its folder's tsconfig: test/fixtures/fake-miner by default, or
+ * fake-generation) when dist/ lacks them or is older than the sources; a lock dir keeps parallel jest
+ * workers from building at once.
  */
-export function ensureFakesBuilt(): void {
-  const sources = fs.readdirSync(FAKE_SRC).filter((f) => f.endsWith('.ts'));
+export function ensureFakesBuilt(fixture = 'fake-miner'): void {
+  const src = path.join(REPO, 'test', 'fixtures', fixture);
+  const dist = path.join(REPO, 'dist', 'test', 'fixtures', fixture);
+  const sources = fs.readdirSync(src).filter((f) => f.endsWith('.ts'));
   const stale = () =>
     sources.some((f) => {
-      const js = path.join(FAKE_DIST, f.replace(/\.ts$/, '.js'));
-      return !fs.existsSync(js) || fs.statSync(js).mtimeMs < fs.statSync(path.join(FAKE_SRC, f)).mtimeMs;
+      const js = path.join(dist, f.replace(/\.ts$/, '.js'));
+      return !fs.existsSync(js) || fs.statSync(js).mtimeMs < fs.statSync(path.join(src, f)).mtimeMs;
     });
   if (!stale()) return;
   const lock = path.join(os.tmpdir(), `fake-miner-build-${Buffer.from(REPO).toString('hex').slice(-16)}.lock`);
@@ -130,7 +132,7 @@ export function ensureFakesBuilt(): void {
   try {
     if (!stale()) return;
     try {
-      execFileSync(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(FAKE_SRC, 'tsconfig.json')], {
+      execFileSync(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(src, 'tsconfig.json')], {
         cwd: REPO,
         stdio: 'pipe',
       });
