@@ -6,7 +6,7 @@
  * in a JSON rules file (RulesFileSchema), validated with messages naming the rule.
  */
 import { z } from 'zod';
-import { checkSync } from 'recheck';
+import type { checkSync as CheckSync } from 'recheck';
 import { formatIssues } from '../schema';
 import { CollectorError } from '../common/errors';
 import { redactSecrets } from './redact';
@@ -277,6 +277,17 @@ export function compileRules(defaults: Rule[], file?: unknown, fileName = 'rules
  * maxPatternBytes), or a long field's head or end whose time grows faster than the line (it sees whole
  * prompts). Only an operator's rules are checked (about 0.1 s each); the defaults are checked once, by a test.
  */
+/**
+ * recheck, loaded when a pattern is first checked: it is a Scala.js bundle that costs a process 32 MB
+ * of RSS and 0.1 s once loaded, and only a rules file's patterns are checked (the daemon and `analyze`
+ * of a stock setup never need it).
+ */
+let recheck: typeof CheckSync | null = null;
+function checkSync(...args: Parameters<typeof CheckSync>): ReturnType<typeof CheckSync> {
+  recheck ??= (require('recheck') as { checkSync: typeof CheckSync }).checkSync;
+  return recheck(...args);
+}
+
 export function superLinear(rule: Pick<ParsedRule, 'pattern' | 'long'>): string[] {
   const out: string[] = [];
   const parts: [string, string | undefined, number][] = [
