@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { sha256OfFile } from '../common/fsx';
 import { fromSpecRecord, formatIssues, GenerationRecordSchema, hasOwnShapeKeys, type GenerationRecord } from '../schema';
 import { BlobStore, openGenerationStore, type JsonlStore } from '../sinks';
 import { parseMonthlyName } from '../sinks/rotation';
@@ -120,12 +121,6 @@ function firstExisting(rel: string, dirs: string[]): string | null {
     }
   }
   return null;
-}
-
-async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** What to copy for one record once it is known to be valid. */

@@ -1,4 +1,5 @@
 /** Durable file-system steps shared by the store, the state file and the blob store. */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromFsError } from './errors';
@@ -97,4 +98,24 @@ export function removeDeadWritersTmp(dir: string, prefix = ''): void {
       /* already gone */
     }
   }
+}
+
+/** SHA-256 (hex) of a file's bytes, streamed in 1 MiB chunks. */
+export async function sha256OfFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The same, synchronously, for a caller that cannot wait (a line visitor); throws as fs does. */
+export function sha256OfFileSync(file: string): string {
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
 }

@@ -3,10 +3,10 @@
  * not rewritten it), and keeping it in `ply_files/` once its feedback says accepted (BlobPolicy).
  * The worker's directory is only read, never changed.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { applyPlyResult, type FinishedRecord, type LinkedPly, type OutputMeasure } from '../assemble';
 import { CollectorError, fromFsError } from '../common/errors';
+import { sha256OfFile } from '../common/fsx';
 import type { Logger } from '../common/logger';
 import { tryReadPlySummary, type PlyResult } from '../ply';
 import type { GenerationRecord } from '../schema';
@@ -34,13 +34,6 @@ export async function measureLinkedPly(ply: LinkedPly): Promise<PlyResult> {
   return tryReadPlySummary(ply.path);
 }
 
-/** SHA-256 (hex) of a file, streamed. */
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 /**
  * A competition output (PLY, GLB or JS), read while it is the file that was linked: its hash, and its
  * Gaussian figures when it is a PLY. A file rewritten or gone since is unknown, never someone else's figures.
@@ -55,9 +48,9 @@ export async function measureOutputFile(f: LinkedPly): Promise<OutputMeasure> {
   if (st.size !== f.size || st.mtimeMs !== f.mtimeMs)
     return { sha256: null, ply: null, error: `the output was rewritten before it could be read (${f.size} -> ${st.size} bytes)` };
   try {
-    if (!/\.ply$/i.test(f.name)) return { sha256: await sha256File(f.path), ply: null, error: null };
+    if (!/\.ply$/i.test(f.name)) return { sha256: await sha256OfFile(f.path), ply: null, error: null };
     const ply = await tryReadPlySummary(f.path);
-    const sha256 = ply.ok ? ply.summary.ply_file_hash.slice('sha256:'.length) : await sha256File(f.path);
+    const sha256 = ply.ok ? ply.summary.ply_file_hash.slice('sha256:'.length) : await sha256OfFile(f.path);
     return { sha256, ply, error: null };
   } catch (err) {
     return { sha256: null, ply: null, error: fromFsError(err, f.path, 'reading the output').message };

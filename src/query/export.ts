@@ -4,10 +4,10 @@
  * renamed at the end, so an export is whole or absent. A line in the spec's own schema is written as
  * read into ours (fromSpecRecord: outcome derived, our keys added, provenance.sources naming the line).
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CollectorError, fromFsError } from '../common/errors';
+import { sha256OfFileSync } from '../common/fsx';
 import { fromSpecRecord, type GenerationRecord } from '../schema';
 import { VERSION } from '../version';
 import { F_SPEC } from './columns';
@@ -87,15 +87,7 @@ export interface ExportFields {
 /** Whether `file` still holds the bytes of `hash` (`sha256:<hex>`). */
 function sameBytes(file: string, hash: string): boolean {
   try {
-    const h = createHash('sha256');
-    const fd = fs.openSync(file, 'r');
-    try {
-      const buf = Buffer.allocUnsafe(1 << 20);
-      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
-    } finally {
-      fs.closeSync(fd);
-    }
-    return `sha256:${h.digest('hex')}` === hash;
+    return `sha256:${sha256OfFileSync(file)}` === hash;
   } catch {
     return false;
   }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { CollectorError, fromFsError } from '../common/errors';
-import { ensureDir, fsyncDir, removeDeadWritersTmp, writeFully, FILE_MODE } from '../common/fsx';
+import { ensureDir, fsyncDir, removeDeadWritersTmp, sha256OfFile, writeFully, FILE_MODE } from '../common/fsx';
 import { imageExtension } from '../common/image-type';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -25,12 +25,6 @@ export interface StoredBlob {
 
 function sha256Hex(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 export class BlobStore {
