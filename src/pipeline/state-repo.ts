@@ -6,23 +6,14 @@
  * beside the loop, never inside it: a slow fetch delays a verdict, never a record. A failure is a
  * warning (held while it lasts), never a stop.
  */
-import { execFile } from 'node:child_process';
 import type { CompetitionConfig } from '../config/config';
 import type { CompetitionFacts } from '../parse/competition-state';
-import { readCompetitionFacts, refreshStateRepo } from '../sources/state-repo';
+import { readCompetitionFacts, refreshStateRepo, stateRepoHead } from '../sources/state-repo';
 import type { Logger } from '../common/logger';
 import type { Warnings } from './health';
 
 /** The head is looked at this often even when nothing is fetched (an operator's `git pull`). */
 const HEAD_EVERY_MS = 30_000;
-
-function gitHead(repo: string): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile('git', ['-C', repo, 'rev-parse', 'HEAD'], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }, (err, out) =>
-      err ? reject(new Error(`git rev-parse HEAD in ${repo}: ${err.message.trim()}`)) : resolve(out.trim()),
-    ),
-  );
-}
 
 export class StateRepoFollower {
   private readHead: string | null = null;
@@ -82,7 +73,7 @@ export class StateRepoFollower {
       }
     }
     try {
-      const head = await gitHead(repo);
+      const head = await stateRepoHead(repo);
       if (head === this.readHead) return;
       const facts = await readCompetitionFacts(repo, this.config.hotkey, head);
       this.readHead = head;

@@ -224,6 +224,11 @@ export async function readCompetitionFacts(repoDir: string, hotkey: string, comm
   return buildCompetitionFacts({ commit: head.sha, commitMs: head.timeMs, hotkey, paths, texts, seenMs, updatedMs, history });
 }
 
+/** The commit the clone's HEAD is at. Throws StateRepoError (git's stderr) when git cannot read it. */
+export function stateRepoHead(repoDir: string): Promise<string> {
+  return gitText(repoDir, ['rev-parse', '--verify', 'HEAD']);
+}
+
 /** 0: `a` is an ancestor of `b` (or equal); 1: it is not; anything else is an error. */
 async function isAncestor(dir: string, a: string, b: string): Promise<boolean> {
   const args = ['merge-base', '--is-ancestor', a, b];
@@ -240,7 +245,7 @@ async function isAncestor(dir: string, a: string, b: string): Promise<boolean> {
  * ahead of its upstream (commits made by hand) is left as it is.
  */
 export async function refreshStateRepo(repoDir: string): Promise<{ before: string; after: string; changed: boolean }> {
-  const before = await gitText(repoDir, ['rev-parse', '--verify', 'HEAD']);
+  const before = await stateRepoHead(repoDir);
   let upstream: string;
   try {
     upstream = await gitText(repoDir, ['rev-parse', '--abbrev-ref', '--symbolic-full-name', '@{upstream}']);
@@ -280,7 +285,7 @@ export async function refreshStateRepo(repoDir: string): Promise<{ before: strin
         `look at git -C ${repoDir} status and put them aside; the collector only reads the clone.`,
     );
   }
-  const after = await gitText(repoDir, ['rev-parse', '--verify', 'HEAD']);
+  const after = await stateRepoHead(repoDir);
   return { before, after, changed: after !== before };
 }
 
