@@ -17,7 +17,7 @@ import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { applyPlyResult, applyPlySize, type LinkedPly } from '../ply-output';
 import type { FinishedRecord } from '../finished';
-import { competitionSection, settleCompetitionVerdict, verdictFinal } from './verdict';
+import { competitionSection, noFacts, settleCompetitionVerdict, verdictFinal } from './verdict';
 
 /** How far a file's mtime may lag the time a process reads (the kernel's coarse clock: one tick at HZ 100). */
 const MTIME_TICK_MS = 10;
@@ -78,19 +78,11 @@ export const CompetitionSnapshotSchema = z.object({
 });
 export type CompetitionSnapshot = z.infer<typeof CompetitionSnapshotSchema>;
 
-export interface CompetitionCounters {
-  generations: number;
-  failedTasks: number;
-  filesWithoutTask: number;
-  revisions: number;
-}
-
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 /** The exception's own line: a Python traceback ends with it. */
 const lastLine = (trace: string): string => trace.trimEnd().split('\n').at(-1)!.trim().slice(0, 500);
 
 export class CompetitionBook {
-  readonly counters: CompetitionCounters = { generations: 0, failedTasks: 0, filesWithoutTask: 0, revisions: 0 };
   private current: ServiceTask | null = null;
   /** Completed tasks whose file has not come yet (newest last). */
   private completed: ServiceTask[] = [];
@@ -167,7 +159,6 @@ export class CompetitionBook {
       this.applyTask(r, task);
       r.provenance.links.push({ event: 'output_written', link: candidates.length > 1 ? 'inferred' : 'determined', candidates: candidates.length });
     } else {
-      this.counters.filesWithoutTask++;
       r.provenance.incomplete = true;
       r.provenance.incomplete_reasons.push('service_lines_not_seen');
     }
@@ -176,7 +167,6 @@ export class CompetitionBook {
     applyPlySize(r, f.size);
     const output: LinkedPly = { path: f.path, dir: f.dir, name: f.name, size: f.size, mtimeMs: f.mtimeMs, measured: false };
     this.held.push({ record: r, timeMs: f.timeMs, output, measured: false, emitted: null });
-    this.counters.generations++;
     return id;
   }
 
@@ -284,27 +274,8 @@ export class CompetitionBook {
     });
     r.metadata.miner_version = this.opts.minerVersion;
     r.metadata.network = 'mainnet';
-    r.task.task_type = 'IMAGE-TO-3D';
-    r.task.is_base64_image = false;
     r.miner_config = { ...r.miner_config, ...this.opts.minerConfig };
-    r.competition = {
-      name: null,
-      round: null,
-      round_by: null,
-      rounds_with_prompt: [],
-      stem,
-      prompt_url: null,
-      seed: null,
-      hotkey: this.opts.hotkey,
-      output_file: outputFile,
-      output_hash: null,
-      submitted: null,
-      duel: null,
-      match: null,
-      audit: null,
-      round_winner: null,
-      state_commit: null,
-    };
+    r.competition = { ...noFacts(), stem, hotkey: this.opts.hotkey, output_file: outputFile, output_hash: null };
     return r;
   }
 
@@ -330,7 +301,6 @@ export class CompetitionBook {
 
   private failTask(t: ServiceTask, type: 'exception' | 'miner_restarted', message: string, stack: string | null = null): void {
     if (this.current === t) this.current = null;
-    this.counters.failedTasks++;
     const r = this.taskRecord(t);
     r.failure_analysis = { failed: true, error_type: type, error_message: message, stack_trace: stack };
     this.hold(r, t.receivedMs);
@@ -358,7 +328,6 @@ export class CompetitionBook {
     const said = JSON.stringify([competitionStage(r.competition), competitionWrittenSeconds(r.competition), r.outcome, r.competition!.round]);
     if (said === h.emitted) return;
     h.emitted = said;
-    this.counters.revisions++;
     this.outbox.push({ record: structuredClone(r), supersedesIfPresent: [], ply: h.output });
   }
 

@@ -26,11 +26,10 @@ function roundByStage(facts: CompetitionFacts, timeMs: number): { round: number;
   return last ? { round: last.round, by: 'generation_stage', candidates: [last.round] } : null;
 }
 
-/** The competition section as the facts say, for a generation of `stem` written at `timeMs`. */
-export function competitionSection(base: Competition, facts: CompetitionFacts, timeMs: number): Competition {
-  const c: Competition = {
-    ...base,
-    name: facts.name,
+/** What the state repository says, before it is read: every fact unknown. */
+export function noFacts(): Omit<Competition, 'stem' | 'hotkey' | 'output_file' | 'output_hash'> {
+  return {
+    name: null,
     round: null,
     round_by: null,
     rounds_with_prompt: [],
@@ -41,8 +40,13 @@ export function competitionSection(base: Competition, facts: CompetitionFacts, t
     match: null,
     audit: null,
     round_winner: null,
-    state_commit: facts.commit,
+    state_commit: null,
   };
+}
+
+/** The competition section as the facts say, for a generation of `stem` written at `timeMs`. */
+export function competitionSection(base: Competition, facts: CompetitionFacts, timeMs: number): Competition {
+  const c: Competition = { ...base, ...noFacts(), name: facts.name, state_commit: facts.commit };
   // a request with no file: its round only when a generation stage was open then
   const choice = c.stem !== null ? roundOfGeneration(facts, c.stem, timeMs) : roundByStage(facts, timeMs);
   if (!choice) return c;
