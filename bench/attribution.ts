@@ -7,7 +7,7 @@
  * truth (test/helpers/attribution-score.ts): per field, the share right, wrong but marked inferred,
  * and wrong without a mark. The baseline is the same run's truth: this measures accuracy, not speed.
  * A fourth run (2 endpoints, the workers writing real PLYs) scores the linked output files too.
- * Run: node dist/bench/attribution.js [--tasks N] [--endpoints 2,3,4] [--feedback-timeout-s S] [--no-ply] [--misses] [--keep DIR]
+ * Run: node dist/bench/attribution.js [--tasks N] [--seed S] [--endpoints 2,3,4] [--feedback-timeout-s S] [--no-ply] [--misses] [--keep DIR]
  * (prints a table per configuration, a summary, and every wrong field not marked inferred; --misses: every wrong field).
  * The runs are real time, so their interleaving, and the figures, differ from run to run: `--keep DIR` keeps each
  * run's log files, output files and truth, and `--replay DIR` scores a build on kept runs (no PM2, seconds), so
@@ -302,6 +302,7 @@ if (require.main === module) {
   };
   const opts: Partial<AttributionOptions> = {};
   if (arg('--tasks')) opts.tasks = Number(arg('--tasks'));
+  if (arg('--seed')) opts.seed = Number(arg('--seed'));
   if (arg('--endpoints')) opts.endpoints = arg('--endpoints')!.split(',').map(Number);
   if (arg('--feedback-timeout-s')) opts.feedbackTimeoutS = Number(arg('--feedback-timeout-s'));
   if (process.argv.includes('--no-ply')) opts.ply = false;

@@ -170,4 +170,39 @@ describe('solve', () => {
     const a = r.items.get('E1')!.taskId;
     expect(r.items.get('F2')!.taskId).toBe(a);
   });
+
+  describe('the miner runs one loop per endpoint', () => {
+    // three tasks start together on three loops and take the three ends (D only starts generating after
+    // them); D is received at 20 s, so one loop was free by then: B and C were busy to their feedback
+    // (50 s, 60 s), so A had ended, and its loop moved on silently (no feedback)
+    const tasks = () => [
+      task('A', 0),
+      task('B', 0, { loopFreeMs: 50000, closedMs: 50000, hadFeedback: true }),
+      task('C', 0, { loopFreeMs: 60000, closedMs: 60000, hadFeedback: true }),
+      task('D', 45000, { receivedMs: 20000 }),
+    ];
+    const items = () => [end('E1', 10000, false), end('E2', 30000), end('E3', 40000), close('B', 50000), close('C', 60000)];
+
+    it('a task received while every other loop was busy decides whose end came before it', () => {
+      const r = solve(tasks(), items(), 60000, undefined, [], { loops: 3, busy: [] });
+      expect(r.items.get('E1')).toMatchObject({ taskId: 'A', link: 'determined' });
+      // B and C each take one of the later ends, either way round
+      expect(r.items.get('E2')).toMatchObject({ link: 'inferred', candidateIds: expect.arrayContaining(['B', 'C']) });
+    });
+
+    it('without the count of loops the first end could be any of the three', () => {
+      const r = solve(tasks(), items(), 60000);
+      expect(r.items.get('E1')).toMatchObject({ link: 'inferred' });
+      expect(r.items.get('E1')!.candidateIds.sort()).toEqual(['A', 'B', 'C']);
+    });
+
+    it('a task outside the search that is busy counts too', () => {
+      // three loops, one busy all along with a task already written: as above, with C outside the search
+      const ts = tasks().filter((t) => t.id !== 'C');
+      const its = [end('E1', 10000, false), end('E2', 30000), close('B', 50000)];
+      const busy = [{ fromMs: 0, toMs: 60000 }];
+      expect(solve(ts, its, 60000, undefined, [], { loops: 3, busy }).items.get('E1')).toMatchObject({ taskId: 'A', link: 'determined' });
+      expect(solve(ts, its, 60000, undefined, [], { loops: 3, busy: [] }).items.get('E1')).toMatchObject({ link: 'inferred' });
+    });
+  });
 });

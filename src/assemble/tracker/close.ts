@@ -6,7 +6,7 @@ import type { MinerEvent } from '../../schema';
 import { guessedUntil, mayStillWork, type FinishedRecord, type Task, type TrackerContext } from './book';
 import { endpointKey } from './attribution';
 import { settleVerdict } from './settle';
-import { awaitsAttribution, loopFreedAt } from './window';
+import { awaitsAttribution, loopFreedAt, surelyBusyUntil } from './window';
 
 /** A finished task waits at most this long (wall) past the link window for its output file. */
 const OUTPUT_MAX_WAIT_MS = 30_000;
@@ -60,6 +60,7 @@ const WRITTEN_SPANS_KEPT = 64;
  * no best fit is in its facts.
  */
 function rememberSpan(cx: TrackerContext, t: Task): void {
+  cx.book.writtenBusy = [...cx.book.writtenBusy, { fromMs: t.receivedMs, toMs: surelyBusyUntil(t) }].slice(-WRITTEN_SPANS_KEPT);
   const keys = [...(t.group ? [endpointKey('g', t.group)] : []), ...(t.url ? [endpointKey('u', t.url)] : [])];
   if (!keys.length) return;
   const toMs = loopFreedAt(t) ?? t.endedMs ?? (t.interrupted === 'miner_restarted' ? t.closedMs : null) ?? t.receivedMs;

@@ -30,6 +30,9 @@ export function onMinerStarted(cx: TrackerContext, ap: Appliers, e: LogEvent): v
   attribute(cx, ap);
   cx.book.pendingQueries = [];
   cx.book.workerSeconds.clear();
+  // a new run: its loops are those it announces next, none of the old run's is busy any more
+  cx.book.runEndpoints = [];
+  cx.book.writtenBusy = [];
   minerEvent(cx, e, 'miner_restarted', () => {});
 }
 
@@ -71,6 +74,7 @@ export function onWorkerStarted(cx: TrackerContext, e: LogEvent): void {
   if (url) {
     const n = url.replace(/\/+$/, '');
     if (!cx.book.endpointUrls.includes(n)) cx.book.endpointUrls.push(n);
+    if (!cx.book.runEndpoints.includes(n)) cx.book.runEndpoints.push(n);
   }
   minerEvent(cx, e, 'worker_started', (m) => (m.endpoint = str(e.fields.endpoint)));
 }

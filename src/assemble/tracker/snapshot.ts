@@ -24,6 +24,8 @@ export const TrackerSnapshotSchema = z.object({
   pendingSubmitFailures: z.array(z.unknown()).optional(),
   window: z.array(WindowEntrySchema).optional(),
   endpointUrls: z.array(z.string()).optional(),
+  runEndpoints: z.array(z.string()).optional(),
+  writtenBusy: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
   doubtUntilMs: z.number().optional(),
   hotkeyUids: z.array(z.tuple([z.string(), z.number()])).optional(),
   awaitingDetailId: z.string().nullable().optional(),
@@ -47,6 +49,8 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     lostReceived: [...book.lostReceived],
     window: structuredClone(book.window),
     endpointUrls: [...book.endpointUrls],
+    runEndpoints: [...book.runEndpoints],
+    writtenBusy: book.writtenBusy.map((b) => ({ ...b })),
     doubtUntilMs: book.doubtUntilMs,
     hotkeyUids: [...book.hotkeyUids],
     awaitingDetailId: book.awaitingDetail?.id ?? null,
@@ -65,6 +69,8 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.lostReceived = [...s.lostReceived];
   book.window = structuredClone(s.window ?? []);
   book.endpointUrls = [...(s.endpointUrls ?? [])];
+  book.runEndpoints = [...(s.runEndpoints ?? [])];
+  book.writtenBusy = (s.writtenBusy ?? []).map((b) => ({ ...b }));
   book.doubtUntilMs = s.doubtUntilMs ?? 0;
   book.hotkeyUids = new Map(s.hotkeyUids ?? []);
   book.awaitingDetail = book.tasks.find((t) => t.id === s.awaitingDetailId) ?? null;

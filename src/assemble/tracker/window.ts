@@ -7,13 +7,25 @@
  */
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
-import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type WindowItem, type WindowTask } from './attribution';
+import { components, DEFAULT_LIMITS, endpointKey, mayTakeItem, type Attribution, type ItemAnswer, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './attribution';
 import { guessedUntil, incomplete, mayStillWork, validatorHotkeyOf, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 
 /** An open event is settled with its best fit after this much event time: later evidence rarely comes. */
 const FREEZE_AFTER_MS = 2 * 60_000;
 /** Past this many open events, the oldest open ones are settled by their best fit: the search stays small. */
 const MAX_OPEN_EVENTS = 10;
+/** A closed task's events wait at least this long for what its loop did next (see successorWaitMs). */
+const MIN_SUCCESSOR_WAIT_MS = 2000;
+
+/**
+ * How long after a task closed an event it may own still waits: the task that followed it on its loop
+ * shows its endpoint (its worker's lines, an endpoint error) about one generation later, and so
+ * decides which endpoint, and which events, were this one's. Twice its own generation, within limits.
+ */
+function successorWaitMs(t: Task): number {
+  const generation = (t.endedMs ?? t.closedMs ?? t.receivedMs) - (t.generatingMs ?? t.receivedMs);
+  return Math.min(FREEZE_AFTER_MS, Math.max(MIN_SUCCESSOR_WAIT_MS, 2 * generation));
+}
 /** Tick re-solves (answer deadlines, freezing by age) at most this often, in event time. */
 const RESOLVE_EVERY_MS = 1000;
 
@@ -52,6 +64,7 @@ function toWindowTask(cx: TrackerContext, t: Task, receivedCanEnd: boolean): Win
     hadFeedback: t.phase === 'feedback',
     abandonedMs: t.interrupted ? (t.closedMs ?? null) : null,
     endLost: t.endLost ?? false,
+    guessed: t.guessed ?? false,
     mustComplete: t.mustComplete ?? false,
     validatorUid: t.validatorSure ? t.record.metadata.validator_uid : null,
     validatorHotkey: t.validatorSure ? validatorHotkeyOf(cx, t) : null,
@@ -113,18 +126,21 @@ export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.last
     const tasks = windowTasks(cx);
     // written spans that reach the open tasks' time
     const since = Math.min(...tasks.map((t) => t.receivedMs));
-    const spans = book.writtenSpans.filter((s) => s.toMs >= since);
+    const spans = [...book.writtenSpans.filter((s) => s.toMs >= since), ...openSpans(tasks)];
     const merged: Attribution = { leaves: 1, truncated: false, items: new Map(), ended: new Map() };
     let received = false;
     let contradiction: WindowItem[] | null = null;
     for (const part of components(tasks.map((t) => toWindowTask(cx, t, true)), book.window.map((w) => w.item), limits)) {
       const strict = part.tasks.map((t) => ({ ...t, canEnd: tasks.find((x) => x.id === t.id)!.phase !== 'received' }));
-      let res = book.solveMemo.solve(strict, part.items, nowMs, limits, spans);
+      const loops = loopCount(cx, tasks, part.tasks, since);
+      let res = book.solveMemo.solve(strict, part.items, nowMs, limits, spans, loops);
       // a task whose generating line was lost may take an end
       if (!res.leaves && strict.some((t) => !t.canEnd)) {
-        res = book.solveMemo.solve(part.tasks, part.items, nowMs, limits, spans);
+        res = book.solveMemo.solve(part.tasks, part.items, nowMs, limits, spans, loops);
         received = received || res.leaves > 0;
       }
+      // the loops' count holds only if the best fits already applied were right: if they contradict it, it is not used
+      if (!res.leaves && loops) res = book.solveMemo.solve(strict, part.items, nowMs, limits, spans, null);
       if (!res.leaves) {
         contradiction = part.items;
         break;
@@ -145,6 +161,56 @@ export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.last
     // what was applied may close tasks (a submit failure) and so settle more
     if (!book.window.length || book.window.length >= before) return;
   }
+}
+
+/**
+ * The open tasks whose endpoint is sure (no best fit in their facts): their loop is busy from their
+ * received line to the line that freed it (else their end; with no end yet, still), so a task of
+ * another part of the window cannot have run there meanwhile.
+ */
+function openSpans(tasks: Task[]): WrittenSpan[] {
+  const out: WrittenSpan[] = [];
+  for (const t of tasks) {
+    if (t.guessed) continue;
+    const cut = t.interrupted ? t.closedMs : null;
+    // an end not settled yet may be any open end item: only its generating line is sure
+    const toMs = loopFreedAt(t) ?? t.endedMs ?? cut ?? t.generatingMs ?? t.receivedMs;
+    if (t.group) out.push({ id: t.id, key: endpointKey('g', t.group), fromMs: t.receivedMs, toMs, sure: true });
+    if (t.url) out.push({ id: t.id, key: endpointKey('u', t.url), fromMs: t.receivedMs, toMs, sure: true });
+  }
+  return out;
+}
+
+/**
+ * How long a task surely kept its loop busy: to its feedback, else (no best fit in its facts) to the
+ * line that freed its loop or its end, else to its generating line.
+ */
+export function surelyBusyUntil(t: Task): number {
+  if (t.phase === 'feedback' && t.closedMs != null) return t.closedMs;
+  const freed = t.guessed ? null : (loopFreedAt(t) ?? t.endedMs);
+  return freed ?? t.generatingMs ?? t.receivedMs;
+}
+
+/**
+ * The loops of the miner's current run (as many as it announced endpoints; more if its tasks were
+ * surely busy more at once: a modified miner may run several per endpoint), and the tasks outside
+ * this part that keep some busy. Null when the run announced none.
+ */
+function loopCount(cx: TrackerContext, all: Task[], part: WindowTask[], sinceMs: number): LoopCount | null {
+  const announced = cx.book.runEndpoints.length;
+  if (!announced) return null;
+  const inPart = new Set(part.map((t) => t.id));
+  const sure = (ts: Task[]) => ts.map((t) => ({ fromMs: t.receivedMs, toMs: surelyBusyUntil(t) }));
+  const written = cx.book.writtenBusy.filter((b) => b.toMs > sinceMs);
+  const busy = [...written, ...sure(all.filter((t) => !inPart.has(t.id)))];
+  return { loops: Math.max(announced, mostAtOnce([...written, ...sure(all)])), busy };
+}
+
+/** The most intervals that hold one instant. */
+function mostAtOnce(spans: { fromMs: number; toMs: number }[]): number {
+  let most = 0;
+  for (const { fromMs: at } of spans) most = Math.max(most, spans.filter((s) => s.fromMs <= at && at < Math.max(s.toMs, s.fromMs + 1)).length);
+  return most;
 }
 
 function letGo(cx: TrackerContext, w: WindowEntry): void {
@@ -184,8 +250,15 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
     unguessed ??= tasks.map((t) => withoutGuesses(toWindowTask(cx, t, receivedCanEnd), t));
     return unguessed.filter((t) => mayTakeItem(t, it, limits)).length === 1;
   };
-  const open = book.window.filter((w) => w.item.kind !== 'close' && res.items.get(w.item.key)?.link === 'inferred');
+  const isSure = (w: WindowEntry, a: ItemAnswer) => a.link === 'determined' && !doubt && (!guessedAt(w.item.timeMs) || onlyOneWithoutGuesses(w.item));
+  // every event left waiting counts (one every assignment gives to a task may still wait for a guess to settle)
+  const open = book.window.filter((w) => w.item.kind !== 'close' && !isSure(w, res.items.get(w.item.key)!));
   const crowded = new Set(open.slice(0, Math.max(0, open.length - MAX_OPEN_EVENTS)));
+  const waitedEnough = (id: string) => {
+    const t = byId.get(id)!;
+    // a task the miner's restart cut short had no next task on its loop
+    return book.draining || !!t.interrupted || nowMs > t.closedMs! + successorWaitMs(t);
+  };
   const keep: WindowEntry[] = [];
   for (const w of book.window) {
     if (w.item.kind === 'close') {
@@ -200,8 +273,9 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
       letGo(cx, w);
       continue;
     }
-    const sure = a.link === 'determined' && !doubt && (!guessedAt(w.item.timeMs) || onlyOneWithoutGuesses(w.item));
-    const frozen = a.candidateIds.every(closed) || nowMs - w.item.timeMs > FREEZE_AFTER_MS || crowded.has(w);
+    const sure = isSure(w, a);
+    // closed, and what their loops did next had time to show: nothing later can decide
+    const frozen = a.candidateIds.every((id) => closed(id) && waitedEnough(id)) || nowMs - w.item.timeMs > FREEZE_AFTER_MS || crowded.has(w);
     if (!sure && !frozen) {
       keep.push(w);
       continue;

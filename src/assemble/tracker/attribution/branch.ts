@@ -1,5 +1,5 @@
 /** The mutable state of one branch of the search (undone on the way back), and what it allows. */
-import { endpointKey, type Answer, type AttributionLimits, type Binding, type Ends, type WindowTask, type WrittenSpan } from './types';
+import { endpointKey, type Answer, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
 
 export class Branch {
   readonly end = new Map<string, Ends>();
@@ -22,6 +22,8 @@ export class Branch {
     readonly limits: AttributionLimits,
     /** Written tasks' spans on their endpoints. */
     private readonly spans: WrittenSpan[] = [],
+    /** How many loops the miner runs, and the tasks outside the search that keep some busy. */
+    private readonly loopCount: LoopCount | null = null,
   ) {
     this.byId = new Map(tasks.map((t) => [t.id, t]));
     for (const t of tasks) {
@@ -149,6 +151,37 @@ export class Branch {
     for (const byValue of m.values()) for (const both of byValue.values()) for (const froms of both) froms.sort((a, b) => a - b);
     this.spanStartsOf.set(t.id, m);
     return m;
+  }
+
+  /**
+   * No more tasks busy at once than the miner has loops: a task is busy from its received line to the
+   * line that freed its loop (its feedback, a submit failure this branch gave it), else to its end in
+   * this branch (its loop may have moved on silently after it), else to its generating line.
+   */
+  loopsKept(): boolean {
+    if (!this.loopCount) return true;
+    const spans: [number, number][] = this.loopCount.busy.map((b) => [b.fromMs, Math.max(b.toMs, b.fromMs + 1)]);
+    for (const t of this.tasks) {
+      const freed = Math.min(t.loopFreeMs ?? Infinity, this.submitted.get(t.id) ?? Infinity);
+      // a fixed end a best fit gave may be another's: only an end this branch gives is a hypothesis to test
+      const end = t.guessed && t.fixedEnd ? undefined : this.end.get(t.id)?.timeMs;
+      // with no end, only its generating line is sure: an end line no rule knows may have freed it
+      const to = freed < Infinity ? freed : (end ?? t.startMs);
+      // busy at its received line at least
+      spans.push([t.receivedMs, Math.max(to, t.receivedMs + 1)]);
+    }
+    // the most busy at once is reached at some task's received line
+    for (const t of this.tasks) {
+      let n = 0;
+      for (const [from, to] of spans) if (from <= t.receivedMs && t.receivedMs < to) n++;
+      if (n > this.loopCount.loops) return false;
+    }
+    for (const { fromMs: at } of this.loopCount.busy) {
+      let n = 0;
+      for (const [from, to] of spans) if (from <= at && at < to) n++;
+      if (n > this.loopCount.loops) return false;
+    }
+    return true;
   }
 
   /** No task crosses a sure written span on its endpoint. */

@@ -5,7 +5,7 @@
 import { Branch } from './branch';
 import { optionsFor, slotOf } from './options';
 import { mayTakeItem } from './parts';
-import { DEFAULT_LIMITS, type Attribution, type AttributionLimits, type ItemAnswer, type WindowItem, type WindowTask, type WrittenSpan } from './types';
+import { DEFAULT_LIMITS, type Attribution, type AttributionLimits, type ItemAnswer, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './types';
 
 /** What crossing a guessed written span costs an assignment (as a size that differs from the file's). */
 const GUESSED_SPAN_COST = 5;
@@ -14,12 +14,19 @@ const GUESSED_SPAN_COST = 5;
  * Every consistent assignment of the window's items to its tasks; per item the answer. Items are
  * walked in time order (ties in the given order).
  */
-export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits = DEFAULT_LIMITS, spans: WrittenSpan[] = []): Attribution {
+export function solve(
+  tasks: WindowTask[],
+  items: WindowItem[],
+  nowMs: number,
+  limits: AttributionLimits = DEFAULT_LIMITS,
+  spans: WrittenSpan[] = [],
+  loopCount: LoopCount | null = null,
+): Attribution {
   const order = items
     .map((it, i) => ({ it, i }))
     .sort((a, b) => a.it.timeMs - b.it.timeMs || a.i - b.i)
     .map((x) => x.it);
-  const br = new Branch(tasks, limits, spans);
+  const br = new Branch(tasks, limits, spans, loopCount);
   /** Tasks with a feedback line in the window: none of them failed to submit. */
   const hasFeedback = new Set(items.flatMap((it) => (it.kind === 'close' ? [it.taskId] : [])));
   const seen = new Map<string, Map<string, number>>(); // item -> task -> best cost of a leaf with it
@@ -32,7 +39,7 @@ export function solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, l
 
   /** A consistent assignment reached: its pairs and ends are recorded, and the cheapest kept. */
   const leaf = (): boolean => {
-    if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept()) return false;
+    if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept() || !br.loopsKept()) return false;
     leaves++;
     // a guessed span crossed: possible (the guess may be wrong), a worse fit
     const cost = br.cost + GUESSED_SPAN_COST * br.spansCrossed(false);
@@ -149,13 +156,13 @@ export class SolveMemo {
   private readonly entries = new Map<string, Attribution>();
   constructor(private readonly size = 256) {}
 
-  solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits, spans: WrittenSpan[] = []): Attribution {
+  solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits, spans: WrittenSpan[] = [], loopCount: LoopCount | null = null): Attribution {
     const thresholds = [
       ...tasks.map((t) => t.startMs),
       ...tasks.flatMap((t) => (t.fixedAnswerMs === null ? [] : [t.fixedAnswerMs + limits.maxAnswerLagMs])),
       ...items.flatMap((it) => (it.kind === 'worker' && it.answer ? [it.timeMs + limits.maxAnswerLagMs] : [])),
     ];
-    const key = `${JSON.stringify([tasks, items, limits, spans])}|${thresholds.map((x) => (nowMs > x ? 1 : 0)).join('')}`;
+    const key = `${JSON.stringify([tasks, items, limits, spans, loopCount])}|${thresholds.map((x) => (nowMs > x ? 1 : 0)).join('')}`;
     const hit = this.entries.get(key);
     if (hit) {
       // most recently used last
@@ -163,7 +170,7 @@ export class SolveMemo {
       this.entries.set(key, hit);
       return hit;
     }
-    const res = solve(tasks, items, nowMs, limits, spans);
+    const res = solve(tasks, items, nowMs, limits, spans, loopCount);
     this.entries.set(key, res);
     if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
     return res;

@@ -56,6 +56,8 @@ export interface WindowTask {
   abandonedMs: number | null;
   /** It had its feedback: no submit failure is its. */
   hadFeedback: boolean;
+  /** A best fit gave it or took from it an event: its fixed end may be another's (optional: none). */
+  guessed?: boolean;
   /** Excused from needing an end at its close (its end line was lost: nothing consistent had one; interrupted). */
   endLost: boolean;
   /** The validator scored it above 0: its generation completed. */
@@ -77,6 +79,17 @@ export interface WrittenSpan {
   fromMs: number;
   toMs: number;
   sure: boolean;
+}
+
+/**
+ * The miner's worker loops: it runs `loops` of them (one per endpoint: upstream starts one per
+ * `Worker (url) started`), each busy with one task at a time from its received line to the line that
+ * freed it, so no more than `loops` tasks are busy at once. `busy`: the tasks outside the search, each
+ * surely busy from..to (its feedback, else its end where that is no guess, else its generating line).
+ */
+export interface LoopCount {
+  loops: number;
+  busy: { fromMs: number; toMs: number }[];
 }
 
 export type WindowItem =
