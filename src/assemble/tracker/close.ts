@@ -6,7 +6,8 @@ import type { MinerEvent } from '../../schema';
 import { guessedUntil, mayStillWork, type FinishedRecord, type Task, type TrackerContext } from './book';
 import { endpointKey } from './attribution';
 import { settleVerdict } from './settle';
-import { awaitsAttribution, loopFreedAt, surelyBusyUntil } from './window';
+import { awaitsAttribution } from './window';
+import { loopFreedAt, surelyBusyUntil } from './busy';
 
 /** A finished task waits at most this long (wall) past the link window for its output file. */
 const OUTPUT_MAX_WAIT_MS = 30_000;
