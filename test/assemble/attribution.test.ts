@@ -155,6 +155,13 @@ describe('solve', () => {
     expect(open.items.get('S')).toMatchObject({ link: 'inferred', candidates: 2 });
   });
 
+  it('a submit failure whose hotkey earlier failures narrowed to some uids goes only to a task of one of them', () => {
+    const tasks = [task('A', 0, { validatorUid: 7 }), task('B', 1000, { validatorUid: 8 })];
+    const failure = (uids: number[] | null): WindowItem => ({ kind: 'submit_failure', key: 'S', timeMs: 12000, validatorHotkey: 'hk', validatorUid: null, validatorUids: uids });
+    expect(solve(tasks, [end('E1', 10000), end('E2', 11000), failure([7, 9])], 12000).items.get('S')).toMatchObject({ taskId: 'A', link: 'determined' });
+    expect(solve(tasks, [end('E1', 10000), end('E2', 11000), failure(null)], 12000).items.get('S')).toMatchObject({ link: 'inferred', candidates: 2 });
+  });
+
   it('no consistent assignment: no leaves, so the caller relaxes', () => {
     const r = solve([task('A', 0)], [close('A', 1000)], 1000);
     expect(r.leaves).toBe(0);

@@ -171,6 +171,11 @@ export class TaskBook {
   solveMemo = new SolveMemo();
   /** Validator hotkey -> uid, learnt where the logs pair them (a failed pull right after its query). */
   hotkeyUids = new Map<string, number>();
+  /**
+   * Validator hotkey -> the uids it may have: a settled `Failed to submit results` naming it went to
+   * one of its candidates, each of a certain validator, so its uid is one of theirs (kept narrowing).
+   */
+  hotkeyUidChoices = new Map<string, number[]>();
   /** The miner's settings file as last read (over the config's minerConfig). */
   minerSettings: Record<string, string | number | boolean | null> = {};
   /** The first copy of each prompt until its second copy comes (not in the snapshot: memory only). */

@@ -28,6 +28,7 @@ export const TrackerSnapshotSchema = z.object({
   writtenBusy: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
   doubtUntilMs: z.number().optional(),
   hotkeyUids: z.array(z.tuple([z.string(), z.number()])).optional(),
+  hotkeyUidChoices: z.array(z.tuple([z.string(), z.array(z.number())])).optional(),
   awaitingDetailId: z.string().nullable().optional(),
   closing: z.array(TaskSchema).optional(),
   guessedWritten: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
@@ -53,6 +54,7 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     writtenBusy: book.writtenBusy.map((b) => ({ ...b })),
     doubtUntilMs: book.doubtUntilMs,
     hotkeyUids: [...book.hotkeyUids],
+    hotkeyUidChoices: [...book.hotkeyUidChoices].map(([k, v]) => [k, [...v]]),
     awaitingDetailId: book.awaitingDetail?.id ?? null,
     closing: structuredClone(book.closing),
     guessedWritten: [...book.guessedWritten],
@@ -73,6 +75,7 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.writtenBusy = (s.writtenBusy ?? []).map((b) => ({ ...b }));
   book.doubtUntilMs = s.doubtUntilMs ?? 0;
   book.hotkeyUids = new Map(s.hotkeyUids ?? []);
+  book.hotkeyUidChoices = new Map((s.hotkeyUidChoices ?? []).map(([k, v]) => [k, [...v]]));
   book.awaitingDetail = book.tasks.find((t) => t.id === s.awaitingDetailId) ?? null;
   book.closing = structuredClone(s.closing ?? []);
   book.guessedWritten = [...(s.guessedWritten ?? [])];

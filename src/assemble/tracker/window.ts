@@ -9,6 +9,7 @@ import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type ItemAnswer, type WindowItem, type WindowTask } from './attribution';
 import { loopCount, loopFreedAt, openSpans } from './busy';
+import { narrowHotkeyUid } from './submit-failures';
 import { guessedUntil, incomplete, mayStillWork, validatorHotkeyOf, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 
 /** An open event is settled with its best fit after this much event time: later evidence rarely comes. */
@@ -226,6 +227,8 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
       ? { link: 'determined', candidates: 1 }
       : { link: 'inferred', candidates: Math.max(2, w.widest.length), alternatives: w.widest.filter((id) => id !== t.id) };
     if (!sure) for (const id of w.widest) if (byId.has(id)) byId.get(id)!.guessed = true;
+    if (w.item.kind === 'submit_failure' && w.item.validatorHotkey)
+      narrowHotkeyUid(cx, w.item.validatorHotkey, w.candidates.map((id) => byId.get(id)));
     // a task that may have been the one that failed to submit: its outcome may be wrong, and says so
     if (!sure && w.item.kind === 'submit_failure')
       for (const id of w.widest) if (id !== t.id && byId.has(id)) incomplete(byId.get(id)!, 'submit_failure_ambiguous');

@@ -136,10 +136,11 @@ export function workerLineFits(t: WindowTask, it: Extract<WindowItem, { kind: 'w
 }
 
 /** The failure names a validator, and the task is known to be another's. */
-export function otherValidator(t: WindowTask, it: { validatorHotkey: string | null; validatorUid: number | null }): boolean {
+export function otherValidator(t: WindowTask, it: { validatorHotkey: string | null; validatorUid: number | null; validatorUids?: number[] | null }): boolean {
   const known = <T>(x: T | null | undefined): x is T => x !== null && x !== undefined;
   return (
     (known(it.validatorUid) && known(t.validatorUid) && it.validatorUid !== t.validatorUid) ||
+    (!!it.validatorUids && known(t.validatorUid) && !it.validatorUids.includes(t.validatorUid)) ||
     (!!it.validatorHotkey && !!t.validatorHotkey && it.validatorHotkey !== t.validatorHotkey)
   );
 }

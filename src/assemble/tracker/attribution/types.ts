@@ -95,8 +95,11 @@ export interface LoopCount {
 export type WindowItem =
   /** `late`: the miner gave up waiting (a timeout, a dropped connection): the worker may still be at it. */
   | { kind: 'end'; key: string; timeMs: number; completed: boolean; late: boolean; binding: Binding | null; bytes: number | null }
-  /** The validator the line names, by hotkey (and uid, where known): a task of another cannot take it. */
-  | { kind: 'submit_failure'; key: string; timeMs: number; validatorHotkey: string | null; validatorUid: number | null }
+  /**
+   * The validator the line names, by hotkey (and uid, where known; else the uids it may have, where
+   * earlier failures naming it narrowed them): a task of another cannot take it.
+   */
+  | { kind: 'submit_failure'; key: string; timeMs: number; validatorHotkey: string | null; validatorUid: number | null; validatorUids?: number[] | null }
   /**
    * A worker line of one group. `answer`: the worker answered the request here (its last line
    * before the response); `durationMs`: the worker's own measure of the request.
