@@ -83,6 +83,8 @@ export const TaskSchema = z.object({
   closedAtMs: z.number().nullable().optional(),
   /** Wall time its generation's end was read (the daemon only): its file cannot be much later. */
   endSeenWallMs: z.number().nullable().optional(),
+  /** The bytes its `Generation completed. Size: N` line gave (the record may show its file's instead). */
+  endBytes: z.number().nullable().optional(),
 });
 export type Task = z.infer<typeof TaskSchema>;
 

@@ -8,6 +8,7 @@ import { isoUtc, redactSecrets } from '../../parse';
 import type { LogEvent } from '../events';
 import type { Binding } from './attribution';
 import { link, num, round3, str, type LinkKind, type Task, type TrackerContext } from './book';
+import { settleOutputSize } from './output-link';
 
 const FAILURE_TYPES: Record<string, ErrorType> = {
   generation_failed: 'generation_http_error',
@@ -57,6 +58,8 @@ export function applyEnd(cx: TrackerContext, t: Task, e: LogEvent, how: LinkKind
     r.validator_feedback.feedback_delay_seconds = round3((Date.parse(r.validator_feedback.feedback_time) - e.timeMs) / 1000);
   if (e.type === 'generation_completed') {
     const bytes = num(e.fields.bytes);
+    t.endBytes = bytes;
+    settleOutputSize(t);
     // the file itself, when linked, is the better figure
     if (!t.ply) {
       r.generation.output.file_size_bytes = bytes;

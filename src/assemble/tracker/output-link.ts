@@ -49,6 +49,7 @@ export function linkPly(cx: TrackerContext, t: Task, f: OutputFile, how: LinkKin
     applyPlyResult(t.record, measure);
     t.ply.measured = true;
   }
+  settleOutputSize(t);
   cx.book.counters.outputFilesLinked++;
 }
 
@@ -74,6 +75,7 @@ export function setPlyMeasure(cx: TrackerContext, id: string, result: PlyResult)
   if (!t?.ply) return;
   applyPlyResult(t.record, result);
   t.ply.measured = true;
+  settleOutputSize(t);
 }
 
 /** Measured files of open tasks: kept once their feedback says accepted (the state's pending blobs). */
@@ -84,4 +86,19 @@ export function pendingPlys(cx: TrackerContext): { generationId: string; ply: Li
     if (t.ply?.measured && hash) out.push({ generationId: t.id, ply: t.ply, sha256: hash.slice('sha256:'.length) });
   }
   return out;
+}
+
+/**
+ * The record's output size when a task has both: its file's (linked, so the better figure), unless
+ * only a best fit tied the file to it while its `Generation completed. Size: N` line surely is its (a
+ * file of another size is then likely another generation's): then the line's.
+ */
+export function settleOutputSize(t: Task): void {
+  if (!t.ply || t.endBytes == null) return;
+  const kind = (event: string) => t.record.provenance.links.find((l) => l.event === event)?.link;
+  const line = kind('generation_completed');
+  if (line === undefined || line === 'inferred' || kind('ply_written') !== 'inferred') return;
+  const out = t.record.generation.output;
+  out.file_size_bytes = t.endBytes;
+  out.file_size_mb = Math.round((t.endBytes / 1048576) * 1e6) / 1e6;
 }
