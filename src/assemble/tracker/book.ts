@@ -313,11 +313,3 @@ export function guessedUntil(cx: TrackerContext, t: Task): number {
   const named = t.phase === 'feedback' || !!t.interrupted;
   return named && t.closedMs != null ? t.closedMs : t.receivedMs + cx.opts.taskTimeoutMs;
 }
-
-/** The hotkey of the validator that gave the task: the config's, else one the logs paired with its uid. */
-export function validatorHotkeyOf(cx: TrackerContext, t: Task): string | null {
-  const { validator_hotkey: hotkey, validator_uid: uid } = t.record.metadata;
-  if (hotkey || uid === null) return hotkey;
-  for (const [k, u] of cx.book.hotkeyUids) if (u === uid) return k;
-  return null;
-}

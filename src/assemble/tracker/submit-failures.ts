@@ -6,37 +6,13 @@ import { redactSecrets } from '../../parse';
 import type { LogEvent } from '../events';
 import { link, str, type LinkKind, type Task, type TrackerContext } from './book';
 import { finish } from './close';
+import { uidOf } from './validators';
 
 export function submitFailureItem(cx: TrackerContext, e: LogEvent) {
   const hotkey = str(e.fields.validator_hotkey);
   const uid = hotkey ? uidOf(cx, hotkey) : null;
   const uids = hotkey && uid === null ? (cx.book.hotkeyUidChoices.get(hotkey) ?? null) : null;
   return { kind: 'submit_failure' as const, key: `${e.file}#${e.offset}`, timeMs: e.timeMs, validatorHotkey: hotkey, validatorUid: uid, validatorUids: uids };
-}
-
-/**
- * A submit failure naming `hotkey` was settled among these candidates: if each one's validator is
- * certain, the hotkey's uid is one of theirs. Narrows what is known of it; one left is learnt. (A
- * candidate no longer open, undefined here, cannot be asked: then nothing is learnt.)
- */
-export function narrowHotkeyUid(cx: TrackerContext, hotkey: string, candidates: (Task | undefined)[]): void {
-  const { book } = cx;
-  if (book.hotkeyUids.has(hotkey) || !candidates.length) return;
-  const uids = candidates.map((t) => (t?.validatorSure ? t.record.metadata.validator_uid : null));
-  if (uids.some((u) => u === null)) return;
-  const before = book.hotkeyUidChoices.get(hotkey);
-  const now = [...new Set(uids as number[])].filter((u) => !before || before.includes(u));
-  if (now.length === 1) {
-    book.hotkeyUids.set(hotkey, now[0]!);
-    book.hotkeyUidChoices.delete(hotkey);
-  } else if (now.length) book.hotkeyUidChoices.set(hotkey, now);
-  if (book.hotkeyUidChoices.size > 256) book.hotkeyUidChoices.delete(book.hotkeyUidChoices.keys().next().value!);
-}
-
-/** A validator's uid from its hotkey: the config's, else one the logs paired (a failed pull after its query). */
-function uidOf(cx: TrackerContext, hotkey: string): number | null {
-  for (const [uid, k] of Object.entries(cx.opts.validatorHotkeys)) if (k === hotkey) return Number(uid);
-  return cx.book.hotkeyUids.get(hotkey) ?? null;
 }
 
 export function applySubmitFailed(cx: TrackerContext, t: Task, e: LogEvent, how: LinkKind): void {

@@ -9,8 +9,8 @@ import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type ItemAnswer, type WindowItem, type WindowTask } from './attribution';
 import { loopCount, loopFreedAt, openSpans } from './busy';
-import { narrowHotkeyUid } from './submit-failures';
-import { guessedUntil, incomplete, mayStillWork, validatorHotkeyOf, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
+import { narrowHotkeyUid, validatorHotkeyOf } from './validators';
+import { guessedUntil, incomplete, mayStillWork, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 
 /** An open event is settled with its best fit after this much event time: later evidence rarely comes. */
 const FREEZE_AFTER_MS = 2 * 60_000;
