@@ -174,6 +174,7 @@ export class Assembly {
    */
   async step(wallMs: number, onOutput?: (f: OutputFile, linkedTo: string | null) => void): Promise<number> {
     let n = 0;
+    this.tracker.deferAttribution(true);
     for (const e of this.merger.drain(this.opts.live ? wallMs : 0, this.opts.live ? lateness : undefined)) {
       n++;
       if (isOutputEvent(e)) {
@@ -201,6 +202,7 @@ export class Assembly {
         this.quarantine(e.file, e.offset, e.end, err, () => entryHash(e), e.type);
       }
     }
+    this.solveDeferred();
     this.tick();
     // measured while fresh: a worker may reuse its file name for the next generation
     for (const m of this.tracker.plysToMeasure()) this.tracker.setPlyMeasure(m.id, await measureLinkedPly(m.ply));
@@ -211,6 +213,15 @@ export class Assembly {
   /** End of `ingest`'s input: every open task is finished as it stands, marked so. */
   finish(reason: string): void {
     this.tracker.finishAll(reason);
+  }
+
+  /** Solves what the batch left in the attribution window (a failure is logged like a tick's, and tried again next step). */
+  private solveDeferred(): void {
+    try {
+      this.tracker.deferAttribution(false);
+    } catch (err) {
+      this.opts.logger.error({ error: (err as Error).message }, 'attribution failed');
+    }
   }
 
   private tick(): void {

@@ -160,6 +160,9 @@ export class TaskBook {
   tickMs = 0;
   /** The input ended (finishAll): nothing waits for later lines any more. */
   draining = false;
+  /** Events are arriving in a batch: the window is solved once after it (solveDue), not at each one. */
+  deferSolve = false;
+  solveDue = false;
   /** Event time attribution was last solved at (tick re-solves as time passes), and what it found of each task's end. */
   solvedAtMs = -Infinity;
   ended: Attribution['ended'] = new Map();

@@ -129,6 +129,16 @@ export class Tracker {
     }
   }
 
+  /**
+   * While events come in a batch (an `ingest` read, a backlog), the attribution window is solved once
+   * at its end instead of at each event: the same constraints, far fewer searches. Turning it off
+   * solves what came meanwhile.
+   */
+  deferAttribution(on: boolean): void {
+    this.cx.book.deferSolve = on;
+    if (!on && this.cx.book.solveDue) attribute(this.cx, APPLIERS);
+  }
+
   /** Finishes what waited too long: `nowMs` is event time while catching up, the wall clock after. */
   tick(nowMs: number): void {
     this.cx.book.tickMs = Math.max(this.cx.book.tickMs, nowMs);

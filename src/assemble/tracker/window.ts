@@ -93,7 +93,8 @@ const limitsOf = (cx: TrackerContext) => ({ ...DEFAULT_LIMITS, maxAnswerLagMs: c
 /** Adds an event to the window and settles what can be settled. */
 export function enter(cx: TrackerContext, ap: Appliers, entry: Omit<WindowEntry, 'candidates'>): void {
   cx.book.window.push({ ...entry, event: entry.event ? { ...entry.event, long: null } : null, candidates: [] });
-  attribute(cx, ap);
+  if (cx.book.deferSolve) cx.book.solveDue = true;
+  else attribute(cx, ap);
 }
 
 /** tick: deadlines and freezing move with time. */
@@ -110,6 +111,7 @@ export function attributeAsTimePasses(cx: TrackerContext, ap: Appliers, nowMs: n
 export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.lastMs): void {
   const { book } = cx;
   book.solvedAtMs = nowMs;
+  book.solveDue = false;
   const limits = limitsOf(cx);
   for (;;) {
     if (!book.window.length) {

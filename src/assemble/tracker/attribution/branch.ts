@@ -154,32 +154,44 @@ export class Branch {
   }
 
   /**
+   * The tasks outside the search: how many are busy at each instant the count is checked at (every
+   * task's received line, every outside task's start), computed once per search.
+   */
+  private outsideBusy: { at: number; n: number }[] | null = null;
+
+  /**
    * No more tasks busy at once than the miner has loops: a task is busy from its received line to the
    * line that freed its loop (its feedback, a submit failure this branch gave it), else to its end in
-   * this branch (its loop may have moved on silently after it), else to its generating line.
+   * this branch (its loop may have moved on silently after it), else to its generating line, and at
+   * its received line at least. As the walk gives tasks ends and submit failures their time only
+   * grows, so a branch that breaks it can be cut at once.
    */
   loopsKept(): boolean {
-    if (!this.loopCount) return true;
-    const spans: [number, number][] = this.loopCount.busy.map((b) => [b.fromMs, Math.max(b.toMs, b.fromMs + 1)]);
+    const lc = this.loopCount;
+    if (!lc) return true;
+    if (!this.outsideBusy) {
+      const outside = lc.busy.map((b) => [b.fromMs, Math.max(b.toMs, b.fromMs + 1)] as const);
+      const since = Math.min(...this.tasks.map((t) => t.receivedMs));
+      const instants = [...new Set([...this.tasks.map((t) => t.receivedMs), ...outside.map(([from]) => from)])].filter((at) => at >= since);
+      // an instant where even every task of the search busy would not be too many needs no check
+      this.outsideBusy = instants
+        .map((at) => ({ at, n: outside.filter(([from, to]) => from <= at && at < to).length }))
+        .filter(({ n }) => n + this.tasks.length > lc.loops);
+    }
+    const from: number[] = [];
+    const to: number[] = [];
     for (const t of this.tasks) {
       const freed = Math.min(t.loopFreeMs ?? Infinity, this.submitted.get(t.id) ?? Infinity);
       // a fixed end a best fit gave may be another's: only an end this branch gives is a hypothesis to test
       const end = t.guessed && t.fixedEnd ? undefined : this.end.get(t.id)?.timeMs;
       // with no end, only its generating line is sure: an end line no rule knows may have freed it
-      const to = freed < Infinity ? freed : (end ?? t.startMs);
-      // busy at its received line at least
-      spans.push([t.receivedMs, Math.max(to, t.receivedMs + 1)]);
+      from.push(t.receivedMs);
+      to.push(Math.max(freed < Infinity ? freed : (end ?? t.startMs), t.receivedMs + 1));
     }
-    // the most busy at once is reached at some task's received line
-    for (const t of this.tasks) {
-      let n = 0;
-      for (const [from, to] of spans) if (from <= t.receivedMs && t.receivedMs < to) n++;
-      if (n > this.loopCount.loops) return false;
-    }
-    for (const { fromMs: at } of this.loopCount.busy) {
-      let n = 0;
-      for (const [from, to] of spans) if (from <= at && at < to) n++;
-      if (n > this.loopCount.loops) return false;
+    for (const { at, n } of this.outsideBusy) {
+      let busy = n;
+      for (let i = 0; i < from.length && busy <= lc.loops; i++) if (from[i]! <= at && at < to[i]!) busy++;
+      if (busy > lc.loops) return false;
     }
     return true;
   }

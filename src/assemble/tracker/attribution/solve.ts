@@ -82,7 +82,10 @@ export function solve(
         return;
       }
       const it = order[k]!;
-      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !br.chainsKept()) return;
+      // a task's busy time changes only with an end or a submit failure
+      const prev = order[k - 1];
+      const busyChanged = prev !== undefined && (prev.kind === 'end' || prev.kind === 'submit_failure');
+      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !br.chainsKept() || (busyChanged && !br.loopsKept())) return;
       const opts = optionsFor(br, it, hasFeedback);
       if (typeof opts === 'boolean') {
         if (opts) visit(k + 1);
