@@ -154,44 +154,56 @@ export class Branch {
   }
 
   /**
-   * The tasks outside the search: how many are busy at each instant the count is checked at (every
-   * task's received line, every outside task's start), computed once per search.
+   * The instants the count is checked at (every task's received line, every outside task's start),
+   * ascending, and how many tasks outside the search are busy at each; computed once per search.
    */
-  private outsideBusy: { at: number; n: number }[] | null = null;
+  private instants: Float64Array | null = null;
+  private outsideAt: Int32Array | null = null;
+  private fromBuf: Float64Array | null = null;
+  private toBuf: Float64Array | null = null;
+
+  /** A task's busy time in this branch (see loopsKept). */
+  private busyUntil(t: WindowTask): number {
+    const freed = Math.min(t.loopFreeMs ?? Infinity, this.submitted.get(t.id) ?? Infinity);
+    // a fixed end a best fit gave may be another's: only an end this branch gives is a hypothesis to test
+    const end = t.guessed && t.fixedEnd ? undefined : this.end.get(t.id)?.timeMs;
+    // with no end, only its generating line is sure: an end line no rule knows may have freed it
+    return Math.max(freed < Infinity ? freed : (end ?? t.startMs), t.receivedMs + 1);
+  }
 
   /**
    * No more tasks busy at once than the miner has loops: a task is busy from its received line to the
    * line that freed its loop (its feedback, a submit failure this branch gave it), else to its end in
    * this branch (its loop may have moved on silently after it), else to its generating line, and at
    * its received line at least. As the walk gives tasks ends and submit failures their time only
-   * grows, so a branch that breaks it can be cut at once.
+   * grows, so a branch that breaks it can be cut at once; and after one task's time grew, only the
+   * instants in its time need counting again (`changed`).
    */
-  loopsKept(): boolean {
+  loopsKept(changed?: WindowTask): boolean {
     const lc = this.loopCount;
     if (!lc) return true;
-    if (!this.outsideBusy) {
+    if (!this.instants) {
       const outside = lc.busy.map((b) => [b.fromMs, Math.max(b.toMs, b.fromMs + 1)] as const);
       const since = Math.min(...this.tasks.map((t) => t.receivedMs));
-      const instants = [...new Set([...this.tasks.map((t) => t.receivedMs), ...outside.map(([from]) => from)])].filter((at) => at >= since);
-      // an instant where even every task of the search busy would not be too many needs no check
-      this.outsideBusy = instants
-        .map((at) => ({ at, n: outside.filter(([from, to]) => from <= at && at < to).length }))
-        .filter(({ n }) => n + this.tasks.length > lc.loops);
+      const at = [...new Set([...this.tasks.map((t) => t.receivedMs), ...outside.map(([from]) => from)])].filter((x) => x >= since).sort((x, y) => x - y);
+      this.instants = Float64Array.from(at);
+      this.outsideAt = Int32Array.from(at.map((x) => outside.filter(([from, to]) => from <= x && x < to).length));
     }
-    const from: number[] = [];
-    const to: number[] = [];
-    for (const t of this.tasks) {
-      const freed = Math.min(t.loopFreeMs ?? Infinity, this.submitted.get(t.id) ?? Infinity);
-      // a fixed end a best fit gave may be another's: only an end this branch gives is a hypothesis to test
-      const end = t.guessed && t.fixedEnd ? undefined : this.end.get(t.id)?.timeMs;
-      // with no end, only its generating line is sure: an end line no rule knows may have freed it
-      from.push(t.receivedMs);
-      to.push(Math.max(freed < Infinity ? freed : (end ?? t.startMs), t.receivedMs + 1));
-    }
-    for (const { at, n } of this.outsideBusy) {
-      let busy = n;
-      for (let i = 0; i < from.length && busy <= lc.loops; i++) if (from[i]! <= at && at < to[i]!) busy++;
-      if (busy > lc.loops) return false;
+    const instants = this.instants;
+    const lo = changed ? changed.receivedMs : -Infinity;
+    const hi = changed ? this.busyUntil(changed) : Infinity;
+    let i = 0;
+    while (i < instants.length && instants[i]! < lo) i++;
+    if (i === instants.length || instants[i]! >= hi) return true;
+    const n = this.tasks.length;
+    const from = (this.fromBuf ??= Float64Array.from(this.tasks.map((t) => t.receivedMs)));
+    const to = (this.toBuf ??= new Float64Array(n));
+    for (let j = 0; j < n; j++) to[j] = this.busyUntil(this.tasks[j]!);
+    for (; i < instants.length && instants[i]! < hi; i++) {
+      const x = instants[i]!;
+      let busy = this.outsideAt![i]!;
+      if (busy + n <= lc.loops) continue;
+      for (let j = 0; j < n; j++) if (from[j]! <= x && x < to[j]! && ++busy > lc.loops) return false;
     }
     return true;
   }

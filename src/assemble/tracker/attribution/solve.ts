@@ -37,9 +37,21 @@ export function solve(
 
   const mayTake = (t: WindowTask, it: WindowItem) => mayTakeItem(t, it, limits);
 
+  /**
+   * The loops' count after the walk took item k - 1: checked whole at the root; after that only a
+   * task given an end or a submit failure has more busy time, so only its time is counted again.
+   */
+  const loopsStillKept = (k: number): boolean => {
+    if (k === 0) return br.loopsKept();
+    const prev = order[k - 1]!;
+    if (prev.kind !== 'end' && prev.kind !== 'submit_failure') return true;
+    const id = br.choice.get(prev.key);
+    return !id || br.loopsKept(br.byId.get(id));
+  };
+
   /** A consistent assignment reached: its pairs and ends are recorded, and the cheapest kept. */
   const leaf = (): boolean => {
-    if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept() || !br.loopsKept()) return false;
+    if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept() || !loopsStillKept(order.length)) return false;
     leaves++;
     // a guessed span crossed: possible (the guess may be wrong), a worse fit
     const cost = br.cost + GUESSED_SPAN_COST * br.spansCrossed(false);
@@ -82,10 +94,7 @@ export function solve(
         return;
       }
       const it = order[k]!;
-      // a task's busy time changes only with an end or a submit failure
-      const prev = order[k - 1];
-      const busyChanged = prev !== undefined && (prev.kind === 'end' || prev.kind === 'submit_failure');
-      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !br.chainsKept() || (busyChanged && !br.loopsKept())) return;
+      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !br.chainsKept() || !loopsStillKept(k)) return;
       const opts = optionsFor(br, it, hasFeedback);
       if (typeof opts === 'boolean') {
         if (opts) visit(k + 1);
