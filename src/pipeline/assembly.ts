@@ -175,34 +175,37 @@ export class Assembly {
   async step(wallMs: number, onOutput?: (f: OutputFile, linkedTo: string | null) => void): Promise<number> {
     let n = 0;
     this.tracker.deferAttribution(true);
-    for (const e of this.merger.drain(this.opts.live ? wallMs : 0, this.opts.live ? lateness : undefined)) {
-      n++;
-      if (isOutputEvent(e)) {
-        // a file's time is not a clock reading: a copied file may carry any mtime
-        let linked: string | null = null;
-        try {
-          linked = this.tracker.pushOutput(e.output);
-        } catch (err) {
-          this.opts.logger.error({ dir: e.output.dir, name: e.output.name, error: (err as Error).message }, 'output file skipped: its handling threw');
+    try {
+      for (const e of this.merger.drain(this.opts.live ? wallMs : 0, this.opts.live ? lateness : undefined)) {
+        n++;
+        if (isOutputEvent(e)) {
+          // a file's time is not a clock reading: a copied file may carry any mtime
+          let linked: string | null = null;
+          try {
+            linked = this.tracker.pushOutput(e.output);
+          } catch (err) {
+            this.opts.logger.error({ dir: e.output.dir, name: e.output.name, error: (err as Error).message }, 'output file skipped: its handling threw');
+          }
+          this.counters.outputFiles++;
+          onOutput?.(e.output, linked);
+          continue;
         }
-        this.counters.outputFiles++;
-        onOutput?.(e.output, linked);
-        continue;
+        this.counters.events++;
+        if (!this.hasMiner || e.spec.role === 'miner') {
+          this.taskClock.observe(e.timeMs);
+          if (e.timeMs > this.minerHandedMs) this.minerHandedMs = e.timeMs;
+        }
+        try {
+          this.opts.beforeEvent?.(e);
+          this.tick();
+          this.tracker.push(e);
+        } catch (err) {
+          this.quarantine(e.file, e.offset, e.end, err, () => entryHash(e), e.type);
+        }
       }
-      this.counters.events++;
-      if (!this.hasMiner || e.spec.role === 'miner') {
-        this.taskClock.observe(e.timeMs);
-        if (e.timeMs > this.minerHandedMs) this.minerHandedMs = e.timeMs;
-      }
-      try {
-        this.opts.beforeEvent?.(e);
-        this.tick();
-        this.tracker.push(e);
-      } catch (err) {
-        this.quarantine(e.file, e.offset, e.end, err, () => entryHash(e), e.type);
-      }
+    } finally {
+      this.solveDeferred();
     }
-    this.solveDeferred();
     this.tick();
     // measured while fresh: a worker may reuse its file name for the next generation
     for (const m of this.tracker.plysToMeasure()) this.tracker.setPlyMeasure(m.id, await measureLinkedPly(m.ply));

@@ -2,8 +2,9 @@
  * The attribution window: events that name no task wait here until the search (attribution/)
  * settles them. An event every consistent assignment gives to one task is applied at once
  * (`determined`); one still open is applied with the best fit (`inferred`) only when every task it
- * could belong to is closed (nothing later can decide), or when it has waited FREEZE_AFTER_MS. A
- * task is written only once no open event could still be its.
+ * could belong to is closed and the next task on each one's loop had time to show its endpoint
+ * (nothing later can decide), when too many wait, or when it has waited FREEZE_AFTER_MS. A task is
+ * written only once no open event could still be its.
  */
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
@@ -16,6 +17,8 @@ import { guessedUntil, incomplete, mayStillWork, type LinkKind, type Task, type 
 const FREEZE_AFTER_MS = 2 * 60_000;
 /** Past this many open events, the oldest open ones are settled by their best fit: the search stays small. */
 const MAX_OPEN_EVENTS = 10;
+/** Tick re-solves (answer deadlines, freezing by age) at most this often, in event time. */
+const RESOLVE_EVERY_MS = 1000;
 /** A closed task's events wait at least this long for what its loop did next (see successorWaitMs). */
 const MIN_SUCCESSOR_WAIT_MS = 2000;
 
@@ -28,8 +31,6 @@ function successorWaitMs(t: Task): number {
   const generation = (t.endedMs ?? t.closedMs ?? t.receivedMs) - (t.generatingMs ?? t.receivedMs);
   return Math.min(FREEZE_AFTER_MS, Math.max(MIN_SUCCESSOR_WAIT_MS, 2 * generation));
 }
-/** Tick re-solves (answer deadlines, freezing by age) at most this often, in event time. */
-const RESOLVE_EVERY_MS = 1000;
 
 /** What applying a settled event to its task means, per kind (the event families provide them). */
 export interface Appliers {
