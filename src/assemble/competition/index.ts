@@ -9,74 +9,22 @@
  * unknown prompt. The state repository's facts (set by the pipeline) give each generation its
  * round and, days later, its duel: each step is a new revision of the same record. No I/O.
  */
-import { z } from 'zod';
 import { competitionStage, competitionWrittenSeconds, emptyRecord, uuidV5, GENERATION_ID_NAMESPACE, type GenerationRecord } from '../../schema';
 import { isoUtc } from '../../parse';
 import type { CompetitionFacts } from '../../parse/competition-state';
-import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { applyPlyResult, applyPlySize, type LinkedPly } from '../ply-output';
 import type { FinishedRecord } from '../finished';
 import { competitionSection, noFacts, settleCompetitionVerdict, verdictFinal } from './verdict';
+import type { CompetitionOptions, CompetitionSnapshot, Held, OutputMeasure, ServiceTask } from './shapes';
+
+export { CompetitionSnapshotSchema, type CompetitionOptions, type CompetitionSnapshot, type OutputMeasure } from './shapes';
 
 /** How far a file's mtime may lag the time a process reads (the kernel's coarse clock: one tick at HZ 100). */
 const MTIME_TICK_MS = 10;
 
 /** The output directory's group name in competition mode. */
 export const COMPETITION_GROUP = 'competition';
-
-export interface CompetitionOptions {
-  /** PM2 app of the generation service (its name goes into metadata.miner_app). */
-  app: string;
-  hotkey: string;
-  host: string;
-  collectorVersion: string;
-  minerVersion: string | null;
-  minerConfig: Record<string, string | number | boolean | null>;
-  /** A file written up to this long after its task completed is that task's. */
-  linkWithinMs: number;
-  /** A task not completed after this long failed. */
-  taskTimeoutMs: number;
-  /** A generation whose verdict is still open after this long is let go (its last revision stands). */
-  holdMs: number;
-}
-
-/** The output file, measured: its hash, and its PLY figures when it is a PLY. */
-export interface OutputMeasure {
-  sha256: string | null;
-  ply: PlyResult | null;
-  /** Why the file could not be read (it changed, it is gone). */
-  error: string | null;
-}
-
-const ServiceTaskSchema = z.object({
-  receivedMs: z.number(),
-  receivedText: z.string(),
-  file: z.string(),
-  offset: z.number(),
-  timing: z.record(z.string(), z.number().nullable()),
-  sources: z.array(z.object({ event: z.string(), file: z.string(), offset: z.number() })),
-  completedMs: z.number().nullable(),
-});
-type ServiceTask = z.infer<typeof ServiceTaskSchema>;
-
-const HeldSchema = z.object({
-  record: z.custom<GenerationRecord>((v) => typeof v === 'object' && v !== null),
-  timeMs: z.number(),
-  output: z.custom<LinkedPly>((v) => typeof v === 'object' && v !== null).nullable(),
-  measured: z.boolean(),
-  /** What the last written version said (its stage, outcome and round): an unchanged one is not written again. */
-  emitted: z.string().nullable(),
-});
-type Held = z.infer<typeof HeldSchema>;
-
-export const CompetitionSnapshotSchema = z.object({
-  current: ServiceTaskSchema.nullable(),
-  completed: z.array(ServiceTaskSchema),
-  held: z.array(HeldSchema),
-  occurrences: z.array(z.tuple([z.string(), z.number()])),
-});
-export type CompetitionSnapshot = z.infer<typeof CompetitionSnapshotSchema>;
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 /** The exception's own line: a Python traceback ends with it. */

@@ -282,37 +282,3 @@ export function incomplete(t: Task, reason: string): void {
   p.incomplete = true;
   if (!p.incomplete_reasons.includes(reason)) p.incomplete_reasons.push(reason);
 }
-
-/** How long a worker may still be at a request the miner abandoned (event time). */
-const ABANDONED_WORK_MS = 10 * 60_000;
-
-/**
- * A task the miner abandoned (it restarted) may still be finished by its worker, whose late lines are
- * its, not the next task's: it stays open to them for a while, unless the input ends.
- */
-export function mayStillWork(cx: TrackerContext, t: Task): boolean {
-  const now = Math.max(cx.book.lastMs, cx.book.tickMs);
-  return (
-    !!t.interrupted &&
-    !cx.book.draining &&
-    t.phase !== 'feedback' &&
-    now - (t.closedMs ?? 0) < ABANDONED_WORK_MS &&
-    workerEvidenceMayCome(cx, t.group)
-  );
-}
-
-/** Worker lines or output files of this group (any group, if unknown) are read: later evidence may come. */
-function workerEvidenceMayCome(cx: TrackerContext, group: string | null): boolean {
-  const read = [...cx.opts.workerGroups, ...cx.opts.outputGroups];
-  return group === null ? read.length > 0 : read.includes(group);
-}
-
-/**
- * How long a task a best fit touched might have lived under another fit: to its close if a named line
- * closed it (its feedback, an interruption), else (a submit failure, itself perhaps a guess) as long
- * as a task may run.
- */
-export function guessedUntil(cx: TrackerContext, t: Task): number {
-  const named = t.phase === 'feedback' || !!t.interrupted;
-  return named && t.closedMs != null ? t.closedMs : t.receivedMs + cx.opts.taskTimeoutMs;
-}

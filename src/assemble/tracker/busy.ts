@@ -1,7 +1,8 @@
 /**
  * How long each task kept its miner loop busy, as far as the lines make sure: what the attribution
  * window tells the search about tasks outside the part it solves (their endpoints' spans, the count
- * of busy loops).
+ * of busy loops); and how long a task's events may still come (a worker finishing what the miner
+ * abandoned, a lifetime decided under a guess).
  */
 import { endpointKey, type LoopCount, type WindowTask, type WrittenSpan } from './attribution';
 import type { Task, TrackerContext } from './book';
@@ -63,4 +64,38 @@ function mostAtOnce(spans: { fromMs: number; toMs: number }[]): number {
   let most = 0;
   for (const { fromMs: at } of spans) most = Math.max(most, spans.filter((s) => s.fromMs <= at && at < Math.max(s.toMs, s.fromMs + 1)).length);
   return most;
+}
+
+/** How long a worker may still be at a request the miner abandoned (event time). */
+const ABANDONED_WORK_MS = 10 * 60_000;
+
+/**
+ * A task the miner abandoned (it restarted) may still be finished by its worker, whose late lines are
+ * its, not the next task's: it stays open to them for a while, unless the input ends.
+ */
+export function mayStillWork(cx: TrackerContext, t: Task): boolean {
+  const now = Math.max(cx.book.lastMs, cx.book.tickMs);
+  return (
+    !!t.interrupted &&
+    !cx.book.draining &&
+    t.phase !== 'feedback' &&
+    now - (t.closedMs ?? 0) < ABANDONED_WORK_MS &&
+    workerEvidenceMayCome(cx, t.group)
+  );
+}
+
+/** Worker lines or output files of this group (any group, if unknown) are read: later evidence may come. */
+function workerEvidenceMayCome(cx: TrackerContext, group: string | null): boolean {
+  const read = [...cx.opts.workerGroups, ...cx.opts.outputGroups];
+  return group === null ? read.length > 0 : read.includes(group);
+}
+
+/**
+ * How long a task a best fit touched might have lived under another fit: to its close if a named line
+ * closed it (its feedback, an interruption), else (a submit failure, itself perhaps a guess) as long
+ * as a task may run.
+ */
+export function guessedUntil(cx: TrackerContext, t: Task): number {
+  const named = t.phase === 'feedback' || !!t.interrupted;
+  return named && t.closedMs != null ? t.closedMs : t.receivedMs + cx.opts.taskTimeoutMs;
 }

@@ -3,11 +3,11 @@
  * the timeouts; the outbox itself (drained by the pipeline, put back when the store failed).
  */
 import type { MinerEvent } from '../../schema';
-import { guessedUntil, mayStillWork, type FinishedRecord, type Task, type TrackerContext } from './book';
+import type { FinishedRecord, Task, TrackerContext } from './book';
 import { endpointKey } from './attribution';
 import { settleVerdict } from './settle';
 import { awaitsAttribution } from './window';
-import { loopFreedAt, surelyBusyUntil } from './busy';
+import { guessedUntil, loopFreedAt, mayStillWork, surelyBusyUntil } from './busy';
 
 /** A finished task waits at most this long (wall) past the link window for its output file. */
 const OUTPUT_MAX_WAIT_MS = 30_000;

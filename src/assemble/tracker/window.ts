@@ -9,9 +9,9 @@
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type ItemAnswer, type WindowItem, type WindowTask } from './attribution';
-import { loopCount, loopFreedAt, openSpans } from './busy';
+import { guessedUntil, loopCount, loopFreedAt, mayStillWork, openSpans } from './busy';
 import { narrowHotkeyUid, validatorHotkeyOf } from './validators';
-import { guessedUntil, incomplete, mayStillWork, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
+import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 
 /** An open event is settled with its best fit after this much event time: later evidence rarely comes. */
 const FREEZE_AFTER_MS = 2 * 60_000;
