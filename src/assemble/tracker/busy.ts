@@ -4,7 +4,7 @@
  * of busy loops); and how long a task's events may still come (a worker finishing what the miner
  * abandoned, a lifetime decided under a guess).
  */
-import { endpointKey, type LoopCount, type WindowTask, type WrittenSpan } from './attribution';
+import { busyAt, endpointKey, type LoopCount, type WindowTask, type WrittenSpan } from './attribution';
 import type { Task, TrackerContext } from './book';
 
 /**
@@ -22,16 +22,18 @@ export function loopFreedAt(t: Task): number | null {
  * another part of the window cannot have run there meanwhile.
  */
 export function openSpans(tasks: Task[]): WrittenSpan[] {
-  const out: WrittenSpan[] = [];
-  for (const t of tasks) {
-    if (t.guessed) continue;
+  return tasks.flatMap((t) => {
+    if (t.guessed) return [];
     const cut = t.interrupted ? t.closedMs : null;
     // an end not settled yet may be any open end item: only its generating line is sure
-    const toMs = loopFreedAt(t) ?? t.endedMs ?? cut ?? t.generatingMs ?? t.receivedMs;
-    if (t.group) out.push({ id: t.id, key: endpointKey('g', t.group), fromMs: t.receivedMs, toMs, sure: true });
-    if (t.url) out.push({ id: t.id, key: endpointKey('u', t.url), fromMs: t.receivedMs, toMs, sure: true });
-  }
-  return out;
+    return endpointSpans(t, loopFreedAt(t) ?? t.endedMs ?? cut ?? t.generatingMs ?? t.receivedMs, true);
+  });
+}
+
+/** A task's spans, from its received line to `toMs`, on the endpoints it is known at (its worker group, the URL an endpoint error named). */
+export function endpointSpans(t: Task, toMs: number, sure: boolean): WrittenSpan[] {
+  const keys = [...(t.group ? [endpointKey('g', t.group)] : []), ...(t.url ? [endpointKey('u', t.url)] : [])];
+  return keys.map((key) => ({ id: t.id, key, fromMs: t.receivedMs, toMs, sure }));
 }
 
 /**
@@ -46,24 +48,22 @@ export function surelyBusyUntil(t: Task): number {
 
 /**
  * The loops of the miner's current run (as many as it announced endpoints; more if its tasks were
- * surely busy more at once: a modified miner may run several per endpoint), and the tasks outside
- * this part that keep some busy. Null when the run announced none.
+ * surely busy more at once: a modified miner may run several per endpoint), and every open and
+ * written task's sure busy time. Null when the run announced none.
  */
-export function loopCount(cx: TrackerContext, all: Task[], part: WindowTask[], sinceMs: number): LoopCount | null {
+export function runLoops(cx: TrackerContext, all: Task[], sinceMs: number): { loops: number; written: LoopCount['busy']; open: Map<string, LoopCount['busy'][number]> } | null {
   const announced = cx.book.runEndpoints.length;
   if (!announced) return null;
-  const inPart = new Set(part.map((t) => t.id));
-  const sure = (ts: Task[]) => ts.map((t) => ({ fromMs: t.receivedMs, toMs: surelyBusyUntil(t) }));
   const written = cx.book.writtenBusy.filter((b) => b.toMs > sinceMs);
-  const busy = [...written, ...sure(all.filter((t) => !inPart.has(t.id)))];
-  return { loops: Math.max(announced, mostAtOnce([...written, ...sure(all)])), busy };
+  const open = new Map(all.map((t) => [t.id, { fromMs: t.receivedMs, toMs: surelyBusyUntil(t) }]));
+  const every = [...written, ...open.values()];
+  return { loops: Math.max(announced, ...every.map((b) => busyAt(every, b.fromMs))), written, open };
 }
 
-/** The most intervals that hold one instant. */
-function mostAtOnce(spans: { fromMs: number; toMs: number }[]): number {
-  let most = 0;
-  for (const { fromMs: at } of spans) most = Math.max(most, spans.filter((s) => s.fromMs <= at && at < Math.max(s.toMs, s.fromMs + 1)).length);
-  return most;
+/** What a part of the window searches with: the run's loops, and the tasks outside the part that keep some busy. */
+export function loopCount(run: NonNullable<ReturnType<typeof runLoops>>, part: WindowTask[]): LoopCount {
+  const inPart = new Set(part.map((t) => t.id));
+  return { loops: run.loops, busy: [...run.written, ...[...run.open].filter(([id]) => !inPart.has(id)).map(([, b]) => b)] };
 }
 
 /** How long a worker may still be at a request the miner abandoned (event time). */

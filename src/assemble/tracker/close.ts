@@ -4,10 +4,9 @@
  */
 import type { MinerEvent } from '../../schema';
 import type { FinishedRecord, Task, TrackerContext } from './book';
-import { endpointKey } from './attribution';
 import { settleVerdict } from './settle';
 import { awaitsAttribution } from './window';
-import { guessedUntil, loopFreedAt, mayStillWork, surelyBusyUntil } from './busy';
+import { endpointSpans, guessedUntil, loopFreedAt, mayStillWork, surelyBusyUntil } from './busy';
 
 /** A finished task waits at most this long (wall) past the link window for its output file. */
 const OUTPUT_MAX_WAIT_MS = 30_000;
@@ -62,11 +61,9 @@ const WRITTEN_SPANS_KEPT = 64;
  */
 function rememberSpan(cx: TrackerContext, t: Task): void {
   cx.book.writtenBusy = [...cx.book.writtenBusy, { fromMs: t.receivedMs, toMs: surelyBusyUntil(t) }].slice(-WRITTEN_SPANS_KEPT);
-  const keys = [...(t.group ? [endpointKey('g', t.group)] : []), ...(t.url ? [endpointKey('u', t.url)] : [])];
-  if (!keys.length) return;
   const toMs = loopFreedAt(t) ?? t.endedMs ?? (t.interrupted === 'miner_restarted' ? t.closedMs : null) ?? t.receivedMs;
-  const spans = keys.map((key) => ({ id: t.id, key, fromMs: t.receivedMs, toMs, sure: !t.guessed }));
-  cx.book.writtenSpans = [...cx.book.writtenSpans, ...spans].slice(-WRITTEN_SPANS_KEPT);
+  const spans = endpointSpans(t, toMs, !t.guessed);
+  if (spans.length) cx.book.writtenSpans = [...cx.book.writtenSpans, ...spans].slice(-WRITTEN_SPANS_KEPT);
 }
 
 /** Written tasks kept for a feedback that comes after all (memory only), at most this many and this old. */

@@ -98,7 +98,5 @@ export function settleOutputSize(t: Task): void {
   const kind = (event: string) => t.record.provenance.links.find((l) => l.event === event)?.link;
   const line = kind('generation_completed');
   if (line === undefined || line === 'inferred' || kind('ply_written') !== 'inferred') return;
-  const out = t.record.generation.output;
-  out.file_size_bytes = t.endBytes;
-  out.file_size_mb = Math.round((t.endBytes / 1048576) * 1e6) / 1e6;
+  applyPlySize(t.record, t.endBytes);
 }

@@ -9,7 +9,7 @@
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type ItemAnswer, type WindowItem, type WindowTask } from './attribution';
-import { guessedUntil, loopCount, loopFreedAt, mayStillWork, openSpans } from './busy';
+import { guessedUntil, loopCount, loopFreedAt, mayStillWork, openSpans, runLoops } from './busy';
 import { narrowHotkeyUid, validatorHotkeyOf } from './validators';
 import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 
@@ -126,9 +126,10 @@ export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.last
     const merged: Attribution = { leaves: 1, truncated: false, items: new Map(), ended: new Map() };
     let received = false;
     let contradiction: WindowItem[] | null = null;
+    const run = runLoops(cx, tasks, since);
     for (const part of components(tasks.map((t) => toWindowTask(cx, t, true)), book.window.map((w) => w.item), limits)) {
       const strict = part.tasks.map((t) => ({ ...t, canEnd: tasks.find((x) => x.id === t.id)!.phase !== 'received' }));
-      const loops = loopCount(cx, tasks, part.tasks, since);
+      const loops = run && loopCount(run, part.tasks);
       let res = book.solveMemo.solve(strict, part.items, nowMs, limits, spans, loops);
       // a task whose generating line was lost may take an end
       if (!res.leaves && strict.some((t) => !t.canEnd)) {

@@ -1,5 +1,5 @@
 /** The mutable state of one branch of the search (undone on the way back), and what it allows. */
-import { endpointKey, type Answer, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
+import { busyAt, endpointKey, type Answer, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
 
 export class Branch {
   readonly end = new Map<string, Ends>();
@@ -183,11 +183,10 @@ export class Branch {
     const lc = this.loopCount;
     if (!lc) return true;
     if (!this.instants) {
-      const outside = lc.busy.map((b) => [b.fromMs, Math.max(b.toMs, b.fromMs + 1)] as const);
       const since = Math.min(...this.tasks.map((t) => t.receivedMs));
-      const at = [...new Set([...this.tasks.map((t) => t.receivedMs), ...outside.map(([from]) => from)])].filter((x) => x >= since).sort((x, y) => x - y);
+      const at = [...new Set([...this.tasks.map((t) => t.receivedMs), ...lc.busy.map((b) => b.fromMs)])].filter((x) => x >= since).sort((x, y) => x - y);
       this.instants = Float64Array.from(at);
-      this.outsideAt = Int32Array.from(at.map((x) => outside.filter(([from, to]) => from <= x && x < to).length));
+      this.outsideAt = Int32Array.from(at.map((x) => busyAt(lc.busy, x)));
     }
     const instants = this.instants;
     const lo = changed ? changed.receivedMs : -Infinity;

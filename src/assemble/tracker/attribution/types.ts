@@ -92,6 +92,13 @@ export interface LoopCount {
   busy: { fromMs: number; toMs: number }[];
 }
 
+/** How many of `spans` hold the instant `at` (a span holds its start at least). */
+export function busyAt(spans: readonly { fromMs: number; toMs: number }[], at: number): number {
+  let n = 0;
+  for (const s of spans) if (s.fromMs <= at && at < Math.max(s.toMs, s.fromMs + 1)) n++;
+  return n;
+}
+
 export type WindowItem =
   /** `late`: the miner gave up waiting (a timeout, a dropped connection): the worker may still be at it. */
   | { kind: 'end'; key: string; timeMs: number; completed: boolean; late: boolean; binding: Binding | null; bytes: number | null }
