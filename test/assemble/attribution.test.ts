@@ -37,7 +37,7 @@ const answer = (key: string, group: string, timeMs: number, durationMs: number |
   key,
   timeMs,
   group,
-  answer: true,
+  answerMs: timeMs,
   durationMs,
   startMs: durationMs === null ? null : timeMs - durationMs,
   promptKind: null,

@@ -24,6 +24,8 @@ export const WindowEntrySchema = z.object({
   item: z.custom<WindowItem>(isObject),
   /** The log line, without its long field (end, submit failure and worker items). */
   event: z.custom<LogEvent>(isObject).nullable(),
+  /** Earlier lines of the same worker request, joined to this entry (see workers.ts): applied with it. */
+  earlier: z.array(z.custom<LogEvent>(isObject)).optional(),
   /** The output file (file items), and its figures once measured. */
   file: z.custom<OutputFile>(isObject).nullable(),
   measure: z.custom<PlyResult>(isObject).nullable().optional(),
@@ -153,7 +155,7 @@ export class TaskBook {
   /** Written tasks of the current run: each kept a loop busy at least this long (window.ts, surelyBusyUntil). */
   writtenBusy: { fromMs: number; toMs: number }[] = [];
   /** Per worker group, the ` Generation took` seconds of the request it is answering (memory only). */
-  workerSeconds = new Map<string, { seconds: number; timeMs: number }>();
+  workerSeconds = new Map<string, { seconds: number; timeMs: number; key: string }>();
   /** Until this event time, a task may be missing from the book (PM2 destroyed its prompt lines): nothing is determined. */
   doubtUntilMs = 0;
   /** The clock of the last tick (event time while catching up, the wall clock after). */

@@ -85,7 +85,8 @@ export class Tracker {
     }
     if (cx.book.awaitingDetail && e.spec.role === 'miner' && e.type !== 'feedback_detail') closeFeedback(cx);
     if (e.spec.role === 'worker') {
-      enter(cx, APPLIERS, { item: workerItem(cx, e), event: e, file: null });
+      const { item, sameRequestAs } = workerItem(cx, e);
+      enter(cx, APPLIERS, { item, event: e, file: null }, sameRequestAs);
       return;
     }
     switch (e.type) {

@@ -91,9 +91,20 @@ function withoutGuesses(w: WindowTask, t: Task): WindowTask {
 
 const limitsOf = (cx: TrackerContext) => ({ ...DEFAULT_LIMITS, maxAnswerLagMs: cx.opts.maxAnswerLagMs });
 
-/** Adds an event to the window and settles what can be settled. */
-export function enter(cx: TrackerContext, ap: Appliers, entry: Omit<WindowEntry, 'candidates'>): void {
-  cx.book.window.push({ ...entry, event: entry.event ? { ...entry.event, long: null } : null, candidates: [] });
+/**
+ * Adds an event to the window and settles what can be settled. A line of the same worker request as
+ * an entry still waiting (`joins`: that entry's key) joins it: one item per request keeps the window,
+ * and the search, small (with worker logs a request is most of a task's unnamed lines).
+ */
+export function enter(cx: TrackerContext, ap: Appliers, entry: Omit<WindowEntry, 'candidates'>, joins: string | null = null): void {
+  const event = entry.event ? { ...entry.event, long: null } : null;
+  const open = joins === null ? undefined : cx.book.window.find((w) => w.item.key === joins);
+  if (open && event) {
+    open.earlier = [...(open.earlier ?? []), open.event!];
+    open.event = event;
+    // timed by its first line: the task was generating then
+    open.item = { ...entry.item, timeMs: Math.min(open.item.timeMs, entry.item.timeMs) } as WindowItem;
+  } else cx.book.window.push({ ...entry, event, candidates: [] });
   if (cx.book.deferSolve) cx.book.solveDue = true;
   else attribute(cx, ap);
 }
@@ -169,7 +180,7 @@ function letGo(cx: TrackerContext, w: WindowEntry): void {
       incomplete(t, 'generation_end_not_seen');
     }
   } else if (it.kind === 'file') cx.book.counters.outputFilesWithoutTask++;
-  else cx.book.counters.eventsWithoutTask++;
+  else cx.book.counters.eventsWithoutTask += 1 + (w.earlier?.length ?? 0);
 }
 
 function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attribution, nowMs: number, receivedCanEnd: boolean): void {
@@ -259,7 +270,7 @@ function apply(cx: TrackerContext, ap: Appliers, w: WindowEntry, t: Task, how: L
       ap.submitFailure(cx, t, w.event!, how);
       return;
     case 'worker':
-      ap.worker(cx, t, w.event!, how, it);
+      for (const e of [...(w.earlier ?? []), w.event!]) ap.worker(cx, t, e, how, it);
       return;
     case 'file':
       ap.file(cx, t, w.file!, how, w.measure ?? null);

@@ -21,15 +21,17 @@ const SAVING = 'generation.timing.saving_time';
  * ` Saving and encoding took` (with ` Generation took` before it, the two its own measure of the
  * request), a custom worker's total, or its rejection before submission.
  */
-export function workerItem(cx: TrackerContext, e: LogEvent): WorkerItem {
+export function workerItem(cx: TrackerContext, e: LogEvent): { item: WorkerItem; sameRequestAs: string | null } {
   const group = e.spec.group;
   const seconds = cx.book.workerSeconds;
   const set = e.set;
   let durationMs: number | null = null;
   let startMs: number | null = null;
   let answer = false;
+  let sameRequestAs: string | null = null;
+  const key = `${e.file}#${e.offset}`;
   if (typeof set[GENERATION] === 'number') {
-    seconds.set(group, { seconds: set[GENERATION], timeMs: e.timeMs });
+    seconds.set(group, { seconds: set[GENERATION], timeMs: e.timeMs, key });
     startMs = e.timeMs - set[GENERATION] * 1000;
   }
   if (typeof set[SAVING] === 'number') {
@@ -38,24 +40,28 @@ export function workerItem(cx: TrackerContext, e: LogEvent): WorkerItem {
     // the two lines are of one request only if the saving line comes as long after as saving took
     // (a dropped line must not pair one request's generation with the next one's saving)
     const apart = gen ? e.timeMs - gen.timeMs - set[SAVING] * 1000 : Infinity;
-    if (gen && Math.abs(apart) <= SAME_REQUEST_SLACK_MS) durationMs = (gen.seconds + set[SAVING]) * 1000;
+    if (gen && Math.abs(apart) <= SAME_REQUEST_SLACK_MS) {
+      durationMs = (gen.seconds + set[SAVING]) * 1000;
+      sameRequestAs = gen.key;
+    }
     seconds.delete(group);
   } else if (typeof set[TOTAL] === 'number') {
     answer = true;
     durationMs = set[TOTAL] * 1000;
   } else if (rejects(set)) answer = true;
   const kind = str(e.fields.prompt_kind);
-  return {
+  const item: WorkerItem = {
     kind: 'worker',
-    key: `${e.file}#${e.offset}`,
+    key,
     timeMs: e.timeMs,
     group,
-    answer,
+    answerMs: answer ? e.timeMs : null,
     durationMs,
     startMs: durationMs !== null ? e.timeMs - durationMs : startMs,
     promptKind: kind === 'image' ? 'IMAGE-TO-3D' : kind === 'text' ? 'TEXT-TO-3D' : null,
     promptChars: num(e.fields.prompt_chars),
   };
+  return { item, sameRequestAs };
 }
 
 function rejects(set: Record<string, FieldValue>): boolean {
@@ -65,8 +71,8 @@ function rejects(set: Record<string, FieldValue>): boolean {
 /** A settled worker line: its task runs on that worker; the fields its rule sets. */
 export function applyWorker(_cx: TrackerContext, t: Task, e: LogEvent, how: LinkKind, item: WorkerItem): void {
   t.group ??= e.spec.group;
-  if (item.answer) {
-    t.answerMs = item.timeMs;
+  if (item.answerMs !== null) {
+    t.answerMs = item.answerMs;
     t.durationMs = item.durationMs;
   }
   link(t, e, how);

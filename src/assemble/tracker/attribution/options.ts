@@ -31,13 +31,7 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
         if (!t.canEnd || br.end.has(t.id) || br.closedBefore(t, it.timeMs) || t.startMs > it.timeMs + limits.slackMs) continue;
         if (it.binding && !br.canBind(t, it.binding, it.timeMs)) continue;
         const a = br.answer.get(t.id);
-        if (a && (it.timeMs < a.timeMs - limits.slackMs || it.timeMs - a.timeMs > limits.maxAnswerLagMs)) continue;
-        // the worker's own measure of the request lies inside the miner's interval, short of it by the
-        // request's and the answer's transfer at most
-        if (a && a.durationMs !== null) {
-          const gap = it.timeMs - t.startMs - a.durationMs;
-          if (gap < -limits.slackMs || gap > limits.maxAnswerLagMs) continue;
-        }
+        if (a && !answerFits(t, it.timeMs, a, limits)) continue;
         const unbind = br.bindTo(t, it.binding);
         const clash = [...br.bind.get(t.id)!].some(([ns, value]) => br.overlaps(t, ns, value, it.timeMs));
         unbind();
@@ -104,15 +98,17 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
           continue;
         }
         if (!workerLineFits(t, it, limits)) continue;
-        if (it.answer && (br.answer.has(t.id) || (!after && e && it.timeMs > e.timeMs + limits.slackMs))) continue;
+        const a: Answer | null = it.answerMs === null ? null : { timeMs: it.answerMs, durationMs: it.durationMs };
+        if (a && (br.answer.has(t.id) || (!after && e && !answerFits(t, e.timeMs, a, limits)))) continue;
         out.push({
           id: t.id,
-          cost: (after ? 1 : 0) + (it.startMs !== null ? (10 * Math.abs(it.startMs - t.startMs)) / 1000 : 0),
+          // an answer to a task whose end is already placed pairs with it here (else at its end)
+          cost: (after ? 1 : 0) + (it.startMs !== null ? (10 * Math.abs(it.startMs - t.startMs)) / 1000 : 0) + (a && !after && e ? answerCost(t, e.timeMs, a) : 0),
           apply: () => {
             const undo = br.bindTo(t, b);
-            if (it.answer) br.answer.set(t.id, { timeMs: it.timeMs, durationMs: it.durationMs });
+            if (it.answerMs !== null) br.answer.set(t.id, { timeMs: it.answerMs, durationMs: it.durationMs });
             return () => {
-              if (it.answer) br.answer.delete(t.id);
+              if (it.answerMs !== null) br.answer.delete(t.id);
               undo();
             };
           },
@@ -147,7 +143,7 @@ export function otherValidator(t: WindowTask, it: { validatorHotkey: string | nu
 
 /** The one-per-task slot an item fills (its end, its submit failure, its answer, its file), if any. */
 export function slotOf(it: WindowItem): string | null {
-  if (it.kind === 'worker') return it.answer ? 'answer' : null;
+  if (it.kind === 'worker') return it.answerMs !== null ? 'answer' : null;
   return it.kind === 'close' ? null : it.kind;
 }
 
@@ -159,10 +155,23 @@ export function slotOf(it: WindowItem): string | null {
  */
 function endCost(t: WindowTask, endMs: number, a: Answer | undefined): number {
   const dur = (endMs - t.startMs) / 1000;
-  let cost = 1e-4 * dur * dur - 0.1 * dur;
-  if (a) {
-    cost += -50 + 10 * Math.max(0, (endMs - a.timeMs) / 1000);
-    if (a.durationMs !== null) cost += 10 * Math.abs(dur - a.durationMs / 1000);
-  }
-  return cost;
+  return 1e-4 * dur * dur - 0.1 * dur + (a ? answerCost(t, endMs, a) : 0);
+}
+
+/** An answer and an end as one pair (see endCost): counted once, by whichever of the two the walk places last. */
+function answerCost(t: WindowTask, endMs: number, a: Answer): number {
+  const dur = (endMs - t.startMs) / 1000;
+  return -50 + 10 * Math.max(0, (endMs - a.timeMs) / 1000) + (a.durationMs !== null ? 10 * Math.abs(dur - a.durationMs / 1000) : 0);
+}
+
+/**
+ * A worker's answer and a miner's end line can be one request's: the end comes after the answer,
+ * within the lag, and the worker's own measure of the request lies inside the miner's interval, short
+ * of it by the request's and the answer's transfer at most.
+ */
+function answerFits(t: WindowTask, endMs: number, a: Answer, limits: AttributionLimits): boolean {
+  if (endMs < a.timeMs - limits.slackMs || endMs - a.timeMs > limits.maxAnswerLagMs) return false;
+  if (a.durationMs === null) return true;
+  const gap = endMs - t.startMs - a.durationMs;
+  return gap >= -limits.slackMs && gap <= limits.maxAnswerLagMs;
 }

@@ -172,7 +172,7 @@ export class SolveMemo {
     const thresholds = [
       ...tasks.map((t) => t.startMs),
       ...tasks.flatMap((t) => (t.fixedAnswerMs === null ? [] : [t.fixedAnswerMs + limits.maxAnswerLagMs])),
-      ...items.flatMap((it) => (it.kind === 'worker' && it.answer ? [it.timeMs + limits.maxAnswerLagMs] : [])),
+      ...items.flatMap((it) => (it.kind === 'worker' && it.answerMs !== null ? [it.answerMs + limits.maxAnswerLagMs] : [])),
     ];
     const key = `${JSON.stringify([tasks, items, limits, spans, loopCount])}|${thresholds.map((x) => (nowMs > x ? 1 : 0)).join('')}`;
     const hit = this.entries.get(key);

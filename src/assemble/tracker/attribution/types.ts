@@ -108,15 +108,16 @@ export type WindowItem =
    */
   | { kind: 'submit_failure'; key: string; timeMs: number; validatorHotkey: string | null; validatorUid: number | null; validatorUids?: number[] | null }
   /**
-   * A worker line of one group. `answer`: the worker answered the request here (its last line
-   * before the response); `durationMs`: the worker's own measure of the request.
+   * A worker request's lines of one group (one line, or the lines of one request joined), timed by
+   * its first. `answerMs`: when the worker answered the request (its last line before the response;
+   * null: not among these lines); `durationMs`: the worker's own measure of the request.
    */
   | {
       kind: 'worker';
       key: string;
       timeMs: number;
       group: string;
-      answer: boolean;
+      answerMs: number | null;
       durationMs: number | null;
       /**
        * When the worker began this request by its own measure (the line's time less the time it says
