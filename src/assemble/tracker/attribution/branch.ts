@@ -164,7 +164,9 @@ export class Branch {
 
   /** A task's busy time in this branch (see loopsKept). */
   private busyUntil(t: WindowTask): number {
-    const freed = Math.min(t.loopFreeMs ?? Infinity, this.submitted.get(t.id) ?? Infinity);
+    // its feedback line names it: its loop was busy until then, whatever guesses its other facts hold
+    const named = t.hadFeedback && t.closedMs !== null ? t.closedMs : Infinity;
+    const freed = Math.min(t.loopFreeMs ?? named, this.submitted.get(t.id) ?? Infinity);
     // a fixed end a best fit gave may be another's: only an end this branch gives is a hypothesis to test
     const end = t.guessed && t.fixedEnd ? undefined : this.end.get(t.id)?.timeMs;
     // with no end, only its generating line is sure: an end line no rule knows may have freed it

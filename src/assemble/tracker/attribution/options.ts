@@ -72,12 +72,14 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
       const late = it.kind === 'file' ? it.lateMs : 0;
       // one task at a time on an endpoint: the task known to run there, if it is generating now, is the
       // only one the miner is waiting for; a worker may still be at one the miner gave up on. One that
-      // ended a moment ago (a file may come late) is a candidate, but another may run there since.
-      const open = br.tasks.filter((t) => !br.closedBefore(t, it.timeMs) && br.generatingAt(t, it.timeMs, early, late));
+      // ended a moment ago (a file may come late) is a candidate, but another may run there since. A
+      // task not seen generating (`canEnd`) never reached a worker.
+      const sent = br.tasks.filter((t) => t.canEnd);
+      const open = sent.filter((t) => !br.closedBefore(t, it.timeMs) && br.generatingAt(t, it.timeMs, early, late));
       const running = open.filter((t) => br.bind.get(t.id)!.get('g') === it.group && br.generatingAt(t, it.timeMs, early, 0));
       const current = running.length ? running : open.filter((o) => br.canBind(o, b, it.timeMs));
       const givenUp =
-        it.kind === 'worker' ? br.tasks.filter((t) => !open.includes(t) && !br.workerClosedBefore(t, it.timeMs) && br.givenUpBefore(t, it.timeMs) && br.canBind(t, b, it.timeMs)) : [];
+        it.kind === 'worker' ? sent.filter((t) => !open.includes(t) && !br.workerClosedBefore(t, it.timeMs) && br.givenUpBefore(t, it.timeMs) && br.canBind(t, b, it.timeMs)) : [];
       for (const t of [...current, ...givenUp]) {
         const e = br.end.get(t.id);
         const after = givenUp.includes(t);
