@@ -14,6 +14,9 @@ export class Branch {
   /** Per endpoint (namespace and value), the tasks bound to it in this branch: the overlap checks look only there. */
   private readonly boundTo = new Map<string, Set<WindowTask>>();
 
+  /** Per guessed task, the endpoints a best fit placed it on (`endpointKey`). */
+  private readonly guessedKeys = new Map<string, Set<string>>();
+
   /** Per task, `spanStarts` gathered once per search. */
   private readonly spanStartsOf = new Map<string, Map<Binding['ns'], Map<string, [number[], number[]]>>>();
 
@@ -31,6 +34,7 @@ export class Branch {
       this.bind.set(t.id, new Map(t.fixedBindings.map((b) => [b.ns, b.value])));
       for (const b of t.fixedBindings) this.boundSet(b.ns, b.value).add(t);
       if (t.fixedAnswerMs !== null) this.answer.set(t.id, { timeMs: t.fixedAnswerMs, durationMs: t.fixedDurationMs });
+      if (t.guessed) this.guessedKeys.set(t.id, new Set(t.fixedBindings.map((b) => endpointKey(b.ns, b.value))));
     }
   }
 
@@ -64,22 +68,24 @@ export class Branch {
   }
 
   /**
-   * Until when the miner's loop of its endpoint is surely busy with a task, as far as the walk knows
+   * Until when the miner's loop of endpoint `key` is surely busy with a task, as far as the walk knows
    * at `nowAt`: up to the line that freed it (its feedback, a submit failure this branch gave it);
    * with none, up to its end, its close or `nowAt` (a task with no end yet is generating; an ended
-   * one may have had no feedback to wait for: upstream logs nothing then).
+   * one may have had no feedback to wait for: upstream logs nothing then). On an endpoint a best fit
+   * placed it on, that place is a guess: its span there stops at its end.
    */
-  private until(id: string, nowAt: number): number {
-    const t = this.byId.get(id)!;
-    const freed = Math.min(t.loopFreeMs ?? Infinity, this.submitted.get(id) ?? Infinity);
-    return Math.min(freed < Infinity ? freed : Math.min(this.endOf(id), t.closedMs ?? Infinity), nowAt);
+  private until(t: WindowTask, key: string, nowAt: number): number {
+    const named = t.hadFeedback && t.closedMs !== null && !this.guessedKeys.get(t.id)?.has(key) ? t.closedMs : Infinity;
+    const freed = Math.min(t.loopFreeMs ?? named, this.submitted.get(t.id) ?? Infinity);
+    return Math.min(freed < Infinity ? freed : Math.min(this.endOf(t.id), t.closedMs ?? Infinity), nowAt);
   }
 
   /** Another task on endpoint `value` whose time on it overlaps `t`'s. */
   overlaps(t: WindowTask, ns: Binding['ns'], value: string, nowAt: number): boolean {
-    const others = this.boundTo.get(endpointKey(ns, value));
+    const key = endpointKey(ns, value);
+    const others = this.boundTo.get(key);
     if (!others) return false;
-    for (const o of others) if (o !== t && o.receivedMs < this.until(t.id, nowAt) && t.receivedMs < this.until(o.id, nowAt)) return true;
+    for (const o of others) if (o !== t && o.receivedMs < this.until(t, key, nowAt) && t.receivedMs < this.until(o, key, nowAt)) return true;
     return false;
   }
 
@@ -91,14 +97,14 @@ export class Branch {
 
   /** Every endpoint runs one task at a time, up to `nowAt`. */
   sequential(nowAt: number): boolean {
-    for (const group of this.boundTo.values()) {
+    for (const [key, group] of this.boundTo) {
       if (group.size < 2) continue;
       const ts = [...group];
       for (let i = 0; i < ts.length; i++)
         for (let j = i + 1; j < ts.length; j++) {
           const a = ts[i]!;
           const b = ts[j]!;
-          if (a.receivedMs < this.until(b.id, nowAt) && b.receivedMs < this.until(a.id, nowAt)) return false;
+          if (a.receivedMs < this.until(b, key, nowAt) && b.receivedMs < this.until(a, key, nowAt)) return false;
         }
     }
     return true;
