@@ -9,6 +9,10 @@ import { DEFAULT_LIMITS, type Attribution, type AttributionLimits, type ItemAnsw
 
 /** What crossing a guessed written span costs an assignment (as a size that differs from the file's). */
 const GUESSED_SPAN_COST = 5;
+/** A task received this soon after a submit failure was most likely pulled by the loop that failure freed. */
+const NEXT_PULL_MS = 100;
+/** What a submit failure costs when the task pulled right after it ran on another endpoint than its task's. */
+const OTHER_LOOP_COST = 1;
 
 /**
  * Every consistent assignment of the window's items to its tasks; per item the answer. Items are
@@ -37,6 +41,28 @@ export function solve(
 
   const mayTake = (t: WindowTask, it: WindowItem) => mayTakeItem(t, it, limits);
 
+  // per submit failure, the tasks received right after it: the next pull of the loop it freed, likely
+  const pulledAfter = order.flatMap((it) => {
+    if (it.kind !== 'submit_failure') return [];
+    const next = tasks.filter((t) => t.receivedMs >= it.timeMs && t.receivedMs <= it.timeMs + NEXT_PULL_MS);
+    return next.length ? [{ key: it.key, next }] : [];
+  });
+  /** A soft fit: a submit failure's task, and the task pulled right after it, on one worker. */
+  const loopFitCost = (): number => {
+    let cost = 0;
+    for (const { key, next } of pulledAfter) {
+      const id = br.choice.get(key);
+      const own = id ? br.bind.get(id)!.get('g') : undefined;
+      if (own === undefined) continue;
+      const elsewhere = (t: WindowTask) => {
+        const g = br.bind.get(t.id)!.get('g');
+        return g !== undefined && g !== own;
+      };
+      if (next.every(elsewhere)) cost += OTHER_LOOP_COST;
+    }
+    return cost;
+  };
+
   /**
    * The loops' count after the walk took item k - 1: checked whole at the root; after that only a
    * task given an end or a submit failure has more busy time, so only its time is counted again.
@@ -54,7 +80,7 @@ export function solve(
     if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept() || !loopsStillKept(order.length)) return false;
     leaves++;
     // a guessed span crossed: possible (the guess may be wrong), a worse fit
-    const cost = br.cost + GUESSED_SPAN_COST * br.spansCrossed(false);
+    const cost = br.cost + GUESSED_SPAN_COST * br.spansCrossed(false) + loopFitCost();
     for (const [id, e] of br.end) {
       const x = endings.get(id)!;
       x.leaves++;
