@@ -107,6 +107,49 @@ describe('solve', () => {
     expect(silent.items.get('E1')).toMatchObject({ link: 'inferred', candidates: 2 });
   });
 
+  it('a worker answer pairs with an end already settled as well as with one still open', () => {
+    // A's end is settled at 15.01 s; the answer at 15 s fits it, and B's end at 16 s stands alone
+    const tasks = [task('A', 0, { fixedEnd: { timeMs: 15010, completed: true, late: false } }), task('B', 5000)];
+    const r = solve(tasks, [answer('W', 'g1', 15000, null), end('E2', 16000)], 16000);
+    expect(r.items.get('W')).toMatchObject({ taskId: 'A', link: 'inferred' });
+    expect(r.items.get('E2')).toMatchObject({ taskId: 'B', link: 'determined' });
+  });
+
+  it('a task not seen generating never reached a worker: its lines are the other task\'s', () => {
+    const r = solve([task('R', 0, { canEnd: false }), task('G', 0)], [answer('W', 'g1', 5000, 4990)], 5000);
+    expect(r.items.get('W')).toMatchObject({ taskId: 'G', link: 'determined' });
+    // where its generating line may have been lost (the caller's second pass), it may be either
+    const relaxed = solve([task('R', 0), task('G', 0)], [answer('W', 'g1', 5000, 4990)], 5000);
+    expect(relaxed.items.get('W')).toMatchObject({ link: 'inferred', candidates: 2 });
+  });
+
+  it('a feedback keeps its task\'s endpoint busy until it even when best fits touched the task', () => {
+    // A ended on u1 at 10 s (only A was generating then) and had its feedback at 12 s; B was received at
+    // 11 s, so a later error on u1 is C's, whether or not a best fit settled some other event of A's
+    const tasks = (guessed: boolean) => [
+      task('A', 0, { closedMs: 12000, hadFeedback: true, loopFreeMs: guessed ? null : 12000, guessed }),
+      task('B', 11000),
+      task('C', 12010),
+    ];
+    const items = [end('E0', 10000, false, 'u1'), close('A', 12000), end('E1', 20000, false, 'u1')];
+    for (const guessed of [false, true]) expect(solve(tasks(guessed), items, 20000).items.get('E1')).toMatchObject({ taskId: 'C', link: 'determined' });
+    // a place on u1 that a best fit gave A is a guess: its span there stops at its end
+    const placed = tasks(true).map((t) => (t.id === 'A' ? { ...t, fixedBindings: [{ ns: 'u' as const, value: 'u1' }], fixedEnd: { timeMs: 10000, completed: false, late: false } } : t));
+    expect(solve(placed, [end('E1', 20000, false, 'u1')], 20000).items.get('E1')).toMatchObject({ link: 'inferred', candidates: 2 });
+  });
+
+  it('a submit failure fits best the task whose worker ran the task pulled right after it', () => {
+    const tasks = [
+      task('A', 0, { fixedBindings: [{ ns: 'g', value: 'g1' }], fixedEnd: { timeMs: 5000, completed: true, late: false } }),
+      task('B', 1000, { fixedBindings: [{ ns: 'g', value: 'g2' }], fixedEnd: { timeMs: 6000, completed: true, late: false } }),
+      task('C', 10005, { fixedBindings: [{ ns: 'g', value: 'g2' }] }),
+    ];
+    const failure: WindowItem = { kind: 'submit_failure', key: 'S', timeMs: 10000, validatorHotkey: null, validatorUid: null };
+    expect(solve(tasks, [failure], 10100).items.get('S')).toMatchObject({ taskId: 'B', link: 'inferred', candidates: 2 });
+    const onG1 = tasks.map((t) => (t.id === 'C' ? { ...t, fixedBindings: [{ ns: 'g' as const, value: 'g1' }] } : t));
+    expect(solve(onG1, [failure], 10100).items.get('S')).toMatchObject({ taskId: 'A', link: 'inferred', candidates: 2 });
+  });
+
   it("a written task's span on its endpoint: no open task there has a line inside it", () => {
     // W (written) ran on g1 from 1 s to its feedback at 12 s; A was received at 8 s, B at 12.01 s:
     // A cannot be on g1 (received inside the span), so g1's answer and the end after it are B's
