@@ -254,5 +254,26 @@ describe('solve', () => {
       expect(solve(ts, its, 60000, undefined, [], { loops: 3, busy }).items.get('E1')).toMatchObject({ taskId: 'A', link: 'determined' });
       expect(solve(ts, its, 60000, undefined, [], { loops: 3, busy: [] }).items.get('E1')).toMatchObject({ link: 'inferred' });
     });
+
+    it('every task ran on one of the endpoints: a task placed nowhere must still fit on one', () => {
+      // endpoints g1-g3: O holds g2 all along, R held g3 until 1.5 s. P (received at 1 s, feedback at
+      // 20 s) could only have run on g1, so the error naming g1 at 10 s is P's, not Q's (Q went to g3)
+      const g = (value: string) => ({ ns: 'g' as const, value });
+      const ts = [
+        task('O', 0, { fixedBindings: [g('g2')], fixedEnd: { timeMs: 4000, completed: true, late: false }, loopFreeMs: 30000, closedMs: 30000, hadFeedback: true }),
+        task('R', 0, { fixedBindings: [g('g3')], fixedEnd: { timeMs: 1200, completed: true, late: false }, loopFreeMs: 1500, closedMs: 1500, hadFeedback: true }),
+        task('P', 1000, { loopFreeMs: 20000, closedMs: 20000, hadFeedback: true }),
+        task('Q', 2000),
+      ];
+      const its: WindowItem[] = [end('X', 5000, false), { ...(end('Y', 10000, false) as Extract<WindowItem, { kind: 'end' }>), binding: g('g1') }];
+      const endpoints = ['g1', 'g2', 'g3'].map((v) => endpointKey('g', v));
+      const placed = solve(ts, its, 20000, undefined, [], { loops: 3, busy: [], endpoints });
+      expect(placed.items.get('Y')).toMatchObject({ taskId: 'P', link: 'determined' });
+      expect(placed.items.get('X')).toMatchObject({ taskId: 'Q', link: 'determined' });
+      // not knowing the endpoints, Y may be Q's
+      expect(solve(ts, its, 20000, undefined, [], { loops: 3, busy: [] }).items.get('Y')).toMatchObject({ link: 'inferred', candidates: 2 });
+      // a fourth loop beyond the known endpoints could have run P
+      expect(solve(ts, its, 20000, undefined, [], { loops: 4, busy: [], endpoints }).items.get('Y')).toMatchObject({ link: 'inferred', candidates: 2 });
+    });
   });
 });

@@ -6,6 +6,7 @@
  */
 import { busyAt, endpointKey, type LoopCount, type WindowTask, type WrittenSpan } from './attribution';
 import type { Task, TrackerContext } from './book';
+import { endpointBinding } from './end';
 
 /**
  * When a line says the miner's loop moved on from `t`: its feedback, its submit failure (a restart is
@@ -51,19 +52,31 @@ export function surelyBusyUntil(t: Task): number {
  * surely busy more at once: a modified miner may run several per endpoint), and every open and
  * written task's sure busy time. Null when the run announced none.
  */
-export function runLoops(cx: TrackerContext, all: Task[], sinceMs: number): { loops: number; written: LoopCount['busy']; open: Map<string, LoopCount['busy'][number]> } | null {
+export function runLoops(
+  cx: TrackerContext,
+  all: Task[],
+  sinceMs: number,
+): { loops: number; endpoints: string[]; written: LoopCount['busy']; open: Map<string, LoopCount['busy'][number]> } | null {
   const announced = cx.book.runEndpoints.length;
   if (!announced) return null;
   const written = cx.book.writtenBusy.filter((b) => b.toMs > sinceMs);
   const open = new Map(all.map((t) => [t.id, { fromMs: t.receivedMs, toMs: surelyBusyUntil(t) }]));
   const every = [...written, ...open.values()];
-  return { loops: Math.max(announced, ...every.map((b) => busyAt(every, b.fromMs))), written, open };
+  const endpoints = [
+    ...new Set(
+      cx.book.runEndpoints.map((url) => {
+        const b = endpointBinding(cx, url);
+        return endpointKey(b.ns, b.value);
+      }),
+    ),
+  ];
+  return { loops: Math.max(announced, ...every.map((b) => busyAt(every, b.fromMs))), endpoints, written, open };
 }
 
 /** What a part of the window searches with: the run's loops, and the tasks outside the part that keep some busy. */
 export function loopCount(run: NonNullable<ReturnType<typeof runLoops>>, part: WindowTask[]): LoopCount {
   const inPart = new Set(part.map((t) => t.id));
-  return { loops: run.loops, busy: [...run.written, ...[...run.open].filter(([id]) => !inPart.has(id)).map(([, b]) => b)] };
+  return { loops: run.loops, endpoints: run.endpoints, busy: [...run.written, ...[...run.open].filter(([id]) => !inPart.has(id)).map(([, b]) => b)] };
 }
 
 /** How long a worker may still be at a request the miner abandoned (event time). */

@@ -1,6 +1,9 @@
 /** The mutable state of one branch of the search (undone on the way back), and what it allows. */
 import { busyAt, endpointKey, type Answer, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
 
+/** Steps the fitting of unplaced tasks to endpoints may take before it allows the branch (see endpointsKept). */
+const ENDPOINT_STEPS = 500;
+
 export class Branch {
   readonly end = new Map<string, Ends>();
   /** Tasks a submit failure closed in this branch, and when. */
@@ -13,6 +16,11 @@ export class Branch {
   readonly byId: Map<string, WindowTask>;
   /** Per endpoint (namespace and value), the tasks bound to it in this branch: the overlap checks look only there. */
   private readonly boundTo = new Map<string, Set<WindowTask>>();
+
+  /** endpointsKept's answers in this search, by how the branch placed the tasks; its buffers. */
+  private readonly fitted = new Map<string, boolean>();
+  private laneBuf: Int32Array | null = null;
+  private toBuf2: Float64Array | null = null;
 
   /** Per guessed task, the endpoints a best fit placed it on (`endpointKey`). */
   private readonly guessedKeys = new Map<string, Set<string>>();
@@ -213,6 +221,85 @@ export class Branch {
       for (let j = 0; j < n; j++) if (from[j]! <= x && x < to[j]! && ++busy > lc.loops) return false;
     }
     return true;
+  }
+
+  /**
+   * Every task ran on one of the run's endpoints, one task at a time on each (`until`): the tasks this
+   * branch places nowhere must still fit somewhere, beside the tasks it places and the sure written
+   * spans (loops beyond the known endpoints take any task). Checked at a leaf; where a task is placed
+   * outside the run's endpoints, or the fitting takes too many steps, it allows the branch.
+   */
+  endpointsKept(nowAt: number): boolean {
+    const lc = this.loopCount;
+    if (!lc?.endpoints?.length) return true;
+    const n = this.tasks.length;
+    const lane = (this.laneBuf ??= new Int32Array(n));
+    const to = (this.toBuf2 ??= new Float64Array(n));
+    let signature = '';
+    let anyFree = false;
+    for (let i = 0; i < n; i++) {
+      const t = this.tasks[i]!;
+      let key: string | null = null;
+      for (const [ns, value] of this.bind.get(t.id)!) {
+        const k = endpointKey(ns, value);
+        // placed outside the run's endpoints, or on two: this cannot tell
+        if (!lc.endpoints.includes(k) || (key !== null && k !== key)) return true;
+        key = k;
+      }
+      lane[i] = key === null ? -1 : lc.endpoints.indexOf(key);
+      const until = Math.max(this.until(t, key ?? '', nowAt), t.receivedMs + 1);
+      to[i] = until;
+      anyFree ||= key === null;
+      signature += `${lane[i]}:${until - t.receivedMs};`;
+    }
+    if (!anyFree) return true;
+    // many leaves of a search place the tasks alike
+    const known = this.fitted.get(signature);
+    if (known !== undefined) return known;
+    const taken = new Map<string, [number, number][]>(lc.endpoints.map((k) => [k, []]));
+    const free: [number, number][] = [];
+    for (let i = 0; i < n; i++) {
+      const x: [number, number] = [this.tasks[i]!.receivedMs, to[i]!];
+      if (lane[i]! < 0) free.push(x);
+      else taken.get(lc.endpoints[lane[i]!]!)!.push(x);
+    }
+    const fits = this.fitFree(taken, free, lc.loops);
+    this.fitted.set(signature, fits);
+    return fits;
+  }
+
+  /** Whether the unplaced tasks' spans fit on the endpoints beside the placed ones (see endpointsKept). */
+  private fitFree(taken: Map<string, [number, number][]>, free: [number, number][], loops: number): boolean {    for (const s of this.spans) if (s.sure && taken.has(s.key) && !this.byId.has(s.id)) taken.get(s.key)!.push([s.fromMs, Math.max(s.toMs, s.fromMs + 1)]);
+    const clear = (lane: [number, number][], [from, to]: [number, number]) => lane.every(([f, u]) => !(f < to && from < u));
+    const lanes = [...taken.values()];
+    // loops beyond the known endpoints are alike: an unplaced task needs only the first empty one
+    const spare = Math.max(0, loops - lanes.length);
+    // per unplaced task, the endpoints the placed tasks leave it; the most constrained are fitted first
+    const options = free.map((x) => ({ x, lanes: lanes.filter((lane) => clear(lane, x)) }));
+    if (!spare && options.some((o) => !o.lanes.length)) return false;
+    options.sort((a, b) => a.lanes.length - b.lanes.length);
+    const extra: [number, number][][] = [];
+    let steps = 0;
+    const tryLane = (lane: [number, number][], i: number): boolean => {
+      lane.push(options[i]!.x);
+      const ok = fit(i + 1);
+      lane.pop();
+      return ok;
+    };
+    const fit = (i: number): boolean => {
+      if (i === options.length || ++steps > ENDPOINT_STEPS) return true;
+      const { x, lanes: open } = options[i]!;
+      for (const lane of [...open, ...extra]) if (clear(lane, x) && tryLane(lane, i)) return true;
+      if (extra.length < spare) {
+        const lane: [number, number][] = [];
+        extra.push(lane);
+        const ok = tryLane(lane, i);
+        extra.pop();
+        if (ok) return true;
+      }
+      return false;
+    };
+    return fit(0);
   }
 
   /** No task crosses a sure written span on its endpoint. */

@@ -77,7 +77,7 @@ export function solve(
 
   /** A consistent assignment reached: its pairs and ends are recorded, and the cheapest kept. */
   const leaf = (): boolean => {
-    if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept() || !loopsStillKept(order.length)) return false;
+    if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept() || !loopsStillKept(order.length) || !br.endpointsKept(nowMs)) return false;
     leaves++;
     // a guessed span crossed: possible (the guess may be wrong), a worse fit
     const cost = br.cost + GUESSED_SPAN_COST * br.spansCrossed(false) + loopFitCost();

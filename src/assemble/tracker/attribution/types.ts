@@ -90,6 +90,8 @@ export interface WrittenSpan {
 export interface LoopCount {
   loops: number;
   busy: { fromMs: number; toMs: number }[];
+  /** The run's endpoints (`endpointKey`), where known: every task ran on one of them (or on a loop beyond them). */
+  endpoints?: string[];
 }
 
 /** How many of `spans` hold the instant `at` (a span holds its start at least). */
