@@ -219,7 +219,7 @@ export function scoreAttribution(truth: TruthLine[], allRecords: GenerationRecor
 
     if (opts.outputFiles && t.ply_path !== null) {
       const got = r.provenance.sources.find((s) => s.event === 'ply_written')?.file ?? null;
-      judge('output_file', got === t.ply_path, endInferred || inferredLink(r, ['ply_written']), t.ply_path, got);
+      judge('output_file', got === t.ply_path, endInferred || inferredLink(r, ['ply_written']) || r.provenance.incomplete_reasons.includes('output_file_ambiguous'), t.ply_path, got);
     }
   }
   return score;

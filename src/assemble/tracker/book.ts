@@ -284,3 +284,10 @@ export function incomplete(t: Task, reason: string): void {
   p.incomplete = true;
   if (!p.incomplete_reasons.includes(reason)) p.incomplete_reasons.push(reason);
 }
+
+/** A reason `incomplete` gave no longer holds. */
+export function completeAgain(t: Task, reason: string): void {
+  const p = t.record.provenance;
+  p.incomplete_reasons = p.incomplete_reasons.filter((x) => x !== reason);
+  p.incomplete = p.incomplete_reasons.length > 0;
+}

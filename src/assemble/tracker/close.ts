@@ -3,7 +3,7 @@
  * the timeouts; the outbox itself (drained by the pipeline, put back when the store failed).
  */
 import type { MinerEvent } from '../../schema';
-import type { FinishedRecord, Task, TrackerContext } from './book';
+import { completeAgain, type FinishedRecord, type Task, type TrackerContext } from './book';
 import { settleVerdict } from './settle';
 import { awaitsAttribution } from './window';
 import { endpointSpans, guessedUntil, loopFreedAt, mayStillWork, surelyBusyUntil } from './busy';
@@ -97,8 +97,7 @@ export function reopenWritten(cx: TrackerContext, isIt: (t: Task) => boolean, at
     if (r.failure_analysis.error_type === 'submit_failed') r.failure_analysis = { failed: false, error_type: null, error_message: null, stack_trace: null };
     book.counters.eventsWithoutTask++;
   }
-  p.incomplete_reasons = p.incomplete_reasons.filter((x) => x !== 'submit_failure_ambiguous');
-  p.incomplete = p.incomplete_reasons.length > 0;
+  completeAgain(t!, 'submit_failure_ambiguous');
   t!.closedMs = null;
   t!.closedAtMs = null;
   book.tasks.push(t!);

@@ -2,7 +2,7 @@
 import type { PlyResult } from '../../ply';
 import type { OutputFile } from '../events';
 import { applyPlyResult, applyPlySize, type LinkedPly } from '../ply-output';
-import { addLink, type LinkKind, type Task, type TrackerContext } from './book';
+import { addLink, completeAgain, type LinkKind, type Task, type TrackerContext } from './book';
 import { release } from './close';
 import { enter, type Appliers } from './window';
 
@@ -50,6 +50,7 @@ export function linkPly(cx: TrackerContext, t: Task, f: OutputFile, how: LinkKin
     t.ply.measured = true;
   }
   settleOutputSize(t);
+  completeAgain(t, 'output_file_ambiguous');
   cx.book.counters.outputFilesLinked++;
 }
 

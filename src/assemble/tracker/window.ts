@@ -17,6 +17,8 @@ import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowE
 const FREEZE_AFTER_MS = 2 * 60_000;
 /** Past this many open events, the oldest open ones are settled by their best fit: the search stays small. */
 const MAX_OPEN_EVENTS = 10;
+/** The reason a best fit's other candidates give (see applySettled), per kind of event. */
+const AMBIGUOUS: Partial<Record<WindowItem['kind'], string>> = { submit_failure: 'submit_failure_ambiguous', file: 'output_file_ambiguous' };
 /** Tick re-solves (answer deadlines, freezing by age) at most this often, in event time. */
 const RESOLVE_EVERY_MS = 1000;
 /** A closed task's events wait at least this long for what its loop did next (see successorWaitMs). */
@@ -244,9 +246,9 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
     if (!sure) for (const id of w.widest) if (byId.has(id)) byId.get(id)!.guessed = true;
     if (w.item.kind === 'submit_failure' && w.item.validatorHotkey)
       narrowHotkeyUid(cx, w.item.validatorHotkey, w.candidates.map((id) => byId.get(id)));
-    // a task that may have been the one that failed to submit: its outcome may be wrong, and says so
-    if (!sure && w.item.kind === 'submit_failure')
-      for (const id of w.widest) if (id !== t.id && byId.has(id)) incomplete(byId.get(id)!, 'submit_failure_ambiguous');
+    // a task that may have been the one that failed to submit, or whose output file this was: its record may be wrong or lack it, and says so
+    const doubt = sure ? undefined : AMBIGUOUS[w.item.kind];
+    if (doubt) for (const id of w.widest) if (id !== t.id && byId.has(id)) incomplete(byId.get(id)!, doubt);
     apply(cx, ap, w, t, how, receivedCanEnd);
   }
   // a feedback line's constraint is kept while its task's end is open
