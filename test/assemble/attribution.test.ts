@@ -274,6 +274,11 @@ describe('solve', () => {
       expect(solve(ts, its, 20000, undefined, [], { loops: 3, busy: [] }).items.get('Y')).toMatchObject({ link: 'inferred', candidates: 2 });
       // a fourth loop beyond the known endpoints could have run P
       expect(solve(ts, its, 20000, undefined, [], { loops: 4, busy: [], endpoints }).items.get('Y')).toMatchObject({ link: 'inferred', candidates: 2 });
+      // O outside the search, its endpoint not known: its busy time must still fit on one
+      const withoutO = ts.filter((t) => t.id !== 'O');
+      const busy = [{ fromMs: 0, toMs: 30000, id: 'O' }];
+      expect(solve(withoutO, its, 20000, undefined, [], { loops: 3, busy, endpoints }).items.get('Y')).toMatchObject({ taskId: 'P', link: 'determined' });
+      expect(solve(withoutO, its, 20000, undefined, [], { loops: 3, busy: [], endpoints }).items.get('Y')).toMatchObject({ link: 'inferred', candidates: 2 });
     });
   });
 });

@@ -153,7 +153,7 @@ export class TaskBook {
   /** Those its current run announced (since its last start): one worker loop each. */
   runEndpoints: string[] = [];
   /** Written tasks of the current run: each kept a loop busy at least this long (window.ts, surelyBusyUntil). */
-  writtenBusy: { fromMs: number; toMs: number }[] = [];
+  writtenBusy: { fromMs: number; toMs: number; id?: string }[] = [];
   /** Per worker group, the ` Generation took` seconds of the request it is answering (memory only). */
   workerSeconds = new Map<string, { seconds: number; timeMs: number; key: string }>();
   /** Until this event time, a task may be missing from the book (PM2 destroyed its prompt lines): nothing is determined. */

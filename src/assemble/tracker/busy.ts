@@ -60,7 +60,7 @@ export function runLoops(
   const announced = cx.book.runEndpoints.length;
   if (!announced) return null;
   const written = cx.book.writtenBusy.filter((b) => b.toMs > sinceMs);
-  const open = new Map(all.map((t) => [t.id, { fromMs: t.receivedMs, toMs: surelyBusyUntil(t) }]));
+  const open = new Map(all.map((t) => [t.id, { fromMs: t.receivedMs, toMs: surelyBusyUntil(t), id: t.id }]));
   const every = [...written, ...open.values()];
   const endpoints = [
     ...new Set(

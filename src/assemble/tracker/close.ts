@@ -60,7 +60,7 @@ const WRITTEN_SPANS_KEPT = 64;
  * no best fit is in its facts.
  */
 function rememberSpan(cx: TrackerContext, t: Task): void {
-  cx.book.writtenBusy = [...cx.book.writtenBusy, { fromMs: t.receivedMs, toMs: surelyBusyUntil(t) }].slice(-WRITTEN_SPANS_KEPT);
+  cx.book.writtenBusy = [...cx.book.writtenBusy, { fromMs: t.receivedMs, toMs: surelyBusyUntil(t), id: t.id }].slice(-WRITTEN_SPANS_KEPT);
   const toMs = loopFreedAt(t) ?? t.endedMs ?? (t.interrupted === 'miner_restarted' ? t.closedMs : null) ?? t.receivedMs;
   const spans = endpointSpans(t, toMs, !t.guessed);
   if (spans.length) cx.book.writtenSpans = [...cx.book.writtenSpans, ...spans].slice(-WRITTEN_SPANS_KEPT);

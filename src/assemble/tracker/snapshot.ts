@@ -25,7 +25,7 @@ export const TrackerSnapshotSchema = z.object({
   window: z.array(WindowEntrySchema).optional(),
   endpointUrls: z.array(z.string()).optional(),
   runEndpoints: z.array(z.string()).optional(),
-  writtenBusy: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
+  writtenBusy: z.array(z.object({ fromMs: z.number(), toMs: z.number(), id: z.string().optional() })).optional(),
   doubtUntilMs: z.number().optional(),
   hotkeyUids: z.array(z.tuple([z.string(), z.number()])).optional(),
   hotkeyUidChoices: z.array(z.tuple([z.string(), z.array(z.number())])).optional(),

@@ -225,9 +225,10 @@ export class Branch {
 
   /**
    * Every task ran on one of the run's endpoints, one task at a time on each (`until`): the tasks this
-   * branch places nowhere must still fit somewhere, beside the tasks it places and the sure written
-   * spans (loops beyond the known endpoints take any task). Checked at a leaf; where a task is placed
-   * outside the run's endpoints, or the fitting takes too many steps, it allows the branch.
+   * branch places nowhere, and the tasks outside the search whose endpoint is not sure (their busy
+   * time is), must still fit somewhere, beside the tasks it places and the sure spans (loops beyond the
+   * known endpoints take any task). Checked at a leaf; where a task is placed outside the run's
+   * endpoints, or the fitting takes too many steps, it allows the branch.
    */
   endpointsKept(nowAt: number): boolean {
     const lc = this.loopCount;
@@ -252,12 +253,13 @@ export class Branch {
       anyFree ||= key === null;
       signature += `${lane[i]}:${until - t.receivedMs};`;
     }
-    if (!anyFree) return true;
+    const outside = (this.outside ??= this.outsideOnEndpoints(lc.endpoints, lc.busy));
+    if (!anyFree && !outside.free.length) return true;
     // many leaves of a search place the tasks alike
     const known = this.fitted.get(signature);
     if (known !== undefined) return known;
-    const taken = new Map<string, [number, number][]>(lc.endpoints.map((k) => [k, []]));
-    const free: [number, number][] = [];
+    const taken = new Map<string, [number, number][]>(lc.endpoints.map((k) => [k, [...outside.taken.get(k)!]]));
+    const free: [number, number][] = [...outside.free];
     for (let i = 0; i < n; i++) {
       const x: [number, number] = [this.tasks[i]!.receivedMs, to[i]!];
       if (lane[i]! < 0) free.push(x);
@@ -268,8 +270,29 @@ export class Branch {
     return fits;
   }
 
+  /**
+   * The tasks outside the search, as endpointsKept counts them (once per search): on their endpoint
+   * where a sure span says it, else placed nowhere, for their sure busy time; only those that reach
+   * the search's tasks' time (leaving some out only makes the check weaker).
+   */
+  private outside: { taken: Map<string, [number, number][]>; free: [number, number][] } | null = null;
+  private outsideOnEndpoints(endpoints: string[], busy: LoopCount['busy']): { taken: Map<string, [number, number][]>; free: [number, number][] } {
+    const since = Math.min(...this.tasks.map((t) => t.receivedMs));
+    const taken = new Map<string, [number, number][]>(endpoints.map((k) => [k, []]));
+    const placed = new Set<string>();
+    for (const s of this.spans) {
+      if (!s.sure || !taken.has(s.key) || this.byId.has(s.id) || s.toMs <= since) continue;
+      taken.get(s.key)!.push([s.fromMs, Math.max(s.toMs, s.fromMs + 1)]);
+      placed.add(s.id);
+    }
+    const free = busy.flatMap((b): [number, number][] =>
+      b.id === undefined || placed.has(b.id) || this.byId.has(b.id) || b.toMs <= since ? [] : [[b.fromMs, Math.max(b.toMs, b.fromMs + 1)]],
+    );
+    return { taken, free };
+  }
+
   /** Whether the unplaced tasks' spans fit on the endpoints beside the placed ones (see endpointsKept). */
-  private fitFree(taken: Map<string, [number, number][]>, free: [number, number][], loops: number): boolean {    for (const s of this.spans) if (s.sure && taken.has(s.key) && !this.byId.has(s.id)) taken.get(s.key)!.push([s.fromMs, Math.max(s.toMs, s.fromMs + 1)]);
+  private fitFree(taken: Map<string, [number, number][]>, free: [number, number][], loops: number): boolean {
     const clear = (lane: [number, number][], [from, to]: [number, number]) => lane.every(([f, u]) => !(f < to && from < u));
     const lanes = [...taken.values()];
     // loops beyond the known endpoints are alike: an unplaced task needs only the first empty one

@@ -89,7 +89,7 @@ export interface WrittenSpan {
  */
 export interface LoopCount {
   loops: number;
-  busy: { fromMs: number; toMs: number }[];
+  busy: { fromMs: number; toMs: number; id?: string }[];
   /** The run's endpoints (`endpointKey`), where known: every task ran on one of them (or on a loop beyond them). */
   endpoints?: string[];
 }
