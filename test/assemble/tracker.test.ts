@@ -442,6 +442,29 @@ describe('one endpoint', () => {
     ]);
   });
 
+  test('an end line and a restart in one batch (ingest defers solving to its end): the end is the open task\'s', async () => {
+    // two endpoints, so the end names no task; only the lamp is still generating when it comes
+    const t = await makeTracker({ endpoints: ENDPOINTS });
+    const lines = [
+      ...start(0, 'a red chair'),
+      ...start(1, 'a blue lamp'),
+      m(10, msg.completed(1000)),
+      m(12, msg.feedback(7, '0.9', 'a red chair')),
+      m(20, msg.completed(2000)),
+      // within the second: no tick solves in between
+      m(20.5, 'Starting with config: ', 'INFO'),
+    ];
+    t.tracker.deferAttribution(true);
+    feed(t.tracker, toEvents(lines));
+    t.tracker.deferAttribution(false);
+    t.tracker.finishAll('input_ended');
+    const records = t.tracker.drainRecords().map((f) => f.record);
+    const lamp = recordOf(records, 'a blue lamp');
+    expect([lamp.outcome, lamp.generation.output.file_size_bytes]).toEqual(['interrupted', 2000]);
+    expect(links(lamp)).toContain('generation_completed:determined:1');
+    expect(t.tracker.counters.eventsWithoutTask).toBe(0);
+  });
+
   test('the same prompt handed out again after a restart is a new task with its own id; the feedback goes to it', async () => {
     const { records } = await run([
       ...start(0, 'a red chair'),

@@ -24,6 +24,8 @@ export function onQuery(cx: TrackerContext, e: LogEvent): void {
 
 /** The miner started (again): every open task was cut short; what they left unsettled is settled now. */
 export function onMinerStarted(cx: TrackerContext, ap: Appliers, e: LogEvent): void {
+  // the events before it are settled among the tasks as they were (a batch may have deferred them)
+  if (cx.book.solveDue) attribute(cx, ap);
   closeFeedback(cx);
   for (const t of cx.book.tasks) addSource(t, e);
   interruptAll(cx, 'miner_restarted');

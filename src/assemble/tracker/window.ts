@@ -282,7 +282,10 @@ function apply(cx: TrackerContext, ap: Appliers, w: WindowEntry, t: Task, how: L
   }
 }
 
-/** Whether an unsettled event could still be this task's (it is not written before). */
+/**
+ * Whether an unsettled event could still be this task's (it is not written before). An event no solve
+ * has reached yet (a batch defers them: no candidates so far) may be anyone's.
+ */
 export function awaitsAttribution(cx: TrackerContext, t: Task): boolean {
-  return cx.book.window.some((w) => (w.item.kind === 'close' ? w.item.taskId === t.id : w.candidates.includes(t.id)));
+  return cx.book.window.some((w) => (w.item.kind === 'close' ? w.item.taskId === t.id : !w.candidates.length || w.candidates.includes(t.id)));
 }
