@@ -84,10 +84,22 @@ function runTracker(s: Schedule): GenerationRecord[] {
     hashers,
     () => ({ skipped: 'disabled' }),
   );
+  // ingest hands events on in batches (one read each), solving the window at each batch's end:
+  // batches of 1-40 events, their sizes drawn from the schedule
+  let left = 0;
+  let draw = s.lastMs % 9973;
   for (const e of merger.drain()) {
+    if (left === 0) {
+      tracker.deferAttribution(false);
+      tracker.deferAttribution(true);
+      draw = (draw * 7919 + 13) % 9973;
+      left = 1 + (draw % 40);
+    }
+    left--;
     tracker.tick(e.timeMs);
     tracker.push(e);
   }
+  tracker.deferAttribution(false);
   if (merger.held) throw new Error(`the merge held ${merger.held} events back`);
   tracker.tick(s.lastMs + DEFAULT_TRACKER_OPTIONS.feedbackTimeoutMs + 1);
   tracker.finishAll('input_ended');
