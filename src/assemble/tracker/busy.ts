@@ -6,7 +6,7 @@
  */
 import { busyAt, endpointKey, type LoopCount, type WindowTask, type WrittenSpan } from './attribution';
 import type { Task, TrackerContext } from './book';
-import { endpointBinding } from './end';
+import { endpointBinding } from './endpoint-binding';
 
 /**
  * When a line says the miner's loop moved on from `t`: its feedback, its submit failure (a restart is

@@ -6,8 +6,8 @@
 import type { ErrorType } from '../../schema';
 import { isoUtc, redactSecrets } from '../../parse';
 import type { LogEvent } from '../events';
-import type { Binding } from './attribution';
 import { link, num, round3, str, type LinkKind, type Task, type TrackerContext } from './book';
+import { endpointBinding } from './endpoint-binding';
 import { settleOutputSize } from './output-link';
 
 const FAILURE_TYPES: Record<string, ErrorType> = {
@@ -97,27 +97,4 @@ function failureMessage(e: LogEvent): string {
     default:
       return String(e.fields.message ?? e.type);
   }
-}
-
-const normUrl = (u: string) => u.replace(/\/+$/, '');
-
-/**
- * The endpoint a URL in a miner line names. The miner logs the URL it posts to, upstream's
- * `urljoin(endpoint, "/generate/")`, where the config and `Worker (url) started` give the endpoint
- * itself: a configured or announced endpoint matches the URL itself or the URL's origin.
- */
-export function endpointBinding(cx: TrackerContext, url: string): Binding {
-  const u = normUrl(url);
-  let origin: string | null = null;
-  try {
-    origin = new URL(u).origin;
-  } catch {
-    origin = null;
-  }
-  const same = (endpoint: string) => {
-    const n = normUrl(endpoint);
-    return n === u || (origin !== null && (n === origin || u.startsWith(`${n}/`)));
-  };
-  for (const [endpoint, group] of Object.entries(cx.opts.endpoints)) if (same(endpoint)) return { ns: 'g', value: group };
-  return { ns: 'u', value: cx.book.endpointUrls.find(same) ?? origin ?? u };
 }

@@ -7,6 +7,7 @@ import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
 import { addSource, num, str, takeQuery, type TrackerContext } from './book';
 import { closeFeedback, interruptAll } from './close';
+import { normUrl } from './endpoint-binding';
 import { attribute, type Appliers } from './window';
 
 /** `finney` or its entrypoint is mainnet; `test`, or a test host (wss://test.finney.opentensor.ai), testnet. */
@@ -74,7 +75,7 @@ export function onCooldown(cx: TrackerContext, e: LogEvent): void {
 export function onWorkerStarted(cx: TrackerContext, e: LogEvent): void {
   const url = str(e.fields.endpoint);
   if (url) {
-    const n = url.replace(/\/+$/, '');
+    const n = normUrl(url);
     if (!cx.book.endpointUrls.includes(n)) cx.book.endpointUrls.push(n);
     if (!cx.book.runEndpoints.includes(n)) cx.book.runEndpoints.push(n);
   }

@@ -1,8 +1,6 @@
 /** The mutable state of one branch of the search (undone on the way back), and what it allows. */
+import { fitsOnEndpoints, outsideOnEndpoints, type Outside, type Span } from './endpoint-fit';
 import { busyAt, endpointKey, type Answer, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
-
-/** Steps the fitting of unplaced tasks to endpoints may take before it allows the branch (see endpointsKept). */
-const ENDPOINT_STEPS = 500;
 
 export class Branch {
   readonly end = new Map<string, Ends>();
@@ -17,8 +15,9 @@ export class Branch {
   /** Per endpoint (namespace and value), the tasks bound to it in this branch: the overlap checks look only there. */
   private readonly boundTo = new Map<string, Set<WindowTask>>();
 
-  /** endpointsKept's answers in this search, by how the branch placed the tasks; its buffers. */
+  /** endpointsKept's answers in this search, by how the branch placed the tasks; the tasks outside the search; its buffers. */
   private readonly fitted = new Map<string, boolean>();
+  private outside: Outside | null = null;
   private laneBuf: Int32Array | null = null;
   private toBuf2: Float64Array | null = null;
 
@@ -253,76 +252,21 @@ export class Branch {
       anyFree ||= key === null;
       signature += `${lane[i]}:${until - t.receivedMs};`;
     }
-    const outside = (this.outside ??= this.outsideOnEndpoints(lc.endpoints, lc.busy));
+    const outside = (this.outside ??= outsideOnEndpoints(this.tasks, this.spans, lc.endpoints, lc.busy));
     if (!anyFree && !outside.free.length) return true;
     // many leaves of a search place the tasks alike
     const known = this.fitted.get(signature);
     if (known !== undefined) return known;
-    const taken = new Map<string, [number, number][]>(lc.endpoints.map((k) => [k, [...outside.taken.get(k)!]]));
-    const free: [number, number][] = [...outside.free];
+    const taken = new Map<string, Span[]>(lc.endpoints.map((k) => [k, [...outside.taken.get(k)!]]));
+    const free: Span[] = [...outside.free];
     for (let i = 0; i < n; i++) {
-      const x: [number, number] = [this.tasks[i]!.receivedMs, to[i]!];
+      const x: Span = [this.tasks[i]!.receivedMs, to[i]!];
       if (lane[i]! < 0) free.push(x);
       else taken.get(lc.endpoints[lane[i]!]!)!.push(x);
     }
-    const fits = this.fitFree(taken, free, lc.loops);
+    const fits = fitsOnEndpoints(taken, free, lc.loops);
     this.fitted.set(signature, fits);
     return fits;
-  }
-
-  /**
-   * The tasks outside the search, as endpointsKept counts them (once per search): on their endpoint
-   * where a sure span says it, else placed nowhere, for their sure busy time; only those that reach
-   * the search's tasks' time (leaving some out only makes the check weaker).
-   */
-  private outside: { taken: Map<string, [number, number][]>; free: [number, number][] } | null = null;
-  private outsideOnEndpoints(endpoints: string[], busy: LoopCount['busy']): { taken: Map<string, [number, number][]>; free: [number, number][] } {
-    const since = Math.min(...this.tasks.map((t) => t.receivedMs));
-    const taken = new Map<string, [number, number][]>(endpoints.map((k) => [k, []]));
-    const placed = new Set<string>();
-    for (const s of this.spans) {
-      if (!s.sure || !taken.has(s.key) || this.byId.has(s.id) || s.toMs <= since) continue;
-      taken.get(s.key)!.push([s.fromMs, Math.max(s.toMs, s.fromMs + 1)]);
-      placed.add(s.id);
-    }
-    const free = busy.flatMap((b): [number, number][] =>
-      b.id === undefined || placed.has(b.id) || this.byId.has(b.id) || b.toMs <= since ? [] : [[b.fromMs, Math.max(b.toMs, b.fromMs + 1)]],
-    );
-    return { taken, free };
-  }
-
-  /** Whether the unplaced tasks' spans fit on the endpoints beside the placed ones (see endpointsKept). */
-  private fitFree(taken: Map<string, [number, number][]>, free: [number, number][], loops: number): boolean {
-    const clear = (lane: [number, number][], [from, to]: [number, number]) => lane.every(([f, u]) => !(f < to && from < u));
-    const lanes = [...taken.values()];
-    // loops beyond the known endpoints are alike: an unplaced task needs only the first empty one
-    const spare = Math.max(0, loops - lanes.length);
-    // per unplaced task, the endpoints the placed tasks leave it; the most constrained are fitted first
-    const options = free.map((x) => ({ x, lanes: lanes.filter((lane) => clear(lane, x)) }));
-    if (!spare && options.some((o) => !o.lanes.length)) return false;
-    options.sort((a, b) => a.lanes.length - b.lanes.length);
-    const extra: [number, number][][] = [];
-    let steps = 0;
-    const tryLane = (lane: [number, number][], i: number): boolean => {
-      lane.push(options[i]!.x);
-      const ok = fit(i + 1);
-      lane.pop();
-      return ok;
-    };
-    const fit = (i: number): boolean => {
-      if (i === options.length || ++steps > ENDPOINT_STEPS) return true;
-      const { x, lanes: open } = options[i]!;
-      for (const lane of [...open, ...extra]) if (clear(lane, x) && tryLane(lane, i)) return true;
-      if (extra.length < spare) {
-        const lane: [number, number][] = [];
-        extra.push(lane);
-        const ok = tryLane(lane, i);
-        extra.pop();
-        if (ok) return true;
-      }
-      return false;
-    };
-    return fit(0);
   }
 
   /** No task crosses a sure written span on its endpoint. */

@@ -1,0 +1,76 @@
+/**
+ * Every task ran on one of the run's endpoints, one task at a time on each: whether the tasks a branch
+ * of the search places nowhere still fit (see Branch.endpointsKept). Pure.
+ */
+import type { LoopCount, WindowTask, WrittenSpan } from './types';
+
+/** A task's time on its endpoint, from..to (ms; to > from). */
+export type Span = [number, number];
+
+/** The tasks outside the search: per endpoint (`endpointKey`) those a sure span places there, and those placed nowhere. */
+export interface Outside {
+  taken: Map<string, Span[]>;
+  free: Span[];
+}
+
+/** Steps the fitting may take before it gives up and allows the branch. */
+const FIT_STEPS = 500;
+
+/**
+ * The tasks outside the search (`tasks`), once per search: on their endpoint where a sure span says
+ * it, else placed nowhere, for their sure busy time; only those that reach the search's tasks' time
+ * (leaving some out only makes the check weaker).
+ */
+export function outsideOnEndpoints(tasks: WindowTask[], spans: WrittenSpan[], endpoints: string[], busy: LoopCount['busy']): Outside {
+  const inSearch = new Set(tasks.map((t) => t.id));
+  const since = Math.min(...tasks.map((t) => t.receivedMs));
+  const taken = new Map<string, Span[]>(endpoints.map((k) => [k, []]));
+  const placed = new Set<string>();
+  for (const s of spans) {
+    if (!s.sure || !taken.has(s.key) || inSearch.has(s.id) || s.toMs <= since) continue;
+    taken.get(s.key)!.push([s.fromMs, Math.max(s.toMs, s.fromMs + 1)]);
+    placed.add(s.id);
+  }
+  const free = busy.flatMap((b): Span[] =>
+    b.id === undefined || placed.has(b.id) || inSearch.has(b.id) || b.toMs <= since ? [] : [[b.fromMs, Math.max(b.toMs, b.fromMs + 1)]],
+  );
+  return { taken, free };
+}
+
+/**
+ * Whether the `free` spans can each go on an endpoint (`taken`: the spans already on each) or on one
+ * of the loops beyond them (`loops` in all), no two overlapping on one. A backtracking search, most
+ * constrained span first; past FIT_STEPS it answers yes (a branch is only ever cut on a proof).
+ */
+export function fitsOnEndpoints(taken: Map<string, Span[]>, free: Span[], loops: number): boolean {
+  const clear = (lane: Span[], [from, to]: Span) => lane.every(([f, u]) => !(f < to && from < u));
+  const lanes = [...taken.values()];
+  // loops beyond the known endpoints are alike: a span needs only the first empty one
+  const spare = Math.max(0, loops - lanes.length);
+  // per span, the endpoints the placed spans leave it
+  const options = free.map((x) => ({ x, lanes: lanes.filter((lane) => clear(lane, x)) }));
+  if (!spare && options.some((o) => !o.lanes.length)) return false;
+  options.sort((a, b) => a.lanes.length - b.lanes.length);
+  const extra: Span[][] = [];
+  let steps = 0;
+  const tryLane = (lane: Span[], i: number): boolean => {
+    lane.push(options[i]!.x);
+    const ok = fit(i + 1);
+    lane.pop();
+    return ok;
+  };
+  const fit = (i: number): boolean => {
+    if (i === options.length || ++steps > FIT_STEPS) return true;
+    const { x, lanes: open } = options[i]!;
+    for (const lane of [...open, ...extra]) if (clear(lane, x) && tryLane(lane, i)) return true;
+    if (extra.length < spare) {
+      const lane: Span[] = [];
+      extra.push(lane);
+      const ok = tryLane(lane, i);
+      extra.pop();
+      if (ok) return true;
+    }
+    return false;
+  };
+  return fit(0);
+}
