@@ -105,7 +105,7 @@ export function enter(cx: TrackerContext, ap: Appliers, entry: Omit<WindowEntry,
     open.earlier = [...(open.earlier ?? []), open.event!];
     open.event = event;
     // timed by its first line: the task was generating then
-    open.item = { ...entry.item, timeMs: Math.min(open.item.timeMs, entry.item.timeMs) } as WindowItem;
+    open.item = { ...entry.item, timeMs: Math.min(open.item.timeMs, entry.item.timeMs) };
   } else cx.book.window.push({ ...entry, event, candidates: [] });
   if (cx.book.deferSolve) cx.book.solveDue = true;
   else attribute(cx, ap);
