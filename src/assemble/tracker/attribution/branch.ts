@@ -19,7 +19,7 @@ export class Branch {
   private readonly fitted = new Map<string, boolean>();
   private outside: Outside | null = null;
   private laneBuf: Int32Array | null = null;
-  private toBuf2: Float64Array | null = null;
+  private untilBuf: Float64Array | null = null;
 
   /** Per guessed task, the endpoints a best fit placed it on (`endpointKey`). */
   private readonly guessedKeys = new Map<string, Set<string>>();
@@ -82,9 +82,18 @@ export class Branch {
    * placed it on, that place is a guess: its span there stops at its end.
    */
   private until(t: WindowTask, key: string, nowAt: number): number {
-    const named = t.hadFeedback && t.closedMs !== null && !this.guessedKeys.get(t.id)?.has(key) ? t.closedMs : Infinity;
-    const freed = Math.min(t.loopFreeMs ?? named, this.submitted.get(t.id) ?? Infinity);
+    const freed = this.freedAt(t, !this.guessedKeys.get(t.id)?.has(key));
     return Math.min(freed < Infinity ? freed : Math.min(this.endOf(t.id), t.closedMs ?? Infinity), nowAt);
+  }
+
+  /**
+   * When a line freed `t`'s loop (Infinity: none says so): its feedback, a submit failure this branch
+   * gave it. Its feedback names it, so it holds whatever guesses its other facts hold (`feedback`:
+   * false where its place is itself the guess in question).
+   */
+  private freedAt(t: WindowTask, feedback: boolean): number {
+    const named = feedback && t.hadFeedback && t.closedMs !== null ? t.closedMs : Infinity;
+    return Math.min(t.loopFreeMs ?? named, this.submitted.get(t.id) ?? Infinity);
   }
 
   /** Another task on endpoint `value` whose time on it overlaps `t`'s. */
@@ -177,9 +186,7 @@ export class Branch {
 
   /** A task's busy time in this branch (see loopsKept). */
   private busyUntil(t: WindowTask): number {
-    // its feedback line names it: its loop was busy until then, whatever guesses its other facts hold
-    const named = t.hadFeedback && t.closedMs !== null ? t.closedMs : Infinity;
-    const freed = Math.min(t.loopFreeMs ?? named, this.submitted.get(t.id) ?? Infinity);
+    const freed = this.freedAt(t, true);
     // a fixed end a best fit gave may be another's: only an end this branch gives is a hypothesis to test
     const end = t.guessed && t.fixedEnd ? undefined : this.end.get(t.id)?.timeMs;
     // with no end, only its generating line is sure: an end line no rule knows may have freed it
@@ -234,22 +241,22 @@ export class Branch {
     if (!lc?.endpoints?.length) return true;
     const n = this.tasks.length;
     const lane = (this.laneBuf ??= new Int32Array(n));
-    const to = (this.toBuf2 ??= new Float64Array(n));
+    const to = (this.untilBuf ??= new Float64Array(n));
     let signature = '';
     let anyFree = false;
     for (let i = 0; i < n; i++) {
       const t = this.tasks[i]!;
-      let key: string | null = null;
+      let at = -1;
       for (const [ns, value] of this.bind.get(t.id)!) {
-        const k = endpointKey(ns, value);
+        const k = lc.endpoints.indexOf(endpointKey(ns, value));
         // placed outside the run's endpoints, or on two: this cannot tell
-        if (!lc.endpoints.includes(k) || (key !== null && k !== key)) return true;
-        key = k;
+        if (k < 0 || (at >= 0 && k !== at)) return true;
+        at = k;
       }
-      lane[i] = key === null ? -1 : lc.endpoints.indexOf(key);
-      const until = Math.max(this.until(t, key ?? '', nowAt), t.receivedMs + 1);
+      lane[i] = at;
+      const until = Math.max(this.until(t, at < 0 ? '' : lc.endpoints[at]!, nowAt), t.receivedMs + 1);
       to[i] = until;
-      anyFree ||= key === null;
+      anyFree ||= at < 0;
       signature += `${lane[i]}:${until - t.receivedMs};`;
     }
     const outside = (this.outside ??= outsideOnEndpoints(this.tasks, this.spans, lc.endpoints, lc.busy));
