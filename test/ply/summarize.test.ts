@@ -105,13 +105,10 @@ describe('a 400,000-Gaussian TRELLIS-layout file', () => {
   });
 
   test('summarised in one pass, matching Python on every key', async () => {
-    const t0 = Date.now();
     const s = await summarizePly(file);
-    const ms = Date.now() - t0;
     expect(s.num_gaussians).toBe(N);
     expect(s.file_size_bytes).toBe(fs.statSync(file).size);
     expect(s.vertex_properties).toHaveLength(17);
-    expect(ms).toBeLessThan(2000); // ~27 MB; generous for CI, the bench gives the real figure
     expectSameSummary(s, naiveSummaries([file])[0]!);
     expect(await summarizePly(file, { chunkBytes: 1000 })).toEqual(s);
   });
