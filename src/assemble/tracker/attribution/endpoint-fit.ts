@@ -39,20 +39,47 @@ export function outsideOnEndpoints(tasks: WindowTask[], spans: WrittenSpan[], en
 
 /**
  * Whether the `free` spans can each go on an endpoint (`taken`: the spans already on each) or on one
- * of the loops beyond them (`loops` in all), no two overlapping on one. A backtracking search, most
- * constrained span first; past FIT_STEPS it answers yes (a branch is only ever cut on a proof).
+ * of the loops beyond them (`loops` in all), no two overlapping on one. Free spans that overlap no
+ * other free span (directly or through a chain) place apart: a backtracking search per such group,
+ * most constrained span first; past FIT_STEPS it answers yes (a branch is only ever cut on a proof).
  */
 export function fitsOnEndpoints(taken: Map<string, Span[]>, free: Span[], loops: number): boolean {
-  const clear = (lane: Span[], [from, to]: Span) => lane.every(([f, u]) => !(f < to && from < u));
   const lanes = [...taken.values()];
   // loops beyond the known endpoints are alike: a span needs only the first empty one
   const spare = Math.max(0, loops - lanes.length);
+  const sorted = [...free].sort((a, b) => a[0] - b[0]);
+  let steps = 0;
+  for (let i = 0; i < sorted.length; ) {
+    // a group: free spans chained by overlaps, in order of start
+    let j = i + 1;
+    let reach = sorted[i]![1];
+    for (; j < sorted.length && sorted[j]![0] < reach; j++) reach = Math.max(reach, sorted[j]![1]);
+    const group = sorted.slice(i, j);
+    i = j;
+    if (group.length === 1) {
+      if (!spare && !lanes.some((lane) => clear(lane, group[0]!))) return false;
+      continue;
+    }
+    const fits = fitGroup(lanes, group, spare, () => ++steps > FIT_STEPS);
+    if (fits === 'gave up') return true;
+    if (!fits) return false;
+  }
+  return true;
+}
+
+/** No span of `lane` overlaps `x`. */
+function clear(lane: Span[], [from, to]: Span): boolean {
+  return lane.every(([f, u]) => !(f < to && from < u));
+}
+
+/** fitsOnEndpoints for one group of free spans; 'gave up' when `tired` says so. */
+function fitGroup(lanes: Span[][], group: Span[], spare: number, tired: () => boolean): boolean | 'gave up' {
   // per span, the endpoints the placed spans leave it
-  const options = free.map((x) => ({ x, lanes: lanes.filter((lane) => clear(lane, x)) }));
+  const options = group.map((x) => ({ x, lanes: lanes.filter((lane) => clear(lane, x)) }));
   if (!spare && options.some((o) => !o.lanes.length)) return false;
   options.sort((a, b) => a.lanes.length - b.lanes.length);
   const extra: Span[][] = [];
-  let steps = 0;
+  let gaveUp = false;
   const tryLane = (lane: Span[], i: number): boolean => {
     lane.push(options[i]!.x);
     const ok = fit(i + 1);
@@ -60,7 +87,11 @@ export function fitsOnEndpoints(taken: Map<string, Span[]>, free: Span[], loops:
     return ok;
   };
   const fit = (i: number): boolean => {
-    if (i === options.length || ++steps > FIT_STEPS) return true;
+    if (i === options.length) return true;
+    if (tired()) {
+      gaveUp = true;
+      return true;
+    }
     const { x, lanes: open } = options[i]!;
     for (const lane of [...open, ...extra]) if (clear(lane, x) && tryLane(lane, i)) return true;
     if (extra.length < spare) {
@@ -72,5 +103,6 @@ export function fitsOnEndpoints(taken: Map<string, Span[]>, free: Span[], loops:
     }
     return false;
   };
-  return fit(0);
+  const fits = fit(0);
+  return gaveUp ? 'gave up' : fits;
 }
