@@ -34,7 +34,8 @@ export function solve(
   /** Tasks with a feedback line in the window: none of them failed to submit. */
   const hasFeedback = new Set(items.flatMap((it) => (it.kind === 'close' ? [it.taskId] : [])));
   const seen = new Map<string, Map<string, number>>(); // item -> task -> best cost of a leaf with it
-  const endings = new Map(tasks.map((t) => [t.id, { leaves: 0, latestMs: null as number | null }]));
+  /** Per task: some consistent assignment leaves it without an end; its latest end in one. */
+  const endings = new Map(tasks.map((t) => [t.id, { unended: false, latestMs: null as number | null }]));
   let leaves = 0;
   let truncated = false;
   let best: { cost: number; choice: Map<string, string | null> } | null = null;
@@ -75,16 +76,36 @@ export function solve(
     return !id || br.loopsKept(br.byId.get(id));
   };
 
-  /** A consistent assignment reached: its pairs and ends are recorded, and the cheapest kept. */
+  /**
+   * Whether an assignment, were it consistent, would add to what the search knows: a pair not seen,
+   * or seen only at a higher cost; a lower cost than the best; a task without an end, or with a later
+   * end than any consistent assignment so far. One that adds nothing need not be checked.
+   */
+  const adds = (cost: number): boolean => {
+    if (!best || cost < best.cost) return true;
+    for (const [key, id] of br.choice) {
+      if (id === null) continue;
+      const prev = seen.get(key)?.get(id);
+      if (prev === undefined || cost < prev) return true;
+    }
+    for (const [id, x] of endings) {
+      const e = br.end.get(id);
+      if (e ? x.latestMs === null || e.timeMs > x.latestMs : !x.unended) return true;
+    }
+    return false;
+  };
+
+  /** An assignment reached: if it adds anything and is consistent, its pairs and ends are recorded, and the cheapest kept. */
   const leaf = (): boolean => {
-    if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept() || !loopsStillKept(order.length) || !br.endpointsKept(nowMs)) return false;
-    leaves++;
     // a guessed span crossed: possible (the guess may be wrong), a worse fit
     const cost = br.cost + GUESSED_SPAN_COST * br.spansCrossed(false) + loopFitCost();
-    for (const [id, e] of br.end) {
-      const x = endings.get(id)!;
-      x.leaves++;
-      x.latestMs = Math.max(x.latestMs ?? -Infinity, e.timeMs);
+    if (!adds(cost)) return false;
+    if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept() || !loopsStillKept(order.length) || !br.endpointsKept(nowMs)) return false;
+    leaves++;
+    for (const [id, x] of endings) {
+      const e = br.end.get(id);
+      if (!e) x.unended = true;
+      else x.latestMs = Math.max(x.latestMs ?? -Infinity, e.timeMs);
     }
     for (const [key, id] of br.choice) {
       if (id === null) continue;
@@ -181,7 +202,7 @@ export function solve(
       candidateIds: ids,
     });
   }
-  const ended = new Map([...endings].map(([id, x]) => [id, { inAll: leaves > 0 && x.leaves === leaves, latestMs: x.latestMs }]));
+  const ended = new Map([...endings].map(([id, x]) => [id, { inAll: leaves > 0 && !x.unended, latestMs: x.latestMs }]));
   return { leaves, truncated, items: out, ended };
 }
 
