@@ -134,21 +134,29 @@ export class Branch {
     if (!this.spans.length) return 0;
     let n = 0;
     for (const t of this.tasks) {
-      const starts = this.spanStarts(t);
-      if (!starts.size) continue;
-      let last = NaN;
-      for (const [ns, value] of this.bind.get(t.id)!) {
-        const froms = starts.get(ns)?.get(value)?.[sure ? 0 : 1];
-        if (!froms?.length) continue;
-        if (Number.isNaN(last)) {
-          last = Math.max(t.receivedMs, this.end.get(t.id)?.timeMs ?? -Infinity, this.submitted.get(t.id) ?? -Infinity);
-          if (t.hadFeedback && t.closedMs !== null) last = Math.max(last, t.closedMs);
-          last -= this.limits.slackMs;
-        }
-        for (let i = 0; i < froms.length && froms[i]! < last; i++) {
-          if (sure) return 1;
-          n++;
-        }
+      n += this.crossedBy(t, sure);
+      if (sure && n) return 1;
+    }
+    return n;
+  }
+
+  /** spansCrossed for one task. */
+  crossedBy(t: WindowTask, sure: boolean): number {
+    const starts = this.spanStarts(t);
+    if (!starts.size) return 0;
+    let n = 0;
+    let last = NaN;
+    for (const [ns, value] of this.bind.get(t.id)!) {
+      const froms = starts.get(ns)?.get(value)?.[sure ? 0 : 1];
+      if (!froms?.length) continue;
+      if (Number.isNaN(last)) {
+        last = Math.max(t.receivedMs, this.end.get(t.id)?.timeMs ?? -Infinity, this.submitted.get(t.id) ?? -Infinity);
+        if (t.hadFeedback && t.closedMs !== null) last = Math.max(last, t.closedMs);
+        last -= this.limits.slackMs;
+      }
+      for (let i = 0; i < froms.length && froms[i]! < last; i++) {
+        if (sure) return 1;
+        n++;
       }
     }
     return n;
@@ -276,9 +284,10 @@ export class Branch {
     return fits;
   }
 
-  /** No task crosses a sure written span on its endpoint. */
-  chainsKept(): boolean {
-    return this.spansCrossed(true) === 0;
+  /** No task (`changed`: only that one, after its facts grew) crosses a sure written span on its endpoint. */
+  chainsKept(changed?: WindowTask): boolean {
+    if (!this.spans.length) return true;
+    return changed ? this.crossedBy(changed, true) === 0 : this.spansCrossed(true) === 0;
   }
 
   /** A task whose worker answered must have its end within the lag; checked as time passes. */

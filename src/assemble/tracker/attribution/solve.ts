@@ -77,6 +77,16 @@ export function solve(
   };
 
   /**
+   * No sure written span crossed after the walk took item k - 1: checked whole at the root; after
+   * that only the task the item went to has new facts (an end, a submit failure, a binding).
+   */
+  const chainsStillKept = (k: number): boolean => {
+    if (k === 0) return br.chainsKept();
+    const id = br.choice.get(order[k - 1]!.key);
+    return !id || br.chainsKept(br.byId.get(id));
+  };
+
+  /**
    * Whether an assignment, were it consistent, would add to what the search knows: a pair not seen,
    * or seen only at a higher cost; a lower cost than the best; a task without an end, or with a later
    * end than any consistent assignment so far. One that adds nothing need not be checked.
@@ -100,7 +110,7 @@ export function solve(
     // a guessed span crossed: possible (the guess may be wrong), a worse fit
     const cost = br.cost + GUESSED_SPAN_COST * br.spansCrossed(false) + loopFitCost();
     if (!adds(cost)) return false;
-    if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !br.chainsKept() || !loopsStillKept(order.length) || !br.endpointsKept(nowMs)) return false;
+    if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !chainsStillKept(order.length) || !loopsStillKept(order.length) || !br.endpointsKept(nowMs)) return false;
     leaves++;
     for (const [id, x] of endings) {
       const e = br.end.get(id);
@@ -141,7 +151,7 @@ export function solve(
         return;
       }
       const it = order[k]!;
-      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !br.chainsKept() || !loopsStillKept(k)) return;
+      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !chainsStillKept(k) || !loopsStillKept(k)) return;
       const opts = optionsFor(br, it, hasFeedback);
       if (typeof opts === 'boolean') {
         if (opts) visit(k + 1);
