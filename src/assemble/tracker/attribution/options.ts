@@ -160,10 +160,17 @@ function endCost(t: WindowTask, endMs: number, a: Answer | undefined): number {
   return 1e-4 * dur * dur - 0.1 * dur + (a ? answerCost(t, endMs, a) : 0);
 }
 
-/** An answer and an end as one pair (see endCost): counted once, by whichever of the two the walk places last. */
+/**
+ * An answer and an end as one pair (see endCost): counted once, by whichever of the two the walk
+ * places last. The lag between the answer and the end line, then how far the worker's own start (its
+ * answer less its own measure of the request) lies from the task's generating line: the miner's
+ * interval less the worker's measure is that gap plus the lag, so the lag is not counted twice (the
+ * answer's transfer, long for a large output, made tasks that started later look the better fit).
+ */
 function answerCost(t: WindowTask, endMs: number, a: Answer): number {
-  const dur = (endMs - t.startMs) / 1000;
-  return -50 + 10 * Math.max(0, (endMs - a.timeMs) / 1000) + (a.durationMs !== null ? 10 * Math.abs(dur - a.durationMs / 1000) : 0);
+  // an end before the answer is only the processes' clocks apart (within the slack): unlikely
+  const lag = Math.abs(endMs - a.timeMs);
+  return -50 + (10 * lag) / 1000 + (a.durationMs !== null ? (10 * Math.abs(a.timeMs - a.durationMs - t.startMs)) / 1000 : 0);
 }
 
 /**
