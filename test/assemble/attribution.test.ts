@@ -148,6 +148,11 @@ describe('solve', () => {
     expect(solve(tasks, [failure], 10100).items.get('S')).toMatchObject({ taskId: 'B', link: 'inferred', candidates: 2 });
     const onG1 = tasks.map((t) => (t.id === 'C' ? { ...t, fixedBindings: [{ ns: 'g' as const, value: 'g1' }] } : t));
     expect(solve(onG1, [failure], 10100).items.get('S')).toMatchObject({ taskId: 'A', link: 'inferred', candidates: 2 });
+    // the task pulled next already written (outside the search): its span's worker group says the same
+    const written = (group: string) => [{ id: 'C', key: endpointKey('g', group), fromMs: 10005, toMs: 15000, sure: true }];
+    const withoutC = tasks.filter((t) => t.id !== 'C');
+    expect(solve(withoutC, [failure], 20000, undefined, written('g2')).items.get('S')).toMatchObject({ taskId: 'B', link: 'inferred', candidates: 2 });
+    expect(solve(withoutC, [failure], 20000, undefined, written('g1')).items.get('S')).toMatchObject({ taskId: 'A', link: 'inferred', candidates: 2 });
   });
 
   it("a written task's span on its endpoint: no open task there has a line inside it", () => {

@@ -5,7 +5,7 @@
 import { Branch } from './branch';
 import { optionsFor, slotOf } from './options';
 import { mayTakeItem } from './parts';
-import { DEFAULT_LIMITS, type Attribution, type AttributionLimits, type ItemAnswer, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './types';
+import { DEFAULT_LIMITS, endpointKey, type Attribution, type AttributionLimits, type ItemAnswer, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './types';
 
 /** What crossing a guessed written span costs an assignment (as a size that differs from the file's). */
 const GUESSED_SPAN_COST = 5;
@@ -13,6 +13,8 @@ const GUESSED_SPAN_COST = 5;
 const NEXT_PULL_MS = 100;
 /** What a submit failure costs when the task pulled right after it ran on another endpoint than its task's. */
 const OTHER_LOOP_COST = 1;
+/** A written span's key on a worker group starts so (`endpointKey`). */
+const GROUP_KEY = endpointKey('g', '');
 
 /**
  * Every consistent assignment of the window's items to its tasks; per item the answer. Items are
@@ -42,16 +44,20 @@ export function solve(
 
   const mayTake = (t: WindowTask, it: WindowItem) => mayTakeItem(t, it, limits);
 
-  // per submit failure, the tasks received right after it: the next pull of the loop it freed, likely
+  // per submit failure, the tasks received right after it: the next pull of the loop it freed, likely;
+  // a written one (outside the search) by the worker group its span is on
+  const inSearch = new Set(tasks.map((t) => t.id));
   const pulledAfter = order.flatMap((it) => {
     if (it.kind !== 'submit_failure') return [];
-    const next = tasks.filter((t) => t.receivedMs >= it.timeMs && t.receivedMs <= it.timeMs + NEXT_PULL_MS);
-    return next.length ? [{ key: it.key, next }] : [];
+    const soon = (ms: number) => ms >= it.timeMs && ms <= it.timeMs + NEXT_PULL_MS;
+    const next = tasks.filter((t) => soon(t.receivedMs));
+    const written = spans.flatMap((s) => (!inSearch.has(s.id) && soon(s.fromMs) && s.key.startsWith(GROUP_KEY) ? [s.key.slice(GROUP_KEY.length)] : []));
+    return next.length || written.length ? [{ key: it.key, next, written }] : [];
   });
   /** A soft fit: a submit failure's task, and the task pulled right after it, on one worker. */
   const loopFitCost = (): number => {
     let cost = 0;
-    for (const { key, next } of pulledAfter) {
+    for (const { key, next, written } of pulledAfter) {
       const id = br.choice.get(key);
       const own = id ? br.bind.get(id)!.get('g') : undefined;
       if (own === undefined) continue;
@@ -59,7 +65,7 @@ export function solve(
         const g = br.bind.get(t.id)!.get('g');
         return g !== undefined && g !== own;
       };
-      if (next.every(elsewhere)) cost += OTHER_LOOP_COST;
+      if (next.every(elsewhere) && written.every((g) => g !== own)) cost += OTHER_LOOP_COST;
     }
     return cost;
   };
