@@ -1,5 +1,5 @@
 /** The pure attribution search: what the constraints decide, and what they leave to the time fit. */
-import { endpointKey, solve, type WindowItem, type WindowTask } from '../../src/assemble/tracker/attribution';
+import { components, DEFAULT_LIMITS, endpointKey, solve, type WindowItem, type WindowTask } from '../../src/assemble/tracker/attribution';
 
 const task = (id: string, startMs: number, o: Partial<WindowTask> = {}): WindowTask => ({
   id,
@@ -153,6 +153,18 @@ describe('solve', () => {
     const withoutC = tasks.filter((t) => t.id !== 'C');
     expect(solve(withoutC, [failure], 20000, undefined, written('g2')).items.get('S')).toMatchObject({ taskId: 'B', link: 'inferred', candidates: 2 });
     expect(solve(withoutC, [failure], 20000, undefined, written('g1')).items.get('S')).toMatchObject({ taskId: 'A', link: 'inferred', candidates: 2 });
+  });
+
+  it("a submit failure's part holds the task pulled right after it, which cannot take it", () => {
+    // C (another validator's) cannot be the one that failed, but its worker is the failed task's
+    const tasks = [
+      task('A', 0, { fixedEnd: { timeMs: 5000, completed: true, late: false }, validatorUid: 7 }),
+      task('C', 10005, { fixedEnd: { timeMs: 20000, completed: true, late: false }, validatorUid: 9 }),
+      task('D', 30000),
+    ];
+    const failure: WindowItem = { kind: 'submit_failure', key: 'S', timeMs: 10000, validatorHotkey: null, validatorUid: 7 };
+    const parts = components(tasks, [failure, end('E', 40000)], DEFAULT_LIMITS);
+    expect(parts.map((p) => p.tasks.map((t) => t.id).sort())).toEqual([['A', 'C'], ['D']]);
   });
 
   it("a written task's span on its endpoint: no open task there has a line inside it", () => {

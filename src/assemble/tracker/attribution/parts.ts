@@ -1,6 +1,6 @@
 /** What the fixed facts alone allow, and the window split into parts no item connects. */
 import { otherValidator, workerLineFits } from './options';
-import type { AttributionLimits, Binding, WindowItem, WindowTask } from './types';
+import { NEXT_PULL_MS, type AttributionLimits, type Binding, type WindowItem, type WindowTask } from './types';
 
 /**
  * Whether the fixed facts alone let `t` take `it`: a superset of what the search allows, so items
@@ -43,7 +43,12 @@ export function components(tasks: WindowTask[], items: WindowItem[], limits: Att
     parent.set(id, r);
     return r;
   };
-  const takers = items.map((it) => tasks.filter((t) => mayTakeItem(t, it, limits)).map((t) => t.id));
+  // a submit failure's part also holds the task pulled right after it (its soft fit reads that task's worker)
+  const takers = items.map((it) => {
+    const ids = tasks.filter((t) => mayTakeItem(t, it, limits)).map((t) => t.id);
+    if (it.kind !== 'submit_failure' || !ids.length) return ids;
+    return [...ids, ...tasks.filter((t) => !ids.includes(t.id) && t.receivedMs >= it.timeMs && t.receivedMs <= it.timeMs + NEXT_PULL_MS).map((t) => t.id)];
+  });
   for (const ids of takers) for (const id of ids.slice(1)) parent.set(find(id), find(ids[0]!));
   const parts = new Map<string, { tasks: WindowTask[]; items: WindowItem[] }>();
   const part = (root: string) => parts.get(root) ?? parts.set(root, { tasks: [], items: [] }).get(root)!;

@@ -5,12 +5,10 @@
 import { Branch } from './branch';
 import { optionsFor, slotOf } from './options';
 import { mayTakeItem } from './parts';
-import { DEFAULT_LIMITS, endpointKey, type Attribution, type AttributionLimits, type ItemAnswer, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './types';
+import { DEFAULT_LIMITS, endpointKey, NEXT_PULL_MS, type Attribution, type AttributionLimits, type ItemAnswer, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './types';
 
 /** What crossing a guessed written span costs an assignment (as a size that differs from the file's). */
 const GUESSED_SPAN_COST = 5;
-/** A task received this soon after a submit failure was most likely pulled by the loop that failure freed. */
-const NEXT_PULL_MS = 100;
 /** What a submit failure costs when the task pulled right after it ran on another endpoint than its task's. */
 const OTHER_LOOP_COST = 1;
 /** A written span's key on a worker group starts so (`endpointKey`). */

@@ -145,6 +145,9 @@ export interface AttributionLimits {
   maxNodes: number;
 }
 
+/** A task received this soon after a submit failure was most likely pulled by the loop that failure freed. */
+export const NEXT_PULL_MS = 100;
+
 export const DEFAULT_LIMITS: AttributionLimits = { slackMs: 50, maxAnswerLagMs: 10_000, fileEarlyMs: 1000, maxNodes: 5000 };
 
 export interface ItemAnswer {
