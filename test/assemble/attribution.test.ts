@@ -155,6 +155,17 @@ describe('solve', () => {
     expect(solve(withoutC, [failure], 20000, undefined, written('g1')).items.get('S')).toMatchObject({ taskId: 'A', link: 'inferred', candidates: 2 });
   });
 
+  it('a worker may finish what a restart cut short, but not what it had already answered', () => {
+    // A was generating when the miner restarted at 6 s; B was received after it, on g1 too (its line at 9.5 s)
+    const cut = { closedMs: 6000, abandonedMs: 6000 };
+    const line = answer('W', 'g1', 9500, 2000);
+    const b = task('B', 7000);
+    expect(solve([task('A', 0, cut), b], [line], 9500).items.get('W')).toMatchObject({ link: 'inferred', candidates: 2 });
+    // A's end came at 5 s, before the restart: its worker had answered, the line is B's
+    const answered = task('A', 0, { ...cut, fixedEnd: { timeMs: 5000, completed: true, late: false }, fixedBindings: [{ ns: 'g', value: 'g1' }] });
+    expect(solve([answered, b], [line], 9500).items.get('W')).toMatchObject({ taskId: 'B', link: 'determined' });
+  });
+
   it("a submit failure's part holds the task pulled right after it, which cannot take it", () => {
     // C (another validator's) cannot be the one that failed, but its worker is the failed task's
     const tasks = [

@@ -63,10 +63,14 @@ export class Branch {
     return t.startMs <= ms + earlyMs && ms <= this.endOf(t.id) + this.limits.slackMs + lateMs;
   }
 
-  /** The miner gave up on `t` before `ms` (a timeout, a dropped connection, a restart): its worker may still be at it. */
+  /**
+   * The miner gave up on `t` before `ms` (a timeout, a dropped connection, a restart while it was
+   * generating): its worker may still be at it. A restart after its answer came gave up on nothing.
+   */
   givenUpBefore(t: WindowTask, ms: number): boolean {
     const e = this.end.get(t.id);
-    return (!!e && e.late && e.timeMs + this.limits.slackMs < ms) || (t.abandonedMs !== null && t.abandonedMs < ms);
+    const answered = !!e && !e.late && t.abandonedMs !== null && e.timeMs <= t.abandonedMs;
+    return (!!e && e.late && e.timeMs + this.limits.slackMs < ms) || (t.abandonedMs !== null && t.abandonedMs < ms && !answered);
   }
 
   /** Closed before `ms`, except that a worker may finish what the miner abandoned. */
