@@ -9,8 +9,12 @@ import { testRecord, testStoreOptions, type TestRecord } from './helpers/test-re
 
 const WORKER = path.resolve(__dirname, '../../dist/test/sinks/helpers/append-worker.js');
 
+/** Temp dirs made by this file: removed after each test (a store here is hundreds of MB). */
+const dirs: string[] = [];
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'dc-store-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-store-'));
+  dirs.push(dir);
+  return dir;
 }
 
 function readLines(file: string): string[] {
@@ -27,6 +31,7 @@ const children = new Set<ChildProcess>();
 afterEach(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   children.clear();
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function startWorker(args: string[]): { child: ChildProcess; acked: () => number; exited: Promise<number | null> } {
