@@ -1,6 +1,6 @@
 /** The mutable state of one branch of the search (undone on the way back), and what it allows. */
 import { fitsOnEndpoints, outsideOnEndpoints, type Outside, type Span } from './endpoint-fit';
-import { busyAt, endpointKey, type Answer, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
+import { busyAt, endpointKey, spanStartsAfter, type Answer, type SpanStarts, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
 
 export class Branch {
   readonly end = new Map<string, Ends>();
@@ -25,7 +25,7 @@ export class Branch {
   private readonly guessedKeys = new Map<string, Set<string>>();
 
   /** Per task, `spanStarts` gathered once per search. */
-  private readonly spanStartsOf = new Map<string, Map<Binding['ns'], Map<string, [number[], number[]]>>>();
+  private readonly spanStartsOf = new Map<string, SpanStarts>();
 
   constructor(
     readonly tasks: WindowTask[],
@@ -166,25 +166,9 @@ export class Branch {
     return n;
   }
 
-  /**
-   * Per endpoint (namespace, value), the starts (ascending) of the sure and of the guessed spans
-   * there that end after `t` was received: it crosses those that start before its last line.
-   */
-  private spanStarts(t: WindowTask): Map<Binding['ns'], Map<string, [number[], number[]]>> {
-    let m = this.spanStartsOf.get(t.id);
-    if (m) return m;
-    m = new Map();
-    const after = t.receivedMs + this.limits.slackMs;
-    for (const s of this.spans) {
-      if (s.id === t.id || s.toMs <= after) continue;
-      const [ns, value] = s.key.split('\u0000') as [Binding['ns'], string];
-      const byValue = m.get(ns) ?? m.set(ns, new Map()).get(ns)!;
-      const both = byValue.get(value) ?? byValue.set(value, [[], []]).get(value)!;
-      both[s.sure ? 0 : 1].push(s.fromMs);
-    }
-    for (const byValue of m.values()) for (const both of byValue.values()) for (const froms of both) froms.sort((a, b) => a - b);
-    this.spanStartsOf.set(t.id, m);
-    return m;
+  /** `spanStartsAfter` of `t`, once per search. */
+  private spanStarts(t: WindowTask): SpanStarts {
+    return this.spanStartsOf.get(t.id) ?? this.spanStartsOf.set(t.id, spanStartsAfter(t, this.spans, this.limits.slackMs)).get(t.id)!;
   }
 
   /**
