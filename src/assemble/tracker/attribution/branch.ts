@@ -145,7 +145,7 @@ export class Branch {
   }
 
   /** spansCrossed for one task. */
-  crossedBy(t: WindowTask, sure: boolean): number {
+  private crossedBy(t: WindowTask, sure: boolean): number {
     const starts = this.spanStarts(t);
     if (!starts.size) return 0;
     let n = 0;

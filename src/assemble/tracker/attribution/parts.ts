@@ -1,6 +1,6 @@
 /** What the fixed facts alone allow, and the window split into parts no item connects. */
 import { otherValidator, workerLineFits } from './options';
-import { NEXT_PULL_MS, type AttributionLimits, type Binding, type WindowItem, type WindowTask } from './types';
+import { pulledRightAfter, type AttributionLimits, type Binding, type WindowItem, type WindowTask } from './types';
 
 /**
  * Whether the fixed facts alone let `t` take `it`: a superset of what the search allows, so items
@@ -47,7 +47,7 @@ export function components(tasks: WindowTask[], items: WindowItem[], limits: Att
   const takers = items.map((it) => {
     const ids = tasks.filter((t) => mayTakeItem(t, it, limits)).map((t) => t.id);
     if (it.kind !== 'submit_failure' || !ids.length) return ids;
-    return [...ids, ...tasks.filter((t) => !ids.includes(t.id) && t.receivedMs >= it.timeMs && t.receivedMs <= it.timeMs + NEXT_PULL_MS).map((t) => t.id)];
+    return [...ids, ...tasks.filter((t) => !ids.includes(t.id) && pulledRightAfter(it.timeMs, t.receivedMs)).map((t) => t.id)];
   });
   for (const ids of takers) for (const id of ids.slice(1)) parent.set(find(id), find(ids[0]!));
   const parts = new Map<string, { tasks: WindowTask[]; items: WindowItem[] }>();

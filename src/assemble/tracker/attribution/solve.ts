@@ -5,14 +5,12 @@
 import { Branch } from './branch';
 import { optionsFor, slotOf } from './options';
 import { mayTakeItem } from './parts';
-import { DEFAULT_LIMITS, endpointKey, NEXT_PULL_MS, type Attribution, type AttributionLimits, type ItemAnswer, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './types';
+import { bindingOfKey, DEFAULT_LIMITS, pulledRightAfter, type Attribution, type AttributionLimits, type ItemAnswer, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './types';
 
 /** What crossing a guessed written span costs an assignment (as a size that differs from the file's). */
 const GUESSED_SPAN_COST = 5;
 /** What a submit failure costs when the task pulled right after it ran on another endpoint than its task's. */
 const OTHER_LOOP_COST = 1;
-/** A written span's key on a worker group starts so (`endpointKey`). */
-const GROUP_KEY = endpointKey('g', '');
 
 /**
  * Every consistent assignment of the window's items to its tasks; per item the answer. Items are
@@ -47,9 +45,12 @@ export function solve(
   const inSearch = new Set(tasks.map((t) => t.id));
   const pulledAfter = order.flatMap((it) => {
     if (it.kind !== 'submit_failure') return [];
-    const soon = (ms: number) => ms >= it.timeMs && ms <= it.timeMs + NEXT_PULL_MS;
-    const next = tasks.filter((t) => soon(t.receivedMs));
-    const written = spans.flatMap((s) => (!inSearch.has(s.id) && soon(s.fromMs) && s.key.startsWith(GROUP_KEY) ? [s.key.slice(GROUP_KEY.length)] : []));
+    const next = tasks.filter((t) => pulledRightAfter(it.timeMs, t.receivedMs));
+    const written = spans.flatMap((s) => {
+      if (inSearch.has(s.id) || !pulledRightAfter(it.timeMs, s.fromMs)) return [];
+      const b = bindingOfKey(s.key);
+      return b.ns === 'g' ? [b.value] : [];
+    });
     return next.length || written.length ? [{ key: it.key, next, written }] : [];
   });
   /** A soft fit: a submit failure's task, and the task pulled right after it, on one worker. */

@@ -22,6 +22,12 @@ export type Binding = { ns: 'g' | 'u'; value: string };
 /** A binding as one string. */
 export const endpointKey = (ns: Binding['ns'], value: string): string => `${ns}\u0000${value}`;
 
+/** An `endpointKey` back as its binding. */
+export function bindingOfKey(key: string): Binding {
+  const [ns, value] = key.split('\u0000') as [Binding['ns'], string];
+  return { ns, value };
+}
+
 export interface WindowTask {
   id: string;
   /** The generating line's time (the received line's when the generating line was lost). */
@@ -106,7 +112,7 @@ export function spanStartsAfter(t: WindowTask, spans: readonly WrittenSpan[], sl
   const after = t.receivedMs + slackMs;
   for (const s of spans) {
     if (s.id === t.id || s.toMs <= after) continue;
-    const [ns, value] = s.key.split('\u0000') as [Binding['ns'], string];
+    const { ns, value } = bindingOfKey(s.key);
     const byValue = m.get(ns) ?? m.set(ns, new Map()).get(ns)!;
     const both = byValue.get(value) ?? byValue.set(value, [[], []]).get(value)!;
     both[s.sure ? 0 : 1].push(s.fromMs);
@@ -167,7 +173,10 @@ export interface AttributionLimits {
 }
 
 /** A task received this soon after a submit failure was most likely pulled by the loop that failure freed. */
-export const NEXT_PULL_MS = 100;
+const NEXT_PULL_MS = 100;
+
+/** A task received at `receivedMs` was most likely the next pull of the loop a submit failure at `failureMs` freed. */
+export const pulledRightAfter = (failureMs: number, receivedMs: number): boolean => receivedMs >= failureMs && receivedMs <= failureMs + NEXT_PULL_MS;
 
 export const DEFAULT_LIMITS: AttributionLimits = { slackMs: 50, maxAnswerLagMs: 10_000, fileEarlyMs: 1000, maxNodes: 5000 };
 
