@@ -335,8 +335,20 @@ export class Pm2Harness {
     await this.pm2('start', name);
     await this.rememberPids();
   }
+  /**
+   * `pm2 stop`, then until PM2 has written what the app printed: the daemon writes a stopped app's last
+   * output after the stop returns, so a flush or a copy-truncate right away could lose it.
+   */
   async stopApp(name: string): Promise<void> {
     await this.pm2('stop', name);
+    const files = this.appFiles(name);
+    const sizes = () => [files.out, files.err].map((f) => fs.statSync(f, { throwIfNoEntry: false })?.size ?? 0).join();
+    for (let last = sizes(), i = 0; i < 50; i++) {
+      await sleep(200);
+      const now = sizes();
+      if (now === last) return;
+      last = now;
+    }
   }
   async restartApp(name: string): Promise<void> {
     await this.pm2('restart', name);
