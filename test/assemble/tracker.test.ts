@@ -44,6 +44,8 @@ const events = (r: GenerationRecord) => r.provenance.sources.map((s) => s.event)
 const HOTKEY = '5F3sa2TJAWMqDhXG6jhV4N8ko9SxwGy8TpaNS1repo5EYjQX';
 
 /** Received at s, generating at s + 0.1 (the two copies of the prompt). */
+/** The miner's status line (every 30 s by default): it shows the miner alive. */
+const STATS = 'Miner | UID:226 | Block:4512345 | Stake:1.5 | Trust:0 | Incentive:0.01 | Emission:0.2';
 const start = (s: number, prompt: string): Line[] => [m(s, msg.received(prompt)), m(s + 0.1, msg.generating(prompt))];
 
 describe('the helpers', () => {
@@ -303,9 +305,9 @@ describe('one endpoint', () => {
     expect(r.generation.submission.submitted).toBe(false);
   });
 
-  test('no feedback: finished by tick once feedbackTimeoutMs has passed since the end (strictly)', async () => {
+  test('no feedback: finished by tick once feedbackTimeoutMs has passed since the end (strictly) and a line shows the miner alive past it', async () => {
     const t = await makeTracker({ feedbackTimeoutMs: 600_000 });
-    feed(t.tracker, toEvents([...start(0, 'a red chair'), m(20, msg.completed(1000)), ...start(30, 'a blue lamp'), m(40, msg.failed(500), 'ERROR')]));
+    feed(t.tracker, toEvents([...start(0, 'a red chair'), m(20, msg.completed(1000)), ...start(30, 'a blue lamp'), m(40, msg.failed(500), 'ERROR'), m(645, STATS, 'INFO')]));
     t.tracker.tick(at(620));
     expect(t.tracker.drainRecords()).toHaveLength(0);
     t.tracker.tick(at(620.001));
@@ -433,6 +435,26 @@ describe('one endpoint', () => {
     expect(events(lamp)).toEqual(['task_received', 'generating', 'miner_started']);
     expect(tracker.drainMinerEvents().map((e) => [e.event, e.time])).toEqual([['miner_restarted', iso(60)]]);
     expect(tracker.openTasks).toBe(1);
+  });
+
+  test('the miner silent from before a feedback deadline until it starts again: interrupted, miner_restarted, not no_feedback', async () => {
+    // stopped some time after 20 s: whether it lived to 620 s (the deadline) nothing says
+    const lines = [...start(0, 'a red chair'), m(20, msg.completed(1000)), m(30, STATS, 'INFO'), m(700, 'Starting with config: ', 'INFO')];
+    const { records } = await run(lines, { finish: false, options: { feedbackTimeoutMs: 600_000 } });
+    expect(records.map((r) => [r.outcome, r.failure_analysis.error_type, r.provenance.incomplete_reasons])).toEqual([['interrupted', 'miner_restarted', []]]);
+    // alive past the deadline (its status line at 621 s), then restarted: the feedback did not come in time
+    const alive = await run([...lines.slice(0, 4), m(621, STATS, 'INFO'), lines[4]!], { finish: false, options: { feedbackTimeoutMs: 600_000 } });
+    expect(alive.records.map((r) => [r.outcome, r.failure_analysis.error_type])).toEqual([['no_feedback', null]]);
+  });
+
+  test('the miner silent a whole feedback timeout past the deadline, with no start: interrupted, miner_silent', async () => {
+    const t = await makeTracker({ feedbackTimeoutMs: 600_000 });
+    feed(t.tracker, toEvents([...start(0, 'a red chair'), m(20, msg.completed(1000)), m(30, STATS, 'INFO')]));
+    t.tracker.tick(at(1220));
+    expect(t.tracker.drainRecords()).toHaveLength(0);
+    t.tracker.tick(at(1220.001));
+    const r = t.tracker.drainRecords().map((f) => f.record);
+    expect(r.map((x) => [x.outcome, x.provenance.incomplete_reasons, x.generation.output.file_size_bytes])).toEqual([['interrupted', ['miner_silent'], 1000]]);
   });
 
   test('a completed generation still waiting for feedback when the miner restarts: interrupted, miner_restarted', async () => {
@@ -1260,7 +1282,7 @@ describe('surprises found by these tests (fixed ones assert the fix; the rest pi
   });
 
   test('feedback after feedbackTimeoutMs (fixed): the same generation written again, with its feedback (the store keeps it as the next revision)', async () => {
-    const { records, finished } = await run([...start(0, 'a red chair'), m(20, msg.completed(1000)), m(1000, msg.feedback(7, '0.9', 'a red chair'))], {
+    const { records, finished } = await run([...start(0, 'a red chair'), m(20, msg.completed(1000)), m(700, STATS, 'INFO'), m(1000, msg.feedback(7, '0.9', 'a red chair'))], {
       options: { feedbackTimeoutMs: 600_000 },
     });
     expect(records.map((r) => [r.metadata.generation_id, r.outcome, r.provenance.incomplete_reasons, r.generation.output.file_size_bytes])).toEqual([

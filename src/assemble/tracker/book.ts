@@ -188,6 +188,11 @@ export class TaskBook {
   /** The first copy of each prompt until its second copy comes (not in the snapshot: memory only). */
   promptBytes = new WeakMap<Task, Buffer>();
   lastMs = 0;
+  /**
+   * The newest line of the miner's running process (its start excepted): the miner was alive then. A
+   * feedback deadline passes only once a line shows it alive past it (close.ts, closeTimedOut).
+   */
+  minerAliveMs = 0;
   /** Output directories read live: how far they are known (wall ms), and the wall clock now; null in a one-shot ingest. */
   output: { settledMs: number; wallMs: number } | null = null;
 }

@@ -149,16 +149,24 @@ export function setOutputSettled(cx: TrackerContext, settledMs: number, wallMs: 
  * tick's timeouts: no feedback `feedbackTimeoutMs` after the generation ended (for an end not
  * settled yet: after its latest possible end, once it has one in every consistent assignment); still
  * generating `taskTimeoutMs` after it was received: interrupted.
+ *
+ * "No feedback" needs the miner alive at the deadline: a line of its process at or after it. A miner
+ * silent since before it may have been stopped while it waited; its next start then says so
+ * (interrupted, miner_restarted). Silent a whole timeout past the deadline, with no start, the task is
+ * written as interrupted by that silence (`miner_silent`).
  */
 export function closeTimedOut(cx: TrackerContext, nowMs: number): void {
   const ended = cx.book.window.length ? cx.book.ended : null;
+  const timeout = cx.opts.feedbackTimeoutMs;
   for (const t of [...cx.book.tasks]) {
     if (t.phase === 'feedback') continue;
     const open = ended?.get(t.id);
     const endMs = t.endedMs ?? (open?.inAll ? open.latestMs : null);
-    if (endMs !== null && nowMs - endMs > cx.opts.feedbackTimeoutMs) {
-      t.closedMs = nowMs;
-      finish(cx, t);
+    if (endMs !== null && nowMs - endMs > timeout) {
+      if (cx.book.minerAliveMs > endMs + timeout) {
+        t.closedMs = nowMs;
+        finish(cx, t);
+      } else if (nowMs - endMs > 2 * timeout) interrupt(cx, t, 'miner_silent');
     } else if (endMs === null && nowMs - t.receivedMs > cx.opts.taskTimeoutMs) {
       interrupt(cx, t, 'task_timeout');
     }

@@ -74,6 +74,8 @@ export class Tracker {
   push(e: LogEvent): void {
     const cx = this.cx;
     if (Number.isFinite(e.timeMs)) cx.book.lastMs = Math.max(cx.book.lastMs, e.timeMs);
+    // a start is the new process's line: it says nothing of whether the old one lived on
+    if (e.spec.role === 'miner' && e.type !== 'miner_started' && Number.isFinite(e.timeMs)) cx.book.minerAliveMs = Math.max(cx.book.minerAliveMs, e.timeMs);
     if (e.spec.role === 'generation') {
       if (this.competition) this.competition.push(e);
       else cx.book.counters.eventsWithoutTask++;

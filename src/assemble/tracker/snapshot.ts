@@ -34,6 +34,7 @@ export const TrackerSnapshotSchema = z.object({
   guessedWritten: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
   writtenSpans: z.array(z.object({ id: z.string(), key: z.string(), fromMs: z.number(), toMs: z.number(), sure: z.boolean() })).optional(),
   lastMs: z.number(),
+  minerAliveMs: z.number().optional(),
   /** Competition mode's open service tasks and the generations held for their verdict. */
   competition: CompetitionSnapshotSchema.optional(),
 });
@@ -60,6 +61,7 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     guessedWritten: [...book.guessedWritten],
     writtenSpans: book.writtenSpans.map((s) => ({ ...s })),
     lastMs: book.lastMs,
+    minerAliveMs: book.minerAliveMs,
   };
 }
 
@@ -81,4 +83,6 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.guessedWritten = [...(s.guessedWritten ?? [])];
   book.writtenSpans = (s.writtenSpans ?? []).map((x) => ({ ...x }));
   book.lastMs = s.lastMs;
+  // older snapshots: their last line stands for it
+  book.minerAliveMs = s.minerAliveMs ?? s.lastMs;
 }
