@@ -65,8 +65,10 @@ export function expectFaithful(t: TruthLine, r: GenerationRecord, lastTasks: Set
     want === 'interrupted' && t.times.generation_end !== null && r.outcome === 'generation_failed' && r.failure_analysis.error_type !== 'miner_restarted';
   if (failedBeforeRestart) want = 'generation_failed';
   if (want === 'no_feedback' && r.outcome === 'interrupted' && lastTasks.has(t.index)) want = 'interrupted';
-  // a restart while the feedback was still awaited: nothing in the logs says it would not have come
-  if (want === 'no_feedback' && r.outcome === 'interrupted' && r.failure_analysis.error_type === 'miner_restarted') want = 'interrupted';
+  // a restart while the feedback was still awaited, or the miner silent from before the deadline (it
+  // may have been stopped while it waited): nothing in the logs says the feedback would not have come
+  const cutOff = r.failure_analysis.error_type === 'miner_restarted' || r.provenance.incomplete_reasons.includes('miner_silent');
+  if (want === 'no_feedback' && r.outcome === 'interrupted' && cutOff) want = 'interrupted';
   const ends = ['generation_completed', 'generation_failed', 'endpoint_unreachable', 'endpoint_timeout', 'client_error', 'exception', 'submit_failed'];
   // Where the logs left candidates, any assignment is accepted if the record says inferred: its
   // end (or an event that tied it to an endpoint) was a guess, or its end went to another guess.
