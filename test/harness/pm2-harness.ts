@@ -354,8 +354,14 @@ export class Pm2Harness {
     await this.pm2('restart', name);
     await this.rememberPids();
   }
-  /** `pm2 flush [app]`: PM2 truncates the log files. */
+  /** `pm2 flush [app]`: PM2 truncates the log files. A kept run (FAKE_MINER_KEEP) keeps a copy of what was flushed, for a look after. */
   async flush(name?: string): Promise<void> {
+    if ((this.opts.keep ?? process.env.FAKE_MINER_KEEP === '1') && name)
+      for (const f of [this.appFiles(name).out, this.appFiles(name).err]) {
+        // outside the log dir: the collector must not take it for a rotated file
+        fs.mkdirSync(path.join(this.root, 'flushed'), { recursive: true });
+        if (fs.existsSync(f)) fs.copyFileSync(f, path.join(this.root, 'flushed', `${path.basename(f)}.${Date.now()}`));
+      }
     await this.pm2('flush', ...(name ? [name] : []));
   }
 
