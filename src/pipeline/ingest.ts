@@ -44,6 +44,8 @@ export interface IngestSummary {
   quarantined: number;
   /** Bytes of the files read. */
   bytes: number;
+  /** Wall ms spent attributing unnamed events to their generations (the benches report its share). */
+  attributionMs: number;
   /** The first unmatched entries (with `explainUnmatched`). */
   unmatchedAt: string[];
 }
@@ -74,6 +76,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     outputFilesWithoutTask: 0,
     quarantined: 0,
     bytes: 0,
+    attributionMs: 0,
     unmatchedAt: [],
   };
   const assembly = new Assembly(
@@ -147,6 +150,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
   summary.outputFiles = tracker.counters.outputFilesLinked;
   summary.outputFilesWithoutTask = tracker.counters.outputFilesWithoutTask;
   summary.quarantined = assembly.counters.quarantined;
+  summary.attributionMs = tracker.counters.attributionMs;
 
   for (const i of inputs) {
     summary.lines += i.parser.stats.lines;

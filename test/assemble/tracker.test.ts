@@ -43,9 +43,9 @@ const idOf = (s: number, logId: string, occurrence = 0) => generationId({ minerA
 const events = (r: GenerationRecord) => r.provenance.sources.map((s) => s.event);
 const HOTKEY = '5F3sa2TJAWMqDhXG6jhV4N8ko9SxwGy8TpaNS1repo5EYjQX';
 
-/** Received at s, generating at s + 0.1 (the two copies of the prompt). */
 /** The miner's status line (every 30 s by default): it shows the miner alive. */
 const STATS = 'Miner | UID:226 | Block:4512345 | Stake:1.5 | Trust:0 | Incentive:0.01 | Emission:0.2';
+/** Received at s, generating at s + 0.1 (the two copies of the prompt). */
 const start = (s: number, prompt: string): Line[] => [m(s, msg.received(prompt)), m(s + 0.1, msg.generating(prompt))];
 
 describe('the helpers', () => {
@@ -731,6 +731,43 @@ describe('two endpoints', () => {
     expect(links(chair)).toEqual(['worker_request:determined:1', 'worker_metrics:determined:1']);
     expect(links(lamp)).toEqual(['worker_request:determined:1', 'worker_metrics:determined:1']);
     expect(chair.provenance.sources.filter((s) => s.event.startsWith('worker')).map((s) => s.file)).toEqual([W1.file, W1.file]);
+    expect(tracker.counters.eventsWithoutTask).toBe(0);
+  });
+
+  test('a worker answered and the miner\'s end line for it was lost: that task says so, and the later tasks keep their ends', async () => {
+    const upstream = (spec: typeof W1, s: number, genMin: number): Line[] => [
+      w(spec, s, ` Generation took: ${genMin} min`, 'INFO', '__main__:generate:52'),
+      w(spec, s + 0.4, ' Saving and encoding took: 0.0066 min', 'INFO', '__main__:generate:52'),
+    ];
+    const { records, tracker } = await run(
+      [
+        ...start(0, 'a red chair'),
+        // the chair's worker answers at 20.4 s; its "Generation completed" line never reaches the log
+        ...upstream(W1, 20, 0.33),
+        ...start(25, 'a blue lamp'),
+        ...upstream(W2, 45, 0.33),
+        m(45.402, msg.completed(2000)),
+        m(46, msg.feedback(7, '0.8', 'a blue lamp')),
+        // the lamp's loop pulls the next task
+        ...start(47, 'a green cup'),
+        ...upstream(W2, 60, 0.21),
+        m(60.402, msg.completed(3000)),
+        m(61, msg.feedback(7, '0.7', 'a green cup')),
+        m(70, msg.feedback(7, '0.9', 'a red chair')),
+      ],
+      { options: two },
+    );
+    const lamp = recordOf(records, 'a blue lamp');
+    const cup = recordOf(records, 'a green cup');
+    expect([lamp.generation.output.file_size_bytes, cup.generation.output.file_size_bytes]).toEqual([2000, 3000]);
+    expect(links(lamp)).toContain('generation_completed:determined:1');
+    expect(links(cup)).toContain('generation_completed:determined:1');
+    expect(links(cup)).toContain('worker_metrics:determined:1');
+    // the chair keeps its worker's figures and says its end was not seen
+    const chair = recordOf(records, 'a red chair');
+    expect(chair.generation.output.file_size_bytes).toBeNull();
+    expect(links(chair)).toEqual(['worker_metrics:determined:1', 'worker_metrics:determined:1', 'feedback:named:1']);
+    expect(chair.provenance.incomplete_reasons).toContain('generation_end_not_seen');
     expect(tracker.counters.eventsWithoutTask).toBe(0);
   });
 

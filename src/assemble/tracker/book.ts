@@ -122,6 +122,8 @@ export interface TrackerCounters {
   damagedEvents: number;
   outputFilesLinked: number;
   outputFilesWithoutTask: number;
+  /** Wall ms spent attributing unnamed events (solving the window and applying what it settled). */
+  attributionMs: number;
 }
 
 /** The tracker's state: the open tasks, what links events to them, and the outbox. */
@@ -134,6 +136,7 @@ export class TaskBook {
     damagedEvents: 0,
     outputFilesLinked: 0,
     outputFilesWithoutTask: 0,
+    attributionMs: 0,
   };
   tasks: Task[] = [];
   /** Finished tasks waiting for their output file (see awaitsOutput) or for an unsettled event they may own. */

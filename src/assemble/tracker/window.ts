@@ -12,6 +12,7 @@ import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type ItemAns
 import { guessedUntil, loopCount, loopFreedAt, mayStillWork, openSpans, runLoops } from './busy';
 import { narrowHotkeyUid, validatorHotkeyOf } from './validators';
 import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
+import { endsLostIn, letGo } from './give-way';
 
 /** An open event is settled with its best fit after this much event time: later evidence rarely comes. */
 const FREEZE_AFTER_MS = 2 * 60_000;
@@ -119,10 +120,20 @@ export function attributeAsTimePasses(cx: TrackerContext, ap: Appliers, nowMs: n
 /**
  * Solves the window and applies what is settled. When nothing is consistent (a line was lost, or
  * the logs break a rule), the newest evidence gives way: a task whose generating line was lost may
- * take an end; then the newest event is let go (a feedback line: its task's end was not seen; any
- * other: it belongs to no task we know).
+ * take an end; a task whose worker answered long ago had its end line lost (give-way.ts); then the
+ * newest event is let go (a feedback line: its task's end was not seen; any other: it belongs to no
+ * task we know).
  */
 export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.lastMs): void {
+  const t0 = performance.now();
+  try {
+    solveAndApply(cx, ap, nowMs);
+  } finally {
+    cx.book.counters.attributionMs += performance.now() - t0;
+  }
+}
+
+function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
   const { book } = cx;
   book.solvedAtMs = nowMs;
   book.solveDue = false;
@@ -139,6 +150,7 @@ export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.last
     const merged: Attribution = { leaves: 1, truncated: false, items: new Map(), ended: new Map() };
     let received = false;
     let contradiction: WindowItem[] | null = null;
+    let endsLost: WindowTask[] = [];
     const run = runLoops(cx, tasks, since);
     for (const part of components(tasks.map((t) => toWindowTask(cx, t, true)), book.window.map((w) => w.item), limits)) {
       const strict = part.tasks.map((t) => ({ ...t, canEnd: tasks.find((x) => x.id === t.id)!.phase !== 'received' }));
@@ -152,11 +164,20 @@ export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.last
       // the loops' count holds only if the best fits already applied were right: if they contradict it, it is not used
       if (!res.leaves && loops) res = book.solveMemo.solve(strict, part.items, nowMs, limits, spans, null);
       if (!res.leaves) {
+        endsLost = endsLostIn(book.solveMemo, strict, part.items, nowMs, limits, spans, loops);
         contradiction = part.items;
         break;
       }
       for (const [k, v] of res.items) merged.items.set(k, v);
       for (const [k, v] of res.ended) merged.ended.set(k, v);
+    }
+    if (endsLost.length) {
+      for (const w of endsLost) {
+        const t = tasks.find((x) => x.id === w.id)!;
+        t.endLost = true;
+        incomplete(t, 'generation_end_not_seen');
+      }
+      continue;
     }
     if (contradiction) {
       // the newest evidence of that part gives way
@@ -171,18 +192,6 @@ export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.last
     // what was applied may close tasks (a submit failure) and so settle more
     if (!book.window.length || book.window.length >= before) return;
   }
-}
-
-function letGo(cx: TrackerContext, w: WindowEntry): void {
-  const it = w.item;
-  if (it.kind === 'close') {
-    const t = windowTasks(cx).find((x) => x.id === it.taskId);
-    if (t) {
-      t.endLost = true;
-      incomplete(t, 'generation_end_not_seen');
-    }
-  } else if (it.kind === 'file') cx.book.counters.outputFilesWithoutTask++;
-  else cx.book.counters.eventsWithoutTask += 1 + (w.earlier?.length ?? 0);
 }
 
 function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attribution, nowMs: number, receivedCanEnd: boolean): void {
