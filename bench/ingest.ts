@@ -1,7 +1,9 @@
 /**
  * `ingest` of a realistic miner log (60% image tasks) against, in the same run, a bare loop doing
  * only the unavoidable work: read, split lines, base64-decode and SHA-256 and BLAKE3 each image
- * prompt once. Run: node dist/bench/ingest.js [--size-mb N]
+ * prompt once. With `--endpoints N` (N > 1) the log is N endpoints at once with their workers' logs
+ * (synthetic-concurrent-log.ts): then the share of ingest's time spent attributing unnamed events,
+ * and the sizes on the right generation. Run: node dist/bench/ingest.js [--size-mb N] [--endpoints N]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,11 +15,21 @@ import { explicitStreams } from '../src/pipeline/inputs';
 import { defaultConfig } from '../src/config';
 import { printRows, timeIt, type BenchRow } from './report';
 import { writeSyntheticLog } from './synthetic-log';
+import { writeConcurrentLog } from './synthetic-concurrent-log';
+import { parseRecordLine } from '../src/schema';
+import type { StreamSpec } from '../src/parse';
+import type { Config } from '../src/config';
 
 const PROMPT = Buffer.from('Task received. Prompt: ');
 
 /** The floor: every byte read, every line split, every image prompt decoded and hashed once. */
-async function floor(file: string): Promise<number> {
+async function floor(files: string[]): Promise<number> {
+  let images = 0;
+  for (const f of files) images += await floorOf(f);
+  return images;
+}
+
+async function floorOf(file: string): Promise<number> {
   const blake = await createBLAKE3();
   const fd = fs.openSync(file, 'r');
   const chunk = Buffer.alloc(1 << 20);
@@ -53,38 +65,76 @@ async function floor(file: string): Promise<number> {
   return images;
 }
 
-export async function benchIngest(sizeMb = 1024): Promise<BenchRow[]> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bench-ingest-'));
-  try {
+/** The input: one endpoint's log alone, or N endpoints' with their workers' logs and each task's size. */
+async function writeInput(dir: string, sizeMb: number, endpoints: number) {
+  const config: Config = { ...defaultConfig(), dataDir: path.join(dir, 'data'), timeZone: 'UTC', store_images: false };
+  if (endpoints <= 1) {
     const file = path.join(dir, 'miner-sn17-mainnet-out.log');
     const log = await writeSyntheticLog(file, sizeMb * 1024 * 1024);
+    return { ...log, files: [file], config, streams: explicitStreams([file], [], null), sizes: null };
+  }
+  const log = await writeConcurrentLog(dir, sizeMb * 1024 * 1024, endpoints);
+  const streams: StreamSpec[] = explicitStreams([log.minerFile], log.workers.map((w) => `${w.group}=${w.file}`), null);
+  config.workers = log.workers.map((w) => ({ name: w.group, pm2App: w.group, endpoint: w.url, logs: [], outputDir: null }));
+  return { ...log, files: [log.minerFile, ...log.workers.map((w) => w.file)], config, streams };
+}
+
+/** Records whose size is the one their task's end logged; those wrong with the end marked inferred, and not. */
+function sizesRight(dataDir: string, sizes: Map<string, number | null>): { right: number; inferred: number; unmarked: number } {
+  const counts = { right: 0, inferred: 0, unmarked: 0 };
+  for (const l of fs.readFileSync(path.join(dataDir, 'generation_history.jsonl'), 'utf8').split('\n')) {
+    if (!l) continue;
+    const p = parseRecordLine(l);
+    if (!p.ok) throw new Error(p.error);
+    const r = p.record;
+    const want = sizes.get(r.metadata.timestamp);
+    if (want === undefined) throw new Error(`a record of no task: ${r.metadata.timestamp}`);
+    if (r.generation.output.file_size_bytes === want) counts.right++;
+    else if (r.provenance.links.some((k) => k.link === 'inferred')) counts.inferred++;
+    else counts.unmarked++;
+  }
+  return counts;
+}
+
+export async function benchIngest(sizeMb = 1024, endpoints = 1): Promise<BenchRow[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bench-ingest-'));
+  try {
+    const log = await writeInput(dir, sizeMb, endpoints);
     const mb = log.bytes / 1024 / 1024;
-    const floorSecs = await timeIt(() => floor(file).then(() => undefined));
-    const config = { ...defaultConfig(), dataDir: path.join(dir, 'data'), timeZone: 'UTC', store_images: false };
+    const floorSecs = await timeIt(() => floor(log.files).then(() => undefined));
     let events = 0;
     let records = 0;
+    let attributionMs = 0;
     const rssBefore = process.memoryUsage().rss;
     let peakRss = rssBefore;
     const timer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
     const ingestSecs = await timeIt(async () => {
-      const s = await runIngest({ config, streams: explicitStreams([file], [], null), minerApp: 'miner-sn17-mainnet', host: 'bench' });
+      const s = await runIngest({ config: log.config, streams: log.streams, minerApp: 'miner-sn17-mainnet', host: 'bench' });
       events = s.events;
       records = s.records;
+      attributionMs = s.attributionMs;
     });
     clearInterval(timer);
     if (records !== log.tasks) throw new Error(`expected ${log.tasks} records, got ${records}`);
-    return [
+    const rows: BenchRow[] = [
       { name: `floor: read + split + decode/SHA-256/BLAKE3 each image (${mb.toFixed(0)} MB, ${log.imageTasks} images)`, value: mb / floorSecs, unit: 'MB/s' },
       { name: 'ingest (store_images off)', value: mb / ingestSecs, unit: 'MB/s', baseline: mb / floorSecs, ratio: floorSecs / ingestSecs },
       { name: 'ingest events', value: events / ingestSecs, unit: 'events/s' },
       { name: 'ingest peak RSS', value: peakRss / 1024 / 1024, unit: 'MB' },
+      { name: 'attributing unnamed events, share of ingest', value: (100 * attributionMs) / 1000 / ingestSecs, unit: '%' },
     ];
+    if (log.sizes) {
+      const c = sizesRight(log.config.dataDir, log.sizes);
+      rows.push({ name: `sizes on the right generation (${records} tasks; wrong and inferred ${c.inferred}, wrong and not marked ${c.unmarked})`, value: (100 * c.right) / records, unit: '%' });
+    }
+    return rows;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 if (require.main === module) {
-  const i = process.argv.indexOf('--size-mb');
-  benchIngest(i > 0 ? Number(process.argv[i + 1]) : 1024).then((rows) => printRows('Ingest of a realistic miner log', rows));
+  const arg = (name: string, dflt: number) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt);
+  const endpoints = arg('--endpoints', 1);
+  benchIngest(arg('--size-mb', 1024), endpoints).then((rows) => printRows(`Ingest of a realistic miner log (${endpoints} endpoint${endpoints > 1 ? 's, with worker logs' : ''})`, rows));
 }

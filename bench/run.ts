@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   printRows('Append to the JSONL store (3 KB records)', await benchAppend(5000));
   printRows('PLY summary (35 MB TRELLIS-layout file)', await benchPly());
   printRows('Ingest of a 1 GB realistic miner log (60% image tasks)', await benchIngest(1024));
+  printRows('Ingest of a 400 MB realistic log of 4 endpoints, with worker logs', await benchIngest(400, 4));
   printRows('Analyze --summary over 1,000,000 records, against jq', await benchAnalyze(1_000_000));
   printRows('The daemon: latency, idle and loaded cost', await benchDaemon(1000));
   for (const t of await benchAttribution()) printRows(t.title, t.rows);

@@ -8,11 +8,11 @@ import { createBLAKE3 } from 'hash-wasm';
 import { randomBytes } from 'node:crypto';
 
 const pad2 = (n: number) => String(n).padStart(2, '0');
-function stamp(ms: number): string {
+export function stamp(ms: number): string {
   const d = new Date(ms);
   return `${d.getUTCFullYear()}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())} ${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}.${String(d.getUTCMilliseconds()).padStart(3, '0')}`;
 }
-function line(ms: number, level: string, msg: string): string {
+export function line(ms: number, level: string, msg: string): string {
   const w = 16;
   const left = Math.floor((w - level.length) / 2);
   const lv = ' '.repeat(left) + level + ' '.repeat(w - level.length - left);
@@ -26,16 +26,20 @@ export interface SyntheticLog {
 }
 
 /** Writes about `targetBytes` of log to `file`. */
-export async function writeSyntheticLog(file: string, targetBytes: number, imageShare = 0.6): Promise<SyntheticLog> {
+/** A few distinct ~500 KB base64 PNG-like prompts and their log ids, cycled: decoding and hashing cost the same whatever the content. */
+export async function syntheticImages(count = 8): Promise<{ b64: string; logId: string }[]> {
   const blake = await createBLAKE3();
-  // a few distinct images, cycled: decoding and hashing cost the same whatever the content
-  const images = Array.from({ length: 8 }, () => {
+  return Array.from({ length: count }, () => {
     const raw = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(370_000)]);
     const b64 = raw.toString('base64');
     blake.init();
     blake.update(b64);
     return { b64, logId: `image:${blake.digest('hex')}` };
   });
+}
+
+export async function writeSyntheticLog(file: string, targetBytes: number, imageShare = 0.6): Promise<SyntheticLog> {
+  const images = await syntheticImages();
   const fd = fs.openSync(file, 'w');
   let written = 0;
   let tasks = 0;
