@@ -9,6 +9,7 @@ import { createHashers, type FinishedRecord } from '../assemble';
 import { silentLogger } from '../common/logger';
 import { systemClock } from '../common/clock';
 import type { LogEvent } from '../parse';
+import type { MinerEvent } from '../schema';
 import { appendFinished, createParsers, createTracker, openOutputs, sourceKey, type PipelineInputs } from './wiring';
 import { Assembly } from './assembly';
 import { StateRepoFollower } from './state-repo';
@@ -102,7 +103,9 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     return { id: String(i), spec, parser: parsers[i]!, stats, lines, done: false };
   });
 
+  // records and miner events are appended in batches: each append takes the lock and syncs
   let pending: FinishedRecord[] = [];
+  let pendingEvents: MinerEvent[] = [];
   let lastProgressMs = 0;
   const flushRecords = async (force: boolean): Promise<void> => {
     pending.push(...tracker.drainRecords());
@@ -113,8 +116,11 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
       summary.duplicates += r.duplicates;
       summary.invalid += r.invalid.length;
     }
-    const events = tracker.drainMinerEvents();
-    if (events.length) summary.minerEvents += (await out.minerEvents.append(events)).written;
+    pendingEvents.push(...tracker.drainMinerEvents());
+    if (pendingEvents.length >= APPEND_BATCH || (force && pendingEvents.length)) {
+      summary.minerEvents += (await out.minerEvents.append(pendingEvents)).written;
+      pendingEvents = [];
+    }
   };
 
   for (;;) {
