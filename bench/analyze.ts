@@ -6,7 +6,6 @@
  * `provenance`; analyze derives the outcome), and jq derives it the same way.
  * Run: node dist/bench/analyze.js [--records N] [--spec] [--keep DIR]
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +13,7 @@ import * as zlib from 'node:zlib';
 import { emptyRecord, ERROR_TYPES, type GenerationRecord } from '../src/schema';
 import { parseRecordLine } from '../src/schema/serialize';
 import { fromSpecRecord } from '../src/schema/spec-record';
-import { printRows, type BenchRow } from './report';
+import { printRows, timedProcess as timed, type BenchRow } from './report';
 
 /** A small deterministic PRNG so every run writes the same data. */
 function rng(seed: number): () => number {
@@ -182,13 +181,6 @@ def counts: {records: length, feedback_received: map(select(.[1])) | length, acc
 | .submission_rate = .submitted / $n | .failure_rate = .failed / $n
 `;
 
-function timed(cmd: string, args: string[]): { secs: number; rssMb: number; stdout: string } {
-  const stderrFile = path.join(os.tmpdir(), `dc-bench-time-${process.pid}`);
-  const stdout = execFileSync('/usr/bin/time', ['-o', stderrFile, '-f', '%e %M', cmd, ...args], { maxBuffer: 1 << 28, encoding: 'utf8' });
-  const [secs, kb] = fs.readFileSync(stderrFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
-  fs.rmSync(stderrFile, { force: true });
-  return { secs: secs!, rssMb: kb! / 1024, stdout };
-}
 
 export async function benchAnalyze(records = 1_000_000, keepDir?: string, spec = false): Promise<BenchRow[]> {
   const dir = keepDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bench-analyze-'));
