@@ -3,8 +3,9 @@
  * loops interleave (pull, received, generating, the worker's two timings and its access line, the end,
  * then feedback or a failed submit), as upstream's asyncio workers do. 60 % image tasks (~500 KB
  * base64 prompts, logged twice), generations of 15–45 s, 3 % HTTP 500s and 3 % unreachable endpoints,
- * 4 % failed submits, a status line every 30 s. Every image differs. Seeded: the same arguments give the same files. The
- * ground truth kept is each task's size (null for a failure), by its received line's time.
+ * 4 % failed submits, a status line every 30 s. Every image differs. Seeded: the same arguments give
+ * the same timings and outcomes (the image bytes are random). The ground truth kept is each task's size
+ * (null for a failure), by its received line's time.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
