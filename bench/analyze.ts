@@ -181,7 +181,6 @@ def counts: {records: length, feedback_received: map(select(.[1])) | length, acc
 | .submission_rate = .submitted / $n | .failure_rate = .failed / $n
 `;
 
-
 export async function benchAnalyze(records = 1_000_000, keepDir?: string, spec = false): Promise<BenchRow[]> {
   const dir = keepDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bench-analyze-'));
   let bytes = 0;

@@ -10,8 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createBLAKE3 } from 'hash-wasm';
-import { randomBytes } from 'node:crypto';
-import { line, stamp } from './synthetic-log';
+import { imageBody, imagePrompt, line, stamp } from './synthetic-log';
 
 export interface ConcurrentLog {
   minerFile: string;
@@ -44,14 +43,11 @@ export async function writeConcurrentLog(dir: string, targetBytes: number, endpo
   // every task its own image (two loops never hold the same prompt at once, as validators' tasks
   // differ): a base PNG-like body, the task's number written into it
   const blake = await createBLAKE3();
-  const bodies = Array.from({ length: 8 }, () => Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(370_000)]));
+  const bodies = Array.from({ length: 8 }, imageBody);
   const imageOf = (n: number) => {
     const raw = Buffer.from(bodies[n % bodies.length]!);
     raw.writeUInt32BE(n, 8);
-    const b64 = raw.toString('base64');
-    blake.init();
-    blake.update(b64);
-    return { b64, logId: `image:${blake.digest('hex')}` };
+    return imagePrompt(blake, raw);
   };
   let state = seed >>> 0 || 1;
   const rand = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 4294967296);

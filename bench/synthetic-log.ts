@@ -4,7 +4,7 @@
  * its querying, task, generating, completion, feedback and detail lines, plus periodic stats lines.
  */
 import * as fs from 'node:fs';
-import { createBLAKE3 } from 'hash-wasm';
+import { createBLAKE3, type IHasher } from 'hash-wasm';
 import { randomBytes } from 'node:crypto';
 
 const pad2 = (n: number) => String(n).padStart(2, '0');
@@ -25,21 +25,22 @@ export interface SyntheticLog {
   imageTasks: number;
 }
 
-/** Writes about `targetBytes` of log to `file`. */
-/** A few distinct ~500 KB base64 PNG-like prompts and their log ids, cycled: decoding and hashing cost the same whatever the content. */
-export async function syntheticImages(count = 8): Promise<{ b64: string; logId: string }[]> {
-  const blake = await createBLAKE3();
-  return Array.from({ length: count }, () => {
-    const raw = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(370_000)]);
-    const b64 = raw.toString('base64');
-    blake.init();
-    blake.update(b64);
-    return { b64, logId: `image:${blake.digest('hex')}` };
-  });
+/** A ~370 KB PNG-like body (random after the signature): a ~500 KB base64 prompt. */
+export const imageBody = (): Buffer => Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(370_000)]);
+
+/** An image as the miner logs it: its base64 prompt and its log id (BLAKE3 of that text). */
+export function imagePrompt(blake: IHasher, raw: Buffer): { b64: string; logId: string } {
+  const b64 = raw.toString('base64');
+  blake.init();
+  blake.update(b64);
+  return { b64, logId: `image:${blake.digest('hex')}` };
 }
 
+/** Writes about `targetBytes` of log to `file`. */
 export async function writeSyntheticLog(file: string, targetBytes: number, imageShare = 0.6): Promise<SyntheticLog> {
-  const images = await syntheticImages();
+  // a few distinct images, cycled: decoding and hashing cost the same whatever the content
+  const blake = await createBLAKE3();
+  const images = Array.from({ length: 8 }, () => imagePrompt(blake, imageBody()));
   const fd = fs.openSync(file, 'w');
   let written = 0;
   let tasks = 0;
