@@ -102,6 +102,17 @@ export interface KillReport {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Until `files` stop growing for `quietMs` (at most 50 looks). */
+async function untilQuiet(files: string[], quietMs: number): Promise<void> {
+  const sizes = () => files.map((f) => fs.statSync(f, { throwIfNoEntry: false })?.size ?? 0).join();
+  for (let last = sizes(), i = 0; i < 50; i++) {
+    await sleep(quietMs);
+    const now = sizes();
+    if (now === last) return;
+    last = now;
+  }
+}
+
 /**
  * Builds a fixture's fakes (tsc on its folder's tsconfig: test/fixtures/fake-miner by default, or
  * fake-generation) when dist/ lacks them or is older than the sources; a lock dir keeps parallel jest
@@ -294,14 +305,7 @@ export class Pm2Harness {
 
   /** PM2 writes asynchronously: wait until the workers' files stop growing (the miner never does: stats). */
   async settle(quietMs = 300): Promise<void> {
-    const sizes = () => this.files.workers.map((w) => [w.out, w.err].map((f) => fs.statSync(f, { throwIfNoEntry: false })?.size ?? 0).join()).join();
-    let last = sizes();
-    for (let i = 0; i < 50; i++) {
-      await sleep(quietMs);
-      const now = sizes();
-      if (now === last) return;
-      last = now;
-    }
+    await untilQuiet(this.files.workers.flatMap((w) => [w.out, w.err]), quietMs);
   }
 
   truth(): TruthLine[] {
@@ -342,13 +346,7 @@ export class Pm2Harness {
   async stopApp(name: string): Promise<void> {
     await this.pm2('stop', name);
     const files = this.appFiles(name);
-    const sizes = () => [files.out, files.err].map((f) => fs.statSync(f, { throwIfNoEntry: false })?.size ?? 0).join();
-    for (let last = sizes(), i = 0; i < 50; i++) {
-      await sleep(200);
-      const now = sizes();
-      if (now === last) return;
-      last = now;
-    }
+    await untilQuiet([files.out, files.err], 200);
   }
   async restartApp(name: string): Promise<void> {
     await this.pm2('restart', name);
