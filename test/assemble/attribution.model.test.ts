@@ -64,7 +64,12 @@ beforeAll(async () => {
   hashers = await createHashers();
 });
 
-function runTracker(s: Schedule): GenerationRecord[] {
+/**
+ * `tickEveryMs`: also tick at that step between events, as the daemon's clock does; `solveEveryTick`:
+ * make each of those ticks solve the window (an unchanged settings update counts as a change), as
+ * before ticks skipped solves that could settle nothing new.
+ */
+function runTracker(s: Schedule, o: { tickEveryMs?: number; solveEveryTick?: boolean } = {}): GenerationRecord[] {
   const merger = new EventMerger<LogEvent>();
   s.streams.forEach((_, i) => merger.addSource(String(i)));
   s.streams.forEach((st, i) => {
@@ -88,6 +93,7 @@ function runTracker(s: Schedule): GenerationRecord[] {
   // batches of 1-40 events, their sizes drawn from the schedule
   let left = 0;
   let draw = s.lastMs % 9973;
+  let tickedMs: number | null = null;
   for (const e of merger.drain()) {
     if (left === 0) {
       tracker.deferAttribution(false);
@@ -96,6 +102,13 @@ function runTracker(s: Schedule): GenerationRecord[] {
       left = 1 + (draw % 40);
     }
     left--;
+    if (o.tickEveryMs) {
+      for (let at = (tickedMs ?? e.timeMs) + o.tickEveryMs; at < e.timeMs; at += o.tickEveryMs) {
+        if (o.solveEveryTick) tracker.setMinerSettings({});
+        tracker.tick(at);
+      }
+      tickedMs = Math.max(tickedMs ?? e.timeMs, e.timeMs);
+    }
     tracker.tick(e.timeMs);
     tracker.push(e);
   }
@@ -359,4 +372,15 @@ test('attribution: one record per task, no self-contradiction, asserted fields e
   const before = lineCount(buildSchedule(plan));
   const min = minimize(plan, hard);
   throw new Error(report(hard, min, `seed ${details.seed}; minimized from ${before} to ${lineCount(buildSchedule(min))} lines`));
+});
+
+test('a tick solves the window again only when that could settle something: the records are those of solving at every tick', () => {
+  fc.assert(
+    fc.property(planArb, (plan) => {
+      const s = buildSchedule(plan);
+      const skipping = runTracker(s, { tickEveryMs: 250 });
+      expect(runTracker(s, { tickEveryMs: 250, solveEveryTick: true })).toEqual(skipping);
+    }),
+    { seed: SEED, numRuns: Math.ceil(RUNS / 6), endOnFailure: true },
+  );
 });

@@ -124,6 +124,8 @@ export interface TrackerCounters {
   outputFilesWithoutTask: number;
   /** Wall ms spent attributing unnamed events (solving the window and applying what it settled). */
   attributionMs: number;
+  /** Times the window was solved (a tick with nothing new to solve skips it: window-time.ts). */
+  attributionSolves: number;
 }
 
 /** The tracker's state: the open tasks, what links events to them, and the outbox. */
@@ -137,6 +139,7 @@ export class TaskBook {
     outputFilesLinked: 0,
     outputFilesWithoutTask: 0,
     attributionMs: 0,
+    attributionSolves: 0,
   };
   tasks: Task[] = [];
   /** Finished tasks waiting for their output file (see awaitsOutput) or for an unsettled event they may own. */
@@ -171,6 +174,13 @@ export class TaskBook {
   /** Event time attribution was last solved at (tick re-solves as time passes), and what it found of each task's end. */
   solvedAtMs = -Infinity;
   ended: Attribution['ended'] = new Map();
+  /** Bumped by whatever may change what a solve reads: an event, a task closed or written, a restore (memory only). */
+  changes = 0;
+  /**
+   * What the last solve read: the `changes` it saw, and until when time alone cannot change its answer
+   * (the first deadline after it, in event time and on the abandoned-work clock; see window.ts).
+   */
+  solvedState = { changes: -1, untilMs: -Infinity, workUntilMs: -Infinity };
   /** Tasks written without their feedback, for a feedback that comes after all (close.ts; memory only). */
   written: Task[] = [];
   /** The lifetimes of tasks written after a best fit gave them or took from them an event (window.ts). */

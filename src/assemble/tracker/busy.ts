@@ -87,15 +87,20 @@ const ABANDONED_WORK_MS = 10 * 60_000;
  * its, not the next task's: it stays open to them for a while, unless the input ends.
  */
 export function mayStillWork(cx: TrackerContext, t: Task): boolean {
-  const now = Math.max(cx.book.lastMs, cx.book.tickMs);
   return (
     !!t.interrupted &&
     !cx.book.draining &&
     t.phase !== 'feedback' &&
-    now - (t.closedMs ?? 0) < ABANDONED_WORK_MS &&
+    workClock(cx) < abandonedWorkUntil(t) &&
     workerEvidenceMayCome(cx, t.group)
   );
 }
+
+/** The clock `mayStillWork` reads: the newest event or tick. */
+export const workClock = (cx: TrackerContext): number => Math.max(cx.book.lastMs, cx.book.tickMs);
+
+/** Until when a worker may still be at what the miner abandoned (`mayStillWork`). */
+export const abandonedWorkUntil = (t: Task): number => (t.closedMs ?? 0) + ABANDONED_WORK_MS;
 
 /** Worker lines or output files of this group (any group, if unknown) are read: later evidence may come. */
 function workerEvidenceMayCome(cx: TrackerContext, group: string | null): boolean {

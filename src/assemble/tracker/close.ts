@@ -25,6 +25,7 @@ const DETAIL_WAIT_MS = 60_000;
  */
 export function finish(cx: TrackerContext, t: Task): void {
   const { book } = cx;
+  book.changes++;
   book.tasks = book.tasks.filter((x) => x !== t);
   if (book.awaitingDetail === t) book.awaitingDetail = null;
   t.closedMs ??= book.lastMs;
@@ -40,6 +41,7 @@ export function release(cx: TrackerContext): void {
   for (const t of [...book.closing]) {
     if (awaitsOutput(cx, t) || awaitsAttribution(cx, t) || mayStillWork(cx, t)) continue;
     book.closing = book.closing.filter((x) => x !== t);
+    book.changes++;
     // later events in its lifetime are still decided under its guess (window.ts)
     if (t.guessed) book.guessedWritten.push({ fromMs: t.receivedMs, toMs: guessedUntil(cx, t) });
     rememberSpan(cx, t);

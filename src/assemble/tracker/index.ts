@@ -73,6 +73,7 @@ export class Tracker {
 
   push(e: LogEvent): void {
     const cx = this.cx;
+    cx.book.changes++;
     if (Number.isFinite(e.timeMs)) cx.book.lastMs = Math.max(cx.book.lastMs, e.timeMs);
     // a start is the new process's line: it says nothing of whether the old one lived on
     if (e.spec.role === 'miner' && e.type !== 'miner_started' && Number.isFinite(e.timeMs)) cx.book.minerAliveMs = Math.max(cx.book.minerAliveMs, e.timeMs);
@@ -154,6 +155,7 @@ export class Tracker {
 
   /** End of an `ingest` input: every open task is finished as it stands, marked so. */
   finishAll(reason: string): void {
+    this.cx.book.changes++;
     this.cx.book.draining = true;
     closeFeedback(this.cx);
     interruptAll(this.cx, reason);
@@ -168,6 +170,7 @@ export class Tracker {
 
   /** The miner's settings in force for tasks received from now on. */
   setMinerSettings(settings: Record<string, string | number | boolean | null>): void {
+    this.cx.book.changes++;
     this.cx.book.minerSettings = { ...settings };
   }
 
@@ -175,6 +178,7 @@ export class Tracker {
 
   /** A complete new file in a worker's output directory: the id of the task it was linked to, if any. */
   pushOutput(f: OutputFile): string | null {
+    this.cx.book.changes++;
     if (f.group === COMPETITION_GROUP && this.competition) {
       // each competition output is a generation of its own
       this.counters.outputFilesLinked++;
@@ -194,6 +198,7 @@ export class Tracker {
 
   /** How far the output directories are known (wall ms) and the wall clock now; only the daemon reads them live. */
   setOutputSettled(settledMs: number, wallMs: number): void {
+    this.cx.book.changes++;
     setOutputSettled(this.cx, settledMs, wallMs);
   }
 
@@ -203,6 +208,7 @@ export class Tracker {
   }
 
   setPlyMeasure(id: string, result: PlyResult): void {
+    this.cx.book.changes++;
     setPlyMeasure(this.cx, id, result);
   }
 
@@ -253,6 +259,7 @@ export class Tracker {
   }
 
   restore(s: TrackerSnapshot): void {
+    this.cx.book.changes++;
     restoreSnapshot(this.cx.book, s);
     if (s.competition) this.competition?.restore(s.competition);
   }

@@ -13,27 +13,14 @@ import { guessedUntil, loopCount, loopFreedAt, mayStillWork, openSpans, runLoops
 import { narrowHotkeyUid, validatorHotkeyOf } from './validators';
 import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 import { endsLostIn, letGo } from './give-way';
+import { FREEZE_AFTER_MS, rememberSolved, successorWaitMs, unchangedSinceSolved } from './window-time';
 
-/** An open event is settled with its best fit after this much event time: later evidence rarely comes. */
-const FREEZE_AFTER_MS = 2 * 60_000;
 /** Past this many open events, the oldest open ones are settled by their best fit: the search stays small. */
 const MAX_OPEN_EVENTS = 10;
 /** The reason a best fit's other candidates give (see applySettled), per kind of event. */
 const AMBIGUOUS: Partial<Record<WindowItem['kind'], string>> = { submit_failure: 'submit_failure_ambiguous', file: 'output_file_ambiguous' };
 /** Tick re-solves (answer deadlines, freezing by age) at most this often, in event time. */
 const RESOLVE_EVERY_MS = 1000;
-/** A closed task's events wait at least this long for what its loop did next (see successorWaitMs). */
-const MIN_SUCCESSOR_WAIT_MS = 2000;
-
-/**
- * How long after a task closed an event it may own still waits: the task that followed it on its loop
- * shows its endpoint (its worker's lines, an endpoint error) about one generation later, and so
- * decides which endpoint, and which events, were this one's. Twice its own generation, within limits.
- */
-function successorWaitMs(t: Task): number {
-  const generation = (t.endedMs ?? t.closedMs ?? t.receivedMs) - (t.generatingMs ?? t.receivedMs);
-  return Math.min(FREEZE_AFTER_MS, Math.max(MIN_SUCCESSOR_WAIT_MS, 2 * generation));
-}
 
 /** What applying a settled event to its task means, per kind (the event families provide them). */
 export interface Appliers {
@@ -114,7 +101,10 @@ export function enter(cx: TrackerContext, ap: Appliers, entry: Omit<WindowEntry,
 
 /** tick: deadlines and freezing move with time. */
 export function attributeAsTimePasses(cx: TrackerContext, ap: Appliers, nowMs: number): void {
-  if (cx.book.window.length && nowMs - cx.book.solvedAtMs >= RESOLVE_EVERY_MS) attribute(cx, ap, nowMs);
+  if (!cx.book.window.length || nowMs - cx.book.solvedAtMs < RESOLVE_EVERY_MS) return;
+  // solved as of now without solving (window-time.ts)
+  if (unchangedSinceSolved(cx, nowMs)) cx.book.solvedAtMs = nowMs;
+  else attribute(cx, ap, nowMs);
 }
 
 /**
@@ -126,6 +116,7 @@ export function attributeAsTimePasses(cx: TrackerContext, ap: Appliers, nowMs: n
  */
 export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.lastMs): void {
   const t0 = performance.now();
+  cx.book.counters.attributionSolves++;
   try {
     solveAndApply(cx, ap, nowMs);
   } finally {
@@ -139,6 +130,7 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
   book.solveDue = false;
   const limits = limitsOf(cx);
   for (;;) {
+    const changesSeen = book.changes;
     if (!book.window.length) {
       ap.release(cx);
       return;
@@ -190,7 +182,10 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
     const before = book.window.length;
     applySettled(cx, ap, tasks, merged, nowMs, received);
     // what was applied may close tasks (a submit failure) and so settle more
-    if (!book.window.length || book.window.length >= before) return;
+    if (!book.window.length || book.window.length >= before) {
+      rememberSolved(cx, windowTasks(cx), changesSeen, nowMs);
+      return;
+    }
   }
 }
 
