@@ -734,6 +734,42 @@ describe('two endpoints', () => {
     expect(tracker.counters.eventsWithoutTask).toBe(0);
   });
 
+  test('two tasks pulled in the same instant, their workers\' timings alike: the loop a feedback freed pulls the next task, whose worker tells the fed task\'s', async () => {
+    const upstream = (spec: typeof W1, s: number, genS: number): Line[] => [
+      w(spec, s, ` Generation took: ${genS / 60} min`, 'INFO', '__main__:generate:52'),
+      w(spec, s + 0.3, ` Saving and encoding took: ${0.3 / 60} min`, 'INFO', '__main__:generate:52'),
+    ];
+    const lines = (next: typeof W1): Line[] => [
+      m(0, msg.received('a red chair')),
+      m(0.001, msg.received('a blue lamp')),
+      m(0.1, msg.generating('a red chair')),
+      m(0.101, msg.generating('a blue lamp')),
+      // each worker began 0.1 s in: which task each served, the timings cannot tell
+      ...upstream(W1, 1, 0.9),
+      m(1.302, msg.completed(1000)),
+      ...upstream(W2, 2, 1.9),
+      m(2.302, msg.completed(2000)),
+      // both loops are free by 3 s; the chair's feedback comes last, and 20 ms later a loop pulls the
+      // cup: most likely the chair's, so the cup's worker is the chair's
+      m(2.9, msg.feedback(8, '0.8', 'a blue lamp')),
+      m(3, msg.feedback(7, '0.9', 'a red chair')),
+      m(3.02, msg.received('a green cup')),
+      m(3.05, msg.generating('a green cup')),
+      ...upstream(next, 4, 0.95),
+      m(4.302, msg.completed(3000)),
+      m(6, msg.feedback(7, '0.7', 'a green cup')),
+    ];
+    for (const [next, chairBytes] of [[W1, 1000], [W2, 2000]] as const) {
+      const { records } = await run(lines(next), { options: two });
+      const chair = recordOf(records, 'a red chair');
+      const lamp = recordOf(records, 'a blue lamp');
+      expect([chair.generation.output.file_size_bytes, lamp.generation.output.file_size_bytes]).toEqual([chairBytes, 3000 - chairBytes]);
+      expect(recordOf(records, 'a green cup').generation.output.file_size_bytes).toBe(3000);
+      // nothing makes it sure: another loop may have pulled the cup
+      expect(links(chair)).toContain('generation_completed:inferred:2');
+    }
+  });
+
   test('a worker answered and the miner\'s end line for it was lost: that task says so, and the later tasks keep their ends', async () => {
     const upstream = (spec: typeof W1, s: number, genMin: number): Line[] => [
       w(spec, s, ` Generation took: ${genMin} min`, 'INFO', '__main__:generate:52'),

@@ -40,24 +40,25 @@ export function solve(
 
   const mayTake = (t: WindowTask, it: WindowItem) => mayTakeItem(t, it, limits);
 
-  // per submit failure, the tasks received right after it: the next pull of the loop it freed, likely;
-  // a written one (outside the search) by the worker group its span is on
+  // per line that frees a loop (a submit failure, a feedback), the tasks received right after it: the
+  // next pull of that loop, likely; a written one (outside the search) by the worker group its span is on
   const inSearch = new Set(tasks.map((t) => t.id));
   const pulledAfter = order.flatMap((it) => {
-    if (it.kind !== 'submit_failure') return [];
+    if (it.kind !== 'submit_failure' && !(it.kind === 'close' && inSearch.has(it.taskId))) return [];
     const next = tasks.filter((t) => pulledRightAfter(it.timeMs, t.receivedMs));
     const written = spans.flatMap((s) => {
       if (inSearch.has(s.id) || !pulledRightAfter(it.timeMs, s.fromMs)) return [];
       const b = bindingOfKey(s.key);
       return b.ns === 'g' ? [b.value] : [];
     });
-    return next.length || written.length ? [{ key: it.key, next, written }] : [];
+    const taskId = it.kind === 'close' ? it.taskId : null;
+    return next.length || written.length ? [{ key: it.key, taskId, next, written }] : [];
   });
-  /** A soft fit: a submit failure's task, and the task pulled right after it, on one worker. */
+  /** A soft fit: the task a line freed the loop of (its feedback, its submit failure), and the task pulled right after it, on one worker. */
   const loopFitCost = (): number => {
     let cost = 0;
-    for (const { key, next, written } of pulledAfter) {
-      const id = br.choice.get(key);
+    for (const { key, taskId, next, written } of pulledAfter) {
+      const id = taskId ?? br.choice.get(key);
       const own = id ? br.bind.get(id)!.get('g') : undefined;
       if (own === undefined) continue;
       const elsewhere = (t: WindowTask) => {

@@ -172,11 +172,11 @@ export interface AttributionLimits {
   maxNodes: number;
 }
 
-/** A task received this soon after a submit failure was most likely pulled by the loop that failure freed. */
+/** A task received this soon after a line that freed a loop (a submit failure, a feedback) was most likely pulled by that loop. */
 const NEXT_PULL_MS = 100;
 
-/** A task received at `receivedMs` was most likely the next pull of the loop a submit failure at `failureMs` freed. */
-export const pulledRightAfter = (failureMs: number, receivedMs: number): boolean => receivedMs >= failureMs && receivedMs <= failureMs + NEXT_PULL_MS;
+/** A task received at `receivedMs` was most likely the next pull of the loop a line at `freedMs` freed. */
+export const pulledRightAfter = (freedMs: number, receivedMs: number): boolean => receivedMs >= freedMs && receivedMs <= freedMs + NEXT_PULL_MS;
 
 export const DEFAULT_LIMITS: AttributionLimits = { slackMs: 50, maxAnswerLagMs: 10_000, fileEarlyMs: 1000, maxNodes: 5000 };
 
