@@ -178,7 +178,13 @@ const NEXT_PULL_MS = 100;
 /** A task received at `receivedMs` was most likely the next pull of the loop a line at `freedMs` freed. */
 export const pulledRightAfter = (freedMs: number, receivedMs: number): boolean => receivedMs >= freedMs && receivedMs <= freedMs + NEXT_PULL_MS;
 
-export const DEFAULT_LIMITS: AttributionLimits = { slackMs: 50, maxAnswerLagMs: 10_000, fileEarlyMs: 1000, maxNodes: 5000 };
+/**
+ * A walk the node budget cuts short keeps the best assignment it reached, which in a miner's restart
+ * burst (four tasks pulled within milliseconds) can be a poor one: at 5,000 nodes nine captured runs at
+ * 4 endpoints had 4 more ends, sizes and failures each on the wrong task than at 20,000; 40,000 changes nothing
+ * more (bench/README.md, attribution).
+ */
+export const DEFAULT_LIMITS: AttributionLimits = { slackMs: 50, maxAnswerLagMs: 10_000, fileEarlyMs: 1000, maxNodes: 20_000 };
 
 export interface ItemAnswer {
   /** The task of the best consistent assignment (null: no task can take it). */
