@@ -174,11 +174,15 @@ export class TaskBook {
   /** Event time attribution was last solved at (tick re-solves as time passes), and what it found of each task's end. */
   solvedAtMs = -Infinity;
   ended: Attribution['ended'] = new Map();
-  /** Bumped by whatever may change what a solve reads: an event, a task closed or written, a restore (memory only). */
+  /**
+   * Bumped by whatever may change what a solve reads: an event, an output file, a task closed or
+   * written, a restore, the end of the input; also an update of the miner's settings (rare; the tests
+   * use it to make every tick solve). Memory only.
+   */
   changes = 0;
   /**
    * What the last solve read: the `changes` it saw, and until when time alone cannot change its answer
-   * (the first deadline after it, in event time and on the abandoned-work clock; see window.ts).
+   * (the first deadline after it, in event time and on the abandoned-work clock; see window-time.ts).
    */
   solvedState = { changes: -1, untilMs: -Infinity, workUntilMs: -Infinity };
   /** Tasks written without their feedback, for a feedback that comes after all (close.ts; memory only). */

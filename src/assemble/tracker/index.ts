@@ -198,7 +198,6 @@ export class Tracker {
 
   /** How far the output directories are known (wall ms) and the wall clock now; only the daemon reads them live. */
   setOutputSettled(settledMs: number, wallMs: number): void {
-    this.cx.book.changes++;
     setOutputSettled(this.cx, settledMs, wallMs);
   }
 
@@ -208,7 +207,6 @@ export class Tracker {
   }
 
   setPlyMeasure(id: string, result: PlyResult): void {
-    this.cx.book.changes++;
     setPlyMeasure(this.cx, id, result);
   }
 
