@@ -734,6 +734,39 @@ describe('two endpoints', () => {
     expect(tracker.counters.eventsWithoutTask).toBe(0);
   });
 
+  test('a file a best fit gave to a long task does not make a later file on that worker sure: it was only the guess that kept the other task off it', async () => {
+    const t = await makeTracker({ endpoints: ENDPOINTS, outputGroups: ['g1', 'g2'] });
+    const lines: Line[] = [
+      ...start(0, 'a red chair'),
+      ...start(0.5, 'a blue lamp'),
+      m(2, msg.completed(1000)),
+      m(3, msg.feedback(7, '0.8', 'a red chair')),
+      // the cup starts while the lamp still generates: on worker 1 only if the chair, not the lamp, was there
+      ...start(4, 'a green cup'),
+      m(130, msg.completed(1000)),
+      m(131, msg.feedback(7, '0.8', 'a blue lamp')),
+      ...start(131.05, 'a white vase'),
+      m(140, msg.completed(1000)),
+      m(141, msg.feedback(7, '0.8', 'a green cup')),
+      m(150, msg.completed(1000)),
+      m(151, msg.feedback(7, '0.8', 'a white vase')),
+    ];
+    // worker 1 wrote a file while the chair and the lamp generated, and one while the cup and the vase did
+    const files = [outputFile('g1', 'first.ply', 1.5, 1000), outputFile('g1', 'second.ply', 135, 1000)];
+    for (const e of toEvents(lines)) {
+      while (files.length && files[0]!.timeMs <= e.timeMs) t.tracker.pushOutput(files.shift()!);
+      t.tracker.tick(e.timeMs);
+      t.tracker.push(e);
+    }
+    // the first file waits 2 min for evidence, then goes to its best fit (the lamp, still open then)
+    t.tracker.finishAll('input_ended');
+    const records = t.tracker.drainRecords().map((f) => f.record);
+    const plyLinks = (p: string) => links(recordOf(records, p)).filter((l) => l.startsWith('ply_written'));
+    expect(plyLinks('a blue lamp')).toEqual(['ply_written:inferred:2']);
+    // the second is the cup's if the first was the chair's: the logs leave both
+    expect([...plyLinks('a green cup'), ...plyLinks('a white vase')]).toEqual(['ply_written:inferred:2']);
+  });
+
   test('two tasks pulled in the same instant, their workers\' timings alike: the loop a feedback freed pulls the next task, whose worker tells the fed task\'s', async () => {
     const upstream = (spec: typeof W1, s: number, genS: number): Line[] => [
       w(spec, s, ` Generation took: ${genS / 60} min`, 'INFO', '__main__:generate:52'),

@@ -199,22 +199,31 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
     const t = byId.get(id);
     return t?.closedMs != null && !mayStillWork(cx, t);
   };
-  // a task that took, or lost, an event by a best fit: events in its lifetime are decided under that guess
-  const oldestOpen = Math.min(...book.window.map((w) => w.item.timeMs));
-  book.guessedWritten = book.guessedWritten.filter((g) => g.toMs >= oldestOpen);
-  const writtenGuessAt = (ms: number) => book.guessedWritten.some((g) => g.fromMs <= ms && ms <= g.toMs);
-  const guessedAt = (ms: number) =>
-    writtenGuessAt(ms) || tasks.some((t) => t.guessed && t.receivedMs <= ms && (ms <= guessedUntil(cx, t) || mayStillWork(cx, t)));
+  // a task that took, or lost, an event by a best fit: an event is decided under that guess when the
+  // guessed task lived while any task that may take the event did (placing it on an endpoint, rightly
+  // or not, says where those could run), not only when the event falls in its lifetime
   const limits = limitsOf(cx);
-  // built only when an event falls under a guess (most solves have none)
+  // built only when some guess is about (most solves have none)
   let unguessed: WindowTask[] | null = null;
+  const takers = (it: WindowItem) =>
+    (unguessed ??= tasks.map((t) => withoutGuesses(toWindowTask(cx, t, receivedCanEnd), t))).filter((t) => mayTakeItem(t, it, limits));
+  const oldestOpen = Math.min(...book.window.map((w) => w.item.timeMs), ...tasks.map((t) => t.receivedMs));
+  book.guessedWritten = book.guessedWritten.filter((g) => g.toMs >= oldestOpen);
+  const writtenGuessDuring = (fromMs: number, toMs: number) => book.guessedWritten.some((g) => g.fromMs <= toMs && fromMs <= g.toMs);
+  const guessedFor = (it: WindowItem) => {
+    if (!book.guessedWritten.length && !tasks.some((t) => t.guessed)) return false;
+    const fromMs = Math.min(it.timeMs, ...takers(it).map((t) => t.receivedMs));
+    return (
+      writtenGuessDuring(fromMs, it.timeMs) ||
+      tasks.some((t) => t.guessed && t.receivedMs <= it.timeMs && (fromMs <= guessedUntil(cx, t) || mayStillWork(cx, t)))
+    );
+  };
   // (a written task is not there to be counted: then this cannot tell)
   const onlyOneWithoutGuesses = (it: WindowItem) => {
-    if (writtenGuessAt(it.timeMs)) return false;
-    unguessed ??= tasks.map((t) => withoutGuesses(toWindowTask(cx, t, receivedCanEnd), t));
-    return unguessed.filter((t) => mayTakeItem(t, it, limits)).length === 1;
+    const ts = takers(it);
+    return ts.length === 1 && !writtenGuessDuring(Math.min(it.timeMs, ts[0]!.receivedMs), it.timeMs);
   };
-  const isSure = (w: WindowEntry, a: ItemAnswer) => a.link === 'determined' && !doubt && (!guessedAt(w.item.timeMs) || onlyOneWithoutGuesses(w.item));
+  const isSure = (w: WindowEntry, a: ItemAnswer) => a.link === 'determined' && !doubt && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
   // every event left waiting counts (one every assignment gives to a task may still wait for a guess to settle)
   const open = book.window.filter((w) => w.item.kind !== 'close' && !isSure(w, res.items.get(w.item.key)!));
   const crowded = new Set(open.slice(0, Math.max(0, open.length - MAX_OPEN_EVENTS)));
