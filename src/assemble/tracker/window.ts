@@ -203,10 +203,13 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
   // guessed task lived while any task that may take the event did (placing it on an endpoint, rightly
   // or not, says where those could run), not only when the event falls in its lifetime
   const limits = limitsOf(cx);
-  // built only when some guess is about (most solves have none)
+  // built only when some guess is about (most solves have none); per event once (isSure asks twice)
   let unguessed: WindowTask[] | null = null;
-  const takers = (it: WindowItem) =>
-    (unguessed ??= tasks.map((t) => withoutGuesses(toWindowTask(cx, t, receivedCanEnd), t))).filter((t) => mayTakeItem(t, it, limits));
+  const takersOf = new Map<string, WindowTask[]>();
+  const takers = (it: WindowItem) => {
+    unguessed ??= tasks.map((t) => withoutGuesses(toWindowTask(cx, t, receivedCanEnd), t));
+    return takersOf.get(it.key) ?? takersOf.set(it.key, unguessed.filter((t) => mayTakeItem(t, it, limits))).get(it.key)!;
+  };
   const oldestOpen = Math.min(...book.window.map((w) => w.item.timeMs), ...tasks.map((t) => t.receivedMs));
   book.guessedWritten = book.guessedWritten.filter((g) => g.toMs >= oldestOpen);
   const writtenGuessDuring = (fromMs: number, toMs: number) => book.guessedWritten.some((g) => g.fromMs <= toMs && fromMs <= g.toMs);
