@@ -73,6 +73,12 @@ export const msg = {
   querying: (uid: number, stake: string) => `Querying task from [${uid}]. Stake: ${stake}`,
 };
 
+/** The miner's status line (every 30 s by default): it shows the miner alive. */
+export const STATS = 'Miner | UID:226 | Block:4512345 | Stake:1.5 | Trust:0 | Incentive:0.01 | Emission:0.2';
+
+/** Received at s, generating at s + 0.1 (the two copies of the prompt). */
+export const start = (s: number, prompt: string): Line[] => [m(s, msg.received(prompt)), m(s + 0.1, msg.generating(prompt))];
+
 /** A whole task on the miner's log: received, generating, completed, feedback (+ detail). */
 export function acceptedTask(s: number, prompt: string, opts: { bytes?: number; uid?: number; score?: string; detail?: boolean } = {}): Line[] {
   const lines = [

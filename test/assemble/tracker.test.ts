@@ -32,6 +32,8 @@ import {
   run,
   sha256Hex,
   smallPng,
+  start,
+  STATS,
   timeText,
   toEvents,
   w,
@@ -43,10 +45,6 @@ const idOf = (s: number, logId: string, occurrence = 0) => generationId({ minerA
 const events = (r: GenerationRecord) => r.provenance.sources.map((s) => s.event);
 const HOTKEY = '5F3sa2TJAWMqDhXG6jhV4N8ko9SxwGy8TpaNS1repo5EYjQX';
 
-/** The miner's status line (every 30 s by default): it shows the miner alive. */
-const STATS = 'Miner | UID:226 | Block:4512345 | Stake:1.5 | Trust:0 | Incentive:0.01 | Emission:0.2';
-/** Received at s, generating at s + 0.1 (the two copies of the prompt). */
-const start = (s: number, prompt: string): Line[] => [m(s, msg.received(prompt)), m(s + 0.1, msg.generating(prompt))];
 
 describe('the helpers', () => {
   test('the lines give the events the tracker is fed (types, times, fields)', () => {

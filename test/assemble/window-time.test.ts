@@ -3,10 +3,7 @@
  * read has passed (window-time.ts): otherwise the solve would settle nothing new. These pin when it
  * solves, and that skipping changes no answer.
  */
-import { ENDPOINTS, at, feed, links, m, makeTracker, msg, recordOf, toEvents, type Line } from './events';
-
-const start = (s: number, prompt: string): Line[] => [m(s, msg.received(prompt)), m(s + 0.1, msg.generating(prompt))];
-const STATS = 'Miner | UID:226 | Block:4512345 | Stake:1.5 | Trust:0 | Incentive:0.01 | Emission:0.2';
+import { ENDPOINTS, STATS, at, feed, links, m, makeTracker, msg, recordOf, start, toEvents } from './events';
 
 /** Two tasks generating, one unnamed end at 20 s: it waits, open, until it freezes 2 min after it. */
 async function waitingEnd() {
