@@ -7,7 +7,7 @@ import { emptyRecord, NETWORKS, type GenerationRecord, type MinerEvent } from '.
 import { isoUtc } from '../../parse';
 import type { LogEvent, FieldValue, OutputFile } from '../events';
 import type { PlyResult } from '../../ply';
-import { SolveMemo, type Attribution, type WindowItem, type WrittenSpan } from './attribution';
+import { type Attribution, type WindowItem, type WrittenSpan } from './attribution';
 import type { Hashers } from '../prompt';
 import type { LinkedPly } from '../ply-output';
 import type { FinishedRecord } from '../finished';
@@ -191,8 +191,6 @@ export class TaskBook {
   guessedWritten: { fromMs: number; toMs: number }[] = [];
   /** The latest written tasks that surely ran on an endpoint (no best fit in their facts), and their spans there. */
   writtenSpans: WrittenSpan[] = [];
-  /** Solutions of the window's parts, by their input (memory only). */
-  solveMemo = new SolveMemo();
   /** Validator hotkey -> uid, learnt where the logs pair them (a failed pull right after its query). */
   hotkeyUids = new Map<string, number>();
   /**

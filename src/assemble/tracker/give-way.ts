@@ -2,8 +2,8 @@
  * What gives way when the attribution window holds nothing consistent (window.ts): an end line known
  * lost, else the newest event.
  */
-import type { AttributionLimits, LoopCount, WindowItem, WindowTask, WrittenSpan } from './attribution';
-import { incomplete, type TaskBook, type TrackerContext, type WindowEntry } from './book';
+import { solve, type AttributionLimits, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './attribution';
+import { incomplete, type TrackerContext, type WindowEntry } from './book';
 
 /**
  * Tasks whose worker answered longer ago than the lag allows and that have no end: when the window
@@ -11,11 +11,11 @@ import { incomplete, type TaskBook, type TrackerContext, type WindowEntry } from
  * cut it, or it went to another task by a best fit). Without this, the answer would contradict every
  * later event of the tasks around it, and each would be let go.
  */
-export function endsLostIn(memo: TaskBook['solveMemo'], tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits, spans: WrittenSpan[], loops: LoopCount | null): WindowTask[] {
+export function endsLostIn(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits, spans: WrittenSpan[], loops: LoopCount | null): WindowTask[] {
   const stale = tasks.filter((t) => t.fixedAnswerMs !== null && !t.fixedEnd && !t.endLost && nowMs - t.fixedAnswerMs > limits.maxAnswerLagMs);
   if (!stale.length) return [];
   const relaxed = tasks.map((t) => (stale.includes(t) ? { ...t, endLost: true } : t));
-  return memo.solve(relaxed, items, nowMs, limits, spans, loops).leaves ? stale : [];
+  return solve(relaxed, items, nowMs, limits, spans, loops).leaves ? stale : [];
 }
 
 /** An event let go: a feedback line's task had its end not seen; any other event belongs to no task we know. */

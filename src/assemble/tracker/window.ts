@@ -8,7 +8,7 @@
  */
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
-import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type ItemAnswer, type WindowItem, type WindowTask } from './attribution';
+import { components, DEFAULT_LIMITS, solve, mayTakeItem, type Attribution, type ItemAnswer, type WindowItem, type WindowTask } from './attribution';
 import { guessedUntil, loopCount, loopFreedAt, mayStillWork, openSpans, runLoops } from './busy';
 import { narrowHotkeyUid, validatorHotkeyOf } from './validators';
 import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
@@ -147,16 +147,16 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
     for (const part of components(tasks.map((t) => toWindowTask(cx, t, true)), book.window.map((w) => w.item), limits)) {
       const strict = part.tasks.map((t) => ({ ...t, canEnd: tasks.find((x) => x.id === t.id)!.phase !== 'received' }));
       const loops = run && loopCount(run, part.tasks);
-      let res = book.solveMemo.solve(strict, part.items, nowMs, limits, spans, loops);
+      let res = solve(strict, part.items, nowMs, limits, spans, loops);
       // a task whose generating line was lost may take an end
       if (!res.leaves && strict.some((t) => !t.canEnd)) {
-        res = book.solveMemo.solve(part.tasks, part.items, nowMs, limits, spans, loops);
+        res = solve(part.tasks, part.items, nowMs, limits, spans, loops);
         received = received || res.leaves > 0;
       }
       // the loops' count holds only if the best fits already applied were right: if they contradict it, it is not used
-      if (!res.leaves && loops) res = book.solveMemo.solve(strict, part.items, nowMs, limits, spans, null);
+      if (!res.leaves && loops) res = solve(strict, part.items, nowMs, limits, spans, null);
       if (!res.leaves) {
-        endsLost = endsLostIn(book.solveMemo, strict, part.items, nowMs, limits, spans, loops);
+        endsLost = endsLostIn(strict, part.items, nowMs, limits, spans, loops);
         contradiction = part.items;
         break;
       }

@@ -3,5 +3,5 @@
  * guarantee). Pure: the open window in, per event `determined` or `inferred` out.
  */
 export * from './types';
-export { solve, SolveMemo } from './solve';
+export { solve } from './solve';
 export { components, mayTakeItem } from './parts';

@@ -221,33 +221,3 @@ export function solve(
   const ended = new Map([...endings].map(([id, x]) => [id, { inAll: leaves > 0 && !x.unended, latestMs: x.latestMs }]));
   return { leaves, truncated, items: out, ended };
 }
-
-/**
- * `solve` remembered: the window is solved again at every event and as time passes, and most parts
- * have not changed since. `nowMs` matters to a solution only through the deadlines it has passed (an
- * answer's lag, a task's start for the overlap of tasks with no end yet), so those make the key.
- */
-export class SolveMemo {
-  private readonly entries = new Map<string, Attribution>();
-  constructor(private readonly size = 256) {}
-
-  solve(tasks: WindowTask[], items: WindowItem[], nowMs: number, limits: AttributionLimits, spans: WrittenSpan[] = [], loopCount: LoopCount | null = null): Attribution {
-    const thresholds = [
-      ...tasks.map((t) => t.startMs),
-      ...tasks.flatMap((t) => (t.fixedAnswerMs === null ? [] : [t.fixedAnswerMs + limits.maxAnswerLagMs])),
-      ...items.flatMap((it) => (it.kind === 'worker' && it.answerMs !== null ? [it.answerMs + limits.maxAnswerLagMs] : [])),
-    ];
-    const key = `${JSON.stringify([tasks, items, limits, spans, loopCount])}|${thresholds.map((x) => (nowMs > x ? 1 : 0)).join('')}`;
-    const hit = this.entries.get(key);
-    if (hit) {
-      // most recently used last
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
-    }
-    const res = solve(tasks, items, nowMs, limits, spans, loopCount);
-    this.entries.set(key, res);
-    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
-    return res;
-  }
-}
