@@ -989,6 +989,37 @@ describe('output files', () => {
     expect(t.tracker.counters.outputFilesLinked).toBe(1);
   });
 
+  test('a file the loops rule out, in a batch with later lines: that file alone gives way, not the newer end and feedback', async () => {
+    const t = await makeTracker({ endpoints: ENDPOINTS, outputGroups: ['g1', 'g2'] });
+    const lines = [
+      ...start(40, 'a red chair'),
+      m(50, msg.completed(1000)),
+      ...start(51, 'a blue lamp'),
+      m(57, msg.completed(2000)),
+      m(58, msg.feedback(7, '0.8', 'a red chair')),
+      m(59, msg.feedback(8, '0.9', 'a blue lamp')),
+    ];
+    // worker 1 wrote the chair's file; then one while the chair's loop was still busy there (its
+    // feedback comes at 58) and after the chair's end had passed: no task can have written it
+    const files = [outputFile('g1', 'one.ply', 49.5, 1000), outputFile('g1', 'two.ply', 56, 3000)];
+    t.tracker.deferAttribution(true);
+    for (const e of toEvents(lines)) {
+      while (files.length && files[0]!.timeMs <= e.timeMs) t.tracker.pushOutput(files.shift()!);
+      t.tracker.push(e);
+    }
+    t.tracker.deferAttribution(false);
+    t.tracker.finishAll('input_ended');
+    const records = t.tracker.drainRecords().map((f) => f.record);
+    const chair = recordOf(records, 'a red chair');
+    const lamp = recordOf(records, 'a blue lamp');
+    expect(t.tracker.counters.outputFilesWithoutTask).toBe(1);
+    expect(t.tracker.counters.eventsWithoutTask).toBe(0);
+    expect(chair.generation.output.file_size_bytes).toBe(1000);
+    expect(lamp.generation.output.file_size_bytes).toBe(2000);
+    expect(links(lamp).filter((l) => l.startsWith('ply_written'))).toEqual([]);
+    for (const r of [chair, lamp]) expect(r.provenance.incomplete_reasons).not.toContain('generation_end_not_seen');
+  });
+
   test('two tasks generating on two known workers: the file goes to the one on its worker, not to the oldest', async () => {
     const t = await makeTracker({ endpoints: ENDPOINTS, outputGroups: ['g1', 'g2'] });
     feed(

@@ -1,6 +1,6 @@
 /**
  * What gives way when the attribution window holds nothing consistent (window.ts): an end line known
- * lost, else the newest event.
+ * lost, else an event (window.ts).
  */
 import { solve, type AttributionLimits, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './attribution';
 import { incomplete, type TrackerContext, type WindowEntry } from './book';

@@ -8,7 +8,7 @@
  */
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
-import { components, DEFAULT_LIMITS, solve, mayTakeItem, type Attribution, type ItemAnswer, type WindowItem, type WindowTask } from './attribution';
+import { components, DEFAULT_LIMITS, solve, mayTakeItem, type Attribution, type AttributionLimits, type ItemAnswer, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './attribution';
 import { guessedUntil, loopCount, loopFreedAt, mayStillWork, openSpans, runLoops } from './busy';
 import { narrowHotkeyUid, validatorHotkeyOf } from './validators';
 import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
@@ -111,8 +111,9 @@ export function attributeAsTimePasses(cx: TrackerContext, ap: Appliers, nowMs: n
  * Solves the window and applies what is settled. When nothing is consistent (a line was lost, or
  * the logs break a rule), the newest evidence gives way: a task whose generating line was lost may
  * take an end; a task whose worker answered long ago had its end line lost (give-way.ts); then the
- * newest event is let go (a feedback line: its task's end was not seen; any other: it belongs to no
- * task we know).
+ * newest event whose going alone makes its part consistent is let go, else the newest (a feedback
+ * line: its task's end was not seen; any other: it belongs to no task we know). One event at odds
+ * with the rest costs that event, not every newer one.
  */
 export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.lastMs): void {
   const t0 = performance.now();
@@ -141,23 +142,20 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
     const spans = [...book.writtenSpans.filter((s) => s.toMs >= since), ...openSpans(tasks)];
     const merged: Attribution = { leaves: 1, truncated: false, items: new Map(), ended: new Map() };
     let received = false;
-    let contradiction: WindowItem[] | null = null;
+    let giveWay: WindowEntry | undefined;
     let endsLost: WindowTask[] = [];
     const run = runLoops(cx, tasks, since);
     for (const part of components(tasks.map((t) => toWindowTask(cx, t, true)), book.window.map((w) => w.item), limits)) {
       const strict = part.tasks.map((t) => ({ ...t, canEnd: tasks.find((x) => x.id === t.id)!.phase !== 'received' }));
       const loops = run && loopCount(run, part.tasks);
-      let res = solve(strict, part.items, nowMs, limits, spans, loops);
-      // a task whose generating line was lost may take an end
-      if (!res.leaves && strict.some((t) => !t.canEnd)) {
-        res = solve(part.tasks, part.items, nowMs, limits, spans, loops);
-        received = received || res.leaves > 0;
-      }
-      // the loops' count holds only if the best fits already applied were right: if they contradict it, it is not used
-      if (!res.leaves && loops) res = solve(strict, part.items, nowMs, limits, spans, null);
+      const solved = (items: WindowItem[]) => solvePart(strict, part.tasks, items, nowMs, limits, spans, loops);
+      const { res, receivedEnds } = solved(part.items);
+      received = received || receivedEnds;
       if (!res.leaves) {
         endsLost = endsLostIn(strict, part.items, nowMs, limits, spans, loops);
-        contradiction = part.items;
+        // the newest event whose going alone makes the part consistent gives way; if none does, the newest
+        const entries = book.window.filter((w) => part.items.includes(w.item));
+        giveWay = (endsLost.length ? undefined : [...entries].reverse().find((w) => solved(part.items.filter((it) => it !== w.item)).res.leaves > 0)) ?? entries.at(-1)!;
         break;
       }
       for (const [k, v] of res.items) merged.items.set(k, v);
@@ -171,11 +169,9 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
       }
       continue;
     }
-    if (contradiction) {
-      // the newest evidence of that part gives way
-      const newest = book.window.filter((w) => contradiction!.includes(w.item)).pop()!;
-      book.window = book.window.filter((w) => w !== newest);
-      letGo(cx, newest);
+    if (giveWay) {
+      book.window = book.window.filter((w) => w !== giveWay);
+      letGo(cx, giveWay);
       continue;
     }
     book.ended = merged.ended;
@@ -187,6 +183,30 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
       return;
     }
   }
+}
+
+/**
+ * A part of the window solved as it stands; else letting a task whose generating line was lost take
+ * an end (`receivedEnds`); else without the loops' count, which holds only if the best fits already
+ * applied were right.
+ */
+function solvePart(
+  strict: WindowTask[],
+  relaxed: WindowTask[],
+  items: WindowItem[],
+  nowMs: number,
+  limits: AttributionLimits,
+  spans: WrittenSpan[],
+  loops: LoopCount | null,
+): { res: Attribution; receivedEnds: boolean } {
+  let res = solve(strict, items, nowMs, limits, spans, loops);
+  let receivedEnds = false;
+  if (!res.leaves && strict.some((t) => !t.canEnd)) {
+    res = solve(relaxed, items, nowMs, limits, spans, loops);
+    receivedEnds = res.leaves > 0;
+  }
+  if (!res.leaves && loops) res = solve(strict, items, nowMs, limits, spans, null);
+  return { res, receivedEnds };
 }
 
 function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attribution, nowMs: number, receivedCanEnd: boolean): void {
