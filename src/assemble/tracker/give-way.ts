@@ -1,9 +1,33 @@
 /**
- * What gives way when the attribution window holds nothing consistent (window.ts): an end line known
- * lost, else an event (window.ts).
+ * What gives way when a part of the attribution window holds nothing consistent (window.ts): a lost
+ * generating line, the loops' count, an end line known lost, else one event.
  */
-import { solve, type AttributionLimits, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './attribution';
+import { solve, type Attribution, type AttributionLimits, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './attribution';
 import { incomplete, type TrackerContext, type WindowEntry } from './book';
+
+/**
+ * A part of the window solved as it stands; else letting a task whose generating line was lost take
+ * an end (`receivedEnds`); else without the loops' count, which holds only if the best fits already
+ * applied were right.
+ */
+export function solvePart(
+  strict: WindowTask[],
+  relaxed: WindowTask[],
+  items: WindowItem[],
+  nowMs: number,
+  limits: AttributionLimits,
+  spans: WrittenSpan[],
+  loops: LoopCount | null,
+): { res: Attribution; receivedEnds: boolean } {
+  let res = solve(strict, items, nowMs, limits, spans, loops);
+  let receivedEnds = false;
+  if (!res.leaves && strict.some((t) => !t.canEnd)) {
+    res = solve(relaxed, items, nowMs, limits, spans, loops);
+    receivedEnds = res.leaves > 0;
+  }
+  if (!res.leaves && loops) res = solve(strict, items, nowMs, limits, spans, null);
+  return { res, receivedEnds };
+}
 
 /**
  * Tasks whose worker answered longer ago than the lag allows and that have no end: when the window
@@ -16,6 +40,15 @@ export function endsLostIn(tasks: WindowTask[], items: WindowItem[], nowMs: numb
   if (!stale.length) return [];
   const relaxed = tasks.map((t) => (stale.includes(t) ? { ...t, endLost: true } : t));
   return solve(relaxed, items, nowMs, limits, spans, loops).leaves ? stale : [];
+}
+
+/**
+ * The event let go from a part with nothing consistent: the newest whose going alone makes the rest
+ * consistent, else the newest (then the next solve looks again). One event at odds with the rest costs
+ * that event, not every newer one. `entries`: the part's, in arrival order.
+ */
+export function eventToLetGo(entries: WindowEntry[], items: WindowItem[], consistentWith: (items: WindowItem[]) => boolean): WindowEntry {
+  return [...entries].reverse().find((w) => consistentWith(items.filter((it) => it !== w.item))) ?? entries.at(-1)!;
 }
 
 /** An event let go: a feedback line's task had its end not seen; any other event belongs to no task we know. */

@@ -8,11 +8,11 @@
  */
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
-import { components, DEFAULT_LIMITS, solve, mayTakeItem, type Attribution, type AttributionLimits, type ItemAnswer, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './attribution';
+import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type ItemAnswer, type WindowItem, type WindowTask } from './attribution';
 import { guessedUntil, loopCount, loopFreedAt, mayStillWork, openSpans, runLoops } from './busy';
 import { narrowHotkeyUid, validatorHotkeyOf } from './validators';
 import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
-import { endsLostIn, letGo } from './give-way';
+import { endsLostIn, eventToLetGo, letGo, solvePart } from './give-way';
 import { FREEZE_AFTER_MS, rememberSolved, successorWaitMs, unchangedSinceSolved } from './window-time';
 
 /** Past this many open events, the oldest open ones are settled by their best fit: the search stays small. */
@@ -109,11 +109,9 @@ export function attributeAsTimePasses(cx: TrackerContext, ap: Appliers, nowMs: n
 
 /**
  * Solves the window and applies what is settled. When nothing is consistent (a line was lost, or
- * the logs break a rule), the newest evidence gives way: a task whose generating line was lost may
- * take an end; a task whose worker answered long ago had its end line lost (give-way.ts); then the
- * newest event whose going alone makes its part consistent is let go, else the newest (a feedback
- * line: its task's end was not seen; any other: it belongs to no task we know). One event at odds
- * with the rest costs that event, not every newer one.
+ * the logs break a rule), evidence gives way (give-way.ts): a task whose generating line was lost may
+ * take an end; a task whose worker answered long ago had its end line lost; then one event is let go
+ * (a feedback line: its task's end was not seen; any other: it belongs to no task we know).
  */
 export function attribute(cx: TrackerContext, ap: Appliers, nowMs = cx.book.lastMs): void {
   const t0 = performance.now();
@@ -153,9 +151,7 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
       received = received || receivedEnds;
       if (!res.leaves) {
         endsLost = endsLostIn(strict, part.items, nowMs, limits, spans, loops);
-        // the newest event whose going alone makes the part consistent gives way; if none does, the newest
-        const entries = book.window.filter((w) => part.items.includes(w.item));
-        giveWay = (endsLost.length ? undefined : [...entries].reverse().find((w) => solved(part.items.filter((it) => it !== w.item)).res.leaves > 0)) ?? entries.at(-1)!;
+        if (!endsLost.length) giveWay = eventToLetGo(book.window.filter((w) => part.items.includes(w.item)), part.items, (items) => solved(items).res.leaves > 0);
         break;
       }
       for (const [k, v] of res.items) merged.items.set(k, v);
@@ -183,30 +179,6 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
       return;
     }
   }
-}
-
-/**
- * A part of the window solved as it stands; else letting a task whose generating line was lost take
- * an end (`receivedEnds`); else without the loops' count, which holds only if the best fits already
- * applied were right.
- */
-function solvePart(
-  strict: WindowTask[],
-  relaxed: WindowTask[],
-  items: WindowItem[],
-  nowMs: number,
-  limits: AttributionLimits,
-  spans: WrittenSpan[],
-  loops: LoopCount | null,
-): { res: Attribution; receivedEnds: boolean } {
-  let res = solve(strict, items, nowMs, limits, spans, loops);
-  let receivedEnds = false;
-  if (!res.leaves && strict.some((t) => !t.canEnd)) {
-    res = solve(relaxed, items, nowMs, limits, spans, loops);
-    receivedEnds = res.leaves > 0;
-  }
-  if (!res.leaves && loops) res = solve(strict, items, nowMs, limits, spans, null);
-  return { res, receivedEnds };
 }
 
 function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attribution, nowMs: number, receivedCanEnd: boolean): void {
