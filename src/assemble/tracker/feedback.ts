@@ -5,7 +5,7 @@ import type { LogEvent } from '../events';
 import { analysePrompt, promptKey, taskTypeOfLogId, textLogId } from '../prompt';
 import { addSource, incomplete, link, NAMED, newRecord, num, oldest, openTask, round3, str, type Task, type TrackerContext } from './book';
 import { closeFeedback, reopenWritten } from './close';
-import { attribute, enter, type Appliers } from './window';
+import { attributeSoon, enter, type Appliers } from './window';
 
 /**
  * The feedback line names its task (log id, or the whole prompt on older miners). It closes the task:
@@ -66,7 +66,7 @@ export function onFeedback(cx: TrackerContext, ap: Appliers, e: LogEvent): void 
   book.awaitingDetail = t;
   if (!t.key.startsWith('orphan:') && t.endedMs === null)
     enter(cx, ap, { item: { kind: 'close', key: `close:${t.id}`, timeMs: e.timeMs, taskId: t.id, mustComplete: t.mustComplete }, event: null, file: null });
-  else attribute(cx, ap);
+  else attributeSoon(cx, ap);
 }
 
 export function onFeedbackDetail(cx: TrackerContext, e: LogEvent): void {

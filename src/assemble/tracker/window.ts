@@ -95,6 +95,11 @@ export function enter(cx: TrackerContext, ap: Appliers, entry: Omit<WindowEntry,
     // timed by its first line: the task was generating then
     open.item = { ...entry.item, timeMs: Math.min(open.item.timeMs, entry.item.timeMs) };
   } else cx.book.window.push({ ...entry, event, candidates: [] });
+  attributeSoon(cx, ap);
+}
+
+/** Solves the window now, or once at the end when events come in a batch (deferAttribution). */
+export function attributeSoon(cx: TrackerContext, ap: Appliers): void {
   if (cx.book.deferSolve) cx.book.solveDue = true;
   else attribute(cx, ap);
 }
