@@ -3,7 +3,8 @@
  * - latency from a feedback line being written to its record being in the data file (p50/p99 over
  *   N tasks; the store fsyncs in the same call, so it is durable one fsync later), beside the same
  *   run's bare `write` + `fsync` of one line;
- * - CPU (share of one core) and RSS while idle, and under 10 tasks/s with 500 KB image prompts.
+ * - CPU (share of one core) right after the load and idle (30-60 s after it), RSS and anonymous
+ *   memory idle, and both under 10 tasks/s with 500 KB image prompts.
  * Run: node dist/bench/daemon.js [--tasks N]
  */
 import * as fs from 'node:fs';
@@ -35,6 +36,14 @@ function cpuTicks(pid: number): number {
 }
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+/**
+ * The process's own memory (anonymous pages: V8's heap, buffers, malloc), without the file-backed
+ * pages RSS also counts: the node binary's code and ICU data, shared with every node process.
+ */
+function anonMb(pid: number): number {
+  const m = /^Anonymous:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,12 +107,17 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
       latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
 
-    // idle
+    // right after the load: the state commits and garbage collection the load left; then idle
     await sleep(2000);
-    const idle0 = cpuTicks(child.pid!);
+    const after0 = cpuTicks(child.pid!);
     await sleep(10000);
-    const idleCpu = (cpuTicks(child.pid!) - idle0) / TICKS / 10;
+    const afterCpu = (cpuTicks(child.pid!) - after0) / TICKS / 10;
+    await sleep(18000);
+    const idle0 = cpuTicks(child.pid!);
+    await sleep(30000);
+    const idleCpu = (cpuTicks(child.pid!) - idle0) / TICKS / 30;
     const idleRss = rssMb(child.pid!);
+    const idleAnon = anonMb(child.pid!);
 
     // 10 tasks/s with 500 KB image prompts, for 10 s
     const blake = await createBLAKE3();
@@ -121,18 +135,22 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
     const loadCpu = (cpuTicks(child.pid!) - load0) / TICKS / 10;
     const withOutputs = await idleWithOutputDirs(dir);
     const oneTimer = await bareNodeIdle();
+    // a bare process often spends no whole tick in 30 s: then there is no ratio
+    const perTimer = (cpu: number) => (oneTimer.cpu > 0 ? cpu / oneTimer.cpu : undefined);
     return [
       { name: 'bare write + fsync of one line', value: pct(bare, 50), unit: 'ms (p50)' },
       // the store writes and fsyncs in one call: durable one fsync after the record shows in the file
       { name: `feedback line -> record in the file, p50 (${tasks} tasks)`, value: pct(latencies, 50), unit: 'ms', baseline: pct(bare, 50), ratio: pct(latencies, 50) / pct(bare, 50) },
       { name: 'feedback line -> record in the file, p99', value: pct(latencies, 99), unit: 'ms', baseline: pct(bare, 99), ratio: pct(latencies, 99) / pct(bare, 99) },
       // what one wake-up a second costs a process on this machine: the unit idle CPU is measured in
-      { name: 'bare node, one empty timer a second: idle CPU (30 s)', value: oneTimer * 100, unit: '%' },
-      { name: 'idle CPU (share of one core, 10 s)', value: idleCpu * 100, unit: '%', baseline: oneTimer * 100, ratio: idleCpu / oneTimer },
-      { name: 'idle RSS', value: idleRss, unit: 'MB' },
+      { name: 'bare node, one empty timer a second: idle CPU (30 s)', value: oneTimer.cpu * 100, unit: '%' },
+      { name: 'CPU in the 10 s right after the load (share of one core)', value: afterCpu * 100, unit: '%', baseline: oneTimer.cpu * 100, ratio: perTimer(afterCpu) },
+      { name: 'idle CPU, 30-60 s after the load', value: idleCpu * 100, unit: '%', baseline: oneTimer.cpu * 100, ratio: perTimer(idleCpu) },
+      { name: 'idle RSS, 60 s after the load', value: idleRss, unit: 'MB', baseline: oneTimer.rss, ratio: idleRss / oneTimer.rss },
+      { name: 'idle anonymous memory (RSS without the node binary and libraries)', value: idleAnon, unit: 'MB', baseline: oneTimer.anon, ratio: idleAnon / oneTimer.anon },
       { name: 'CPU at 10 image tasks/s (500 KB prompts)', value: loadCpu * 100, unit: '%' },
       { name: 'peak RSS at 10 image tasks/s', value: peakRss, unit: 'MB' },
-      { name: 'idle CPU, watching 2 output dirs of 500 files each', value: withOutputs.cpu * 100, unit: '%', baseline: idleCpu * 100, ratio: withOutputs.cpu / idleCpu },
+      { name: 'idle CPU, watching 2 output dirs of 500 files each (fresh)', value: withOutputs.cpu * 100, unit: '%', baseline: idleCpu * 100, ratio: idleCpu > 0 ? withOutputs.cpu / idleCpu : undefined },
       { name: 'idle RSS, watching 2 output dirs', value: withOutputs.rss, unit: 'MB', baseline: idleRss, ratio: withOutputs.rss / idleRss },
     ];
   } finally {
@@ -146,14 +164,17 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
   }
 }
 
-/** A bare node process that wakes once a second and does nothing: the floor of any process that polls. */
-async function bareNodeIdle(): Promise<number> {
+/**
+ * A bare node process that wakes once a second and does nothing: the floor of any process that polls
+ * (its CPU), and of any node process (its RSS and anonymous memory).
+ */
+async function bareNodeIdle(): Promise<{ cpu: number; rss: number; anon: number }> {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   try {
     await sleep(2000);
     const t0 = cpuTicks(child.pid!);
     await sleep(30000);
-    return (cpuTicks(child.pid!) - t0) / TICKS / 30;
+    return { cpu: (cpuTicks(child.pid!) - t0) / TICKS / 30, rss: rssMb(child.pid!), anon: anonMb(child.pid!) };
   } finally {
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGTERM');
