@@ -8,7 +8,8 @@
  *       a.no-extra: no record of anything that is not a task; a.schema: every record valid.
  *   (b) no record contradicts itself: b.accepted-and-failed (validator_feedback.accepted with
  *       failure_analysis.failed); b.outcome (accepted <-> outcome accepted, rejected/generation_failed
- *       against failed); b.end-link (the end its links name is the end its failure fields describe).
+ *       against failed); b.end-link (the end its links name is the end its failure fields describe);
+ *       b.end-not-seen (a record that says its end was not seen has no end link).
  *   (c) every field whose link is asserted (a provenance link that is not `inferred`: `named` or
  *       `determined`) equals the truth: c.end-kind (the end event, failed/error_type),
  *       c.size (file_size_bytes), c.total-time (generating -> end), c.submit (a submit failure is
@@ -181,6 +182,7 @@ function checkConsistency(r: GenerationRecord, out: Violation[]): void {
   const errorType = r.failure_analysis.error_type;
   if (end?.event === 'generation_completed' && errorType !== null && GENERATION_FAILURES.has(errorType))
     v('b.end-link', `end link generation_completed but error_type ${errorType}`);
+  if (end && r.provenance.incomplete_reasons.includes('generation_end_not_seen')) v('b.end-not-seen', `end link ${end.event} but its end not seen`);
   const wantError = end ? LINK_ERROR[end.event] : undefined;
   if (wantError && errorType !== wantError) v('b.end-link', `end link ${end!.event} but error_type ${errorType}`);
 }
