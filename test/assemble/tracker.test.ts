@@ -999,8 +999,8 @@ describe('output files', () => {
       m(58, msg.feedback(7, '0.8', 'a red chair')),
       m(59, msg.feedback(8, '0.9', 'a blue lamp')),
     ];
-    // worker 1 wrote the chair's file; then one while the chair's loop was still busy there (its
-    // feedback comes at 58) and after the chair's end had passed: no task can have written it
+    // worker 1 wrote the chair's file; then another while the chair's loop was still busy there (its
+    // feedback comes at 58), the chair having its own: no task can have written it
     const files = [outputFile('g1', 'one.ply', 49.5, 1000), outputFile('g1', 'two.ply', 56, 3000)];
     t.tracker.deferAttribution(true);
     for (const e of toEvents(lines)) {
@@ -1448,5 +1448,46 @@ describe('surprises found by these tests (fixed ones assert the fix; the rest pi
     expect([lamp.outcome, lamp.generation.submission.submitted, lamp.failure_analysis.failed]).toEqual(['accepted', true, false]);
     expect([...links(chair), ...links(lamp)].some((l) => l.startsWith('submit_failed'))).toBe(false);
     expect(records.length).toBe(3);
+  });
+
+  test('a restart cuts short a task whose end may still wait in the window: its loop is not taken to be busy to the cut (model test, 1,000 schedules)', async () => {
+    const t = await makeTracker({ endpoints: {}, workerGroups: ['g1', 'g2'] });
+    const upstream = (s: number, x: string) => w(W2, s, x, 'INFO', '__main__:generate:52');
+    const startup = (s: number): Line[] => [
+      m(s, 'Starting with config: ', 'INFO'),
+      m(s + 0.009, 'Running neuron on subnet 17 with uid 42 using network: wss://entrypoint-finney.opentensor.ai:443', 'INFO'),
+      m(s + 0.011, 'Worker (http://127.0.0.1:8093) started', 'INFO'),
+      m(s + 0.012, 'Worker (http://127.0.0.1:8094) started', 'INFO'),
+    ];
+    // the chair runs on worker 2, ends, fails to submit; its loop pulls the vase (worker 2 again); the
+    // lamp, on worker 1, has just started; a restart cuts the lamp and the vase, whose worker answers later
+    const lines: Line[] = [
+      ...startup(0),
+      m(1.05, msg.received('a red chair')),
+      m(1.052, msg.generating('a red chair')),
+      upstream(1.397, ` Generation took: ${0.345 / 60} min`),
+      m(1.448, msg.completed(1_000_000)),
+      m(1.488, msg.received('a blue lamp')),
+      m(1.498, msg.generating('a blue lamp')),
+      m(1.648, msg.submitFailed('5FFApaS75bv5pJHfAp2FVLBj9ZaXuFDjEypsaBNc1wCfe52v', 'Request timeout after 300.0 seconds'), 'WARNING'),
+      m(1.668, msg.received('a white vase')),
+      m(1.668, msg.generating('a white vase')),
+      ...startup(1.719),
+      upstream(2.617, ` Generation took: ${0.949 / 60} min`),
+      upstream(2.667, ` Saving and encoding took: ${0.05 / 60} min`),
+    ];
+    // one batch, as `ingest` reads a short log: the window is solved at its end
+    t.tracker.deferAttribution(true);
+    feed(t.tracker, toEvents(lines).sort((a, b) => a.timeMs - b.timeMs));
+    t.tracker.deferAttribution(false);
+    t.tracker.finishAll('input_ended');
+    const records = t.tracker.drainRecords().map((f) => f.record);
+    const chair = recordOf(records, 'a red chair');
+    // the lamp started 50 ms after the end line and may have ended in it; the chair's loop may have
+    // been freed by the submit failure and pulled the vase, whose worker then answered: both stay open
+    expect(chair.generation.output.file_size_bytes).toBe(1_000_000);
+    expect(links(chair)).toEqual(['worker_metrics:determined:1', 'generation_completed:inferred:2', 'submit_failed:inferred:2']);
+    expect(links(recordOf(records, 'a blue lamp'))).toEqual([]);
+    expect(links(recordOf(records, 'a white vase'))).toEqual(['worker_metrics:inferred:2', 'worker_metrics:inferred:2']);
   });
 });

@@ -7,7 +7,7 @@ import { emptyRecord, NETWORKS, type GenerationRecord, type MinerEvent } from '.
 import { isoUtc } from '../../parse';
 import type { LogEvent, FieldValue, OutputFile } from '../events';
 import type { PlyResult } from '../../ply';
-import { type Attribution, type WindowItem, type WrittenSpan } from './attribution';
+import type { Attribution, WindowItem, WrittenSpan } from './attribution';
 import type { Hashers } from '../prompt';
 import type { LinkedPly } from '../ply-output';
 import type { FinishedRecord } from '../finished';

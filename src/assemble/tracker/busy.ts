@@ -4,7 +4,7 @@
  * of busy loops); and how long a task's events may still come (a worker finishing what the miner
  * abandoned, a lifetime decided under a guess).
  */
-import { busyAt, endpointKey, type LoopCount, type WindowTask, type WrittenSpan } from './attribution';
+import { busyAt, endpointKey, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './attribution';
 import type { Task, TrackerContext } from './book';
 import { endpointBinding } from './endpoint-binding';
 
@@ -20,12 +20,14 @@ export function loopFreedAt(t: Task): number | null {
 /**
  * The open tasks whose endpoint is sure (no best fit in their facts): their loop is busy from their
  * received line to the line that freed it (else their end; with no end yet, still), so a task of
- * another part of the window cannot have run there meanwhile.
+ * another part of the window cannot have run there meanwhile. A task a restart cut short was busy to
+ * the cut only if no end line still open came before it: one may be its, and its loop may have moved
+ * on after it (`items`: the window's).
  */
-export function openSpans(tasks: Task[]): WrittenSpan[] {
+export function openSpans(tasks: Task[], items: WindowItem[]): WrittenSpan[] {
   return tasks.flatMap((t) => {
     if (t.guessed) return [];
-    const cut = t.interrupted ? t.closedMs : null;
+    const cut = t.interrupted && !items.some((it) => it.kind === 'end' && it.timeMs <= t.closedMs!) ? t.closedMs : null;
     // an end not settled yet may be any open end item: only its generating line is sure
     return endpointSpans(t, loopFreedAt(t) ?? t.endedMs ?? cut ?? t.generatingMs ?? t.receivedMs, true);
   });

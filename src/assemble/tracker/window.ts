@@ -142,7 +142,7 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
     const tasks = windowTasks(cx);
     // written spans that reach the open tasks' time
     const since = Math.min(...tasks.map((t) => t.receivedMs));
-    const spans = [...book.writtenSpans.filter((s) => s.toMs >= since), ...openSpans(tasks)];
+    const spans = [...book.writtenSpans.filter((s) => s.toMs >= since), ...openSpans(tasks, book.window.map((w) => w.item))];
     const merged: Attribution = { leaves: 1, truncated: false, items: new Map(), ended: new Map() };
     let received = false;
     let giveWay: WindowEntry | undefined;
