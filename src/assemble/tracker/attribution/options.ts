@@ -28,7 +28,8 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
     }
     case 'end':
       for (const t of br.tasks) {
-        if (!t.canEnd || br.end.has(t.id) || br.closedBefore(t, it.timeMs) || t.startMs > it.timeMs + limits.slackMs) continue;
+        // the end line and the task's generating (or received) line are the miner's own, one clock: no slack
+        if (!t.canEnd || br.end.has(t.id) || br.closedBefore(t, it.timeMs) || t.startMs > it.timeMs) continue;
         if (it.binding && !br.canBind(t, it.binding, it.timeMs)) continue;
         const a = br.answer.get(t.id);
         if (a && !answerFits(t, it.timeMs, a, limits)) continue;
