@@ -45,7 +45,8 @@ export function endsLostIn(tasks: WindowTask[], items: WindowItem[], nowMs: numb
 /**
  * The event let go from a part with nothing consistent: the newest whose going alone makes the rest
  * consistent, else the newest (then the next solve looks again). One event at odds with the rest costs
- * that event, not every newer one. `entries`: the part's, in arrival order.
+ * that event, not every newer one. `entries`: the part's, in arrival order; `items`: the part's, in the
+ * order its search was given them (ties in time keep it).
  */
 export function eventToLetGo(entries: WindowEntry[], items: WindowItem[], consistentWith: (items: WindowItem[]) => boolean): WindowEntry {
   return [...entries].reverse().find((w) => consistentWith(items.filter((it) => it !== w.item))) ?? entries.at(-1)!;

@@ -142,13 +142,14 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
     const tasks = windowTasks(cx);
     // written spans that reach the open tasks' time
     const since = Math.min(...tasks.map((t) => t.receivedMs));
-    const spans = [...book.writtenSpans.filter((s) => s.toMs >= since), ...openSpans(tasks, book.window.map((w) => w.item))];
+    const items = book.window.map((w) => w.item);
+    const spans = [...book.writtenSpans.filter((s) => s.toMs >= since), ...openSpans(tasks, items)];
     const merged: Attribution = { leaves: 1, truncated: false, items: new Map(), ended: new Map() };
     let received = false;
     let giveWay: WindowEntry | undefined;
     let endsLost: WindowTask[] = [];
     const run = runLoops(cx, tasks, since);
-    for (const part of components(tasks.map((t) => toWindowTask(cx, t, true)), book.window.map((w) => w.item), limits)) {
+    for (const part of components(tasks.map((t) => toWindowTask(cx, t, true)), items, limits)) {
       const strict = part.tasks.map((t) => ({ ...t, canEnd: tasks.find((x) => x.id === t.id)!.phase !== 'received' }));
       const loops = run && loopCount(run, part.tasks);
       const solved = (items: WindowItem[]) => solvePart(strict, part.tasks, items, nowMs, limits, spans, loops);
