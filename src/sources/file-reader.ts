@@ -1,9 +1,9 @@
 /** The few fs calls the sources need, as promises on raw fds (no FileHandle: cheaper, no GC close). */
 import * as fs from 'node:fs';
 
-export function pread(fd: number, position: number, length: number): Promise<Buffer> {
-  // A fresh buffer per read: lines are slices of it and may outlive the next read.
-  const buf = Buffer.allocUnsafe(length);
+/** Reads up to `length` bytes at `position`: into `into` when given (a reader that reuses its buffers), else a fresh buffer. */
+export function pread(fd: number, position: number, length: number, into?: Buffer): Promise<Buffer> {
+  const buf = into ?? Buffer.allocUnsafe(length);
   return new Promise((resolve, reject) => {
     fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n === length ? buf : buf.subarray(0, n))));
   });

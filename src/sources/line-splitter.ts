@@ -1,9 +1,15 @@
 /**
- * Bytes in, complete lines out. A line that spans reads is kept as a list of chunk slices and joined
- * once at its newline (linear, never quadratic). A line longer than `maxLineBytes` is dropped as soon
- * as it is known to be too long, and the bytes up to its newline are discarded as they come: memory
- * stays bounded by one chunk. Leading NULs of a line (the hole a writer with a stale offset leaves
- * after a truncate) are skipped and counted.
+ * Bytes in, complete lines out. A line that spans reads is copied into a carry buffer of the
+ * splitter's own as it comes (linear, never quadratic), so no chunk is needed once it is pushed: a
+ * reader may read the next chunk into it. A line longer than `maxLineBytes` is dropped as soon as it
+ * is known to be too long, and the bytes up to its newline are discarded as they come: memory stays
+ * bounded by the longest line kept. Leading NULs of a line (the hole a writer with a stale offset
+ * leaves after a truncate) are skipped and counted.
+ *
+ * A line is given as a view: of the chunk it lies in, or (one that spanned chunks) of a carry
+ * buffer. With `ownSpanningLines` false, a carry is reused by the next push: a consumer that keeps
+ * lines past it copies them (`readFileLines`). With it true, a spanning line gets a buffer of its
+ * own (the follower's lines wait in a queue).
  */
 
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -16,8 +22,15 @@ export type SkipSink = (offset: number, length: number, end: number) => void;
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** A carry grown past this is let go once its line is given: one huge line must not pin its size. */
+const KEEP_CARRY_BYTES = 4 * 1024 * 1024;
+const SMALL_CARRY_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+
 export class LineSplitter {
-  private parts: Buffer[] = [];
+  /** Two carries, used in turn: the line given from one stays intact while the next line is held in the other. */
+  private readonly carries: Buffer[] = [EMPTY, EMPTY];
+  private side = 0;
   private partBytes = 0;
   private lineStart = 0;
   private atLineStart = true;
@@ -27,7 +40,10 @@ export class LineSplitter {
   private discarded = 0;
   nulBytes = 0;
 
-  constructor(private readonly maxLineBytes: number = DEFAULT_MAX_LINE_BYTES) {}
+  constructor(
+    private readonly maxLineBytes: number = DEFAULT_MAX_LINE_BYTES,
+    private readonly ownSpanningLines = true,
+  ) {}
 
   /** Bytes held for a line whose newline has not come yet. */
   pendingBytes(): number {
@@ -42,7 +58,6 @@ export class LineSplitter {
   /** Forgets a partial line (its file was truncated away). Returns the bytes dropped. */
   reset(): number {
     const dropped = this.pendingBytes();
-    this.parts = [];
     this.partBytes = 0;
     this.atLineStart = true;
     this.discarding = false;
@@ -64,7 +79,7 @@ export class LineSplitter {
     this.silent = true;
   }
 
-  /** Feeds `chunk`, whose first byte is at offset `at`. `chunk` must not be modified afterwards. */
+  /** Feeds `chunk`, whose first byte is at offset `at`. The lines given are views (see above): `chunk` stays as it is while they are used. */
   push(chunk: Buffer, at: number, onLine: LineSink, onSkip: SkipSink): void {
     const n = chunk.length;
     let i = 0;
@@ -92,13 +107,13 @@ export class LineSplitter {
         if (length > this.maxLineBytes) {
           onSkip(this.lineStart, length, end);
         } else {
-          let bytes =
-            this.parts.length === 0 ? chunk.subarray(i, nl) : Buffer.concat([...this.parts, chunk.subarray(i, nl)], length);
-          if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
-          onLine(bytes, this.lineStart, end);
+          if (this.partBytes === 0) onLine(withoutCr(chunk.subarray(i, nl)), this.lineStart, end);
+          else {
+            this.hold(chunk, i, nl);
+            onLine(withoutCr(this.takeHeld()), this.lineStart, end);
+          }
         }
       }
-      this.parts = [];
       this.partBytes = 0;
       this.discarding = false;
       this.silent = false;
@@ -114,10 +129,27 @@ export class LineSplitter {
     if (this.discarding) {
       if (!this.silent) onSkip(this.lineStart, this.discarded, at);
     } else {
-      const bytes = Buffer.concat(this.parts, this.partBytes);
-      onLine(bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.subarray(0, bytes.length - 1) : bytes, this.lineStart, at);
+      onLine(withoutCr(this.takeHeld()), this.lineStart, at);
     }
     this.reset();
+  }
+
+  /**
+   * The held line: a copy of its own (its carry let go when large: a follower's lines rarely span
+   * reads, and an idle follower should not keep one), or a view of its carry (the next line is held
+   * in the other; one past KEEP_CARRY_BYTES is let go after its line).
+   */
+  private takeHeld(): Buffer {
+    const carry = this.carries[this.side]!;
+    const held = carry.subarray(0, this.partBytes);
+    if (this.ownSpanningLines) {
+      const own = Buffer.from(held);
+      if (carry.length > SMALL_CARRY_BYTES) this.carries[this.side] = EMPTY;
+      return own;
+    }
+    if (carry.length > KEEP_CARRY_BYTES) this.carries[this.side] = EMPTY;
+    this.side ^= 1;
+    return held;
   }
 
   private hold(chunk: Buffer, from: number, to: number): void {
@@ -129,11 +161,21 @@ export class LineSplitter {
       // Too long already: stop holding it; only its length is kept.
       this.discarding = true;
       this.discarded = this.partBytes + (to - from);
-      this.parts = [];
       this.partBytes = 0;
       return;
     }
-    this.parts.push(chunk.subarray(from, to));
-    this.partBytes += to - from;
+    const need = this.partBytes + (to - from);
+    let carry = this.carries[this.side]!;
+    if (carry.length < need) {
+      const grown = Buffer.allocUnsafeSlow(Math.min(Math.max(need, 2 * carry.length, SMALL_CARRY_BYTES), this.maxLineBytes + 1));
+      carry.copy(grown, 0, 0, this.partBytes);
+      this.carries[this.side] = carry = grown;
+    }
+    chunk.copy(carry, this.partBytes, from, to);
+    this.partBytes = need;
   }
+}
+
+function withoutCr(bytes: Buffer): Buffer {
+  return bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.subarray(0, bytes.length - 1) : bytes;
 }

@@ -19,6 +19,12 @@ export interface OneShotOptions {
   logger?: SourceLogger;
   /** Filled in as reading goes. */
   stats?: SourceStats;
+  /**
+   * Read into two buffers in turn, and give lines that span reads as views of the splitter's carry:
+   * a batch's lines are then valid only until the next batch is asked for (a consumer keeps a copy
+   * of what it holds longer). Spares the allocator one chunk per read (`ingest`).
+   */
+  reuseBuffers?: boolean;
 }
 
 /** Batches of lines of `path`, in order. Compressed when the name ends in `.gz`. */
@@ -26,7 +32,8 @@ export async function* readFileLines(path: string, opts: OneShotOptions = {}): A
   const chunkBytes = opts.chunkBytes ?? 1024 * 1024;
   const stats = opts.stats ?? emptyStats();
   const log = opts.logger ?? silentLogger;
-  const splitter = new LineSplitter(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+  const reuse = opts.reuseBuffers ?? false;
+  const splitter = new LineSplitter(opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, !reuse);
   const fd = await openOrNull(path);
   if (fd === null) throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT', path });
   let batch: Line[] = [];
@@ -58,8 +65,12 @@ export async function* readFileLines(path: string, opts: OneShotOptions = {}): A
         }
       }
     } else {
-      // the next chunk is read (in libuv's pool) while this one is split and its lines handled
-      let next: Promise<Buffer> | null = pread(fd, pos, chunkBytes);
+      // the next chunk is read (in libuv's pool) while this one is split and its lines handled; reusing
+      // buffers, read k + 1 goes into one while batch k (in the other) is handled
+      const ring = reuse ? [Buffer.allocUnsafeSlow(chunkBytes), Buffer.allocUnsafeSlow(chunkBytes)] : null;
+      let reads = 0;
+      const readAt = (at: number): Promise<Buffer> => pread(fd, at, chunkBytes, ring?.[reads++ & 1]);
+      let next: Promise<Buffer> | null = readAt(pos);
       try {
         for (;;) {
           const chunk: Buffer = await next;
@@ -67,7 +78,7 @@ export async function* readFileLines(path: string, opts: OneShotOptions = {}): A
           if (chunk.length === 0) break;
           const at = pos;
           pos += chunk.length;
-          next = pread(fd, pos, chunkBytes);
+          next = readAt(pos);
           splitter.push(chunk, at, onLine, onSkip);
           if (batch.length > 0) {
             yield batch;

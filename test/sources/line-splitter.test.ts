@@ -1,3 +1,4 @@
+import * as fc from 'fast-check';
 import { LineSplitter } from '../../src/sources/line-splitter';
 
 interface Out {
@@ -111,5 +112,44 @@ describe('LineSplitter', () => {
     s.push(Buffer.from('a\nlast'), 0, (b) => got.push(b.toString()), () => {});
     s.finish(6, (b) => got.push(b.toString()), () => {});
     expect(got).toEqual(['a', 'last']);
+  });
+});
+
+describe('a reader that reuses its chunk buffer (ingest)', () => {
+  test('property: lines spanning chunks are carried by the splitter, so the same chunk buffer can take every read', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.string({ maxLength: 40 }), fc.string({ minLength: 200, maxLength: 900 })), { maxLength: 40 }),
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 10 }),
+        fc.boolean(),
+        (texts, sizes, own) => {
+          const input = Buffer.from(texts.map((t) => t.replace(/\n/g, ' ')).join('\n') + '\n', 'latin1');
+          const want = run([input], 1 << 20).lines;
+          const s = new LineSplitter(1 << 20, own);
+          const scratch = Buffer.alloc(300);
+          const got: Out['lines'] = [];
+          for (let at = 0, k = 0; at < input.length; k++) {
+            const n = Math.min(sizes[k % sizes.length]!, input.length - at);
+            input.copy(scratch, 0, at, at + n);
+            const fresh: { view: Buffer; text: string }[] = [];
+            s.push(
+              scratch.subarray(0, n),
+              at,
+              (b, offset, end) => {
+                got.push({ text: b.toString('latin1'), offset, end });
+                fresh.push({ view: b, text: b.toString('latin1') });
+              },
+              () => {},
+            );
+            // a push's lines are intact until the next push: holding the next line did not touch them
+            for (const l of fresh) expect(l.view.toString('latin1')).toBe(l.text);
+            scratch.fill('Z');
+            at += n;
+          }
+          expect(got).toEqual(want);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

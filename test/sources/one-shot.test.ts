@@ -88,3 +88,22 @@ test('the next chunk is read ahead; a reader that stops early leaves no read in 
   expect(lines).toHaveLength(50_000);
   expect(lines.every((l, i) => l.offset === i * 100)).toBe(true);
 });
+
+test('reuseBuffers: a consumer that copies each batch before asking for the next gets the same lines, plain and .gz', async () => {
+  // lines of 0 B to 300 KB over 4 KiB reads: most long lines span reads, some reads hold no newline
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const lines = Array.from({ length: 400 }, (_, i) => (i % 37 === 0 ? 'p'.repeat(rnd(300_000)) : `line ${i} ${'x'.repeat(rnd(200))}`));
+  const text = Buffer.from(lines.join('\n') + '\nlast without newline');
+  const plain = path.join(dir, 'reuse.log');
+  fs.writeFileSync(plain, text);
+  fs.writeFileSync(`${plain}.gz`, zlib.gzipSync(text));
+  for (const p of [plain, `${plain}.gz`]) {
+    const want = (await all(p, { chunkBytes: 4096 })).map((l) => [l.bytes.toString(), l.offset, l.end]);
+    const got: (string | number)[][] = [];
+    // copied as each batch comes: the previous batch's buffers take the next reads
+    for await (const batch of readFileLines(p, { chunkBytes: 4096, reuseBuffers: true })) got.push(...batch.map((l) => [l.bytes.toString(), l.offset, l.end]));
+    expect(got).toEqual(want);
+    expect(want).toHaveLength(401);
+  }
+});
