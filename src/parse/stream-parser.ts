@@ -34,6 +34,8 @@ interface OpenEntry {
   first: Piece;
   rest: Piece[];
   restBytes: number;
+  /** The first of `rest` not yet copied by `detach()`. */
+  detachedRest: number;
 }
 
 interface Found {
@@ -63,11 +65,11 @@ const TRACEBACK_START = /^(?:Traceback \(most recent call last\):|During handlin
 const BLANK = /^[ \t]+$/;
 
 /**
- * The bytes, in a buffer of their own when they are a part of a larger one (a read chunk): an event
- * waiting in the merge must not keep the whole chunk it was read in alive.
+ * An event holds no view of a line: the bytes it keeps are copied. The line's buffer may be a read
+ * chunk (kept alive by a small slice) or one the reader reuses (`readFileLines`' `reuseBuffers`).
  */
 function ownBytes(b: Buffer): Buffer {
-  return b.buffer.byteLength - b.length > 64 * 1024 ? Buffer.from(b) : b;
+  return Buffer.from(b);
 }
 const STACK_LIMIT = 64 * 1024;
 const ENTRY_LIMIT = 64 * 1024 * 1024;
@@ -91,6 +93,8 @@ export class StreamParser {
   private lastTimeMs: number | null = null;
   /** The last header read (a header-less error entry of the generation service takes its time). */
   private lastHeader: Header | null = null;
+  /** Where `detach()` keeps the open entry's first line. */
+  private detached = Buffer.alloc(0);
   private readonly maxPatternBytes: number;
   private readonly maxStackTraceBytes: number;
   private readonly maxEntryBytes: number;
@@ -111,6 +115,25 @@ export class StreamParser {
   push(line: Line): void {
     this.stats.lines++;
     for (const piece of this.envelope.decode(line.bytes, line.offset, line.end, line.source.identity)) this.pushPiece(piece);
+  }
+
+  /**
+   * Copies what the open entry holds of the lines pushed so far into buffers of its own: called
+   * before the reader reuses those lines' buffers. Nothing else here outlives a push. Its first
+   * line (often a prompt line, hundreds of KB) goes into one buffer kept for that, its rest into
+   * new ones (once: `detachedRest` of them are copies already).
+   */
+  detach(): void {
+    const e = this.open;
+    if (!e) return;
+    const first = e.first.bytes;
+    if (first.buffer !== this.detached.buffer) {
+      if (this.detached.length < first.length) this.detached = Buffer.allocUnsafeSlow(Math.max(first.length, 2 * this.detached.length));
+      first.copy(this.detached);
+      e.first = { ...e.first, bytes: this.detached.subarray(0, first.length) };
+    }
+    for (let i = e.detachedRest; i < e.rest.length; i++) e.rest[i] = { ...e.rest[i]!, bytes: Buffer.from(e.rest[i]!.bytes) };
+    e.detachedRest = e.rest.length;
   }
 
   /** Ends the open entry (end of input, or the source went idle). */
@@ -144,13 +167,13 @@ export class StreamParser {
     const header = parseHeader(piece.bytes);
     if (header) {
       this.flush();
-      this.open = { header, first: piece, rest: [], restBytes: 0 };
+      this.open = { header, first: piece, rest: [], restBytes: 0, detachedRest: 0 };
       this.lastHeader = header;
       return;
     }
     if (!this.open && this.spec.role === 'generation' && this.lastHeader && HEADERLESS_ERROR.test(piece.bytes.toString('latin1', 0, 40))) {
       // an entry of its own, at the stream's last time: an ERROR whose traceback makes it an `exception`
-      this.open = { header: { ...this.lastHeader, level: 'ERROR', messageStart: 0 }, first: piece, rest: [], restBytes: 0 };
+      this.open = { header: { ...this.lastHeader, level: 'ERROR', messageStart: 0 }, first: piece, rest: [], restBytes: 0, detachedRest: 0 };
       return;
     }
     if (!this.open) {

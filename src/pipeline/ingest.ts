@@ -99,7 +99,8 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
   const parsers = createParsers(streams, config, opts.rulesFile, (i, e) => assembly.pushLog(String(i), e, 0), opts.explainUnmatched ?? 0);
   const inputs = streams.map((spec, i) => {
     const stats: SourceStats = emptySourceStats();
-    const lines = readFileLines(spec.file, { app: spec.app, stream: spec.stream, maxLineBytes: config.maxLineBytes, logger, stats });
+    // a batch's lines are handled before the next is read (their buffers are reused): the parser keeps copies
+    const lines = readFileLines(spec.file, { app: spec.app, stream: spec.stream, maxLineBytes: config.maxLineBytes, logger, stats, reuseBuffers: true });
     return { id: String(i), spec, parser: parsers[i]!, stats, lines, done: false };
   });
 
@@ -138,6 +139,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
           } catch (err) {
             assembly.quarantineLine(line, err);
           }
+        input.parser.detach();
       }
     }
     await assembly.step(0);

@@ -1,5 +1,5 @@
 /** Entries and their continuation lines, tracebacks, damage in date mode, hostile input. */
-import { bt, DEFAULTS, loguru, MINER, parseBytes, parseLines, PM2_DATE, pm2JsonMode, WORKER } from './helpers';
+import { base64Prompt, bt, DEFAULTS, fileLines, lineAt, loguru, MINER, parseBytes, parseLines, PM2_DATE, pm2DateMode, pm2JsonMode, WORKER } from './helpers';
 import { StreamParser, type LogEvent } from '../../src/parse';
 import type { Line } from '../../src/sources';
 
@@ -244,5 +244,57 @@ describe('positions travel with the events', () => {
     p.flush();
     expect(events).toHaveLength(1);
     expect([events[0]!.identity.ino, events[0]!.offset]).toEqual([10, 100]);
+  });
+});
+
+describe('lines in buffers the reader reuses (ingest)', () => {
+  /**
+   * Parses `bytes` in batches of `batch` lines, each batch's lines pushed as views of one scratch
+   * buffer that is overwritten once the batch is pushed and detach() called.
+   */
+  function parseReused(bytes: Buffer, batch: number): LogEvent[] {
+    const events: LogEvent[] = [];
+    const p = new StreamParser(MINER, { rules: DEFAULTS, timeZone: 'UTC' }, (e) => events.push(e));
+    const scratch = Buffer.alloc(bytes.length);
+    const lines = fileLines(bytes);
+    for (let i = 0; i < lines.length; i += batch) {
+      let at = 0;
+      for (const { line, offset, end } of lines.slice(i, i + batch)) {
+        line.copy(scratch, at);
+        p.push(lineAt(MINER, scratch.subarray(at, at + line.length), offset, end));
+        at += line.length;
+      }
+      p.detach();
+      scratch.fill('Z');
+    }
+    p.flush();
+    return events;
+  }
+
+  test('after detach() no event and no open entry holds a view of a pushed line: the same events as with fresh buffers', () => {
+    const prompt = base64Prompt(3000);
+    const stream = Buffer.from(
+      [
+        bt(`Task received. Prompt: ${prompt}.`),
+        bt(`Generating for prompt: ${prompt} with timeout None seconds`),
+        bt('An unexpected error occurred: Server disconnected (http://127.0.0.1:8093/generate/)', { level: 'ERROR' }),
+        ...TB,
+        bt('Generation completed. Size: 12'),
+        'second line of a message',
+      ].join('\n') + '\n',
+    );
+    const plain = parseBytes(stream).events;
+    const date = pm2DateMode(stream, [700, 1500, 64 * 1024]);
+    for (const [bytes, fresh] of [
+      [stream, plain],
+      [date, parseBytes(date).events],
+    ] as const)
+      for (const batch of [1, 2, 3]) {
+        const reused = parseReused(bytes, batch);
+        expect(reused.map((e) => e.type)).toEqual(fresh.map((e) => e.type));
+        expect(JSON.stringify(reused)).toBe(JSON.stringify(fresh));
+      }
+    expect(plain.find((e) => e.type === 'task_received')!.long!.toString()).toBe(prompt);
+    expect(plain.find((e) => e.type === 'client_error')!.stackTrace).toBe(TB.join('\n'));
   });
 });
