@@ -37,6 +37,7 @@ export interface ImagePrompt {
   /** Length of the base64 text. */
   length: number;
   logId: string;
+  /** The decoded image: a view the next `analysePrompt` overwrites (stored at once, never kept). */
   bytes: Buffer;
   sha256: string;
   ext: ImageExtension;
@@ -47,18 +48,25 @@ export type Prompt = TextPrompt | ImagePrompt;
 /** Prompts shorter than this are text even when they look like base64 (a word, a hash). */
 const MIN_IMAGE_BASE64 = 256;
 
-/** Strict base64: only the alphabet, `=` padding at the end, and a length that decodes fully. */
+/** Where images are decoded: one buffer, grown to the largest image, instead of one per prompt. */
+let decodeScratch = Buffer.alloc(0);
+
+/**
+ * Strict base64: only the alphabet, `=` padding at the end, and a length that decodes fully. The
+ * result is a view of `decodeScratch`, valid until the next call.
+ */
 function decodeStrictBase64(bytes: Buffer): Buffer | null {
   if (bytes.length < MIN_IMAGE_BASE64 || bytes.length % 4 === 1) return null;
   const text = bytes.toString('latin1');
-  const decoded = Buffer.from(text, 'base64');
-  // Node skips characters outside the alphabet: a shorter result means the text was not base64.
   let pad = 0;
   if (text.endsWith('==')) pad = 2;
   else if (text.endsWith('=')) pad = 1;
-  const unpadded = bytes.length - pad;
-  const expected = Math.floor((unpadded * 3) / 4);
-  return decoded.length === expected ? decoded : null;
+  const expected = Math.floor(((bytes.length - pad) * 3) / 4);
+  // room past `expected`: a text that decodes longer than its length says shows it
+  if (decodeScratch.length < expected + 3) decodeScratch = Buffer.allocUnsafeSlow(Math.max(expected + 3, 2 * decodeScratch.length));
+  // Node skips characters outside the alphabet: a shorter result means the text was not base64
+  const written = decodeScratch.write(text, 0, 'base64');
+  return written === expected ? decodeScratch.subarray(0, written) : null;
 }
 
 export function textLogId(text: string): { length: number; logId: string } {
