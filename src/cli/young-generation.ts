@@ -1,0 +1,10 @@
+/**
+ * Most of what `ingest` allocates dies young (a read's lines, a prompt's copies). Under that load V8
+ * grows the young generation up to 16 MB semi-spaces, and the peak RSS grew with the input (165-171
+ * MB at 2 GB); kept at its first size (1 MB) it stays at 140-143 MB at the same speed (bench/README.md,
+ * the ingest bench). V8 reads the flag when the young generation would grow, so setting it at run
+ * time works, but loading the modules already grows it: this module is imported first.
+ */
+import * as v8 from 'node:v8';
+
+if (process.argv[2] === 'ingest') v8.setFlagsFromString('--semi-space-growth-factor=1');
