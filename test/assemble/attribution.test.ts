@@ -76,6 +76,18 @@ describe('solve', () => {
     expect(r.items.get('W2')).toMatchObject({ taskId: 'B', link: 'determined' });
   });
 
+  it('two tasks sent 4 ms apart whose workers both started after them: the worker that started first took the first (a capture, seed 3805)', () => {
+    // every worker started after both generating lines, so any pairing has the same sum of gaps
+    // (7 + 7 = 11 + 3 ms): only a cost that grows faster than the gap prefers the equal lags
+    const tasks = [task('violin', 13_080), task('teapot', 13_084)];
+    const items = [answer('W3', 'g3', 14_132, 1_041), end('E1', 14_134), answer('W1', 'g1', 14_783, 1_696), end('E2', 14_784)];
+    const r = solve(tasks, items, 16_000);
+    expect(r.items.get('W1')).toMatchObject({ taskId: 'violin', link: 'inferred' });
+    expect(r.items.get('E2')).toMatchObject({ taskId: 'violin', link: 'inferred' });
+    expect(r.items.get('W3')).toMatchObject({ taskId: 'teapot', link: 'inferred' });
+    expect(r.items.get('E1')).toMatchObject({ taskId: 'teapot', link: 'inferred' });
+  });
+
   it('an end long after a worker answered cannot be that task\'s (the lag bound)', () => {
     // A answered at 20 s, a failure with no answer ends at 35 s: B's, even though A is older
     const items = [answer('W1', 'g1', 20000, 20000), end('E1', 20010), end('E2', 35000, false)];

@@ -106,7 +106,7 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
         out.push({
           id: t.id,
           // an answer to a task whose end is already placed pairs with it here (else at its end)
-          cost: (after ? 1 : 0) + (it.startMs !== null ? (10 * Math.abs(it.startMs - t.startMs)) / 1000 : 0) + (a && !after && e ? answerCost(t, e.timeMs, a) : 0),
+          cost: (after ? 1 : 0) + (it.startMs !== null ? gapCost(it.startMs - t.startMs) : 0) + (a && !after && e ? answerCost(t, e.timeMs, a) : 0),
           apply: () => {
             const undo = br.bindTo(t, b);
             if (it.answerMs !== null) br.answer.set(t.id, { timeMs: it.answerMs, durationMs: it.durationMs });
@@ -170,8 +170,17 @@ function endCost(t: WindowTask, endMs: number, a: Answer | undefined): number {
  */
 function answerCost(t: WindowTask, endMs: number, a: Answer): number {
   // an end before the answer is only the processes' clocks apart (within the slack): unlikely
-  const lag = Math.abs(endMs - a.timeMs);
-  return -50 + (10 * lag) / 1000 + (a.durationMs !== null ? (10 * Math.abs(a.timeMs - a.durationMs - t.startMs)) / 1000 : 0);
+  return -50 + gapCost(endMs - a.timeMs) + (a.durationMs !== null ? gapCost(a.timeMs - a.durationMs - t.startMs) : 0);
+}
+
+/**
+ * Two times that should agree, `ms` apart: 10 per second, and a little more than that as the gap
+ * grows. Summed over a matching, the linear part alone ties whenever every worker started after
+ * every generating line (any matching has the same sum); the square then prefers the matching that
+ * keeps the order (first sent, first started), which equal lags make the likeliest.
+ */
+function gapCost(ms: number): number {
+  return (10 * Math.abs(ms)) / 1000 + 1e-6 * ms * ms;
 }
 
 /**
