@@ -259,6 +259,8 @@ interface Share {
   records: number;
   withEnd: number;
   inferred: number;
+  /** Inferred end links whose end (kind and size) is the task's own: the best fit's accuracy. */
+  inferredRight: number;
 }
 const shares = new Map<string, Share>();
 /** What the schedules covered (tasks by what happened to them). */
@@ -276,13 +278,17 @@ function countShares(s: Schedule, records: GenerationRecord[]): void {
     if (t.worker && (!t.worker.generationLogged || !t.worker.savingLogged)) cover('worker line dropped');
   }
   const k = `N=${s.plan.n} workers=${s.plan.workers === 'present' ? 'yes' : 'no '}`;
-  const sh = shares.get(k) ?? { records: 0, withEnd: 0, inferred: 0 };
+  const sh = shares.get(k) ?? { records: 0, withEnd: 0, inferred: 0, inferredRight: 0 };
+  const truthOf = new Map(s.tasks.filter((t) => t.receivedMs !== null).map((t) => [`${t.logId}@${t.receivedMs}`, t]));
   for (const r of records) {
     sh.records++;
     const end = r.provenance.links.filter((l) => END_EVENTS.has(l.event)).at(-1);
     if (!end) continue;
     sh.withEnd++;
-    if (!isAsserted(end.link)) sh.inferred++;
+    if (isAsserted(end.link)) continue;
+    sh.inferred++;
+    const t = truthOf.get(`${r.task.log_id}@${Date.parse(r.metadata.timestamp)}`);
+    if (t?.end && end.event === END_EVENT[t.end] && r.generation.output.file_size_bytes === t.sizeBytes) sh.inferredRight++;
   }
   shares.set(k, sh);
 }
@@ -305,12 +311,17 @@ let runs = 0;
 afterAll(() => {
   const rows = [...shares].sort(([a], [b]) => Number(/N=(\d+)/.exec(a)![1]) - Number(/N=(\d+)/.exec(b)![1]) || a.localeCompare(b));
   const pct = (x: number, of: number) => (of ? `${((100 * x) / of).toFixed(1)}%` : '-');
-  const table = rows.map(([k, s]) => `  ${k}: ${s.inferred}/${s.withEnd} end links inferred (${pct(s.inferred, s.withEnd)}), ${s.records} records`);
-  const total = [...shares.values()].reduce((a, s) => ({ records: a.records + s.records, withEnd: a.withEnd + s.withEnd, inferred: a.inferred + s.inferred }), { records: 0, withEnd: 0, inferred: 0 });
+  const table = rows.map(
+    ([k, s]) => `  ${k}: ${s.inferred}/${s.withEnd} end links inferred (${pct(s.inferred, s.withEnd)}), ${pct(s.inferredRight, s.inferred)} of them right, ${s.records} records`,
+  );
+  const total = [...shares.values()].reduce(
+    (a, s) => ({ records: a.records + s.records, withEnd: a.withEnd + s.withEnd, inferred: a.inferred + s.inferred, inferredRight: a.inferredRight + s.inferredRight }),
+    { records: 0, withEnd: 0, inferred: 0, inferredRight: 0 },
+  );
   const out = [
     `attribution model: ${runs} schedules, share of records whose end link is inferred:`,
     ...table,
-    `  all: ${total.inferred}/${total.withEnd} (${pct(total.inferred, total.withEnd)})`,
+    `  all: ${total.inferred}/${total.withEnd} (${pct(total.inferred, total.withEnd)}), ${total.inferredRight} of them right (${pct(total.inferredRight, total.inferred)})`,
     `covered: ${[...coverage].map(([k, n]) => `${k}: ${n}`).join(', ')}`,
   ];
   if (soft.size) {
@@ -375,6 +386,19 @@ test('attribution: one record per task, no self-contradiction, asserted fields e
   const before = lineCount(buildSchedule(plan));
   const min = minimize(plan, hard);
   throw new Error(report(hard, min, `seed ${details.seed}; minimized from ${before} to ${lineCount(buildSchedule(min))} lines`));
+});
+
+test("the best fit's accuracy: of the inferred end links of those schedules, the share whose end is the task's own", () => {
+  // measured on the schedules above (their truth is known); a pick at random among the candidates
+  // would get at most half right
+  const sum = (workers: boolean) =>
+    [...shares].filter(([k]) => k.endsWith(workers ? 'workers=yes' : 'workers=no ')).reduce((a, [, s]) => ({ inferred: a.inferred + s.inferred, right: a.right + s.inferredRight }), { inferred: 0, right: 0 });
+  const withLogs = sum(true);
+  const without = sum(false);
+  expect(withLogs.inferred).toBeGreaterThan(100);
+  expect(without.inferred).toBeGreaterThan(100);
+  expect(withLogs.right / withLogs.inferred).toBeGreaterThan(0.85);
+  expect(without.right / without.inferred).toBeGreaterThan(0.45);
 });
 
 test('a tick solves the window again only when that could settle something: the records are those of solving at every tick', () => {

@@ -88,6 +88,16 @@ describe('solve', () => {
     expect(r.items.get('E1')).toMatchObject({ taskId: 'teapot', link: 'inferred' });
   });
 
+  it('two failed ends before both feedback lines: the first end is the task answered first (a capture, seed 3905)', () => {
+    // no worker answered either request; each end names its endpoint, but which task ran where is unknown
+    const fed = (id: string, startMs: number, feedbackMs: number) => task(id, startMs, { hadFeedback: true, closedMs: feedbackMs });
+    const tasks = [fed('t12', 20_865, 24_183), fed('t14', 20_866, 23_357)];
+    const items = [end('E1', 21_437, false, 'http://127.0.0.1:8095'), end('E2', 22_626, false, 'http://127.0.0.1:8093'), close('t14', 23_357), close('t12', 24_183)];
+    const r = solve(tasks, items, 25_000);
+    expect(r.items.get('E1')).toMatchObject({ taskId: 't14', link: 'inferred' });
+    expect(r.items.get('E2')).toMatchObject({ taskId: 't12', link: 'inferred' });
+  });
+
   it('an end long after a worker answered cannot be that task\'s (the lag bound)', () => {
     // A answered at 20 s, a failure with no answer ends at 35 s: B's, even though A is older
     const items = [answer('W1', 'g1', 20000, 20000), end('E1', 20010), end('E2', 35000, false)];

@@ -1401,9 +1401,10 @@ describe('ambiguous cases: what the evidence decides is determined, the rest inf
     };
     expect(row('r')).toEqual(['accepted', null, 400, ['feedback:named:1', 'generation_completed:determined:1']]);
     expect(row('s')).toEqual(['generation_failed', 'generation_http_error', null, ['generation_failed:determined:1', 'feedback:named:1']]);
-    // p and q: either end may be either's
-    expect(row('p')).toEqual(['rejected', null, 100, ['feedback:named:1', 'generation_completed:inferred:2']]);
-    expect(row('q')).toEqual(['accepted', null, 200, ['feedback:named:1', 'generation_completed:inferred:2']]);
+    // p and q: either end may be either's; the best fit gives the first end to q, answered first (its
+    // feedback 1 s after the ends, p's 30 s)
+    expect(row('p')).toEqual(['rejected', null, 200, ['feedback:named:1', 'generation_completed:inferred:2']]);
+    expect(row('q')).toEqual(['accepted', null, 100, ['feedback:named:1', 'generation_completed:inferred:2']]);
   });
 });
 
