@@ -178,7 +178,8 @@ function answerCost(t: WindowTask, endMs: number, a: Answer): number {
  * of how long that takes, so two ends before two feedback lines tie. A small square (1e-4 per s², below
  * a millisecond of any other gap) prefers the pairing that keeps the order, first ended, first answered:
  * the likeliest when the waits are alike (bench/README.md, attribution: measured on the captures and
- * the model test's schedules).
+ * the model test's schedules). With one task of two fed back, there is no order to keep, and it pulls
+ * that task's end towards its feedback: a known fault.
  */
 function closeLagCost(t: WindowTask, endMs: number): number {
   return !t.hadFeedback || t.closedMs === null ? 0 : 1e-10 * (t.closedMs - endMs) ** 2;
