@@ -174,12 +174,12 @@ function answerCost(t: WindowTask, endMs: number, a: Answer): number {
 }
 
 /**
- * From an end to its task's feedback (the submit and the validator's answer): the time fit says nothing
- * of how long that takes, so two ends before two feedback lines tie. A small square (1e-4 per s², below
- * a millisecond of any other gap) prefers the pairing that keeps the order, first ended, first answered:
- * the likeliest when the waits are alike (bench/README.md, attribution: measured on the captures and
- * the model test's schedules). With one task of two fed back, there is no order to keep, and it pulls
- * that task's end towards its feedback: a known fault.
+ * From an end to its task's feedback (the submit and the validator's answer): the time fit said nothing
+ * of that wait. A small square (1e-4 per s², below a millisecond of any other gap) says shorter waits
+ * are likelier: for two ends before two feedback lines it keeps the order (first ended, first
+ * answered); for one task of two fed back, it draws that task's end towards its feedback. Counting
+ * only order inversions instead kept the first and lost the second, and with it the gain on the
+ * model test's schedules (bench/README.md, attribution).
  */
 function closeLagCost(t: WindowTask, endMs: number): number {
   return !t.hadFeedback || t.closedMs === null ? 0 : 1e-10 * (t.closedMs - endMs) ** 2;
