@@ -1,10 +1,28 @@
 /** The miner's zone-less header time -> UTC, across DST changes; the zoned PM2 prefix settles the repeated hour. */
-import { localTimeToUtc, parseZonedTime } from '../../src/parse';
+import { checkTimeZone, hostTimeZone, localTimeToUtc, parseZonedTime } from '../../src/parse';
 import { bt, parseBytes, parseLines } from './helpers';
 
 const utc = (s: string) => Date.parse(s);
 
 describe('localTimeToUtc', () => {
+  test('UTC is read without Intl (its first use maps ICU data, 6.4 MB): the check, the host zone under TZ=UTC, the conversion', () => {
+    const made = jest.spyOn(Intl, 'DateTimeFormat');
+    const tz = process.env.TZ;
+    process.env.TZ = 'UTC';
+    try {
+      checkTimeZone('UTC');
+      checkTimeZone('Etc/UTC');
+      expect(hostTimeZone()).toBe('UTC');
+      expect(localTimeToUtc('2025-11-12 21:30:45.123', 'Etc/UTC')).toBe(utc('2025-11-12T21:30:45.123Z'));
+      expect(made).not.toHaveBeenCalled();
+      expect(() => checkTimeZone('Mars/Olympus_Mons')).toThrow(RangeError);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+      made.mockRestore();
+    }
+  });
+
   test('ordinary times', () => {
     expect(localTimeToUtc('2025-11-12 21:30:45.123', 'UTC')).toBe(utc('2025-11-12T21:30:45.123Z'));
     expect(localTimeToUtc('2025-07-01 12:00:00.000', 'Europe/Berlin')).toBe(utc('2025-07-01T10:00:00Z'));
