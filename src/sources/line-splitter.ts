@@ -135,17 +135,18 @@ export class LineSplitter {
   }
 
   /**
-   * The held line: a copy of its own (its carry let go when large: a follower's lines rarely span
-   * reads, and an idle follower should not keep one), or a view of its carry (the next line is held
-   * in the other; one past KEEP_CARRY_BYTES is let go after its line).
+   * The held line. With `ownSpanningLines`, a buffer of its own: a short one is copied out of the
+   * carry (kept for the next), a long one takes the carry itself (the next line starts a new one:
+   * an idle follower keeps none). Else a view of its carry: the next line is held in the other (one
+   * past KEEP_CARRY_BYTES is let go after its line).
    */
   private takeHeld(): Buffer {
     const carry = this.carries[this.side]!;
     const held = carry.subarray(0, this.partBytes);
     if (this.ownSpanningLines) {
-      const own = Buffer.from(held);
-      if (carry.length > SMALL_CARRY_BYTES) this.carries[this.side] = EMPTY;
-      return own;
+      if (carry.length <= SMALL_CARRY_BYTES) return Buffer.from(held);
+      this.carries[this.side] = EMPTY;
+      return held;
     }
     if (carry.length > KEEP_CARRY_BYTES) this.carries[this.side] = EMPTY;
     this.side ^= 1;
