@@ -227,20 +227,23 @@ function checkAssertedFields(r: GenerationRecord, t: TaskTruth, out: Violation[]
   }
 }
 
+/** A record and its truth task meet by log id and received time (the record's timestamp). */
+const key = (logId: string | null, ms: number) => `${logId}@${ms}`;
+const recordKey = (r: GenerationRecord) => key(r.task.log_id, Date.parse(r.metadata.timestamp));
+
 function check(s: Schedule, records: GenerationRecord[]): Violation[] {
   const out: Violation[] = [];
-  const key = (logId: string | null, ms: number) => `${logId}@${ms}`;
   const byKey = new Map<string, GenerationRecord[]>();
   for (const r of records) {
     const parsed = GenerationRecordSchema.safeParse(r);
     if (!parsed.success) out.push({ check: 'a.schema', message: `${parsed.error.message}: ${summary(r)}` });
-    const k = key(r.task.log_id, Date.parse(r.metadata.timestamp));
+    const k = recordKey(r);
     byKey.set(k, [...(byKey.get(k) ?? []), r]);
   }
   const tasks = s.tasks.filter((t) => t.receivedMs !== null);
   const taskKeys = new Set(tasks.map((t) => key(t.logId, t.receivedMs!)));
   for (const r of records)
-    if (!taskKeys.has(key(r.task.log_id, Date.parse(r.metadata.timestamp)))) out.push({ check: 'a.no-extra', message: `a record of no task: ${summary(r)}` });
+    if (!taskKeys.has(recordKey(r))) out.push({ check: 'a.no-extra', message: `a record of no task: ${summary(r)}` });
   for (const t of tasks) {
     const found = byKey.get(key(t.logId, t.receivedMs!)) ?? [];
     if (found.length !== 1) {
@@ -279,7 +282,7 @@ function countShares(s: Schedule, records: GenerationRecord[]): void {
   }
   const k = `N=${s.plan.n} workers=${s.plan.workers === 'present' ? 'yes' : 'no '}`;
   const sh = shares.get(k) ?? { records: 0, withEnd: 0, inferred: 0, inferredRight: 0 };
-  const truthOf = new Map(s.tasks.filter((t) => t.receivedMs !== null).map((t) => [`${t.logId}@${t.receivedMs}`, t]));
+  const truthOf = new Map(s.tasks.filter((t) => t.receivedMs !== null).map((t) => [key(t.logId, t.receivedMs!), t]));
   for (const r of records) {
     sh.records++;
     const end = r.provenance.links.filter((l) => END_EVENTS.has(l.event)).at(-1);
@@ -287,7 +290,7 @@ function countShares(s: Schedule, records: GenerationRecord[]): void {
     sh.withEnd++;
     if (isAsserted(end.link)) continue;
     sh.inferred++;
-    const t = truthOf.get(`${r.task.log_id}@${Date.parse(r.metadata.timestamp)}`);
+    const t = truthOf.get(recordKey(r));
     if (t?.end && end.event === END_EVENT[t.end] && r.generation.output.file_size_bytes === t.sizeBytes) sh.inferredRight++;
   }
   shares.set(k, sh);
