@@ -28,7 +28,8 @@
  * prefixes, e.g. `c.size,b`). A failing run is shrunk by fast-check, then delta-debugged (a task, an
  * endpoint, the restart... less at a time) and its lines and truth are printed.
  * ATTRIBUTION_RUNS overrides the number of schedules (500, about 2 min with the tick property; 1000 or 3000
- * for a closer look before changing the attribution: 1,000 found a fault 300 did not).
+ * for a closer look before changing the attribution: 1,000 found a fault 300 did not). ATTRIBUTION_PATH
+ * replays one counterexample of the restart and tick properties (the `path` fast-check printed).
  */
 import fc from 'fast-check';
 import {
@@ -69,16 +70,18 @@ beforeAll(async () => {
 /**
  * `tickEveryMs`: also tick at that step between events, as the daemon's clock does; `solveEveryTick`:
  * make each of those ticks solve the window (an unchanged settings update counts as a change), as
- * before ticks skipped solves that could settle nothing new.
+ * before ticks skipped solves that could settle nothing new; `restartEveryBatch`: at the end of each
+ * batch, go on in a new tracker restored from a JSON round trip of the snapshot, as the daemon does
+ * after a restart (the records written before it are kept).
  */
-function runTracker(s: Schedule, o: { tickEveryMs?: number; solveEveryTick?: boolean } = {}): GenerationRecord[] {
+function runTracker(s: Schedule, o: { tickEveryMs?: number; solveEveryTick?: boolean; restartEveryBatch?: boolean } = {}): GenerationRecord[] {
   const merger = new EventMerger<LogEvent>();
   s.streams.forEach((_, i) => merger.addSource(String(i)));
   s.streams.forEach((st, i) => {
     for (const e of parseLines(st.lines, st.spec, DEFAULTS, 'UTC').events) merger.push(String(i), e);
     merger.setIdle(String(i), true);
   });
-  const tracker = new Tracker(
+  const newTracker = () => new Tracker(
     {
       ...DEFAULT_TRACKER_OPTIONS,
       minerApp: MINER.app,
@@ -91,6 +94,8 @@ function runTracker(s: Schedule, o: { tickEveryMs?: number; solveEveryTick?: boo
     hashers,
     () => ({ skipped: 'disabled' }),
   );
+  let tracker = newTracker();
+  const written: GenerationRecord[] = [];
   // ingest hands events on in batches (one read each), solving the window at each batch's end:
   // batches of 1-40 events, their sizes drawn from the schedule
   let left = 0;
@@ -99,6 +104,12 @@ function runTracker(s: Schedule, o: { tickEveryMs?: number; solveEveryTick?: boo
   for (const e of merger.drain()) {
     if (left === 0) {
       tracker.deferAttribution(false);
+      if (o.restartEveryBatch) {
+        written.push(...tracker.drainRecords().map((f) => f.record));
+        const snap = JSON.parse(JSON.stringify(tracker.snapshot())) as ReturnType<Tracker['snapshot']>;
+        tracker = newTracker();
+        tracker.restore(snap);
+      }
       tracker.deferAttribution(true);
       draw = (draw * 7919 + 13) % 9973;
       left = 1 + (draw % 40);
@@ -121,7 +132,7 @@ function runTracker(s: Schedule, o: { tickEveryMs?: number; solveEveryTick?: boo
   // a generation written again (its feedback came after it was written) counts as its latest version,
   // as the store keeps it (the next revision)
   const latest = new Map<string, GenerationRecord>();
-  for (const f of tracker.drainRecords()) latest.set(f.record.metadata.generation_id, f.record);
+  for (const r of [...written, ...tracker.drainRecords().map((f) => f.record)]) latest.set(r.metadata.generation_id, r);
   return [...latest.values()];
 }
 
@@ -407,6 +418,16 @@ test('attribution: one record per task, no self-contradiction, asserted fields e
   throw new Error(report(hard, min, `seed ${details.seed}; minimized from ${before} to ${lineCount(buildSchedule(min))} lines`));
 });
 
+test('restarted after every batch, each time restored from the snapshot: the records of one run', () => {
+  fc.assert(
+    fc.property(planArb, (plan) => {
+      const s = buildSchedule(plan);
+      expect(runTracker(s, { restartEveryBatch: true })).toEqual(runTracker(s));
+    }),
+    { seed: SEED, numRuns: Math.ceil(RUNS / 6), endOnFailure: true, path: process.env.ATTRIBUTION_PATH },
+  );
+});
+
 test('a tick solves the window again only when that could settle something: the records are those of solving at every tick', () => {
   fc.assert(
     fc.property(planArb, (plan) => {
@@ -414,6 +435,6 @@ test('a tick solves the window again only when that could settle something: the 
       const skipping = runTracker(s, { tickEveryMs: 250 });
       expect(runTracker(s, { tickEveryMs: 250, solveEveryTick: true })).toEqual(skipping);
     }),
-    { seed: SEED, numRuns: Math.ceil(RUNS / 6), endOnFailure: true },
+    { seed: SEED, numRuns: Math.ceil(RUNS / 6), endOnFailure: true, path: process.env.ATTRIBUTION_PATH },
   );
 });

@@ -160,7 +160,7 @@ export class TaskBook {
   runEndpoints: string[] = [];
   /** Written tasks of the current run: each kept a loop busy at least this long (window.ts, surelyBusyUntil). */
   writtenBusy: { fromMs: number; toMs: number; id?: string }[] = [];
-  /** Per worker group, the ` Generation took` seconds of the request it is answering (memory only). */
+  /** Per worker group, the ` Generation took` seconds of the request it is answering. */
   workerSeconds = new Map<string, { seconds: number; timeMs: number; key: string }>();
   /** Until this event time, a task may be missing from the book (PM2 destroyed its prompt lines): nothing is determined. */
   doubtUntilMs = 0;

@@ -257,7 +257,6 @@ export class Tracker {
   }
 
   restore(s: TrackerSnapshot): void {
-    this.cx.book.changes++;
     restoreSnapshot(this.cx.book, s);
     if (s.competition) this.competition?.restore(s.competition);
   }

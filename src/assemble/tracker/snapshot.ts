@@ -35,6 +35,23 @@ export const TrackerSnapshotSchema = z.object({
   writtenSpans: z.array(z.object({ id: z.string(), key: z.string(), fromMs: z.number(), toMs: z.number(), sure: z.boolean() })).optional(),
   lastMs: z.number(),
   minerAliveMs: z.number().optional(),
+  /**
+   * The last solve of the attribution window and the clock it ran on: a restored tracker solves again
+   * when the one before it would have (non-finite times are null in JSON).
+   */
+  solve: z
+    .object({
+      changes: z.number(),
+      atMs: z.number().nullable(),
+      tickMs: z.number(),
+      seenChanges: z.number(),
+      untilMs: z.number().nullable(),
+      workUntilMs: z.number().nullable(),
+      ended: z.array(z.tuple([z.string(), z.object({ inAll: z.boolean(), latestMs: z.number().nullable() })])),
+    })
+    .optional(),
+  /** Per worker group, a ` Generation took` line waiting for its request's saving line. */
+  workerSeconds: z.array(z.tuple([z.string(), z.object({ seconds: z.number(), timeMs: z.number(), key: z.string() })])).optional(),
   /** Competition mode's open service tasks and the generations held for their verdict. */
   competition: CompetitionSnapshotSchema.optional(),
 });
@@ -62,8 +79,20 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     writtenSpans: book.writtenSpans.map((s) => ({ ...s })),
     lastMs: book.lastMs,
     minerAliveMs: book.minerAliveMs,
+    solve: {
+      changes: book.changes,
+      atMs: finiteOrNull(book.solvedAtMs),
+      tickMs: book.tickMs,
+      seenChanges: book.solvedState.changes,
+      untilMs: finiteOrNull(book.solvedState.untilMs),
+      workUntilMs: finiteOrNull(book.solvedState.workUntilMs),
+      ended: [...book.ended].map(([k, v]) => [k, { ...v }]),
+    },
+    workerSeconds: [...book.workerSeconds].map(([k, v]) => [k, { ...v }]),
   };
 }
+
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.tasks = structuredClone(s.tasks);
@@ -85,4 +114,12 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.lastMs = s.lastMs;
   // older snapshots: their last line stands for it
   book.minerAliveMs = s.minerAliveMs ?? s.lastMs;
+  if (s.solve) {
+    book.changes = s.solve.changes;
+    book.solvedAtMs = s.solve.atMs ?? -Infinity;
+    book.tickMs = s.solve.tickMs;
+    book.solvedState = { changes: s.solve.seenChanges, untilMs: s.solve.untilMs ?? Infinity, workUntilMs: s.solve.workUntilMs ?? Infinity };
+    book.ended = new Map(s.solve.ended.map(([k, v]) => [k, { ...v }]));
+  } else book.changes++;
+  book.workerSeconds = new Map((s.workerSeconds ?? []).map(([k, v]) => [k, { ...v }]));
 }

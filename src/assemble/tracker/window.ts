@@ -241,7 +241,8 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
     }
     const a = res.items.get(w.item.key)!;
     w.candidates = a.candidateIds;
-    w.widest = [...new Set([...(w.widest ?? []), ...a.candidateIds])];
+    // in id order: a record's alternatives do not depend on which solves saw them first (a restart re-solves)
+    w.widest = [...new Set([...(w.widest ?? []), ...a.candidateIds])].sort();
     const t = a.taskId === null ? undefined : byId.get(a.taskId);
     if (!t) {
       letGo(cx, w);
