@@ -189,6 +189,12 @@ export class TaskBook {
   written: Task[] = [];
   /** The lifetimes of tasks written after a best fit gave them or took from them an event (window.ts). */
   guessedWritten: { fromMs: number; toMs: number }[] = [];
+  /**
+   * The lifetimes of the latest written tasks, each up to the last event handed on when it was written:
+   * an event timed inside one came late (another file's line read after the miner's), and may be that
+   * task's, which the window no longer holds (window.ts).
+   */
+  writtenLives: { fromMs: number; toMs: number }[] = [];
   /** The latest written tasks that surely ran on an endpoint (no best fit in their facts), and their spans there. */
   writtenSpans: WrittenSpan[] = [];
   /** Validator hotkey -> uid, learnt where the logs pair them (a failed pull right after its query). */

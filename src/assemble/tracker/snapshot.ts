@@ -32,6 +32,7 @@ export const TrackerSnapshotSchema = z.object({
   awaitingDetailId: z.string().nullable().optional(),
   closing: z.array(TaskSchema).optional(),
   guessedWritten: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
+  writtenLives: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
   writtenSpans: z.array(z.object({ id: z.string(), key: z.string(), fromMs: z.number(), toMs: z.number(), sure: z.boolean() })).optional(),
   lastMs: z.number(),
   minerAliveMs: z.number().optional(),
@@ -76,6 +77,7 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     awaitingDetailId: book.awaitingDetail?.id ?? null,
     closing: structuredClone(book.closing),
     guessedWritten: [...book.guessedWritten],
+    writtenLives: book.writtenLives.map((l) => ({ ...l })),
     writtenSpans: book.writtenSpans.map((s) => ({ ...s })),
     lastMs: book.lastMs,
     minerAliveMs: book.minerAliveMs,
@@ -110,6 +112,7 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.awaitingDetail = book.tasks.find((t) => t.id === s.awaitingDetailId) ?? null;
   book.closing = structuredClone(s.closing ?? []);
   book.guessedWritten = [...(s.guessedWritten ?? [])];
+  book.writtenLives = (s.writtenLives ?? []).map((l) => ({ ...l }));
   book.writtenSpans = (s.writtenSpans ?? []).map((x) => ({ ...x }));
   book.lastMs = s.lastMs;
   // older snapshots: their last line stands for it

@@ -224,7 +224,10 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
     const ts = takers(it);
     return ts.length === 1 && !writtenGuessDuring(Math.min(it.timeMs, ts[0]!.receivedMs), it.timeMs);
   };
-  const isSure = (w: WindowEntry, a: ItemAnswer) => a.link === 'determined' && !doubt && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
+  // read after a task was written that was alive at its time: it may be that task's, which the search no longer sees
+  const cameLate = (it: WindowItem) => book.writtenLives.some((l) => l.fromMs - limits.slackMs <= it.timeMs && it.timeMs < l.toMs);
+  const isSure = (w: WindowEntry, a: ItemAnswer) =>
+    a.link === 'determined' && !doubt && !cameLate(w.item) && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
   // every event left waiting counts (one every assignment gives to a task may still wait for a guess to settle)
   const open = book.window.filter((w) => w.item.kind !== 'close' && !isSure(w, res.items.get(w.item.key)!));
   const crowded = new Set(open.slice(0, Math.max(0, open.length - MAX_OPEN_EVENTS)));
