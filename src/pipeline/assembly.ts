@@ -43,11 +43,16 @@ interface LogSourceSlot {
 }
 
 /**
- * The end of a generation waits a little for the worker's lines about it, which another file
- * delivers: the worker writes them just before the miner logs the end, but its file's change may
- * be seen a few ms later. Other events pass at once (a feedback line is recorded without delay).
+ * The unnamed events the window decides from the workers' lines wait for those lines, which other
+ * files deliver: a generation's end and a submit failure (the worker writes its lines just before
+ * the miner logs the end), and a miner restart (what the workers of the run before still wrote).
+ * PM2 relays each app's output to its file, and under load a worker's line reaches its file up to
+ * seconds after the miner's. Past this wait, the window still asserts no wrong link for a worker
+ * line up to 1 s of event time late (attribution model test, worker lines read late). Other events
+ * pass at once (a feedback line is recorded without delay).
  */
-const lateness = (e: MergedEvent): number => (!isOutputEvent(e) && GENERATION_END_EVENTS.has(e.type) ? 200 : 0);
+const WAITS_FOR_WORKERS = new Set([...GENERATION_END_EVENTS, 'submit_failed', 'miner_started']);
+const lateness = (e: MergedEvent): number => (!isOutputEvent(e) && WAITS_FOR_WORKERS.has(e.type) ? 1000 : 0);
 
 export class Assembly {
   readonly tracker: Tracker;

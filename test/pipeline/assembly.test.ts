@@ -14,7 +14,7 @@ import type { GenerationRecord } from '../../src/schema';
 import { Assembly } from '../../src/pipeline/assembly';
 import { ClockStepWatch, ManualClock } from '../../src/common/clock';
 import { silentLogger } from '../../src/common/logger';
-import { at, m, makeTracker, MINER, msg, toEvents } from '../assemble/events';
+import { at, m, makeTracker, MINER, msg, toEvents, w, W1 } from '../assemble/events';
 
 const line = (s: number, msg: string) => `2025-11-12 21:${String(30 + Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}.000 |      DEBUG       | bittensor:workers.py:87 | ${msg}\n`;
 
@@ -109,5 +109,36 @@ describe('the task clock across a step of the system clock (issue 15, item 6)', 
       const [r] = tracker.drainRecords();
       expect(r!.record.provenance.incomplete_reasons).toContain('task_timeout');
     }
+  });
+});
+
+describe('the live merge', () => {
+  test('a generation\'s end waits 1 s for a worker line written before it that PM2 brought to its file late', async () => {
+    const { tracker } = await makeTracker({ workerGroups: ['g1'] });
+    const clock = new ManualClock(at(5));
+    const handed: string[] = [];
+    const assembly = new Assembly({ tracker, logger: silentLogger, clock, live: true, beforeEvent: (e) => handed.push(e.type) }, [
+      { id: 'm', key: 'miner', spec: MINER },
+      { id: 'w', key: 'worker', spec: W1 },
+    ], []);
+    const [received, generating, completed] = toEvents([m(0, msg.received('a red chair')), m(0.1, msg.generating('a red chair')), m(5.05, msg.completed(1000))]);
+    const [workerLine] = toEvents([w(W1, 5, ' Generation took: 0.08 min', 'INFO', '__main__:generate:52')]);
+    for (const e of [received!, generating!, completed!]) assembly.pushLog('m', e, clock.now());
+    for (const id of ['m', 'w']) {
+      assembly.setCaughtUp(id, true);
+      assembly.setIdle(id, true);
+    }
+    assembly.setAllCaughtUp(true);
+    await assembly.step(clock.now());
+    clock.advance(500);
+    await assembly.step(clock.now());
+    expect(handed).toEqual(['task_received', 'generating']);
+    // the worker's line, 0.05 s older than the end, comes 0.8 s after it
+    clock.advance(300);
+    assembly.pushLog('w', workerLine!, clock.now());
+    await assembly.step(clock.now());
+    clock.advance(300);
+    await assembly.step(clock.now());
+    expect(handed).toEqual(['task_received', 'generating', 'worker_metrics', 'generation_completed']);
   });
 });
