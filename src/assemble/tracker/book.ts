@@ -33,6 +33,8 @@ export const WindowEntrySchema = z.object({
   candidates: z.array(z.string()),
   /** Every task it could have gone to so far (its alternatives, if it is settled by its best fit). */
   widest: z.array(z.string()).optional(),
+  /** When it entered, on the book's `seq` (a task written after it entered was seen by its solves). */
+  seq: z.number().optional(),
 });
 export type WindowEntry = z.infer<typeof WindowEntrySchema>;
 
@@ -190,11 +192,13 @@ export class TaskBook {
   /** The lifetimes of tasks written after a best fit gave them or took from them an event (window.ts). */
   guessedWritten: { fromMs: number; toMs: number }[] = [];
   /**
-   * The lifetimes of the latest written tasks, each up to the last event handed on when it was written:
-   * an event timed inside one came late (another file's line read after the miner's), and may be that
-   * task's, which the window no longer holds (window.ts).
+   * The lifetimes of the latest written tasks, each up to the last event handed on when it was written,
+   * and `seq` then: an event timed inside one that entered the window after it came late (another
+   * file's line read after the miner's), and may be that task's, which the window no longer holds (window.ts).
    */
-  writtenLives: { fromMs: number; toMs: number }[] = [];
+  writtenLives: { fromMs: number; toMs: number; seq: number }[] = [];
+  /** Counts window entries and written tasks, in the order they came. */
+  seq = 0;
   /** The latest written tasks that surely ran on an endpoint (no best fit in their facts), and their spans there. */
   writtenSpans: WrittenSpan[] = [];
   /** Validator hotkey -> uid, learnt where the logs pair them (a failed pull right after its query). */

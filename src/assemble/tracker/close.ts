@@ -44,7 +44,7 @@ export function release(cx: TrackerContext): void {
     book.changes++;
     // later events in its lifetime are still decided under its guess (window.ts)
     if (t.guessed) book.guessedWritten.push({ fromMs: t.receivedMs, toMs: guessedUntil(cx, t) });
-    book.writtenLives = [...book.writtenLives, { fromMs: t.receivedMs, toMs: Math.min(t.closedMs ?? book.lastMs, book.lastMs) }].slice(-WRITTEN_SPANS_KEPT);
+    book.writtenLives = [...book.writtenLives, { fromMs: t.receivedMs, toMs: Math.min(t.closedMs ?? book.lastMs, book.lastMs), seq: ++book.seq }].slice(-WRITTEN_SPANS_KEPT);
     rememberSpan(cx, t);
     settleVerdict(t);
     const supersedes = t.orphanId && t.orphanId !== t.id ? [t.orphanId] : [];

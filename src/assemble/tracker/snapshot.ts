@@ -32,7 +32,8 @@ export const TrackerSnapshotSchema = z.object({
   awaitingDetailId: z.string().nullable().optional(),
   closing: z.array(TaskSchema).optional(),
   guessedWritten: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
-  writtenLives: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
+  writtenLives: z.array(z.object({ fromMs: z.number(), toMs: z.number(), seq: z.number() })).optional(),
+  seq: z.number().optional(),
   writtenSpans: z.array(z.object({ id: z.string(), key: z.string(), fromMs: z.number(), toMs: z.number(), sure: z.boolean() })).optional(),
   lastMs: z.number(),
   minerAliveMs: z.number().optional(),
@@ -78,6 +79,7 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     closing: structuredClone(book.closing),
     guessedWritten: [...book.guessedWritten],
     writtenLives: book.writtenLives.map((l) => ({ ...l })),
+    seq: book.seq,
     writtenSpans: book.writtenSpans.map((s) => ({ ...s })),
     lastMs: book.lastMs,
     minerAliveMs: book.minerAliveMs,
@@ -113,6 +115,7 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.closing = structuredClone(s.closing ?? []);
   book.guessedWritten = [...(s.guessedWritten ?? [])];
   book.writtenLives = (s.writtenLives ?? []).map((l) => ({ ...l }));
+  book.seq = s.seq ?? 0;
   book.writtenSpans = (s.writtenSpans ?? []).map((x) => ({ ...x }));
   book.lastMs = s.lastMs;
   // older snapshots: their last line stands for it

@@ -94,7 +94,7 @@ export function enter(cx: TrackerContext, ap: Appliers, entry: Omit<WindowEntry,
     open.event = event;
     // timed by its first line: the task was generating then
     open.item = { ...entry.item, timeMs: Math.min(open.item.timeMs, entry.item.timeMs) };
-  } else cx.book.window.push({ ...entry, event, candidates: [] });
+  } else cx.book.window.push({ ...entry, event, candidates: [], seq: ++cx.book.seq });
   attributeSoon(cx, ap);
 }
 
@@ -225,9 +225,9 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
     return ts.length === 1 && !writtenGuessDuring(Math.min(it.timeMs, ts[0]!.receivedMs), it.timeMs);
   };
   // read after a task was written that was alive at its time: it may be that task's, which the search no longer sees
-  const cameLate = (it: WindowItem) => book.writtenLives.some((l) => l.fromMs - limits.slackMs <= it.timeMs && it.timeMs < l.toMs);
+  const cameLate = (w: WindowEntry) => book.writtenLives.some((l) => (w.seq ?? 0) > l.seq && l.fromMs - limits.slackMs <= w.item.timeMs && w.item.timeMs < l.toMs);
   const isSure = (w: WindowEntry, a: ItemAnswer) =>
-    a.link === 'determined' && !doubt && !cameLate(w.item) && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
+    a.link === 'determined' && !doubt && !cameLate(w) && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
   // every event left waiting counts (one every assignment gives to a task may still wait for a guess to settle)
   const open = book.window.filter((w) => w.item.kind !== 'close' && !isSure(w, res.items.get(w.item.key)!));
   const crowded = new Set(open.slice(0, Math.max(0, open.length - MAX_OPEN_EVENTS)));
