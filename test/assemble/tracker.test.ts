@@ -1198,6 +1198,13 @@ describe('snapshot and restore', () => {
     ]);
   });
 
+  test('the same across a restore: a feedback that comes after its task was written without it (past the timeout) writes it again', async () => {
+    // written at 800 s (the miner shown alive past its deadline at 700 s), its feedback at 1000 s
+    const ev = toEvents([...start(0, 'a red chair'), m(20, msg.completed(1000)), m(700, STATS, 'INFO'), m(800, STATS, 'INFO'), m(1000, msg.feedback(7, '0.9', 'a red chair'))]);
+    const want = await sameAfterAnyRestore(ev, { feedbackTimeoutMs: 600_000 });
+    expect(want.map((f) => f.record.outcome)).toEqual(['no_feedback', 'accepted']);
+  });
+
   test('the same across a restore: a lost received line, a hotkey learnt from a failed pull, a pending submit failure, occurrences', async () => {
     const ev = toEvents([
       m(-2, msg.querying(12, '52345.1')),

@@ -187,7 +187,7 @@ export class TaskBook {
    * (the first deadline after it, in event time and on the abandoned-work clock; see window-time.ts).
    */
   solvedState = { changes: -1, untilMs: -Infinity, workUntilMs: -Infinity };
-  /** Tasks written without their feedback, for a feedback that comes after all (close.ts; memory only). */
+  /** Tasks written without their feedback, for a feedback that comes after all (close.ts). */
   written: Task[] = [];
   /** The lifetimes of tasks written after a best fit gave them or took from them an event (window.ts). */
   guessedWritten: { fromMs: number; toMs: number }[] = [];

@@ -69,7 +69,7 @@ function rememberSpan(cx: TrackerContext, t: Task): void {
   if (spans.length) cx.book.writtenSpans = [...cx.book.writtenSpans, ...spans].slice(-WRITTEN_SPANS_KEPT);
 }
 
-/** Written tasks kept for a feedback that comes after all (memory only), at most this many and this old. */
+/** Written tasks kept for a feedback that comes after all (in the snapshot too), at most this many and this old. */
 const WRITTEN_KEPT = 256;
 const WRITTEN_KEPT_MS = 6 * 3600_000;
 

@@ -52,6 +52,8 @@ export const TrackerSnapshotSchema = z.object({
       ended: z.array(z.tuple([z.string(), z.object({ inAll: z.boolean(), latestMs: z.number().nullable() })])),
     })
     .optional(),
+  /** Tasks written without their feedback, for a feedback that comes after all (close.ts, reopenWritten). */
+  written: z.array(TaskSchema).optional(),
   /** Per worker group, a ` Generation took` line waiting for its request's saving line. */
   workerSeconds: z.array(z.tuple([z.string(), z.object({ seconds: z.number(), timeMs: z.number(), key: z.string() })])).optional(),
   /** Competition mode's open service tasks and the generations held for their verdict. */
@@ -92,6 +94,7 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
       workUntilMs: finiteOrNull(book.solvedState.workUntilMs),
       ended: [...book.ended].map(([k, v]) => [k, { ...v }]),
     },
+    written: structuredClone(book.written),
     workerSeconds: [...book.workerSeconds].map(([k, v]) => [k, { ...v }]),
   };
 }
@@ -127,5 +130,6 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
     book.solvedState = { changes: s.solve.seenChanges, untilMs: s.solve.untilMs ?? Infinity, workUntilMs: s.solve.workUntilMs ?? Infinity };
     book.ended = new Map(s.solve.ended.map(([k, v]) => [k, { ...v }]));
   } else book.changes++;
+  book.written = structuredClone(s.written ?? []);
   book.workerSeconds = new Map((s.workerSeconds ?? []).map(([k, v]) => [k, { ...v }]));
 }
