@@ -1,5 +1,5 @@
 /** The assemble stage: merged events -> finished generation records (no I/O). */
-export { EventMerger, type Timed } from './merge';
+export { EventMerger, type Lateness, type Timed } from './merge';
 // './tracker/index', not './tracker': a dist/ built before the split still holds tracker.js, which require() takes first.
 export {
   Tracker,

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { EventMerger, GENERATION_END_EVENTS, type Tracker, type TrackerSnapshot } from '../assemble';
+import { EventMerger, GENERATION_END_EVENTS, type Lateness, type Tracker, type TrackerSnapshot } from '../assemble';
 import type { OutputFile } from '../assemble';
 import { EventClock, type Clock } from '../common/clock';
 import type { Logger } from '../common/logger';
@@ -43,16 +43,20 @@ interface LogSourceSlot {
 }
 
 /**
- * The unnamed events the window decides from the workers' lines wait for those lines, which other
- * files deliver: a generation's end and a submit failure (the worker writes its lines just before
- * the miner logs the end), and a miner restart (what the workers of the run before still wrote).
- * PM2 relays each app's output to its file, and under load a worker's line reaches its file up to
- * seconds after the miner's. Past this wait, the window still asserts no wrong link for a worker
- * line up to 1 s of event time late (attribution model test, worker lines read late). Other events
- * pass at once (a feedback line is recorded without delay).
+ * With workers' logs read, the unnamed events the window decides from the workers' lines wait 1 s
+ * for those lines, which other files deliver: a generation's end and a submit failure (the worker
+ * writes its lines just before the miner logs the end), and a miner restart (what the workers of
+ * the run before still wrote). PM2 relays each app's output to its file, and under load a worker's
+ * line reaches its file up to seconds after the miner's. Past this wait, the window still asserts no
+ * wrong link for a worker line up to 1 s of event time late (attribution model test, worker lines
+ * read late). Without workers' logs an end waits 200 ms for the output files (competition mode: a
+ * longer wait there left files behind their requests, its e2e test). Other events pass at once (a
+ * feedback line is recorded without delay).
  */
 const WAITS_FOR_WORKERS = new Set([...GENERATION_END_EVENTS, 'submit_failed', 'miner_started']);
-const lateness = (e: MergedEvent): number => (!isOutputEvent(e) && WAITS_FOR_WORKERS.has(e.type) ? 1000 : 0);
+function latenessFor(readsWorkers: boolean): Lateness<MergedEvent> {
+  return (e) => (isOutputEvent(e) ? 0 : readsWorkers && WAITS_FOR_WORKERS.has(e.type) ? 1000 : GENERATION_END_EVENTS.has(e.type) ? 200 : 0);
+}
 
 export class Assembly {
   readonly tracker: Tracker;
@@ -60,6 +64,7 @@ export class Assembly {
   private readonly taskClock: EventClock;
   private readonly logs = new Map<string, LogSourceSlot>();
   private readonly hasMiner: boolean;
+  private readonly lateness: Lateness<MergedEvent>;
   private minerTimeMs = Number.NEGATIVE_INFINITY;
   private minerReadMs: number | null = null;
   private minerHandedMs = Number.NEGATIVE_INFINITY;
@@ -75,6 +80,7 @@ export class Assembly {
     this.tracker = opts.tracker;
     this.taskClock = new EventClock(opts.clock);
     this.hasMiner = streams.some((s) => s.spec.role === 'miner');
+    this.lateness = latenessFor(streams.some((s) => s.spec.role === 'worker'));
     // the miner's sources first: a log line wins a tie with a later source's, and a file of the same time
     for (const s of streams) {
       this.merger.addSource(s.id);
@@ -181,7 +187,7 @@ export class Assembly {
     let n = 0;
     this.tracker.deferAttribution(true);
     try {
-      for (const e of this.merger.drain(this.opts.live ? wallMs : 0, this.opts.live ? lateness : undefined)) {
+      for (const e of this.merger.drain(this.opts.live ? wallMs : 0, this.opts.live ? this.lateness : undefined)) {
         n++;
         if (isOutputEvent(e)) {
           // a file's time is not a clock reading: a copied file may carry any mtime
