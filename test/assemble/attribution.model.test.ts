@@ -29,7 +29,7 @@
  * endpoint, the restart... less at a time) and its lines and truth are printed.
  * ATTRIBUTION_RUNS overrides the number of schedules (500, about 2 min with the tick property; 1000 or 3000
  * for a closer look before changing the attribution: 1,000 found a fault 300 did not). ATTRIBUTION_PATH
- * replays one counterexample of the restart and tick properties (the `path` fast-check printed).
+ * replays one counterexample of the late-lines, restart and tick properties (the `path` fast-check printed).
  */
 import fc from 'fast-check';
 import {
@@ -73,7 +73,7 @@ beforeAll(async () => {
  * before ticks skipped solves that could settle nothing new; `restartEveryBatch`: at the end of each
  * batch, go on in a new tracker restored from a JSON round trip of the snapshot, as the daemon does
  * after a restart (the records written before it are kept); `workerLagMs`: each worker line is handed
- * on after the miner's lines up to this much later (a line PM2 wrote late).
+ * on after the miner's lines of up to this much later (a line PM2 wrote late).
  */
 function runTracker(s: Schedule, o: { tickEveryMs?: number; solveEveryTick?: boolean; restartEveryBatch?: boolean; workerLagMs?: number } = {}): GenerationRecord[] {
   const merger = new EventMerger<LogEvent>();
