@@ -706,6 +706,35 @@ const request = (spec: typeof W1, s: number, prompt: string): Line =>
     w(spec, s, `Request received: text prompt (${[...prompt].length} chars)`, 'INFO', 'serve:generate:88');
 
 describe('two endpoints', () => {
+  test('a task the miner abandoned (it restarted) waits for its worker\'s late answer only until every worker it may have run on answered since', async () => {
+    const t = await makeTracker({ endpoints: {}, workerGroups: ['g1', 'g2'] });
+    const upstream = (spec: typeof W1, s: number, x: string) => w(spec, s, x, 'INFO', '__main__:generate:52');
+    const answer = (spec: typeof W1, s: number, took: number): Line[] => [
+      upstream(spec, s - 0.05, ` Generation took: ${(took - 0.05) / 60} min`),
+      upstream(spec, s, ` Saving and encoding took: ${0.05 / 60} min`),
+    ];
+    const startup = (s: number): Line[] => [
+      m(s, 'Starting with config: ', 'INFO'),
+      m(s + 0.009, 'Running neuron on subnet 17 with uid 42 using network: wss://entrypoint-finney.opentensor.ai:443', 'INFO'),
+      m(s + 0.011, 'Worker (http://127.0.0.1:8093) started', 'INFO'),
+      m(s + 0.012, 'Worker (http://127.0.0.1:8094) started', 'INFO'),
+    ];
+    const written = (upTo: Line[]) => {
+      feed(t.tracker, toEvents(upTo));
+      return t.tracker.drainRecords().map((f) => f.record.task.prompt);
+    };
+    // the chair is generating on a worker its lines do not name when the miner restarts
+    expect(written([...startup(0), ...start(1, 'a red chair'), ...startup(2)])).toEqual([]);
+    // after the restart worker 1 answers a request it began after it (the lamp's): worker 2 may still be at the chair
+    expect(written([...start(2.1, 'a blue lamp'), ...answer(W1, 3, 0.8), m(3.01, msg.completed(1000))])).toEqual([]);
+    t.tracker.tick(at(60));
+    expect(t.tracker.drainRecords()).toHaveLength(0);
+    // worker 2 answers (the chair's request: its worker went on): nothing the miner abandoned can still come
+    feed(t.tracker, toEvents(answer(W2, 61, 59.9)));
+    const records = t.tracker.drainRecords().map((f) => f.record);
+    expect(records.map((r) => [r.task.prompt, r.outcome, links(r)])).toEqual([['a red chair', 'interrupted', ['worker_metrics:determined:1', 'worker_metrics:determined:1']]]);
+  });
+
   test('an end line is not the end of a task whose generating line came after it, however close: both are the miner\'s, one clock', async () => {
     const t = await makeTracker({ endpoints: ENDPOINTS });
     // solved once, with the lamp already known (a batch whose ticks found nothing due)

@@ -164,6 +164,8 @@ export class TaskBook {
   writtenBusy: { fromMs: number; toMs: number; id?: string }[] = [];
   /** Per worker group, the ` Generation took` seconds of the request it is answering. */
   workerSeconds = new Map<string, { seconds: number; timeMs: number; key: string }>();
+  /** Per worker group, the time of its latest answer (busy.ts, mayStillWork: what a restart abandoned is over after it). */
+  workerAnsweredMs = new Map<string, number>();
   /** Until this event time, a task may be missing from the book (PM2 destroyed its prompt lines): nothing is determined. */
   doubtUntilMs = 0;
   /** The clock of the last tick (event time while catching up, the wall clock after). */

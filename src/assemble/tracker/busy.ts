@@ -86,7 +86,9 @@ const ABANDONED_WORK_MS = 10 * 60_000;
 
 /**
  * A task the miner abandoned (it restarted) may still be finished by its worker, whose late lines are
- * its, not the next task's: it stays open to them for a while, unless the input ends.
+ * its, not the next task's: it stays open to them for a while, unless the input ends, or every worker
+ * it may have been on answered since (a worker answers one request at a time: the one it was at when
+ * the miner restarted is over once it answers any).
  */
 export function mayStillWork(cx: TrackerContext, t: Task): boolean {
   return (
@@ -94,8 +96,18 @@ export function mayStillWork(cx: TrackerContext, t: Task): boolean {
     !cx.book.draining &&
     t.phase !== 'feedback' &&
     workClock(cx) < abandonedWorkUntil(t) &&
-    workerEvidenceMayCome(cx, t.group)
+    groupsStillAt(cx, t)
   );
+}
+
+/**
+ * Some group `t` may have run on (its own, unless a best fit gave it) may still deliver its late lines
+ * or file: a group whose lines are not read is not known to have answered.
+ */
+function groupsStillAt(cx: TrackerContext, t: Task): boolean {
+  const answered = (g: string) => cx.opts.workerGroups.includes(g) && (cx.book.workerAnsweredMs.get(g) ?? -Infinity) > t.closedMs!;
+  if (t.group !== null && !t.guessed) return workerEvidenceMayCome(cx, t.group) && !answered(t.group);
+  return [...new Set([...cx.opts.workerGroups, ...cx.opts.outputGroups])].some((g) => !answered(g));
 }
 
 /** The clock `mayStillWork` reads: the newest event or tick. */

@@ -56,6 +56,8 @@ export const TrackerSnapshotSchema = z.object({
   written: z.array(TaskSchema).optional(),
   /** Per worker group, a ` Generation took` line waiting for its request's saving line. */
   workerSeconds: z.array(z.tuple([z.string(), z.object({ seconds: z.number(), timeMs: z.number(), key: z.string() })])).optional(),
+  /** Per worker group, its latest answer's time. */
+  workerAnsweredMs: z.array(z.tuple([z.string(), z.number()])).optional(),
   /** Competition mode's open service tasks and the generations held for their verdict. */
   competition: CompetitionSnapshotSchema.optional(),
 });
@@ -96,6 +98,7 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     },
     written: structuredClone(book.written),
     workerSeconds: [...book.workerSeconds].map(([k, v]) => [k, { ...v }]),
+    workerAnsweredMs: [...book.workerAnsweredMs],
   };
 }
 
@@ -132,4 +135,5 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   } else book.changes++;
   book.written = structuredClone(s.written ?? []);
   book.workerSeconds = new Map((s.workerSeconds ?? []).map(([k, v]) => [k, { ...v }]));
+  book.workerAnsweredMs = new Map(s.workerAnsweredMs ?? []);
 }

@@ -49,6 +49,7 @@ export function workerItem(cx: TrackerContext, e: LogEvent): { item: WorkerItem;
     answer = true;
     durationMs = set[TOTAL] * 1000;
   } else if (rejects(set)) answer = true;
+  if (answer) cx.book.workerAnsweredMs.set(group, Math.max(e.timeMs, cx.book.workerAnsweredMs.get(group) ?? -Infinity));
   const kind = str(e.fields.prompt_kind);
   const item: WorkerItem = {
     kind: 'worker',
