@@ -20,6 +20,16 @@ export interface OutputFile {
   timeMs: number;
 }
 
+/**
+ * How far a file's mtime may lag the clock processes read: the kernel stamps mtimes from a coarse
+ * clock, up to a tick behind (one tick at HZ 100). A file written 1 ms after a line can carry an mtime
+ * 3 ms before it.
+ */
+export const MTIME_TICK_MS = 10;
+
+/** The latest time a file can have been written at (a name's own time is taken as it says). */
+export const latestWriteMs = (f: OutputFile): number => (f.timeMs === f.mtimeMs ? f.mtimeMs + MTIME_TICK_MS : f.timeMs);
+
 /** Error types that say the generation itself failed (not its submission, validation or the miner). */
 export const GENERATION_FAILURE_TYPES: ReadonlySet<string | null> = new Set([
   'generation_http_error',

@@ -11,7 +11,7 @@ export {
   type FinishedRecord,
   type StoreImage,
 } from './tracker/index';
-export { GENERATION_END_EVENTS, GENERATION_FAILURE_TYPES, type OutputFile } from './events';
+export { GENERATION_END_EVENTS, GENERATION_FAILURE_TYPES, latestWriteMs, type OutputFile } from './events';
 export { analysePrompt, createHashers, promptKey, textLogId, taskTypeOfLogId, type Hashers, type Prompt } from './prompt';
 export { applyPlyResult, applyPlySize, type LinkedPly } from './ply-output';
 export { COMPETITION_GROUP, CompetitionBook, type CompetitionOptions, type OutputMeasure } from './competition';

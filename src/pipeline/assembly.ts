@@ -49,9 +49,8 @@ interface LogSourceSlot {
  * the run before still wrote). PM2 relays each app's output to its file, and under load a worker's
  * line reaches its file up to seconds after the miner's. Past this wait, the window still asserts no
  * wrong link for a worker line up to 1 s of event time late (attribution model test, worker lines
- * read late). Without workers' logs an end waits 200 ms for the output files (competition mode: a
- * longer wait there left files behind their requests, its e2e test). Other events pass at once (a
- * feedback line is recorded without delay).
+ * read late). Without workers' logs an end waits 200 ms, for the output files. Other events pass at
+ * once (a feedback line is recorded without delay).
  */
 const WAITS_FOR_WORKERS = new Set([...GENERATION_END_EVENTS, 'submit_failed', 'miner_started']);
 function latenessFor(readsWorkers: boolean): Lateness<MergedEvent> {

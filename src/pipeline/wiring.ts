@@ -1,7 +1,7 @@
 /** What `ingest` and the daemon build alike: the stores, the image sink, the tracker, the parsers. */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { Tracker, type FinishedRecord, type Hashers, type StoreImage } from '../assemble';
+import { latestWriteMs, Tracker, type FinishedRecord, type Hashers, type StoreImage } from '../assemble';
 import { BlobStore, openGenerationStore, openMinerEventStore, type AppendResult, type JsonlStore } from '../sinks';
 import { compileRules, DEFAULT_RULES, hostTimeZone, StreamParser, type LogEvent, type StreamSpec } from '../parse';
 import type { GenerationRecord, MinerEvent } from '../schema';
@@ -30,14 +30,18 @@ export function sourceKey(spec: StreamSpec): string {
   return `${spec.role}:${spec.group}:${spec.app}:${spec.stream}:${spec.file}`;
 }
 
-/** A complete file of an output directory, merged with the log events by its time. */
+/**
+ * A complete file of an output directory, merged with the log events by the latest time it can have
+ * been written at: after the lines written before it, though its mtime may be a tick earlier (a
+ * request's `Task completed.` goes before its output file).
+ */
 export interface OutputEvent {
   timeMs: number;
   output: OutputFile;
 }
 /** What the event-time merge carries, in the daemon and in `ingest`. */
 export type MergedEvent = LogEvent | OutputEvent;
-export const outputEvent = (f: OutputFile): OutputEvent => ({ timeMs: f.timeMs, output: f });
+export const outputEvent = (f: OutputFile): OutputEvent => ({ timeMs: latestWriteMs(f), output: f });
 export const isOutputEvent = (e: MergedEvent): e is OutputEvent => 'output' in e;
 
 export interface Outputs {

@@ -14,7 +14,9 @@ import type { GenerationRecord } from '../../src/schema';
 import { Assembly } from '../../src/pipeline/assembly';
 import { ClockStepWatch, ManualClock } from '../../src/common/clock';
 import { silentLogger } from '../../src/common/logger';
-import { at, m, makeTracker, MINER, msg, toEvents, w, W1 } from '../assemble/events';
+import { at, m, makeTracker, MINER, msg, outputFile, timeText, toEvents, w, W1 } from '../assemble/events';
+import { loguru } from '../parse/helpers';
+import type { StreamSpec } from '../../src/parse';
 
 const line = (s: number, msg: string) => `2025-11-12 21:${String(30 + Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}.000 |      DEBUG       | bittensor:workers.py:87 | ${msg}\n`;
 
@@ -140,5 +142,32 @@ describe('the live merge', () => {
     clock.advance(300);
     await assembly.step(clock.now());
     expect(handed).toEqual(['task_received', 'generating', 'worker_metrics', 'generation_completed']);
+  });
+
+  test('an output file whose mtime is a kernel tick behind its request\'s `Task completed.`, both waiting at once, is that request\'s generation (competition mode)', async () => {
+    const SERVICE: StreamSpec = { app: 'generation', role: 'generation', group: 'generation', stream: 'error', file: '/logs/generation-error.log' };
+    const competition = { app: 'generation', hotkey: '5GgVxYJS3RsZtdhCVkW9DwBcjojAkcSpZXz6AnefsThrhPJf', host: 'h', collectorVersion: '0', minerVersion: null, minerConfig: {}, linkWithinMs: 30_000, taskTimeoutMs: 30 * 60_000, holdMs: 86_400_000 };
+    const { tracker } = await makeTracker({ competition });
+    const clock = new ManualClock(at(1));
+    const assembly = new Assembly({ tracker, logger: silentLogger, clock, live: true }, [{ id: 's', key: 'generation', spec: SERVICE }], ['out']);
+    const g = (s: number, message: string, where: string) => loguru(message, { time: timeText(s), where });
+    const lines = toEvents([
+      [SERVICE, g(0, 'Task received. Prompt-Image', '__main__:generate_model:135')],
+      [SERVICE, g(0.04, 'Model Generation took: 0.04 secs.', '__main__:generation_block:121')],
+      [SERVICE, g(0.042, 'Garbage Collection took: 0.002 secs', '__main__:generation_block:126')],
+      [SERVICE, g(0.042, 'Task completed.', '__main__:generate_model:144')],
+    ]);
+    // the driver wrote the answer after the line; the kernel stamped it 2.3 ms before (its clock is a tick coarse)
+    const file = outputFile('competition', `${'a'.repeat(64)}.glb`, 0.0397, 300, '/srv/outputs');
+    // read together (a backlog: the collector was behind), so the merge alone orders them
+    for (const e of lines) assembly.pushLog('s', e, clock.now());
+    assembly.pushOutput('out', file, clock.now());
+    for (const id of ['s', 'out']) assembly.setIdle(id, true);
+    await assembly.step(clock.now());
+    for (const o of tracker.outputsToMeasure()) tracker.setOutputMeasure(o.id, { sha256: 'f'.repeat(64), ply: null, error: null });
+    const [r] = tracker.drainRecords().map((f) => f.record);
+    expect(r!.competition!.stem).toBe('a'.repeat(64));
+    expect(r!.generation.timing.total_time).toBe(0.042);
+    expect(r!.provenance.links.find((l) => l.event === 'output_written')).toMatchObject({ link: 'determined', candidates: 1 });
   });
 });

@@ -12,16 +12,13 @@
 import { competitionStage, competitionWrittenSeconds, emptyRecord, uuidV5, GENERATION_ID_NAMESPACE, type GenerationRecord } from '../../schema';
 import { isoUtc } from '../../parse';
 import type { CompetitionFacts } from '../../parse/competition-state';
-import type { LogEvent, OutputFile } from '../events';
+import { MTIME_TICK_MS, type LogEvent, type OutputFile } from '../events';
 import { applyPlyResult, applyPlySize, type LinkedPly } from '../ply-output';
 import type { FinishedRecord } from '../finished';
 import { competitionSection, noFacts, settleCompetitionVerdict, verdictFinal } from './verdict';
 import type { CompetitionOptions, CompetitionSnapshot, Held, OutputMeasure, ServiceTask } from './shapes';
 
 export { CompetitionSnapshotSchema, type CompetitionOptions, type CompetitionSnapshot, type OutputMeasure } from './shapes';
-
-/** How far a file's mtime may lag the time a process reads (the kernel's coarse clock: one tick at HZ 100). */
-const MTIME_TICK_MS = 10;
 
 /** The output directory's group name in competition mode. */
 export const COMPETITION_GROUP = 'competition';
@@ -95,8 +92,7 @@ export class CompetitionBook {
     // after (one clock, the host's): the file is of a request completed at or before its mtime, the
     // last such one unless the driver saves answers out of order (then the link says inferred). Files
     // come late (once stable), so requests completed after the file are left out by time, not order.
-    // (The kernel stamps mtimes from a coarse clock, a tick behind the time a process reads: a file
-    // written 1 ms after the line can carry an mtime 3 ms before it.)
+    // (An mtime can be a kernel tick behind the line before it: MTIME_TICK_MS.)
     const candidates = this.completed.filter((t) => t.completedMs! <= f.timeMs + MTIME_TICK_MS && f.timeMs - t.completedMs! <= this.opts.linkWithinMs);
     const task = candidates.at(-1) ?? null;
     if (task) this.completed = this.completed.filter((t) => t !== task);
