@@ -47,10 +47,10 @@ interface LogSourceSlot {
  * for those lines, which other files deliver: a generation's end and a submit failure (the worker
  * writes its lines just before the miner logs the end), and a miner restart (what the workers of
  * the run before still wrote). PM2 relays each app's output to its file, and under load a worker's
- * line reaches its file up to seconds after the miner's. Past this wait, the window still asserts no
- * wrong link for a worker line up to 1 s of event time late (attribution model test, worker lines
- * read late). Without workers' logs an end waits 200 ms, for the output files. Other events pass at
- * once (a feedback line is recorded without delay).
+ * line reaches its file up to seconds after the miner's. Past this wait, the daemon's tracker asserts
+ * a link only once the lines 3 s of event time later were handed on (wiring.ts, WORKER_LINES_LATE_MS;
+ * attribution model test, worker lines read late). Without workers' logs an end waits 200 ms, for
+ * the output files. Other events pass at once (a feedback line is recorded without delay).
  */
 const WAITS_FOR_WORKERS = new Set([...GENERATION_END_EVENTS, 'submit_failed', 'miner_started']);
 function latenessFor(readsWorkers: boolean): Lateness<MergedEvent> {

@@ -91,7 +91,7 @@ export class Daemon {
       this.out = await openOutputs(config, this.logger);
       this.writer = new RecordWriter(this.out, config.dataDir, this.clock, this.logger);
       const outputDirs = this.opts.outputDirs ?? [];
-      const tracker = createTracker(config, this.opts.minerApp, hashers, this.out.storeImage, outputDirs, this.opts.streams);
+      const tracker = createTracker(config, this.opts.minerApp, hashers, this.out.storeImage, outputDirs, this.opts.streams, true);
       this.assembly = new Assembly(
         { tracker, logger: this.logger, clock: this.clock, live: true, knownOffsetsMs: this.state.health.clock_offsets_ms, beforeEvent: this.opts.beforeEvent },
         this.opts.streams.map((spec, i) => ({ id: String(i), key: sourceKey(spec), spec })),

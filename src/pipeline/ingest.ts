@@ -59,7 +59,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
   const hashers = await createHashers();
   const out = await openOutputs(config, logger);
   const outputDirs = opts.outputDirs ?? [];
-  const tracker = createTracker(config, opts.minerApp, hashers, out.storeImage, outputDirs, streams, opts.host);
+  const tracker = createTracker(config, opts.minerApp, hashers, out.storeImage, outputDirs, streams, false, opts.host);
 
   const summary: IngestSummary = {
     files: streams.length,

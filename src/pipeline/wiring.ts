@@ -110,6 +110,14 @@ export async function openOutputs(config: Config, logger: Logger): Promise<Outpu
   return { records, minerEvents, storeImage, blobPolicy, plys: new PlyKeeper(blobs, blobPolicy, logger), checkConfig };
 }
 
+/**
+ * How late (event time) the daemon takes a worker's line to be handed on: PM2 relays each app's output
+ * to its file, and under load a worker's line can reach its file seconds after the miner's later
+ * lines; the merge waits 1 s for it (assembly.ts), the tracker's links 3 s more.
+ */
+const WORKER_LINES_LATE_MS = 3000;
+
+/** The tracker of the daemon (`live`: its sources are read as PM2 writes them) or of `ingest`. */
 export function createTracker(
   config: Config,
   minerApp: string,
@@ -117,8 +125,10 @@ export function createTracker(
   storeImage: StoreImage,
   outputDirs: OutputDirSpec[],
   streams: StreamSpec[],
+  live: boolean,
   host = os.hostname(),
 ): Tracker {
+  const workerGroups = [...new Set(streams.filter((s) => s.role === 'worker').map((s) => s.group))];
   return new Tracker(
     {
       minerApp,
@@ -132,10 +142,11 @@ export function createTracker(
       feedbackTimeoutMs: config.feedbackTimeoutMinutes * 60000,
       taskTimeoutMs: config.taskTimeoutMinutes * 60000,
       storeImages: true, // the image sink decides, from the live config and the free-space guard
-      workerGroups: [...new Set(streams.filter((s) => s.role === 'worker').map((s) => s.group))],
+      workerGroups,
       outputGroups: outputDirs.map((d) => d.group),
       linkAfterEndMs: config.output.linkAfterEndMs,
       maxAnswerLagMs: config.maxAnswerLagSeconds * 1000,
+      workerLinesLateMs: live && workerGroups.length ? WORKER_LINES_LATE_MS : 0,
       competition: config.competition && {
         app: config.competition.generationApp,
         hotkey: config.competition.hotkey,

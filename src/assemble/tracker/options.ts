@@ -27,6 +27,12 @@ export interface TrackerOptions {
   linkAfterEndMs: number;
   /** The miner logs a generation's end at most this long after its worker answered (attribution's bound). */
   maxAnswerLagMs: number;
+  /**
+   * How late (event time) a worker's line may be handed on, after the miner's lines written later: the
+   * daemon reads what PM2 relays (ingest's merge is exact: 0). An unnamed event's link is determined
+   * only once the lines this much later have been handed on.
+   */
+  workerLinesLateMs: number;
   /** Competition mode: the generation service's lines and output files make generations of their own. */
   competition?: CompetitionOptions | null;
 }
@@ -44,6 +50,7 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'minerApp' | 'host' |
   outputGroups: [],
   linkAfterEndMs: 5000,
   maxAnswerLagMs: 10_000,
+  workerLinesLateMs: 0,
 };
 
 /** Stores an image blob; returns its path relative to the data dir, or why it was not stored. */

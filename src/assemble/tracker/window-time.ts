@@ -1,5 +1,6 @@
 /**
- * What time alone changes in the attribution window's answer: an open event freezes by age, a closed
+ * What time alone changes in the attribution window's answer: an open event freezes by age, or has
+ * waited out the worker lines that may come late (the daemon), a closed
  * task's events stop waiting for its successor, a worker's answer outlives its lag, the doubt after a
  * restart ends, a worker stops being expected at what the miner abandoned, a task's start passes (the
  * search's overlaps). A solve's answer is a fixed point: solved again with nothing changed and none
@@ -44,6 +45,7 @@ export function rememberSolved(cx: TrackerContext, tasks: Task[], changesSeen: n
   }
   for (const w of book.window) {
     times.push(w.item.timeMs + FREEZE_AFTER_MS);
+    if (cx.opts.workerLinesLateMs) times.push(w.item.timeMs + cx.opts.workerLinesLateMs);
     if (w.item.kind === 'worker' && w.item.answerMs !== null) times.push(w.item.answerMs + lag);
   }
   book.solvedState = {

@@ -226,8 +226,10 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
   };
   // read after a task was written that was alive at its time: it may be that task's, which the search no longer sees
   const cameLate = (w: WindowEntry) => book.writtenLives.some((l) => (w.seq ?? 0) > l.seq && l.fromMs - limits.slackMs <= w.item.timeMs && w.item.timeMs < l.toMs);
+  // a worker's line up to workerLinesLateMs later than the miner's may still come, and decide otherwise
+  const lateMs = cx.opts.workerLinesLateMs;
   const isSure = (w: WindowEntry, a: ItemAnswer) =>
-    a.link === 'determined' && !doubt && !cameLate(w) && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
+    a.link === 'determined' && !doubt && !cameLate(w) && (!lateMs || nowMs >= w.item.timeMs + lateMs) && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
   // every event left waiting counts (one every assignment gives to a task may still wait for a guess to settle)
   const open = book.window.filter((w) => w.item.kind !== 'close' && !isSure(w, res.items.get(w.item.key)!));
   const crowded = new Set(open.slice(0, Math.max(0, open.length - MAX_OPEN_EVENTS)));
