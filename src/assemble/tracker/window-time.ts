@@ -2,10 +2,11 @@
  * What time alone changes in the attribution window's answer: an open event freezes by age, or (the
  * daemon) has waited out the worker lines that may come late, a closed task's events stop waiting for
  * its successor, a worker's answer outlives its lag, the doubt after a restart ends, a worker stops
- * being expected at what the miner abandoned, a task's start passes (the search's overlaps). A solve's answer is a fixed point: solved again with nothing changed and none
- * of these passed, it settles nothing new. So a tick re-solves only when one of them has passed or
- * something changed since (`TaskBook.changes`): a collector left idle with events still open no longer
- * solves the window every second until they freeze.
+ * being expected at what the miner abandoned, a task's start passes (the search's overlaps). A
+ * solve's answer is a fixed point: solved again with nothing changed and none of these passed, it
+ * settles nothing new. So a tick re-solves only when one of them has passed or something changed since
+ * (`TaskBook.changes`): a collector left idle with events still open no longer solves the window every
+ * second until they freeze.
  */
 import type { Task, TrackerContext } from './book';
 import { abandonedWorkUntil, workClock } from './busy';
