@@ -12,6 +12,8 @@ export const F_INFERRED = 8;
 export const F_PRE_REJECTED = 16;
 /** The line is in the spec's own schema: its outcome was derived (src/schema/spec-record.ts). */
 export const F_SPEC = 32;
+/** An event that could have been this record's went to another by best fit (an `*_ambiguous` incomplete reason). */
+export const F_AMBIGUOUS = 64;
 
 /** Distinct error messages kept per chunk as samples; past this a message is not kept (its count still is). */
 const MAX_MESSAGES = 4096;
@@ -196,6 +198,7 @@ export class ChunkBuilder {
       (g?.submission?.submitted === true ? F_SUBMITTED : 0) |
       (fa?.failed === true ? F_FAILED : 0) |
       (Array.isArray(p.links) && p.links.some((l) => l.link === 'inferred') ? F_INFERRED : 0) |
+      (Array.isArray(p.incomplete_reasons) && p.incomplete_reasons.some((x) => typeof x === 'string' && x.endsWith('_ambiguous')) ? F_AMBIGUOUS : 0) |
       (g?.submission?.pre_submission_rejection === true ? F_PRE_REJECTED : 0);
     c.errType[i] = ERROR_CODE.get(fa?.error_type as string) ?? 0;
     c.errMsg[i] = this.message(fa?.error_message);

@@ -1,5 +1,6 @@
 /** The filters analyze and export share, applied to the rows that count (latest revisions only). */
 import { OUTCOMES, TASK_TYPES, type Outcome, type TaskType } from '../schema';
+import { F_AMBIGUOUS, F_INFERRED, F_SPEC } from './columns';
 import type { Dataset } from './dataset';
 
 export interface Filter {
@@ -12,6 +13,8 @@ export interface Filter {
   minScore?: number;
   minClip?: number;
   acceptedOnly?: boolean;
+  /** Only records the logs tied every event of to its task: no `inferred` link, no ambiguous reason, not the spec's schema (no provenance). */
+  noInferred?: boolean;
   hosts?: string[];
   outcomes?: Outcome[];
   /** Competition mode: competition.round in these. */
@@ -36,6 +39,7 @@ export const FILTER_FLAGS = {
   'min-score': { type: 'string' },
   'min-clip': { type: 'string' },
   'accepted-only': { type: 'boolean' },
+  'no-inferred': { type: 'boolean' },
   host: { type: 'string', multiple: true },
   outcome: { type: 'string', multiple: true },
   round: { type: 'string', multiple: true },
@@ -51,6 +55,9 @@ export const FILTER_HELP = `Selection (analyze and export):
   --min-score S        validator_feedback.score >= S (records without a score are left out)
   --min-clip C         quality_metrics.clip_score >= C (records without one are left out)
   --accepted-only      outcome accepted
+  --no-inferred        leave out records an event was linked to by best fit (an "inferred" link, or a
+                       "*_ambiguous" incomplete reason) and records in the spec's schema (no provenance):
+                       every event of those kept was tied to its generation by the logs (data/README.md)
   --host NAME          metadata.host (repeatable)
   --outcome O          outcome (repeatable): ${OUTCOMES.join(', ')}
   --round N            competition mode: generations made for round N (repeatable)
@@ -94,6 +101,7 @@ export function filterFromFlags(v: FilterValues, nowMs: number): Filter {
   f.minScore = number('min-score', v['min-score']);
   f.minClip = number('min-clip', v['min-clip']);
   if (v['accepted-only']) f.acceptedOnly = true;
+  if (v['no-inferred']) f.noInferred = true;
   if (v.host?.length) f.hosts = v.host;
   if (v.outcome?.length) {
     for (const o of v.outcome) if (!(OUTCOMES as readonly string[]).includes(o)) throw new FilterError(`--outcome: expected one of ${OUTCOMES.join(', ')}, got '${o}'`);
@@ -117,6 +125,7 @@ export function select(ds: Dataset, f: Filter): Uint8Array {
   const accepted = OUTCOMES.indexOf('accepted');
   const since = f.sinceMs ?? -Infinity;
   const until = f.untilMs ?? Infinity;
+  const uncertain = f.noInferred ? F_INFERRED | F_AMBIGUOUS | F_SPEC : 0;
   ds.chunks.forEach((c, k) => {
     const hostOk = c.hosts.map((h) => !f.hosts || f.hosts.includes(h));
     // index 0: no competition section (a pull/submit record), never selected by --competition
@@ -132,6 +141,7 @@ export function select(ds: Dataset, f: Filter): Uint8Array {
       if (f.minScore !== undefined && !(c.score[i]! >= f.minScore)) continue;
       if (f.minClip !== undefined && !(c.clip[i]! >= f.minClip)) continue;
       if (f.acceptedOnly && c.outcome[i] !== accepted) continue;
+      if (c.flags[i]! & uncertain) continue;
       if (outcomes && !outcomes.has(c.outcome[i]!)) continue;
       if (!hostOk[c.host[i]!]) continue;
       if (f.rounds && !f.rounds.includes(c.round[i]!)) continue;

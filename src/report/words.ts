@@ -20,6 +20,7 @@ export function filterInWords(f: Filter): string {
   else if (f.sinceMs !== undefined) out.push(`since ${when(f.sinceMs)}`);
   else if (f.untilMs !== undefined) out.push(`before ${when(f.untilMs)}`);
   if (f.acceptedOnly) out.push('accepted only');
+  if (f.noInferred) out.push('no inferred links');
   if (f.outcomes?.length) out.push(`outcome ${list(f.outcomes, 'or')}`);
   if (f.minScore !== undefined) out.push(`validator score at least ${f.minScore}`);
   if (f.minClip !== undefined) out.push(`CLIP score at least ${f.minClip}`);

@@ -48,6 +48,7 @@ describe('filterInWords', () => {
     const words = filterInWords({ sinceMs: Date.parse('2025-11-13T06:30:00Z'), minScore: 0.7, minClip: 0.18, hosts: ['box-a', 'box-b'], outcomes: ['rejected', 'submit_failed'] });
     expect(words).toBe('since 2025-11-13 06:30 UTC, outcome rejected or submit_failed, validator score at least 0.7, CLIP score at least 0.18, hosts box-a and box-b');
     expect(filterInWords({ untilMs: day('2025-11-20'), hosts: ['box-a'] })).toBe('before 2025-11-20, host box-a');
+    expect(filterInWords({ acceptedOnly: true, noInferred: true })).toBe('accepted only, no inferred links');
     expect(words).not.toMatch(/[{}"]/);
   });
   test('times: a date at midnight, else to the minute or second', () => {

@@ -121,12 +121,18 @@ describe('filters', () => {
     [['--min-score', '0.7'], 4], // .8 .7 .9 .75
     [['--min-clip', '0.2'], 4], // A1 .25, A5 .2, A7 .3, B2 .22
     [['--accepted-only'], 5],
+    [['--no-inferred'], 8], // not A5 (an inferred link) nor A2 (submit_failure_ambiguous)
+    [['--accepted-only', '--no-inferred'], 4], // A1 A4 A7 B2
     [['--host', 'box-b'], 3], // B1 B2 B3 (the copy of A1 in dir B is host box-a and a duplicate)
     [['--host', 'box-a', '--host', 'box-b'], 10],
     [['--outcome', 'rejected', '--outcome', 'submit_failed'], 3], // A2 B1 B3
     [['--task-type', 'IMAGE-TO-3D', '--min-score', '0.7', '--min-clip', '0.18'], 2], // A5 B2
   ] as [string[], number][])('%j -> %d records', async (args, n) => {
     expect(await selected(args)).toBe(n);
+  });
+
+  test('--no-inferred: in the JSON scope as the flag says it', async () => {
+    expect((await json(['--summary', '--no-inferred'])).scope.filter).toEqual({ no_inferred: true });
   });
 
   test('--last-days 7: acceptance of the last week', async () => {

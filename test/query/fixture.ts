@@ -38,6 +38,8 @@ interface Row {
   error?: [ErrorType, string];
   pre?: boolean;
   inferred?: boolean;
+  /** An `*_ambiguous` incomplete reason: an event that may have been this record's went to another. */
+  ambiguous?: string;
   supersedes?: number[];
   image?: boolean;
   ply?: boolean;
@@ -49,7 +51,7 @@ export const uuid = (n: number): string => `00000000-0000-5000-8000-${n.toString
 // prettier-ignore
 export const ROWS: Row[] = [
   { key: 'A1', id: 1, ts: '2025-09-10T10:00:00.000Z', host: 'box-a', task: 'TEXT-TO-3D', outcome: 'accepted', score: 0.8, clip: 0.25, thr: 0.1, validator: 57, delay: 60, timing: { total_time: 20, sdxl_time: 8, trellis_time: 12 }, ply: true },
-  { key: 'A2', id: 2, ts: '2025-09-11T10:00:00.000Z', host: 'box-a', task: 'IMAGE-TO-3D', outcome: 'rejected', score: 0, clip: 0.15, thr: 0.1, validator: 57, delay: 90, timing: { total_time: 30, trellis_time: 25, background_removal_time: 2 }, image: true },
+  { key: 'A2', id: 2, ts: '2025-09-11T10:00:00.000Z', host: 'box-a', task: 'IMAGE-TO-3D', outcome: 'rejected', score: 0, clip: 0.15, thr: 0.1, validator: 57, delay: 90, timing: { total_time: 30, trellis_time: 25, background_removal_time: 2 }, image: true, ambiguous: 'submit_failure_ambiguous' },
   { key: 'A3', id: 3, ts: '2025-10-01T12:00:00.000Z', host: 'box-a', task: 'IMAGE-TO-3D', outcome: 'generation_failed', score: 0, thr: 0.1, validator: 49, delay: 30, timing: { total_time: 40 }, error: ['endpoint_timeout', 'The request to the endpoint timed out'] },
   { key: 'A4r0', id: 4, ts: '2025-10-02T12:00:00.000Z', host: 'box-a', task: 'TEXT-TO-3D', outcome: 'no_feedback', received: false, submitted: false, clip: 0.12, thr: 0.1, timing: { total_time: 22, sdxl_time: 9, trellis_time: 13 }, inferred: true },
   { key: 'A5', id: 5, ts: '2025-11-15T08:00:00.000Z', host: 'box-a', task: 'IMAGE-TO-3D', outcome: 'accepted', score: 0.7, clip: 0.2, thr: 0.1, validator: 49, delay: 70, timing: { total_time: 25, trellis_time: 20, background_removal_time: 1.5, saving_time: 0.04 }, inferred: true, image: true, ply: true },
@@ -92,6 +94,7 @@ export function record(row: Row): GenerationRecord {
   r.provenance.revision = row.rev ?? 0;
   r.provenance.supersedes = (row.supersedes ?? []).map(uuid);
   r.provenance.links = [{ event: 'generation_completed', link: row.inferred ? 'inferred' : 'exact', candidates: 1 }];
+  if (row.ambiguous) r.provenance = { ...r.provenance, incomplete: true, incomplete_reasons: [row.ambiguous] };
   return r;
 }
 

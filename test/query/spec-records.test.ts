@@ -229,4 +229,14 @@ describe('export of spec records', () => {
     const exported = byId.get(JSON.parse(a1).metadata.generation_id)!;
     expect(exported.startsWith(a1.slice(0, -1))).toBe(true); // the stored line, unchanged, then "export"
   });
+
+  test('--no-inferred leaves them out: they carry no provenance to say how their events were linked', async () => {
+    const out = path.join(root, 'export-certain.jsonl');
+    const r = await run(runExport, ['--data-dir', mixed, '--output', out, '--no-inferred', '--json']);
+    expect(r.code).toBe(0);
+    const ids = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).metadata.generation_id as string);
+    const specIds = new Set(spec.map((c) => (c.rec.metadata as { generation_id: string }).generation_id));
+    expect(ids.length).toBe(11 - specIds.size);
+    expect(ids.some((id) => specIds.has(id))).toBe(false);
+  });
 });
