@@ -1,5 +1,7 @@
 /**
- * The daemon as the operator runs it (`data-collector run`, a child process following a log file):
+ * The daemon as the operator runs it (`data-collector run` with a config, a child process that asks a
+ * running PM2 daemon for the miner app's log file, here a dummy app in the bench's own PM2_HOME, and
+ * follows it):
  * - latency from a feedback line being written to its record being in the data file (p50/p99 over
  *   N tasks; the store fsyncs in the same call, so it is durable one fsync later), beside the same
  *   run's bare `write` + `fsync` of one line;
@@ -10,12 +12,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createBLAKE3 } from 'hash-wasm';
 import { printRows, type BenchRow } from './report';
 
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
+const PM2 = require.resolve('pm2/bin/pm2');
 /** The node flags PM2 starts the collector with (ecosystem.config.js): measured as it runs. */
 const NODE_ARGS = String((require('../../ecosystem.config.js') as { apps: { node_args?: string }[] }).apps[0]!.node_args ?? '')
   .split(' ')
@@ -54,10 +57,18 @@ function pct(xs: number[], p: number): number {
 
 export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bench-daemon-'));
-  const log = path.join(dir, 'miner-sn17-mainnet-out.log');
+  // the miner: a PM2 app of the bench's own daemon (it writes nothing; the bench writes its log file)
+  const pm2Home = path.join(dir, 'pm2');
+  const pm2Env = { ...process.env, PM2_HOME: pm2Home };
+  const app = path.join(dir, 'miner.js');
+  fs.writeFileSync(app, 'setInterval(() => {}, 60000);\n');
+  execFileSync(process.execPath, [PM2, 'start', app, '--name', 'miner-sn17-mainnet'], { env: pm2Env, stdio: 'ignore' });
+  const log = path.join(pm2Home, 'logs', 'miner-sn17-mainnet-out.log');
   const dataFile = path.join(dir, 'data', 'generation_history.jsonl');
-  fs.writeFileSync(log, line(Date.now(), 'Running neuron on subnet 17 with uid 226 using network: wss://entrypoint-finney.opentensor.ai:443'));
-  const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'run', '--miner-log', log, '--data-dir', path.join(dir, 'data'), '--time-zone', 'UTC'], {
+  fs.appendFileSync(log, line(Date.now(), 'Running neuron on subnet 17 with uid 226 using network: wss://entrypoint-finney.opentensor.ai:443'));
+  const config = path.join(dir, 'data-collector.config.json');
+  fs.writeFileSync(config, JSON.stringify({ dataDir: path.join(dir, 'data'), timeZone: 'UTC', pm2Home, workers: [] }));
+  const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'run', '--config', config], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, DC_LOG_FORMAT: 'json', DC_LOG_LEVEL: 'warn' },
   });
@@ -160,6 +171,8 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
       child.kill('SIGTERM');
       await exited;
     }
+    // this bench's own PM2 daemon, by its PM2_HOME
+    execFileSync(process.execPath, [PM2, 'kill'], { env: pm2Env, stdio: 'ignore' });
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

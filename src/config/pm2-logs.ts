@@ -1,11 +1,12 @@
 /**
  * Where each PM2 app's log files are. Asks the operator's running PM2 daemon through the `pm2`
- * package, but only when that daemon is there (its pid file names a live process and its RPC socket
+ * package (in a short-lived child process), but only when that daemon is there (its pid file names a live process and its RPC socket
  * exists): `pm2.connect` would otherwise start a new daemon. Without one, PM2's naming convention:
  * `$PM2_HOME/logs/<app>-out.log` and `-error.log`, `-<n>` per instance when logs are not merged.
  * One `list` call answers everything: each app's files and settings, and (`checkPm2Apps`) which
  * configured apps PM2 does not run or runs stopped, for the daemon's warnings and `doctor`.
  */
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -80,35 +81,52 @@ interface Pm2Description {
 }
 
 /**
- * Every process the daemon of `pm2Home` runs, from ONE `list` call; null when no daemon answers
- * (none there, or no answer within `timeoutMs`). Never starts a daemon, never throws.
+ * The child that asks PM2: `pm2`'s client, connected to the running daemon, lists its processes and
+ * prints only what the collector reads of each (its name, status, log files and log settings; never
+ * an app's environment). In a child, the client (13 MB of RSS once loaded) never stays in the daemon.
+ * argv: the `pm2` package's main file, PM2_HOME.
  */
-async function listPm2(pm2Home: string, timeoutMs: number): Promise<Pm2Description[] | null> {
-  if (!pm2DaemonRunning(pm2Home)) return null;
-  const prev = process.env.PM2_HOME;
-  let pm2: Pm2Api | null = null;
-  try {
-    process.env.PM2_HOME = pm2Home;
-    // pm2 reads PM2_HOME when it is loaded; a fresh custom instance reads it here.
-    const { custom: Pm2 } = require('pm2') as { custom: new (o: object) => Pm2Api };
-    const api = new Pm2({ pm2_home: pm2Home, independent: false, daemon_mode: true });
-    pm2 = api;
-    return await withTimeout(timeoutMs, async () => {
-      // daemon mode: with a daemon already there, connect only attaches (no modules launched)
-      await new Promise<void>((resolve, reject) => api.connect((err) => (err ? reject(err) : resolve())));
-      return await new Promise<Pm2Description[]>((resolve, reject) => api.list((err, list) => (err ? reject(err) : resolve(list ?? []))));
+const LIST_SCRIPT = `
+const [main, home] = process.argv.slice(1);
+process.env.PM2_HOME = home;
+const { custom: Pm2 } = require(main);
+// daemon mode: with a daemon already there, connect only attaches (no modules launched)
+const api = new Pm2({ pm2_home: home, independent: false, daemon_mode: true });
+api.connect((err) => {
+  if (err) process.exit(2);
+  api.list((err, list) => {
+    if (err) process.exit(3);
+    const keep = (list || []).map((d) => {
+      const e = d.pm2_env || {};
+      return { name: d.name, pm2_env: { status: e.status, pm_out_log_path: e.pm_out_log_path, pm_err_log_path: e.pm_err_log_path, log_date_format: e.log_date_format, log_type: e.log_type, time: e.time } };
     });
-  } catch {
-    return null;
-  } finally {
+    process.stdout.write(JSON.stringify(keep), () => process.exit(0));
+  });
+});
+`;
+
+/**
+ * Every process the daemon of `pm2Home` runs, from ONE `list` call (in a child process); null when no
+ * daemon answers (none there, or no answer within `timeoutMs`). Never starts a daemon, never throws.
+ */
+function listPm2(pm2Home: string, timeoutMs: number): Promise<Pm2Description[] | null> {
+  if (!pm2DaemonRunning(pm2Home)) return Promise.resolve(null);
+  return new Promise((resolve) => {
     try {
-      pm2?.disconnect();
+      const args = ['-e', LIST_SCRIPT, require.resolve('pm2'), pm2Home];
+      execFile(process.execPath, args, { env: { ...process.env, PM2_HOME: pm2Home }, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout) => {
+        if (err) return resolve(null);
+        try {
+          const list = JSON.parse(stdout) as unknown;
+          resolve(Array.isArray(list) ? (list as Pm2Description[]) : null);
+        } catch {
+          resolve(null);
+        }
+      });
     } catch {
-      /* not connected */
+      resolve(null);
     }
-    if (prev === undefined) delete process.env.PM2_HOME;
-    else process.env.PM2_HOME = prev;
-  }
+  });
 }
 
 function logsFromList(list: Pm2Description[], app: string): AppLogs {
@@ -204,26 +222,6 @@ export function describePm2Apps(r: Pm2AppsReport): string | null {
   if (r.missing.length) parts.push(`PM2 (PM2_HOME ${r.pm2Home}) has no app named ${r.missing.join(', ')}; the apps it runs: ${runs}`);
   if (r.stopped.length) parts.push(`${r.stopped.map((a) => `${a} is ${r.apps.find((x) => x.name === a)?.status}`).join(', ')} in PM2 (start it: ${r.stopped.map((a) => `pm2 start ${a}`).join('; ')})`);
   return parts.length ? parts.join('; ') : null;
-}
-
-interface Pm2Api {
-  connect(cb: (err?: Error | null) => void): void;
-  list(cb: (err: Error | null, list?: Pm2Description[]) => void): void;
-  disconnect(): void;
-}
-
-async function withTimeout<T>(ms: number, fn: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      fn(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('pm2 did not answer')), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Each app's files, and what PM2 said about the apps (one PM2 call for both). */

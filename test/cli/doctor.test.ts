@@ -242,6 +242,16 @@ describe('doctor', () => {
       expect(check(d.report, 'PM2 daemon').ok).toBe(true);
     }, 30000);
 
+    it('PM2 is asked from a child process: the collector never loads the pm2 client (13 MB it would keep)', () => {
+      const config = path.join(path.dirname(CLI), '..', 'config');
+      const script = `const { checkPm2Apps } = require(${JSON.stringify(config)});
+        checkPm2Apps(['miner-plain'], ${JSON.stringify(h.home)}).then((r) => console.log(JSON.stringify({
+          online: r.apps.some((a) => a.name === 'miner-plain' && a.status === 'online'), loaded: Object.keys(require.cache).some((k) => k.includes('/node_modules/pm2/')),
+        })));`;
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      expect(JSON.parse(r.stdout)).toEqual({ online: true, loaded: false });
+    }, 30000);
+
     it('a stopped miner app: exit 1, naming it, with pm2 start', async () => {
       expect((await checkPm2Apps(['miner-stopped', 'worker-plain'], h.home)).stopped).toEqual(['miner-stopped']);
       const d = doctor(['--config', cfg('miner-stopped', 'worker-plain')], env);
