@@ -6,7 +6,7 @@
  * in a JSON rules file (RulesFileSchema), validated with messages naming the rule.
  */
 import { z } from 'zod';
-import type { checkSync as CheckSync } from 'recheck';
+import { execFileSync } from 'node:child_process';
 import { formatIssues } from '../schema';
 import { CollectorError } from '../common/errors';
 import { redactSecrets } from './redact';
@@ -256,7 +256,7 @@ export function compileRules(defaults: Rule[], file?: unknown, fileName = 'rules
     }
     extendDefaults = parsed.data.extendDefaults;
     extra = parsed.data.rules;
-    const slow = extra.flatMap((r) => superLinear(r).map((why) => `rule "${r.name}": ${why}`));
+    const slow = superLinear(extra).flatMap((whys, i) => whys.map((why) => `rule "${extra[i]!.name}": ${why}`));
     if (slow.length)
       throw new CollectorError(
         'CONFIG_INVALID',
@@ -272,38 +272,55 @@ export function compileRules(defaults: Rule[], file?: unknown, fileName = 'rules
 }
 
 /**
- * Why a rule's regexes could hang the collector on one crafted line, checked statically (recheck): a
- * pattern whose matching time grows exponentially or as the cube of the line (it sees lines up to
+ * Why each rule's regexes could hang the collector on one crafted line, checked statically (recheck):
+ * a pattern whose matching time grows exponentially or as the cube of the line (it sees lines up to
  * maxPatternBytes), or a long field's head or end whose time grows faster than the line (it sees whole
- * prompts). Only an operator's rules are checked (about 0.1 s each); the defaults are checked once, by a test.
+ * prompts). Only an operator's rules are checked (about 0.1 s each); the defaults are checked once, by
+ * a test. recheck (a Scala.js bundle: 32 MB of RSS once loaded) runs in one child process for all of
+ * them, so the daemon does not keep it.
  */
-/**
- * recheck, loaded when a pattern is first checked: it is a Scala.js bundle that costs a process 32 MB
- * of RSS and 0.1 s once loaded, and only a rules file's patterns are checked (the daemon and `analyze`
- * of a stock setup never need it).
- */
-let recheck: typeof CheckSync | null = null;
-function checkSync(...args: Parameters<typeof CheckSync>): ReturnType<typeof CheckSync> {
-  recheck ??= (require('recheck') as { checkSync: typeof CheckSync }).checkSync;
-  return recheck(...args);
-}
-
-export function superLinear(rule: Pick<ParsedRule, 'pattern' | 'long'>): string[] {
-  const out: string[] = [];
-  const parts: [string, string | undefined, number][] = [
-    ['pattern', rule.pattern ?? undefined, 3],
-    ['long.head', rule.long?.head, 2],
-    ['long.end', rule.long?.end, 2],
-  ];
-  for (const [where, source, worstDegree] of parts) {
-    if (!source) continue;
+export function superLinear(rules: Pick<ParsedRule, 'pattern' | 'long'>[]): string[][] {
+  const parts = rules.flatMap((rule, i) =>
+    ([
+      ['pattern', rule.pattern ?? undefined, 3],
+      ['long.head', rule.long?.head, 2],
+      ['long.end', rule.long?.end, 2],
+    ] as [string, string | undefined, number][]).flatMap(([where, source, worstDegree]) => (source ? [{ i, where, source, worstDegree }] : [])),
+  );
+  const out = rules.map((): string[] => []);
+  if (!parts.length) return out;
+  const found = recheckInChild(parts.map((p) => p.source));
+  parts.forEach((p, k) => {
     // 'unknown' (the analysis ran out of time, e.g. on a loaded machine) is accepted: a rules file
     // that loads or not with the machine's load would be worse; such a pattern still sees at most maxPatternBytes
-    const d = checkSync(source, 's', { timeout: 5000 });
-    if (d.status !== 'vulnerable') continue;
+    const d = found[k]!;
+    if (d.status !== 'vulnerable' || !d.complexity) return;
     const c = d.complexity;
-    if (c.type === 'exponential' || c.degree >= worstDegree)
-      out.push(`${where} can take ${c.type === 'exponential' ? 'exponential' : `n^${c.degree}`} time on a crafted line such as ${JSON.stringify(d.attack.string.slice(0, 40))}`);
-  }
+    if (c.type === 'exponential' || (c.degree ?? 0) >= p.worstDegree)
+      out[p.i]!.push(`${p.where} can take ${c.type === 'exponential' ? 'exponential' : `n^${c.degree}`} time on a crafted line such as ${JSON.stringify((d.attack ?? '').slice(0, 40))}`);
+  });
   return out;
+}
+
+/** What the child prints per pattern: recheck's verdict, reduced. */
+interface RecheckVerdict {
+  status: string;
+  complexity?: { type: string; degree?: number };
+  attack?: string;
+}
+
+/** argv: recheck's main file, the patterns as JSON. */
+const RECHECK_SCRIPT = `
+const [main, sources] = process.argv.slice(1);
+const { checkSync } = require(main);
+const out = JSON.parse(sources).map((source) => {
+  const d = checkSync(source, 's', { timeout: 5000 });
+  return d.status === 'vulnerable' ? { status: d.status, complexity: { type: d.complexity.type, degree: d.complexity.degree }, attack: d.attack.string.slice(0, 40) } : { status: d.status };
+});
+process.stdout.write(JSON.stringify(out));
+`;
+
+function recheckInChild(sources: string[]): RecheckVerdict[] {
+  const stdout = execFileSync(process.execPath, ['-e', RECHECK_SCRIPT, require.resolve('recheck'), JSON.stringify(sources)], { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 60_000 + 5000 * sources.length });
+  return JSON.parse(stdout) as RecheckVerdict[];
 }

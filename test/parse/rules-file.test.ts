@@ -1,4 +1,5 @@
 /** Operators' rules files: validation messages, overriding, and the custom worker example (examples/rules.custom-worker.json). */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { compileRules, DEFAULT_RULES } from '../../src/parse';
@@ -117,9 +118,19 @@ describe('patterns that could hang the collector are refused at load (issue 15, 
     expect(() => load(rule({ prefix: 'CLIP score: ', pattern: '^CLIP score: (?<clip_score>\\d+(?:\\.\\d+)?)$' }))).not.toThrow();
   });
 
+  test('the check runs in a child process: the collector never keeps recheck (32 MB of RSS) loaded', () => {
+    const parse = path.resolve(__dirname, '../../dist/src/parse');
+    const script = `const { compileRules, DEFAULT_RULES } = require(${JSON.stringify(parse)});
+      const rules = compileRules(DEFAULT_RULES, { rules: [{ name: 'clip', event: 'x', prefix: 'CLIP: ', pattern: '^CLIP: (?<clip_score>\\\\d+)$' }] });
+      console.log(JSON.stringify({ rules: rules.length, loaded: Object.keys(require.cache).some((k) => k.includes('/node_modules/recheck')) }));`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(r.stdout)).toEqual({ rules: DEFAULT_RULES.length + 1, loaded: false });
+  }, 60000);
+
   test('the default rules and the custom worker example pass the same check', () => {
     const example = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../examples/rules.custom-worker.json'), 'utf8')) as { rules: object[] };
-    const refused = [...DEFAULT_RULES, ...example.rules].flatMap((r) => superLinear(r as Parameters<typeof superLinear>[0]).map((why) => `${(r as { name: string }).name}: ${why}`));
+    const rules = [...DEFAULT_RULES, ...example.rules] as (Parameters<typeof superLinear>[0][number] & { name: string })[];
+    const refused = superLinear(rules).flatMap((whys, i) => whys.map((why) => `${rules[i]!.name}: ${why}`));
     expect(refused).toEqual([]);
   }, 60000);
 });
