@@ -49,12 +49,14 @@ interface LogSourceSlot {
  * the run before still wrote). PM2 relays each app's output to its file, and under load a worker's
  * line reaches its file up to seconds after the miner's. Past this wait, the daemon's tracker asserts
  * a link only once the lines 3 s of event time later were handed on (wiring.ts, WORKER_LINES_LATE_MS;
- * attribution model test, worker lines read late). Without workers' logs an end waits 200 ms, for
- * the output files. Other events pass at once (a feedback line is recorded without delay).
+ * attribution model test, worker lines read late). Without workers' logs an end waits 200 ms for the
+ * output files, where output directories are read. Nothing else waits: the miner's own stderr holds
+ * no line the tracker reads (a crash's traceback has no header), and a wait would hold every later
+ * line behind it (at 10 tasks/s, each feedback behind another task's end: 200 ms to its record).
  */
 const WAITS_FOR_WORKERS = new Set([...GENERATION_END_EVENTS, 'submit_failed', 'miner_started']);
-function latenessFor(readsWorkers: boolean): Lateness<MergedEvent> {
-  return (e) => (isOutputEvent(e) ? 0 : readsWorkers && WAITS_FOR_WORKERS.has(e.type) ? 1000 : GENERATION_END_EVENTS.has(e.type) ? 200 : 0);
+function latenessFor(readsWorkers: boolean, readsOutputs: boolean): Lateness<MergedEvent> {
+  return (e) => (isOutputEvent(e) ? 0 : readsWorkers && WAITS_FOR_WORKERS.has(e.type) ? 1000 : readsOutputs && GENERATION_END_EVENTS.has(e.type) ? 200 : 0);
 }
 
 export class Assembly {
@@ -79,7 +81,7 @@ export class Assembly {
     this.tracker = opts.tracker;
     this.taskClock = new EventClock(opts.clock);
     this.hasMiner = streams.some((s) => s.spec.role === 'miner');
-    this.lateness = latenessFor(streams.some((s) => s.spec.role === 'worker'));
+    this.lateness = latenessFor(streams.some((s) => s.spec.role === 'worker'), outputIds.length > 0);
     // the miner's sources first: a log line wins a tie with a later source's, and a file of the same time
     for (const s of streams) {
       this.merger.addSource(s.id);

@@ -144,6 +144,26 @@ describe('the live merge', () => {
     expect(handed).toEqual(['task_received', 'generating', 'worker_metrics', 'generation_completed']);
   });
 
+  test('without workers\' logs or output directories, an end is handed on at once: the feedback right after it is not held', async () => {
+    const { tracker } = await makeTracker();
+    const clock = new ManualClock(at(1));
+    const handed: string[] = [];
+    const MINER_ERR = { ...MINER, stream: 'error' as const, file: '/logs/miner-sn17-mainnet-error.log' };
+    const assembly = new Assembly({ tracker, logger: silentLogger, clock, live: true, beforeEvent: (e) => handed.push(e.type) }, [
+      { id: 'out', key: 'miner-out', spec: MINER },
+      { id: 'err', key: 'miner-err', spec: MINER_ERR },
+    ], []);
+    for (const id of ['out', 'err']) {
+      assembly.setCaughtUp(id, true);
+      assembly.setIdle(id, true);
+    }
+    assembly.setAllCaughtUp(true);
+    const lines = toEvents([m(0, msg.received('a red chair')), m(0.1, msg.generating('a red chair')), m(0.9, msg.completed(1000)), m(0.95, msg.feedback(57, '0.7', 'a red chair'))]);
+    for (const e of lines) assembly.pushLog('out', e, clock.now());
+    await assembly.step(clock.now());
+    expect(handed).toEqual(['task_received', 'generating', 'generation_completed', 'feedback']);
+  });
+
   test('an output file whose mtime is a kernel tick behind its request\'s `Task completed.`, both waiting at once, is that request\'s generation (competition mode)', async () => {
     const SERVICE: StreamSpec = { app: 'generation', role: 'generation', group: 'generation', stream: 'error', file: '/logs/generation-error.log' };
     const competition = { app: 'generation', hotkey: '5GgVxYJS3RsZtdhCVkW9DwBcjojAkcSpZXz6AnefsThrhPJf', host: 'h', collectorVersion: '0', minerVersion: null, minerConfig: {}, linkWithinMs: 30_000, taskTimeoutMs: 30 * 60_000, holdMs: 86_400_000 };
