@@ -1,7 +1,7 @@
 /**
  * Where each PM2 app's log files are. Asks the operator's running PM2 daemon through the `pm2`
- * package (in a short-lived child process), but only when that daemon is there (its pid file names a live process and its RPC socket
- * exists): `pm2.connect` would otherwise start a new daemon. Without one, PM2's naming convention:
+ * package (in a short-lived child process), but only when that daemon is there (its pid file names a
+ * live process and its RPC socket exists): `pm2.connect` would otherwise start a new daemon. Without one, PM2's naming convention:
  * `$PM2_HOME/logs/<app>-out.log` and `-error.log`, `-<n>` per instance when logs are not merged.
  * One `list` call answers everything: each app's files and settings, and (`checkPm2Apps`) which
  * configured apps PM2 does not run or runs stopped, for the daemon's warnings and `doctor`.
@@ -84,8 +84,10 @@ interface Pm2Description {
  * The child that asks PM2: `pm2`'s client, connected to the running daemon, lists its processes and
  * prints only what the collector reads of each (its name, status, log files and log settings; never
  * an app's environment). In a child, the client (13 MB of RSS once loaded) never stays in the daemon.
- * argv: the `pm2` package's main file, PM2_HOME.
+ * argv: the `pm2` package's main file, PM2_HOME. Its answer is the line that starts with LIST_MARK
+ * (the client may print lines of its own).
  */
+const LIST_MARK = 'data-collector pm2 list: ';
 const LIST_SCRIPT = `
 const [main, home] = process.argv.slice(1);
 process.env.PM2_HOME = home;
@@ -100,7 +102,7 @@ api.connect((err) => {
       const e = d.pm2_env || {};
       return { name: d.name, pm2_env: { status: e.status, pm_out_log_path: e.pm_out_log_path, pm_err_log_path: e.pm_err_log_path, log_date_format: e.log_date_format, log_type: e.log_type, time: e.time } };
     });
-    process.stdout.write(JSON.stringify(keep), () => process.exit(0));
+    process.stdout.write('\\n${LIST_MARK}' + JSON.stringify(keep) + '\\n', () => process.exit(0));
   });
 });
 `;
@@ -117,7 +119,8 @@ function listPm2(pm2Home: string, timeoutMs: number): Promise<Pm2Description[] |
       execFile(process.execPath, args, { env: { ...process.env, PM2_HOME: pm2Home }, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout) => {
         if (err) return resolve(null);
         try {
-          const list = JSON.parse(stdout) as unknown;
+          const answer = stdout.split('\n').find((l) => l.startsWith(LIST_MARK));
+          const list = answer === undefined ? null : (JSON.parse(answer.slice(LIST_MARK.length)) as unknown);
           resolve(Array.isArray(list) ? (list as Pm2Description[]) : null);
         } catch {
           resolve(null);
