@@ -226,12 +226,14 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
   };
   // read after a task was written that was alive at its time: it may be that task's, which the search no longer sees
   const cameLate = (w: WindowEntry) => book.writtenLives.some((l) => (w.seq ?? 0) > l.seq && l.fromMs - limits.slackMs <= w.item.timeMs && w.item.timeMs < l.toMs);
-  // a worker's line up to workerLinesLateMs later than the miner's may still come, and decide otherwise
+  const determined = (w: WindowEntry, a: ItemAnswer) =>
+    a.link === 'determined' && !doubt && !cameLate(w) && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
+  // a worker's line up to workerLinesLateMs later than the miner's may still come, and decide otherwise:
+  // a determined event waits that long (it is neither crowded out nor frozen meanwhile)
   const lateMs = cx.opts.workerLinesLateMs;
-  const isSure = (w: WindowEntry, a: ItemAnswer) =>
-    a.link === 'determined' && !doubt && !cameLate(w) && (!lateMs || nowMs >= w.item.timeMs + lateMs) && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
+  const lateLinesRead = (w: WindowEntry) => !lateMs || nowMs >= w.item.timeMs + lateMs;
   // every event left waiting counts (one every assignment gives to a task may still wait for a guess to settle)
-  const open = book.window.filter((w) => w.item.kind !== 'close' && !isSure(w, res.items.get(w.item.key)!));
+  const open = book.window.filter((w) => w.item.kind !== 'close' && !determined(w, res.items.get(w.item.key)!));
   const crowded = new Set(open.slice(0, Math.max(0, open.length - MAX_OPEN_EVENTS)));
   const waitedEnough = (id: string) => {
     const t = byId.get(id)!;
@@ -253,9 +255,11 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
       letGo(cx, w);
       continue;
     }
-    const sure = isSure(w, a);
+    const awaitingLateLines = determined(w, a) && !lateLinesRead(w);
+    const sure = determined(w, a) && !awaitingLateLines;
     // closed, and what their loops did next had time to show: nothing later can decide
-    const frozen = a.candidateIds.every((id) => closed(id) && waitedEnough(id)) || nowMs - w.item.timeMs > FREEZE_AFTER_MS || crowded.has(w);
+    const frozen =
+      !awaitingLateLines && (a.candidateIds.every((id) => closed(id) && waitedEnough(id)) || nowMs - w.item.timeMs > FREEZE_AFTER_MS || crowded.has(w));
     if (!sure && !frozen) {
       keep.push(w);
       continue;
