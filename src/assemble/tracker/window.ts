@@ -255,8 +255,9 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
       letGo(cx, w);
       continue;
     }
-    const awaitingLateLines = determined(w, a) && !lateLinesRead(w);
-    const sure = determined(w, a) && !awaitingLateLines;
+    const decided = determined(w, a);
+    const awaitingLateLines = decided && !lateLinesRead(w);
+    const sure = decided && !awaitingLateLines;
     // closed, and what their loops did next had time to show: nothing later can decide
     const frozen =
       !awaitingLateLines && (a.candidateIds.every((id) => closed(id) && waitedEnough(id)) || nowMs - w.item.timeMs > FREEZE_AFTER_MS || crowded.has(w));
