@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/common/logger';
 import { at, m, makeTracker, MINER, msg, outputFile, timeText, toEvents, w, W1 } from '../assemble/events';
 import { loguru } from '../parse/helpers';
 import type { StreamSpec } from '../../src/parse';
+import type { Tracker } from '../../src/assemble';
 
 const line = (s: number, msg: string) => `2025-11-12 21:${String(30 + Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}.000 |      DEBUG       | bittensor:workers.py:87 | ${msg}\n`;
 
@@ -115,22 +116,31 @@ describe('the task clock across a step of the system clock (issue 15, item 6)', 
 });
 
 describe('the live merge', () => {
-  test('a generation\'s end waits 1 s for a worker line written before it that PM2 brought to its file late', async () => {
-    const { tracker } = await makeTracker({ workerGroups: ['g1'] });
-    const clock = new ManualClock(at(5));
+  /** The daemon's assembly of these log sources; `handed`: the events handed to the tracker, in order. */
+  function liveAssembly(tracker: Tracker, clock: ManualClock, streams: { id: string; key: string; spec: StreamSpec }[]): { assembly: Assembly; handed: string[] } {
     const handed: string[] = [];
-    const assembly = new Assembly({ tracker, logger: silentLogger, clock, live: true, beforeEvent: (e) => handed.push(e.type) }, [
-      { id: 'm', key: 'miner', spec: MINER },
-      { id: 'w', key: 'worker', spec: W1 },
-    ], []);
-    const [received, generating, completed] = toEvents([m(0, msg.received('a red chair')), m(0.1, msg.generating('a red chair')), m(5.05, msg.completed(1000))]);
-    const [workerLine] = toEvents([w(W1, 5, ' Generation took: 0.08 min', 'INFO', '__main__:generate:52')]);
-    for (const e of [received!, generating!, completed!]) assembly.pushLog('m', e, clock.now());
-    for (const id of ['m', 'w']) {
+    return { assembly: new Assembly({ tracker, logger: silentLogger, clock, live: true, beforeEvent: (e) => handed.push(e.type) }, streams, []), handed };
+  }
+  /** Every log source caught up with its file and idle, as once the daemon has read what was there. */
+  function caughtUp(assembly: Assembly, ids: string[]): void {
+    for (const id of ids) {
       assembly.setCaughtUp(id, true);
       assembly.setIdle(id, true);
     }
     assembly.setAllCaughtUp(true);
+  }
+
+  test('a generation\'s end waits 1 s for a worker line written before it that PM2 brought to its file late', async () => {
+    const { tracker } = await makeTracker({ workerGroups: ['g1'] });
+    const clock = new ManualClock(at(5));
+    const { assembly, handed } = liveAssembly(tracker, clock, [
+      { id: 'm', key: 'miner', spec: MINER },
+      { id: 'w', key: 'worker', spec: W1 },
+    ]);
+    const [received, generating, completed] = toEvents([m(0, msg.received('a red chair')), m(0.1, msg.generating('a red chair')), m(5.05, msg.completed(1000))]);
+    const [workerLine] = toEvents([w(W1, 5, ' Generation took: 0.08 min', 'INFO', '__main__:generate:52')]);
+    for (const e of [received!, generating!, completed!]) assembly.pushLog('m', e, clock.now());
+    caughtUp(assembly, ['m', 'w']);
     await assembly.step(clock.now());
     clock.advance(500);
     await assembly.step(clock.now());
@@ -147,17 +157,12 @@ describe('the live merge', () => {
   test('without workers\' logs or output directories, an end is handed on at once: the feedback right after it is not held', async () => {
     const { tracker } = await makeTracker();
     const clock = new ManualClock(at(1));
-    const handed: string[] = [];
     const MINER_ERR = { ...MINER, stream: 'error' as const, file: '/logs/miner-sn17-mainnet-error.log' };
-    const assembly = new Assembly({ tracker, logger: silentLogger, clock, live: true, beforeEvent: (e) => handed.push(e.type) }, [
+    const { assembly, handed } = liveAssembly(tracker, clock, [
       { id: 'out', key: 'miner-out', spec: MINER },
       { id: 'err', key: 'miner-err', spec: MINER_ERR },
-    ], []);
-    for (const id of ['out', 'err']) {
-      assembly.setCaughtUp(id, true);
-      assembly.setIdle(id, true);
-    }
-    assembly.setAllCaughtUp(true);
+    ]);
+    caughtUp(assembly, ['out', 'err']);
     const lines = toEvents([m(0, msg.received('a red chair')), m(0.1, msg.generating('a red chair')), m(0.9, msg.completed(1000)), m(0.95, msg.feedback(57, '0.7', 'a red chair'))]);
     for (const e of lines) assembly.pushLog('out', e, clock.now());
     await assembly.step(clock.now());
