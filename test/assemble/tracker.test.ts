@@ -843,6 +843,43 @@ describe('two endpoints', () => {
     }
   });
 
+
+  test('the next task\'s query line came before the other loop was free: that task is on the freed loop, and its worker tells the fed task\'s', async () => {
+    const upstream = (spec: typeof W1, s: number, genS: number): Line[] => [
+      w(spec, s, ` Generation took: ${genS / 60} min`, 'INFO', '__main__:generate:52'),
+      w(spec, s + 0.3, ` Saving and encoding took: ${0.3 / 60} min`, 'INFO', '__main__:generate:52'),
+    ];
+    // as above, but the cup's validator (uid 9, named by its feedback) was queried at 2.95 s: before the
+    // chair's feedback freed its loop, so only the lamp's loop (free at 2.9 s; the miner runs two) can have pulled the cup
+    const lines = (next: typeof W1): Line[] => [
+      m(-0.01, `Worker (${URL1}) started`, 'INFO'),
+      m(-0.009, `Worker (${URL2}) started`, 'INFO'),
+      m(0, msg.received('a red chair')),
+      m(0.001, msg.received('a blue lamp')),
+      m(0.1, msg.generating('a red chair')),
+      m(0.101, msg.generating('a blue lamp')),
+      ...upstream(W1, 1, 0.9),
+      m(1.302, msg.completed(1000)),
+      ...upstream(W2, 2, 1.9),
+      m(2.302, msg.completed(2000)),
+      m(2.9, msg.feedback(8, '0.8', 'a blue lamp')),
+      m(2.95, msg.querying(9, '1000.0')),
+      m(3, msg.feedback(7, '0.9', 'a red chair')),
+      m(3.02, msg.received('a green cup')),
+      m(3.05, msg.generating('a green cup')),
+      ...upstream(next, 4, 0.95),
+      m(4.302, msg.completed(3000)),
+      m(6, msg.feedback(9, '0.7', 'a green cup')),
+    ];
+    for (const [next, lampBytes] of [[W1, 1000], [W2, 2000]] as const) {
+      const { records } = await run(lines(next), { options: two });
+      const chair = recordOf(records, 'a red chair');
+      const lamp = recordOf(records, 'a blue lamp');
+      expect([lamp.generation.output.file_size_bytes, chair.generation.output.file_size_bytes]).toEqual([lampBytes, 3000 - lampBytes]);
+      expect(links(lamp)).toContain('generation_completed:determined:1');
+      expect(links(chair)).toContain('generation_completed:determined:1');
+    }
+  });
   test('a worker answered and the miner\'s end line for it was lost: that task says so, and the later tasks keep their ends', async () => {
     const upstream = (spec: typeof W1, s: number, genMin: number): Line[] => [
       w(spec, s, ` Generation took: ${genMin} min`, 'INFO', '__main__:generate:52'),

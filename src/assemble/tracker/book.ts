@@ -72,6 +72,8 @@ export const TaskSchema = z.object({
   guessed: z.boolean().optional(),
   /** Its validator is certain (one query was open when it came): a submit failure naming another is not its. */
   validatorSure: z.boolean().optional(),
+  /** Its loop was busy with it from this query line at the latest (its pull), where its validator is known (`pulledAt`). */
+  pulledMs: z.number().nullable().optional(),
   /** The worker line that named its output path was itself inferred. */
   expectedPlyInferred: z.boolean().optional(),
   /** The id a feedback-only record of this task would have had. */
@@ -99,6 +101,26 @@ export type Identity = z.infer<typeof IdentitySchema>;
 /** A validator queried, its task not pulled yet; `unsure`: an earlier pull took one of several, so which is left is a guess. */
 export const PendingQuerySchema = z.object({ uid: z.number().nullable(), ms: z.number(), unsure: z.boolean().optional() });
 export type PendingQuery = z.infer<typeof PendingQuerySchema>;
+
+/** Query lines kept for `pulledAt`: far more than a pull's worth at 8 endpoints. */
+export const QUERIES_KEPT = 256;
+/** A pull gives up after 12 s (upstream): a query older than this before a task was not its. */
+const PULL_MS = 15_000;
+
+/**
+ * The latest a task of validator `uid` received at `receivedMs` can have been queried for: the last
+ * query line before it naming `uid` or the subnet owner (whose uid no query line gives). The loop
+ * that pulled it logged its own query first, at or before that line, so it was busy with the task
+ * from there. Null when no such line lies within a pull's time (the query is not in the logs read).
+ */
+export function pulledAt(book: TaskBook, uid: number, receivedMs: number): number | null {
+  for (let i = book.queryLog.length - 1; i >= 0; i--) {
+    const q = book.queryLog[i]!;
+    if (q.ms > receivedMs || (q.uid !== uid && q.uid !== null)) continue;
+    return receivedMs - q.ms <= PULL_MS ? q.ms : null;
+  }
+  return null;
+}
 
 /**
  * The query a pull (a task, or a failed pull) answered: the oldest open one (first queried, first
@@ -151,6 +173,8 @@ export class TaskBook {
   identity: Identity = { minerUid: null, network: null };
   occurrences = new Map<string, number>();
   pendingQueries: PendingQuery[] = [];
+  /** The latest query lines, in log order (`pulledAt`). */
+  queryLog: { uid: number | null; ms: number }[] = [];
   lostReceived: z.infer<typeof LostReceivedSchema>[] = [];
   /** The task whose feedback line came last: the detail line that follows belongs to it. */
   awaitingDetail: Task | null = null;

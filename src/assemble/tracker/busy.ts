@@ -8,6 +8,9 @@ import { busyAt, endpointKey, type LoopCount, type WindowItem, type WindowTask, 
 import type { Task, TrackerContext } from './book';
 import { endpointBinding } from './endpoint-binding';
 
+/** From when `t` kept its loop busy: its pull's query line where known, else its received line. */
+export const busyFromMs = (t: Task): number => t.pulledMs ?? t.receivedMs;
+
 /**
  * When a line says the miner's loop moved on from `t`: its feedback, its submit failure (a restart is
  * not such a line: the loop may have moved on from an ended task silently before it).
@@ -36,7 +39,7 @@ export function openSpans(tasks: Task[], items: WindowItem[]): WrittenSpan[] {
 /** A task's spans, from its received line to `toMs`, on the endpoints it is known at (its worker group, the URL an endpoint error named). */
 export function endpointSpans(t: Task, toMs: number, sure: boolean): WrittenSpan[] {
   const keys = [...(t.group ? [endpointKey('g', t.group)] : []), ...(t.url ? [endpointKey('u', t.url)] : [])];
-  return keys.map((key) => ({ id: t.id, key, fromMs: t.receivedMs, toMs, sure }));
+  return keys.map((key) => ({ id: t.id, key, fromMs: busyFromMs(t), toMs, sure }));
 }
 
 /**
@@ -62,7 +65,7 @@ export function runLoops(
   const announced = cx.book.runEndpoints.length;
   if (!announced) return null;
   const written = cx.book.writtenBusy.filter((b) => b.toMs > sinceMs);
-  const open = new Map(all.map((t) => [t.id, { fromMs: t.receivedMs, toMs: surelyBusyUntil(t), id: t.id }]));
+  const open = new Map(all.map((t) => [t.id, { fromMs: busyFromMs(t), toMs: surelyBusyUntil(t), id: t.id }]));
   const every = [...written, ...open.values()];
   const endpoints = [
     ...new Set(

@@ -6,7 +6,7 @@ import type { MinerEvent } from '../../schema';
 import { completeAgain, type FinishedRecord, type Task, type TrackerContext } from './book';
 import { settleVerdict } from './settle';
 import { awaitsAttribution } from './window';
-import { endpointSpans, guessedUntil, loopFreedAt, mayStillWork, surelyBusyUntil } from './busy';
+import { busyFromMs, endpointSpans, guessedUntil, loopFreedAt, mayStillWork, surelyBusyUntil } from './busy';
 
 /** A finished task waits at most this long (wall) past the link window for its output file. */
 const OUTPUT_MAX_WAIT_MS = 30_000;
@@ -63,7 +63,7 @@ const WRITTEN_SPANS_KEPT = 64;
  * no best fit is in its facts.
  */
 function rememberSpan(cx: TrackerContext, t: Task): void {
-  cx.book.writtenBusy = [...cx.book.writtenBusy, { fromMs: t.receivedMs, toMs: surelyBusyUntil(t), id: t.id }].slice(-WRITTEN_SPANS_KEPT);
+  cx.book.writtenBusy = [...cx.book.writtenBusy, { fromMs: busyFromMs(t), toMs: surelyBusyUntil(t), id: t.id }].slice(-WRITTEN_SPANS_KEPT);
   const toMs = loopFreedAt(t) ?? t.endedMs ?? (t.interrupted === 'miner_restarted' ? t.closedMs : null) ?? t.receivedMs;
   const spans = endpointSpans(t, toMs, !t.guessed);
   if (spans.length) cx.book.writtenSpans = [...cx.book.writtenSpans, ...spans].slice(-WRITTEN_SPANS_KEPT);

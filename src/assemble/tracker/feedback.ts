@@ -3,7 +3,7 @@ import { generationId } from '../../schema';
 import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
 import { analysePrompt, promptKey, taskTypeOfLogId, textLogId } from '../prompt';
-import { addSource, incomplete, link, NAMED, newRecord, num, oldest, openTask, round3, str, type Task, type TrackerContext } from './book';
+import { addSource, incomplete, link, NAMED, newRecord, num, oldest, openTask, pulledAt, round3, str, type Task, type TrackerContext } from './book';
 import { closeFeedback, reopenWritten } from './close';
 import { attributeSoon, enter, type Appliers } from './window';
 
@@ -27,6 +27,7 @@ export function onFeedback(cx: TrackerContext, ap: Appliers, e: LogEvent): void 
   const candidates = ended.length ? ended : awaiting;
   const orphanId = orphanIdOf(cx, e, logId);
   let t: Task;
+  let named = true;
   const reopened = candidates.length ? null : reopenWritten(cx, (x) => (key ? x.key === key : x.logId === logId), e.timeMs);
   if (reopened) {
     t = reopened;
@@ -36,11 +37,14 @@ export function onFeedback(cx: TrackerContext, ap: Appliers, e: LogEvent): void 
   } else {
     t = oldest(candidates, 'receivedMs');
     t.orphanId = orphanId;
-    link(t, e, candidates.length > 1 ? { link: 'inferred', candidates: candidates.length } : NAMED);
+    named = candidates.length === 1;
+    link(t, e, named ? NAMED : { link: 'inferred', candidates: candidates.length });
   }
   const r = t.record;
   const uid = num(e.fields.validator_uid);
   if (uid !== null) {
+    // the line names its task: that task's pull was of this validator
+    if (named && !t.key.startsWith('orphan:')) t.pulledMs ??= pulledAt(book, uid, t.receivedMs);
     r.metadata.validator_uid = uid;
     r.metadata.validator_hotkey = opts.validatorHotkeys[String(uid)] ?? r.metadata.validator_hotkey;
   }

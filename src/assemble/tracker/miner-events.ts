@@ -5,7 +5,7 @@
 import { emptyMinerEvent, type GenerationRecord, type MinerEvent } from '../../schema';
 import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
-import { addSource, num, str, takeQuery, type TrackerContext } from './book';
+import { addSource, num, QUERIES_KEPT, str, takeQuery, type TrackerContext } from './book';
 import { closeFeedback, interruptAll } from './close';
 import { normUrl } from './endpoint-binding';
 import { attribute, type Appliers } from './window';
@@ -19,8 +19,11 @@ function networkOf(text: string): GenerationRecord['metadata']['network'] {
 
 /** querying_validator / querying_owner: the validator the next task will come from. */
 export function onQuery(cx: TrackerContext, e: LogEvent): void {
-  cx.book.pendingQueries.push({ uid: num(e.fields.validator_uid), ms: e.timeMs });
+  const query = { uid: num(e.fields.validator_uid), ms: e.timeMs };
+  cx.book.pendingQueries.push({ ...query });
   if (cx.book.pendingQueries.length > 64) cx.book.pendingQueries.shift();
+  cx.book.queryLog.push(query);
+  if (cx.book.queryLog.length > QUERIES_KEPT) cx.book.queryLog.shift();
 }
 
 /** The miner started (again): every open task was cut short; what they left unsettled is settled now. */

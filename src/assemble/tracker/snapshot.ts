@@ -19,6 +19,7 @@ export const TrackerSnapshotSchema = z.object({
   identity: IdentitySchema,
   occurrences: z.array(z.tuple([z.string(), z.number()])),
   pendingQueries: z.array(PendingQuerySchema),
+  queryLog: z.array(z.object({ uid: z.number().nullable(), ms: z.number() })).optional(),
   lostReceived: z.array(LostReceivedSchema),
   /** Written by builds before the attribution window; read and dropped. */
   pendingSubmitFailures: z.array(z.unknown()).optional(),
@@ -71,6 +72,7 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     identity: { ...book.identity },
     occurrences: [...book.occurrences],
     pendingQueries: [...book.pendingQueries],
+    queryLog: book.queryLog.map((q) => ({ ...q })),
     lostReceived: [...book.lostReceived],
     window: structuredClone(book.window),
     endpointUrls: [...book.endpointUrls],
@@ -109,6 +111,7 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.identity = { ...s.identity };
   book.occurrences = new Map(s.occurrences);
   book.pendingQueries = [...s.pendingQueries];
+  book.queryLog = (s.queryLog ?? []).map((q) => ({ ...q }));
   book.lostReceived = [...s.lostReceived];
   book.window = structuredClone(s.window ?? []);
   book.endpointUrls = [...(s.endpointUrls ?? [])];

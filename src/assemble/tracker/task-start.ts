@@ -3,7 +3,7 @@ import { generationId } from '../../schema';
 import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
 import { analysePrompt, promptKey, type Prompt } from '../prompt';
-import { addSource, incomplete, newRecord, openTask, str, takeQuery, type Task, type TrackerContext } from './book';
+import { addSource, incomplete, newRecord, openTask, pulledAt, str, takeQuery, type Task, type TrackerContext } from './book';
 
 export function onPromptLine(cx: TrackerContext, e: LogEvent, phase: 'received' | 'generating'): void {
   const { book } = cx;
@@ -82,7 +82,10 @@ function newTask(cx: TrackerContext, e: LogEvent, prompt: Prompt, key: string): 
   }
   const t = openTask(cx, id, key, prompt.logId, 'received', e, record);
   // with several queries open, which one this pull answered is a guess: attribution may not rely on it
-  if (recent && taken.sure) t.validatorSure = true;
+  if (recent && taken.sure) {
+    t.validatorSure = true;
+    t.pulledMs = pulledAt(book, taken.query.uid!, t.receivedMs);
+  }
   book.counters.tasksStarted++;
   return t;
 }

@@ -9,7 +9,7 @@
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type ItemAnswer, type WindowItem, type WindowTask } from './attribution';
-import { guessedUntil, loopCount, loopFreedAt, mayStillWork, openSpans, runLoops } from './busy';
+import { busyFromMs, guessedUntil, loopCount, loopFreedAt, mayStillWork, openSpans, runLoops } from './busy';
 import { narrowHotkeyUid, validatorHotkeyOf } from './validators';
 import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 import { endsLostIn, eventToLetGo, letGo, solvePart } from './give-way';
@@ -44,7 +44,7 @@ function toWindowTask(cx: TrackerContext, t: Task, receivedCanEnd: boolean): Win
   return {
     id: t.id,
     startMs: t.generatingMs ?? t.receivedMs,
-    receivedMs: t.receivedMs,
+    receivedMs: busyFromMs(t),
     loopFreeMs: loopFreeMs(t),
     canEnd: t.phase !== 'received' || receivedCanEnd,
     taskType: t.record.task.task_type,

@@ -156,7 +156,6 @@ export class Branch {
       if (Number.isNaN(last)) {
         last = Math.max(t.receivedMs, this.end.get(t.id)?.timeMs ?? -Infinity, this.submitted.get(t.id) ?? -Infinity);
         if (t.hadFeedback && t.closedMs !== null) last = Math.max(last, t.closedMs);
-        last -= this.limits.slackMs;
       }
       for (let i = 0; i < froms.length && froms[i]! < last; i++) {
         if (sure) return 1;
@@ -168,7 +167,7 @@ export class Branch {
 
   /** `spanStartsAfter` of `t`, once per search. */
   private spanStarts(t: WindowTask): SpanStarts {
-    return this.spanStartsOf.get(t.id) ?? this.spanStartsOf.set(t.id, spanStartsAfter(t, this.spans, this.limits.slackMs)).get(t.id)!;
+    return this.spanStartsOf.get(t.id) ?? this.spanStartsOf.set(t.id, spanStartsAfter(t, this.spans)).get(t.id)!;
   }
 
   /**

@@ -33,8 +33,9 @@ export interface WindowTask {
   /** The generating line's time (the received line's when the generating line was lost). */
   startMs: number;
   /**
-   * Its received line: from here the miner's loop of its endpoint is busy with it, until its feedback
-   * or submit failure (the next pull of that endpoint comes after).
+   * Its pull (its query line where known, else its received line): from here the miner's loop of its
+   * endpoint is busy with it, until its feedback or submit failure (the next pull of that endpoint
+   * comes after).
    */
   receivedMs: number;
   /**
@@ -104,14 +105,14 @@ export interface LoopCount {
 export type SpanStarts = Map<Binding['ns'], Map<string, [number[], number[]]>>;
 
 /**
- * The written spans (not `t`'s own) that end after `t` was received (`slackMs` after), by endpoint:
- * `t` crosses those on its endpoint that start before its last line.
+ * The written spans (not `t`'s own) that end after `t` was pulled, by endpoint: `t` crosses those on
+ * its endpoint that start before its last line. No slack: both ends of a span and of `t`'s time are
+ * the miner's own lines, written in order by one process on one clock.
  */
-export function spanStartsAfter(t: WindowTask, spans: readonly WrittenSpan[], slackMs: number): SpanStarts {
+export function spanStartsAfter(t: WindowTask, spans: readonly WrittenSpan[]): SpanStarts {
   const m: SpanStarts = new Map();
-  const after = t.receivedMs + slackMs;
   for (const s of spans) {
-    if (s.id === t.id || s.toMs <= after) continue;
+    if (s.id === t.id || s.toMs <= t.receivedMs) continue;
     const { ns, value } = bindingOfKey(s.key);
     const byValue = m.get(ns) ?? m.set(ns, new Map()).get(ns)!;
     const both = byValue.get(value) ?? byValue.set(value, [[], []]).get(value)!;
