@@ -1,7 +1,7 @@
 /** What `ingest` and the daemon build alike: the stores, the image sink, the tracker, the parsers. */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { latestWriteMs, Tracker, type FinishedRecord, type Hashers, type StoreImage } from '../assemble';
+import { DEFAULT_TRACKER_OPTIONS, latestWriteMs, Tracker, type FinishedRecord, type Hashers, type StoreImage } from '../assemble';
 import { BlobStore, openGenerationStore, openMinerEventStore, type AppendResult, type JsonlStore } from '../sinks';
 import { compileRules, DEFAULT_RULES, hostTimeZone, StreamParser, type LogEvent, type StreamSpec } from '../parse';
 import type { GenerationRecord, MinerEvent } from '../schema';
@@ -147,6 +147,7 @@ export function createTracker(
       linkAfterEndMs: config.output.linkAfterEndMs,
       maxAnswerLagMs: config.maxAnswerLagSeconds * 1000,
       workerLinesLateMs: live && workerGroups.length ? WORKER_LINES_LATE_MS : 0,
+      maxOpenEvents: DEFAULT_TRACKER_OPTIONS.maxOpenEvents,
       competition: config.competition && {
         app: config.competition.generationApp,
         hotkey: config.competition.hotkey,

@@ -880,6 +880,51 @@ describe('two endpoints', () => {
       expect(links(chair)).toContain('generation_completed:determined:1');
     }
   });
+  test('a crowded window does not settle by best fit an event whose tasks are all closed: it waits for what their loops do next', async () => {
+    const upstream = (spec: typeof W1, s: number, genS: number): Line[] => [
+      w(spec, s - 0.3, ` Generation took: ${(genS - 0.3) / 60} min`, 'INFO', '__main__:generate:52'),
+      w(spec, s, ` Saving and encoding took: ${0.3 / 60} min`, 'INFO', '__main__:generate:52'),
+    ];
+    // both workers took 2.1 s, begun 0.05 and 0.15 s after two generating lines 1 ms apart: either
+    // pairing fits. The cup, queried after the lamp's feedback and before the chair's, is on the lamp's loop
+    const lines = (next: typeof W1): Line[] => [
+      m(-0.01, `Worker (${URL1}) started`, 'INFO'),
+      m(-0.009, `Worker (${URL2}) started`, 'INFO'),
+      m(0, msg.received('a red chair')),
+      m(0.001, msg.received('a blue lamp')),
+      m(0.1, msg.generating('a red chair')),
+      m(0.101, msg.generating('a blue lamp')),
+      ...upstream(W1, 2.25, 2.1),
+      m(2.252, msg.completed(1000)),
+      ...upstream(W2, 2.35, 2.1),
+      m(2.352, msg.completed(2000)),
+      m(2.36, msg.feedback(8, '0.8', 'a blue lamp')),
+      m(2.37, msg.querying(9, '1000.0')),
+      m(2.4, msg.feedback(7, '0.9', 'a red chair')),
+      m(2.45, msg.received('a green cup')),
+      m(2.5, msg.generating('a green cup')),
+      ...upstream(next, 3.5, 0.95),
+      m(3.502, msg.completed(3000)),
+      m(5, msg.feedback(9, '0.7', 'a green cup')),
+    ];
+    for (const [next, lampBytes] of [[W1, 1000], [W2, 2000]] as const) {
+      // room for 2 open events; the pair's four are solved first together, in one read up to the cup's
+      // received line (as ingest solves a read's lines at its end), when both tasks are closed
+      const { tracker } = await makeTracker({ ...two, maxOpenEvents: 2 });
+      const events = toEvents(lines(next));
+      const cut = events.findIndex((e) => e.timeMs > at(2.45));
+      tracker.deferAttribution(true);
+      feed(tracker, events.slice(0, cut));
+      tracker.deferAttribution(false);
+      feed(tracker, events.slice(cut));
+      tracker.finishAll('input_ended');
+      const records = tracker.drainRecords().map((f) => f.record);
+      const lamp = recordOf(records, 'a blue lamp');
+      expect([lamp.generation.output.file_size_bytes, recordOf(records, 'a red chair').generation.output.file_size_bytes]).toEqual([lampBytes, 3000 - lampBytes]);
+      expect(links(lamp)).toContain('generation_completed:determined:1');
+    }
+  });
+
   test('a worker answered and the miner\'s end line for it was lost: that task says so, and the later tasks keep their ends', async () => {
     const upstream = (spec: typeof W1, s: number, genMin: number): Line[] => [
       w(spec, s, ` Generation took: ${genMin} min`, 'INFO', '__main__:generate:52'),

@@ -33,6 +33,11 @@ export interface TrackerOptions {
    * only once the lines this much later have been handed on.
    */
   workerLinesLateMs: number;
+  /**
+   * Past this many open unnamed events, the oldest are settled by their best fit, so the search stays
+   * small (10: at 4 endpoints 12 and 16 put more sizes on the wrong task, bench/README.md attribution).
+   */
+  maxOpenEvents: number;
   /** Competition mode: the generation service's lines and output files make generations of their own. */
   competition?: CompetitionOptions | null;
 }
@@ -51,6 +56,7 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'minerApp' | 'host' |
   linkAfterEndMs: 5000,
   maxAnswerLagMs: 10_000,
   workerLinesLateMs: 0,
+  maxOpenEvents: 10,
 };
 
 /** Stores an image blob; returns its path relative to the data dir, or why it was not stored. */

@@ -15,8 +15,6 @@ import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowE
 import { endsLostIn, eventToLetGo, letGo, solvePart } from './give-way';
 import { FREEZE_AFTER_MS, rememberSolved, successorWaitMs, unchangedSinceSolved } from './window-time';
 
-/** Past this many open events, the oldest open ones are settled by their best fit: the search stays small. */
-const MAX_OPEN_EVENTS = 10;
 /** The reason a best fit's other candidates give (see applySettled), per kind of event. */
 const AMBIGUOUS: Partial<Record<WindowItem['kind'], string>> = { submit_failure: 'submit_failure_ambiguous', file: 'output_file_ambiguous' };
 /** Tick re-solves (answer deadlines, freezing by age) at most this often, in event time. */
@@ -232,14 +230,20 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
   // a determined event waits that long (it is neither crowded out nor frozen meanwhile)
   const lateMs = cx.opts.workerLinesLateMs;
   const lateLinesRead = (w: WindowEntry) => !lateMs || nowMs >= w.item.timeMs + lateMs;
-  // every event left waiting counts (one every assignment gives to a task may still wait for a guess to settle)
-  const open = book.window.filter((w) => w.item.kind !== 'close' && !determined(w, res.items.get(w.item.key)!));
-  const crowded = new Set(open.slice(0, Math.max(0, open.length - MAX_OPEN_EVENTS)));
   const waitedEnough = (id: string) => {
     const t = byId.get(id)!;
     // a task the miner's restart cut short had no next task on its loop
     return book.draining || !!t.interrupted || nowMs > t.closedMs! + successorWaitMs(t);
   };
+  // the events left waiting count, but for one whose tasks are all closed: it waits for what their
+  // loops do next (bounded by successorWaitMs), which decides it where a best fit would guess. (One
+  // every assignment gives to a task counts: it may still wait for a guess to settle.)
+  const awaitingSuccessors = (a: ItemAnswer) => a.candidateIds.length > 1 && a.candidateIds.every((id) => closed(id) && !waitedEnough(id));
+  const open = book.window.filter((w) => {
+    const a = res.items.get(w.item.key)!;
+    return w.item.kind !== 'close' && !determined(w, a) && !awaitingSuccessors(a);
+  });
+  const crowded = new Set(open.slice(0, Math.max(0, open.length - cx.opts.maxOpenEvents)));
   const keep: WindowEntry[] = [];
   for (const w of book.window) {
     if (w.item.kind === 'close') {
