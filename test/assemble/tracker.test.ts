@@ -1113,6 +1113,19 @@ describe('output files', () => {
     expect(t.tracker.counters.outputFilesLinked).toBe(1);
   });
 
+  test('a generation has one output file: a second file on its worker while it generates is not linked to it too', async () => {
+    const t = await makeTracker({ endpoints: ENDPOINTS, outputGroups: ['g1'] });
+    feed(t.tracker, toEvents([...start(0, 'a red chair'), w(W1, 1, ' Generation took: 0.01 min', 'INFO', '__main__:generate:52')]));
+    expect(t.tracker.pushOutput(outputFile('g1', 'one.ply', 18, 2_500_000))).toBe(idOf(0, 'a red chair'));
+    expect(t.tracker.pushOutput(outputFile('g1', 'two.ply', 19, 3_000_000))).toBeNull();
+    feed(t.tracker, toEvents([m(20, msg.completed(2_500_000)), m(30, msg.feedback(7, '0.9', 'a red chair'))]));
+    t.tracker.finishAll('input_ended');
+    const [fin] = t.tracker.drainRecords();
+    expect(fin!.ply?.name).toBe('one.ply');
+    expect(fin!.record.generation.output.file_size_bytes).toBe(2_500_000);
+    expect(t.tracker.counters).toMatchObject({ outputFilesLinked: 1, outputFilesWithoutTask: 1 });
+  });
+
   test('a file the loops rule out, in a batch with later lines: that file alone gives way, not the newer end and feedback', async () => {
     const t = await makeTracker({ endpoints: ENDPOINTS, outputGroups: ['g1', 'g2'] });
     const lines = [

@@ -51,6 +51,7 @@ function toWindowTask(cx: TrackerContext, t: Task, receivedCanEnd: boolean): Win
     fixedBindings: bindings,
     fixedAnswerMs: t.answerMs ?? null,
     fixedDurationMs: t.durationMs ?? null,
+    fixedFileSize: t.ply?.size ?? null,
     closedMs: t.closedMs ?? null,
     hadFeedback: t.phase === 'feedback',
     abandonedMs: t.interrupted ? (t.closedMs ?? null) : null,
@@ -74,7 +75,7 @@ function loopFreeMs(t: Task): number | null {
 function withoutGuesses(w: WindowTask, t: Task): WindowTask {
   if (!t.guessed) return w;
   const namedClose = t.phase === 'feedback' || t.interrupted;
-  return { ...w, fixedEnd: null, fixedBindings: [], fixedAnswerMs: null, fixedDurationMs: null, closedMs: namedClose ? w.closedMs : null, canEnd: true };
+  return { ...w, fixedEnd: null, fixedBindings: [], fixedAnswerMs: null, fixedDurationMs: null, fixedFileSize: null, closedMs: namedClose ? w.closedMs : null, canEnd: true };
 }
 
 const limitsOf = (cx: TrackerContext) => ({ ...DEFAULT_LIMITS, maxAnswerLagMs: cx.opts.maxAnswerLagMs });

@@ -41,6 +41,7 @@ export class Branch {
       this.bind.set(t.id, new Map(t.fixedBindings.map((b) => [b.ns, b.value])));
       for (const b of t.fixedBindings) this.boundSet(b.ns, b.value).add(t);
       if (t.fixedAnswerMs !== null) this.answer.set(t.id, { timeMs: t.fixedAnswerMs, durationMs: t.fixedDurationMs });
+      if (t.fixedFileSize != null) this.fileSize.set(t.id, t.fixedFileSize);
       if (t.guessed) this.guessedKeys.set(t.id, new Set(t.fixedBindings.map((b) => endpointKey(b.ns, b.value))));
     }
   }

@@ -24,7 +24,7 @@ export function mayTakeItem(t: WindowTask, it: WindowItem, limits: AttributionLi
       // a generation that ended before (and was not given up on) has no more worker lines
       const e = t.fixedEnd;
       if (e && !e.late && it.timeMs > e.timeMs + limits.slackMs + (it.kind === 'file' ? it.lateMs : 0)) return false;
-      if (it.kind === 'file') return true;
+      if (it.kind === 'file') return t.fixedFileSize == null;
       return workerLineFits(t, it, limits);
     }
   }

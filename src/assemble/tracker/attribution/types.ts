@@ -54,6 +54,8 @@ export interface WindowTask {
   fixedBindings: Binding[];
   fixedAnswerMs: number | null;
   fixedDurationMs: number | null;
+  /** The size of the output file already linked to it (one per generation: it takes no other). Optional: none. */
+  fixedFileSize?: number | null;
   /**
    * Closed at this time (its feedback, a settled submit failure, a timeout, an interruption): nothing
    * later is its. A feedback line also says its end came before: that is a `close` item.
