@@ -1023,6 +1023,37 @@ describe('two endpoints', () => {
     expect(recordOf(records, 'a red chair').outcome).toBe('interrupted');
   });
 
+  test('tasks closed by a best fit stop clouding later events once other tasks surely held every loop', async () => {
+    const HOTKEY2 = '5DvTpiniW9s3APmHRYn8FroUWyfnLtrsid5Mtn5EwMXHN2ed';
+    const lines: Line[] = [
+      m(-0.01, `Worker (${URL1}) started`, 'INFO'),
+      m(-0.009, `Worker (${URL2}) started`, 'INFO'),
+      // two failed submits naming validators no config knows: which task each closed is a best fit
+      // (made 2 min later), and either task might have lived on (a task may run an hour)
+      ...start(0, 'a red chair'),
+      ...start(0.001, 'a blue lamp'),
+      m(5, msg.completed(1000)),
+      m(6, msg.completed(2000)),
+      m(7, msg.submitFailed(HOTKEY, 'Request timeout after 300.0 seconds'), 'WARNING'),
+      m(7.5, msg.submitFailed(HOTKEY2, 'Request timeout after 300.0 seconds'), 'WARNING'),
+      // from 130.01 s two fed tasks held both loops: neither can have lived past then (its file 5 s more)
+      ...start(130, 'a green cup'),
+      ...start(130.01, 'a grey vase'),
+      m(132, msg.completed(3000)),
+      m(133, msg.completed(4000)),
+      m(134, msg.feedback(7, '0.8', 'a green cup')),
+      m(134.5, msg.feedback(8, '0.8', 'a grey vase')),
+      ...start(140, 'a white desk'),
+      m(145, msg.completed(5000)),
+      m(146, msg.feedback(9, '0.8', 'a white desk')),
+    ];
+    const { records } = await run(lines, { options: two });
+    const desk = recordOf(records, 'a white desk');
+    expect(desk.generation.output.file_size_bytes).toBe(5000);
+    expect(links(desk)).toContain('generation_completed:determined:1');
+    expect(links(recordOf(records, 'a red chair'))).toContain('submit_failed:inferred:2');
+  });
+
   test('a submit failure with two candidates waits; the other task\'s feedback resolves it by elimination', async () => {
     const t = await makeTracker(two);
     feed(

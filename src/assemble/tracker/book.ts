@@ -133,6 +133,13 @@ export function takeQuery(book: TaskBook): { query: PendingQuery; sure: boolean 
   for (const q of book.pendingQueries) q.unsure = true;
   return { query, sure };
 }
+/**
+ * The lifetime of a written task a best fit touched (window.ts); `id` and `sinceMs` while it may still
+ * be trimmed (its close was itself a guess: see trimGuessedWritten).
+ */
+export const GuessedLifeSchema = z.object({ fromMs: z.number(), toMs: z.number(), id: z.string().optional(), sinceMs: z.number().optional() });
+export type GuessedLife = z.infer<typeof GuessedLifeSchema>;
+
 /** A "Task received" line PM2 cut: its time, for the task whose "Generating" line comes next. */
 export const LostReceivedSchema = z.object({ text: z.string(), ms: z.number() });
 
@@ -216,7 +223,7 @@ export class TaskBook {
   /** Tasks written without their feedback, for a feedback that comes after all (close.ts). */
   written: Task[] = [];
   /** The lifetimes of tasks written after a best fit gave them or took from them an event (window.ts). */
-  guessedWritten: { fromMs: number; toMs: number }[] = [];
+  guessedWritten: GuessedLife[] = [];
   /**
    * The lifetimes of the latest written tasks, each up to the last event handed on when it was written,
    * and `seq` then: an event timed inside one that entered the window after it came late (another

@@ -5,7 +5,7 @@
  * abandoned, a lifetime decided under a guess).
  */
 import { busyAt, endpointKey, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './attribution';
-import type { Task, TrackerContext } from './book';
+import type { GuessedLife, Task, TrackerContext } from './book';
 import { endpointBinding } from './endpoint-binding';
 
 /** From when `t` kept its loop busy: its pull's query line where known, else its received line. */
@@ -78,6 +78,17 @@ export function runLoops(
   return { loops: Math.max(announced, ...every.map((b) => busyAt(every, b.fromMs))), endpoints, written, open };
 }
 
+/**
+ * The first instant from `sinceMs` at which tasks other than `id` surely fill every loop of the run
+ * (Infinity: none): task `id` cannot be alive then, it would need a loop of its own.
+ */
+export function loopsFullFrom(run: NonNullable<ReturnType<typeof runLoops>>, id: string, sinceMs: number): number {
+  const others = [...run.written, ...run.open.values()].filter((b) => b.id !== id && b.toMs > sinceMs);
+  const instants = [sinceMs, ...others.map((b) => b.fromMs).filter((x) => x > sinceMs)].sort((a, b) => a - b);
+  for (const x of instants) if (busyAt(others, x) >= run.loops) return x;
+  return Infinity;
+}
+
 /** What a part of the window searches with: the run's loops, and the tasks outside the part that keep some busy. */
 export function loopCount(run: NonNullable<ReturnType<typeof runLoops>>, part: WindowTask[]): LoopCount {
   const inPart = new Set(part.map((t) => t.id));
@@ -131,6 +142,13 @@ function workerEvidenceMayCome(cx: TrackerContext, group: string | null): boolea
  * as a task may run.
  */
 export function guessedUntil(cx: TrackerContext, t: Task): number {
-  const named = t.phase === 'feedback' || !!t.interrupted;
-  return named && t.closedMs != null ? t.closedMs : t.receivedMs + cx.opts.taskTimeoutMs;
+  return namedClose(t) ?? t.receivedMs + cx.opts.taskTimeoutMs;
+}
+
+const namedClose = (t: Task): number | null => ((t.phase === 'feedback' || !!t.interrupted) && t.closedMs != null ? t.closedMs : null);
+
+/** A written task's `guessedUntil`; unless a named line closed it, with what trims it later (window.ts, trimGuessedWritten). */
+export function guessedLife(cx: TrackerContext, t: Task): GuessedLife {
+  const life = { fromMs: t.receivedMs, toMs: guessedUntil(cx, t) };
+  return namedClose(t) === null ? { ...life, id: t.id, sinceMs: t.closedMs ?? t.generatingMs ?? t.receivedMs } : life;
 }

@@ -6,7 +6,7 @@ import type { MinerEvent } from '../../schema';
 import { completeAgain, type FinishedRecord, type Task, type TrackerContext } from './book';
 import { settleVerdict } from './settle';
 import { awaitsAttribution } from './window';
-import { busyFromMs, endpointSpans, guessedUntil, loopFreedAt, mayStillWork, surelyBusyUntil } from './busy';
+import { busyFromMs, endpointSpans, guessedLife, loopFreedAt, mayStillWork, surelyBusyUntil } from './busy';
 
 /** A finished task waits at most this long (wall) past the link window for its output file. */
 const OUTPUT_MAX_WAIT_MS = 30_000;
@@ -43,7 +43,7 @@ export function release(cx: TrackerContext): void {
     book.closing = book.closing.filter((x) => x !== t);
     book.changes++;
     // later events in its lifetime are still decided under its guess (window.ts)
-    if (t.guessed) book.guessedWritten.push({ fromMs: t.receivedMs, toMs: guessedUntil(cx, t) });
+    if (t.guessed) book.guessedWritten.push(guessedLife(cx, t));
     book.writtenLives = [...book.writtenLives, { fromMs: t.receivedMs, toMs: Math.min(t.closedMs ?? book.lastMs, book.lastMs), seq: ++book.seq }].slice(-WRITTEN_SPANS_KEPT);
     rememberSpan(cx, t);
     settleVerdict(t);

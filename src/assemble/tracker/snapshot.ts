@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import {
+  GuessedLifeSchema,
   IdentitySchema,
   LostReceivedSchema,
   PendingQuerySchema,
@@ -32,7 +33,7 @@ export const TrackerSnapshotSchema = z.object({
   hotkeyUidChoices: z.array(z.tuple([z.string(), z.array(z.number())])).optional(),
   awaitingDetailId: z.string().nullable().optional(),
   closing: z.array(TaskSchema).optional(),
-  guessedWritten: z.array(z.object({ fromMs: z.number(), toMs: z.number() })).optional(),
+  guessedWritten: z.array(GuessedLifeSchema).optional(),
   writtenLives: z.array(z.object({ fromMs: z.number(), toMs: z.number(), seq: z.number() })).optional(),
   seq: z.number().optional(),
   writtenSpans: z.array(z.object({ id: z.string(), key: z.string(), fromMs: z.number(), toMs: z.number(), sure: z.boolean() })).optional(),
@@ -83,7 +84,7 @@ export function takeSnapshot(book: TaskBook): TrackerSnapshot {
     hotkeyUidChoices: [...book.hotkeyUidChoices].map(([k, v]) => [k, [...v]]),
     awaitingDetailId: book.awaitingDetail?.id ?? null,
     closing: structuredClone(book.closing),
-    guessedWritten: [...book.guessedWritten],
+    guessedWritten: book.guessedWritten.map((g) => ({ ...g })),
     writtenLives: book.writtenLives.map((l) => ({ ...l })),
     seq: book.seq,
     writtenSpans: book.writtenSpans.map((s) => ({ ...s })),
@@ -122,7 +123,7 @@ export function restoreSnapshot(book: TaskBook, s: TrackerSnapshot): void {
   book.hotkeyUidChoices = new Map((s.hotkeyUidChoices ?? []).map(([k, v]) => [k, [...v]]));
   book.awaitingDetail = book.tasks.find((t) => t.id === s.awaitingDetailId) ?? null;
   book.closing = structuredClone(s.closing ?? []);
-  book.guessedWritten = [...(s.guessedWritten ?? [])];
+  book.guessedWritten = (s.guessedWritten ?? []).map((g) => ({ ...g }));
   book.writtenLives = (s.writtenLives ?? []).map((l) => ({ ...l }));
   book.seq = s.seq ?? 0;
   book.writtenSpans = (s.writtenSpans ?? []).map((x) => ({ ...x }));

@@ -9,7 +9,7 @@
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type ItemAnswer, type WindowItem, type WindowTask } from './attribution';
-import { busyFromMs, guessedUntil, loopCount, loopFreedAt, mayStillWork, openSpans, runLoops } from './busy';
+import { busyFromMs, guessedUntil, loopCount, loopFreedAt, loopsFullFrom, mayStillWork, openSpans, runLoops } from './busy';
 import { narrowHotkeyUid, validatorHotkeyOf } from './validators';
 import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 import { endsLostIn, eventToLetGo, letGo, solvePart } from './give-way';
@@ -186,6 +186,24 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
   }
 }
 
+/**
+ * A written task whose close was a guess lived, under another fit, as long as a task may run; but not
+ * past an instant at which other tasks surely held every loop, and its output file up to
+ * `linkAfterEndMs` after. Once found, that bound holds for good.
+ */
+function trimGuessedWritten(cx: TrackerContext, tasks: Task[]): void {
+  for (const g of cx.book.guessedWritten) {
+    if (g.id === undefined || g.sinceMs === undefined) continue;
+    const run = runLoops(cx, tasks, g.sinceMs);
+    const full = run ? loopsFullFrom(run, g.id, g.sinceMs) + cx.opts.linkAfterEndMs : Infinity;
+    if (full < g.toMs) {
+      g.toMs = full;
+      delete g.id;
+      delete g.sinceMs;
+    }
+  }
+}
+
 function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attribution, nowMs: number, receivedCanEnd: boolean): void {
   const { book } = cx;
   const byId = new Map(tasks.map((t) => [t.id, t]));
@@ -209,6 +227,7 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
   };
   const oldestOpen = Math.min(...book.window.map((w) => w.item.timeMs), ...tasks.map((t) => t.receivedMs));
   book.guessedWritten = book.guessedWritten.filter((g) => g.toMs >= oldestOpen);
+  trimGuessedWritten(cx, tasks);
   const writtenGuessDuring = (fromMs: number, toMs: number) => book.guessedWritten.some((g) => g.fromMs <= toMs && fromMs <= g.toMs);
   const guessedFor = (it: WindowItem) => {
     if (!book.guessedWritten.length && !tasks.some((t) => t.guessed)) return false;
@@ -317,5 +336,9 @@ function apply(cx: TrackerContext, ap: Appliers, w: WindowEntry, t: Task, how: L
  * has reached yet (a batch defers them: no candidates so far) may be anyone's.
  */
 export function awaitsAttribution(cx: TrackerContext, t: Task): boolean {
-  return cx.book.window.some((w) => (w.item.kind === 'close' ? w.item.taskId === t.id : !w.candidates.length || w.candidates.includes(t.id)));
+  return cx.book.window.some((w) =>
+    w.item.kind === 'close'
+      ? w.item.taskId === t.id
+      : !w.candidates.length || w.candidates.includes(t.id) || (w.item.kind === 'file' && !!w.widest?.includes(t.id)),
+  );
 }
