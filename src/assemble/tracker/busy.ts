@@ -152,3 +152,21 @@ export function guessedLife(cx: TrackerContext, t: Task): GuessedLife {
   const life = { fromMs: t.receivedMs, toMs: guessedUntil(cx, t) };
   return namedClose(t) === null ? { ...life, id: t.id, sinceMs: t.closedMs ?? t.generatingMs ?? t.receivedMs } : life;
 }
+
+/**
+ * A written task whose close was a guess lived, under another fit, as long as a task may run; but not
+ * past an instant at which other tasks surely held every loop, and its output file up to
+ * `linkAfterEndMs` after. Once found, that bound holds for good.
+ */
+export function trimGuessedWritten(cx: TrackerContext, tasks: Task[]): void {
+  for (const g of cx.book.guessedWritten) {
+    if (g.id === undefined || g.sinceMs === undefined) continue;
+    const run = runLoops(cx, tasks, g.sinceMs);
+    const full = run ? loopsFullFrom(run, g.id, g.sinceMs) + cx.opts.linkAfterEndMs : Infinity;
+    if (full < g.toMs) {
+      g.toMs = full;
+      delete g.id;
+      delete g.sinceMs;
+    }
+  }
+}

@@ -3,7 +3,8 @@ import { generationId } from '../../schema';
 import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
 import { analysePrompt, promptKey, taskTypeOfLogId, textLogId } from '../prompt';
-import { addSource, incomplete, link, NAMED, newRecord, num, oldest, openTask, pulledAt, round3, str, type Task, type TrackerContext } from './book';
+import { addSource, incomplete, link, NAMED, newRecord, num, oldest, openTask, round3, str, type Task, type TrackerContext } from './book';
+import { pulledAt } from './queries';
 import { closeFeedback, reopenWritten } from './close';
 import { attributeSoon, enter, type Appliers } from './window';
 

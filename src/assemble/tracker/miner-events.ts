@@ -5,7 +5,8 @@
 import { emptyMinerEvent, type GenerationRecord, type MinerEvent } from '../../schema';
 import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
-import { addSource, num, QUERIES_KEPT, str, takeQuery, type TrackerContext } from './book';
+import { addSource, num, str, type TrackerContext } from './book';
+import { QUERIES_KEPT, takeQuery } from './queries';
 import { closeFeedback, interruptAll } from './close';
 import { normUrl } from './endpoint-binding';
 import { attribute, type Appliers } from './window';

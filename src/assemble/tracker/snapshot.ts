@@ -7,12 +7,12 @@ import {
   GuessedLifeSchema,
   IdentitySchema,
   LostReceivedSchema,
-  PendingQuerySchema,
   TaskSchema,
   WindowEntrySchema,
   type TaskBook,
 } from './book';
 import { CompetitionSnapshotSchema } from '../competition';
+import { PendingQuerySchema } from './queries';
 
 export const TrackerSnapshotSchema = z.object({
   version: z.literal(1),

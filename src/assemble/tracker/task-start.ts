@@ -3,7 +3,8 @@ import { generationId } from '../../schema';
 import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
 import { analysePrompt, promptKey, type Prompt } from '../prompt';
-import { addSource, incomplete, newRecord, openTask, pulledAt, str, takeQuery, type Task, type TrackerContext } from './book';
+import { addSource, incomplete, newRecord, openTask, str, type Task, type TrackerContext } from './book';
+import { pulledAt, takeQuery } from './queries';
 
 export function onPromptLine(cx: TrackerContext, e: LogEvent, phase: 'received' | 'generating'): void {
   const { book } = cx;

@@ -9,8 +9,9 @@
 import type { PlyResult } from '../../ply';
 import type { LogEvent, OutputFile } from '../events';
 import { components, DEFAULT_LIMITS, mayTakeItem, type Attribution, type ItemAnswer, type WindowItem, type WindowTask } from './attribution';
-import { busyFromMs, guessedUntil, loopCount, loopFreedAt, loopsFullFrom, mayStillWork, openSpans, runLoops } from './busy';
-import { narrowHotkeyUid, validatorHotkeyOf } from './validators';
+import { guessedUntil, loopCount, mayStillWork, openSpans, runLoops, trimGuessedWritten } from './busy';
+import { toWindowTask, withoutGuesses } from './window-task';
+import { narrowHotkeyUid } from './validators';
 import { incomplete, type LinkKind, type Task, type TrackerContext, type WindowEntry } from './book';
 import { endsLostIn, eventToLetGo, letGo, solvePart } from './give-way';
 import { FREEZE_AFTER_MS, rememberSolved, successorWaitMs, unchangedSinceSolved } from './window-time';
@@ -33,49 +34,6 @@ export interface Appliers {
 /** The open tasks (finished ones still waiting included), orphans aside: they own nothing unnamed. */
 function windowTasks(cx: TrackerContext): Task[] {
   return [...cx.book.tasks, ...cx.book.closing].filter((t) => !t.key.startsWith('orphan:'));
-}
-
-function toWindowTask(cx: TrackerContext, t: Task, receivedCanEnd: boolean): WindowTask {
-  const bindings: WindowTask['fixedBindings'] = [];
-  if (t.group) bindings.push({ ns: 'g', value: t.group });
-  if (t.url) bindings.push({ ns: 'u', value: t.url });
-  return {
-    id: t.id,
-    startMs: t.generatingMs ?? t.receivedMs,
-    receivedMs: busyFromMs(t),
-    loopFreeMs: loopFreeMs(t),
-    canEnd: t.phase !== 'received' || receivedCanEnd,
-    taskType: t.record.task.task_type,
-    promptLength: t.record.task.prompt_length,
-    fixedEnd: t.endedMs !== null ? { timeMs: t.endedMs, completed: t.endCompleted ?? true, late: t.endGivenUp ?? false } : null,
-    fixedBindings: bindings,
-    fixedAnswerMs: t.answerMs ?? null,
-    fixedDurationMs: t.durationMs ?? null,
-    fixedFileSize: t.ply?.size ?? null,
-    closedMs: t.closedMs ?? null,
-    hadFeedback: t.phase === 'feedback',
-    abandonedMs: t.interrupted ? (t.closedMs ?? null) : null,
-    endLost: t.endLost ?? false,
-    guessed: t.guessed ?? false,
-    mustComplete: t.mustComplete ?? false,
-    validatorUid: t.validatorSure ? t.record.metadata.validator_uid : null,
-    validatorHotkey: t.validatorSure ? validatorHotkeyOf(cx, t) : null,
-  };
-}
-
-/** `loopFreedAt`, if no guess is in its facts (a task a best fit gave or took an event may sit on another endpoint). */
-function loopFreeMs(t: Task): number | null {
-  return t.guessed ? null : loopFreedAt(t);
-}
-
-/**
- * A task as it stands without what best fits gave it or took from it (its end, answer, endpoints, a
- * submit failure's close): an event only one such task may take is its, whatever those guesses were.
- */
-function withoutGuesses(w: WindowTask, t: Task): WindowTask {
-  if (!t.guessed) return w;
-  const namedClose = t.phase === 'feedback' || t.interrupted;
-  return { ...w, fixedEnd: null, fixedBindings: [], fixedAnswerMs: null, fixedDurationMs: null, fixedFileSize: null, closedMs: namedClose ? w.closedMs : null, canEnd: true };
 }
 
 const limitsOf = (cx: TrackerContext) => ({ ...DEFAULT_LIMITS, maxAnswerLagMs: cx.opts.maxAnswerLagMs });
@@ -182,24 +140,6 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
     if (!book.window.length || book.window.length >= before) {
       rememberSolved(cx, windowTasks(cx), changesSeen, nowMs);
       return;
-    }
-  }
-}
-
-/**
- * A written task whose close was a guess lived, under another fit, as long as a task may run; but not
- * past an instant at which other tasks surely held every loop, and its output file up to
- * `linkAfterEndMs` after. Once found, that bound holds for good.
- */
-function trimGuessedWritten(cx: TrackerContext, tasks: Task[]): void {
-  for (const g of cx.book.guessedWritten) {
-    if (g.id === undefined || g.sinceMs === undefined) continue;
-    const run = runLoops(cx, tasks, g.sinceMs);
-    const full = run ? loopsFullFrom(run, g.id, g.sinceMs) + cx.opts.linkAfterEndMs : Infinity;
-    if (full < g.toMs) {
-      g.toMs = full;
-      delete g.id;
-      delete g.sinceMs;
     }
   }
 }
