@@ -807,20 +807,51 @@ describe('two endpoints', () => {
     expect([...plyLinks('a green cup'), ...plyLinks('a white vase')]).toEqual(['ply_written:inferred:2']);
   });
 
+  /** Upstream's worker answering at `atS` a request it says took `tookS` (the last 0.3 s saving). */
+  const answer = (spec: typeof W1, atS: number, tookS: number): Line[] => [
+    w(spec, atS - 0.3, ` Generation took: ${(tookS - 0.3) / 60} min`, 'INFO', '__main__:generate:52'),
+    w(spec, atS, ` Saving and encoding took: ${0.3 / 60} min`, 'INFO', '__main__:generate:52'),
+  ];
+  /** Two tasks received and generating 1 ms apart. */
+  const tiedPair: Line[] = [
+    m(0, msg.received('a red chair')),
+    m(0.001, msg.received('a blue lamp')),
+    m(0.1, msg.generating('a red chair')),
+    m(0.101, msg.generating('a blue lamp')),
+  ];
+  /**
+   * Two loops (the run announces two endpoints), the tied pair answered by W1 then W2 (each [answer s,
+   * took s]; the end line 2 ms after), the lamp's then the chair's feedback, and the cup, whose
+   * validator (uid 9, named by its feedback) was queried at `cupQueried`, answered by `next`.
+   */
+  const pairThenQueriedCup = (
+    next: typeof W1,
+    t: { answers: [[number, number], [number, number]]; lampFed: number; cupQueried: number; chairFed: number; cupReceived: number; cupAnswer: [number, number] },
+  ): Line[] => [
+    m(-0.01, `Worker (${URL1}) started`, 'INFO'),
+    m(-0.009, `Worker (${URL2}) started`, 'INFO'),
+    ...tiedPair,
+    ...answer(W1, ...t.answers[0]),
+    m(t.answers[0][0] + 0.002, msg.completed(1000)),
+    ...answer(W2, ...t.answers[1]),
+    m(t.answers[1][0] + 0.002, msg.completed(2000)),
+    m(t.lampFed, msg.feedback(8, '0.8', 'a blue lamp')),
+    m(t.cupQueried, msg.querying(9, '1000.0')),
+    m(t.chairFed, msg.feedback(7, '0.9', 'a red chair')),
+    m(t.cupReceived, msg.received('a green cup')),
+    m(t.cupReceived + 0.05, msg.generating('a green cup')),
+    ...answer(next, ...t.cupAnswer),
+    m(t.cupAnswer[0] + 0.002, msg.completed(3000)),
+    m(t.cupAnswer[0] + 1.5, msg.feedback(9, '0.7', 'a green cup')),
+  ];
+
   test('two tasks pulled in the same instant, their workers\' timings alike: the loop a feedback freed pulls the next task, whose worker tells the fed task\'s', async () => {
-    const upstream = (spec: typeof W1, s: number, genS: number): Line[] => [
-      w(spec, s, ` Generation took: ${genS / 60} min`, 'INFO', '__main__:generate:52'),
-      w(spec, s + 0.3, ` Saving and encoding took: ${0.3 / 60} min`, 'INFO', '__main__:generate:52'),
-    ];
     const lines = (next: typeof W1): Line[] => [
-      m(0, msg.received('a red chair')),
-      m(0.001, msg.received('a blue lamp')),
-      m(0.1, msg.generating('a red chair')),
-      m(0.101, msg.generating('a blue lamp')),
+      ...tiedPair,
       // each worker began 0.1 s in: which task each served, the timings cannot tell
-      ...upstream(W1, 1, 0.9),
+      ...answer(W1, 1.3, 1.2),
       m(1.302, msg.completed(1000)),
-      ...upstream(W2, 2, 1.9),
+      ...answer(W2, 2.3, 2.2),
       m(2.302, msg.completed(2000)),
       // both loops are free by 3 s; the chair's feedback comes last, and 20 ms later a loop pulls the
       // cup: most likely the chair's, so the cup's worker is the chair's
@@ -828,7 +859,7 @@ describe('two endpoints', () => {
       m(3, msg.feedback(7, '0.9', 'a red chair')),
       m(3.02, msg.received('a green cup')),
       m(3.05, msg.generating('a green cup')),
-      ...upstream(next, 4, 0.95),
+      ...answer(next, 4.3, 1.25),
       m(4.302, msg.completed(3000)),
       m(6, msg.feedback(7, '0.7', 'a green cup')),
     ];
@@ -843,34 +874,11 @@ describe('two endpoints', () => {
     }
   });
 
-
   test('the next task\'s query line came before the other loop was free: that task is on the freed loop, and its worker tells the fed task\'s', async () => {
-    const upstream = (spec: typeof W1, s: number, genS: number): Line[] => [
-      w(spec, s, ` Generation took: ${genS / 60} min`, 'INFO', '__main__:generate:52'),
-      w(spec, s + 0.3, ` Saving and encoding took: ${0.3 / 60} min`, 'INFO', '__main__:generate:52'),
-    ];
     // as above, but the cup's validator (uid 9, named by its feedback) was queried at 2.95 s: before the
     // chair's feedback freed its loop, so only the lamp's loop (free at 2.9 s; the miner runs two) can have pulled the cup
-    const lines = (next: typeof W1): Line[] => [
-      m(-0.01, `Worker (${URL1}) started`, 'INFO'),
-      m(-0.009, `Worker (${URL2}) started`, 'INFO'),
-      m(0, msg.received('a red chair')),
-      m(0.001, msg.received('a blue lamp')),
-      m(0.1, msg.generating('a red chair')),
-      m(0.101, msg.generating('a blue lamp')),
-      ...upstream(W1, 1, 0.9),
-      m(1.302, msg.completed(1000)),
-      ...upstream(W2, 2, 1.9),
-      m(2.302, msg.completed(2000)),
-      m(2.9, msg.feedback(8, '0.8', 'a blue lamp')),
-      m(2.95, msg.querying(9, '1000.0')),
-      m(3, msg.feedback(7, '0.9', 'a red chair')),
-      m(3.02, msg.received('a green cup')),
-      m(3.05, msg.generating('a green cup')),
-      ...upstream(next, 4, 0.95),
-      m(4.302, msg.completed(3000)),
-      m(6, msg.feedback(9, '0.7', 'a green cup')),
-    ];
+    const lines = (next: typeof W1): Line[] =>
+      pairThenQueriedCup(next, { answers: [[1.3, 1.2], [2.3, 2.2]], lampFed: 2.9, cupQueried: 2.95, chairFed: 3, cupReceived: 3.02, cupAnswer: [4.3, 1.25] });
     for (const [next, lampBytes] of [[W1, 1000], [W2, 2000]] as const) {
       const { records } = await run(lines(next), { options: two });
       const chair = recordOf(records, 'a red chair');
@@ -880,33 +888,12 @@ describe('two endpoints', () => {
       expect(links(chair)).toContain('generation_completed:determined:1');
     }
   });
+
   test('a crowded window does not settle by best fit an event whose tasks are all closed: it waits for what their loops do next', async () => {
-    const upstream = (spec: typeof W1, s: number, genS: number): Line[] => [
-      w(spec, s - 0.3, ` Generation took: ${(genS - 0.3) / 60} min`, 'INFO', '__main__:generate:52'),
-      w(spec, s, ` Saving and encoding took: ${0.3 / 60} min`, 'INFO', '__main__:generate:52'),
-    ];
     // both workers took 2.1 s, begun 0.05 and 0.15 s after two generating lines 1 ms apart: either
     // pairing fits. The cup, queried after the lamp's feedback and before the chair's, is on the lamp's loop
-    const lines = (next: typeof W1): Line[] => [
-      m(-0.01, `Worker (${URL1}) started`, 'INFO'),
-      m(-0.009, `Worker (${URL2}) started`, 'INFO'),
-      m(0, msg.received('a red chair')),
-      m(0.001, msg.received('a blue lamp')),
-      m(0.1, msg.generating('a red chair')),
-      m(0.101, msg.generating('a blue lamp')),
-      ...upstream(W1, 2.25, 2.1),
-      m(2.252, msg.completed(1000)),
-      ...upstream(W2, 2.35, 2.1),
-      m(2.352, msg.completed(2000)),
-      m(2.36, msg.feedback(8, '0.8', 'a blue lamp')),
-      m(2.37, msg.querying(9, '1000.0')),
-      m(2.4, msg.feedback(7, '0.9', 'a red chair')),
-      m(2.45, msg.received('a green cup')),
-      m(2.5, msg.generating('a green cup')),
-      ...upstream(next, 3.5, 0.95),
-      m(3.502, msg.completed(3000)),
-      m(5, msg.feedback(9, '0.7', 'a green cup')),
-    ];
+    const lines = (next: typeof W1): Line[] =>
+      pairThenQueriedCup(next, { answers: [[2.25, 2.1], [2.35, 2.1]], lampFed: 2.36, cupQueried: 2.37, chairFed: 2.4, cupReceived: 2.45, cupAnswer: [3.5, 0.95] });
     for (const [next, lampBytes] of [[W1, 1000], [W2, 2000]] as const) {
       // room for 2 open events; the pair's four are solved first together, in one read up to the cup's
       // received line (as ingest solves a read's lines at its end), when both tasks are closed
