@@ -36,7 +36,7 @@ export function openSpans(tasks: Task[], items: WindowItem[]): WrittenSpan[] {
   });
 }
 
-/** A task's spans, from its received line to `toMs`, on the endpoints it is known at (its worker group, the URL an endpoint error named). */
+/** A task's spans, from its pull (`busyFromMs`) to `toMs`, on the endpoints it is known at (its worker group, the URL an endpoint error named). */
 export function endpointSpans(t: Task, toMs: number, sure: boolean): WrittenSpan[] {
   const keys = [...(t.group ? [endpointKey('g', t.group)] : []), ...(t.url ? [endpointKey('u', t.url)] : [])];
   return keys.map((key) => ({ id: t.id, key, fromMs: busyFromMs(t), toMs, sure }));
@@ -147,7 +147,7 @@ export function guessedUntil(cx: TrackerContext, t: Task): number {
 
 const namedClose = (t: Task): number | null => ((t.phase === 'feedback' || !!t.interrupted) && t.closedMs != null ? t.closedMs : null);
 
-/** A written task's `guessedUntil`; unless a named line closed it, with what trims it later (window.ts, trimGuessedWritten). */
+/** A written task's `guessedUntil`; unless a named line closed it, with what trims it later (`trimGuessedWritten`). */
 export function guessedLife(cx: TrackerContext, t: Task): GuessedLife {
   const life = { fromMs: t.receivedMs, toMs: guessedUntil(cx, t) };
   return namedClose(t) === null ? { ...life, id: t.id, sinceMs: t.closedMs ?? t.generatingMs ?? t.receivedMs } : life;
