@@ -145,7 +145,8 @@ export function guessedUntil(cx: TrackerContext, t: Task): number {
   return namedClose(t) ?? t.receivedMs + cx.opts.taskTimeoutMs;
 }
 
-const namedClose = (t: Task): number | null => ((t.phase === 'feedback' || !!t.interrupted) && t.closedMs != null ? t.closedMs : null);
+/** When a named line closed `t` (its feedback, an interruption); null if none did (its close, if any, was a submit failure, maybe a guess). */
+export const namedClose = (t: Task): number | null => ((t.phase === 'feedback' || !!t.interrupted) && t.closedMs != null ? t.closedMs : null);
 
 /** A written task's `guessedUntil`; unless a named line closed it, with what trims it later (`trimGuessedWritten`). */
 export function guessedLife(cx: TrackerContext, t: Task): GuessedLife {

@@ -1,6 +1,6 @@
 /** An open task as the attribution search sees it (window.ts). */
 import type { WindowTask } from './attribution';
-import { busyFromMs, loopFreedAt } from './busy';
+import { busyFromMs, loopFreedAt, namedClose } from './busy';
 import { validatorHotkeyOf } from './validators';
 import type { Task, TrackerContext } from './book';
 
@@ -43,6 +43,5 @@ function loopFreeMs(t: Task): number | null {
  */
 export function withoutGuesses(w: WindowTask, t: Task): WindowTask {
   if (!t.guessed) return w;
-  const namedClose = t.phase === 'feedback' || t.interrupted;
-  return { ...w, fixedEnd: null, fixedBindings: [], fixedAnswerMs: null, fixedDurationMs: null, fixedFileSize: null, closedMs: namedClose ? w.closedMs : null, canEnd: true };
+  return { ...w, fixedEnd: null, fixedBindings: [], fixedAnswerMs: null, fixedDurationMs: null, fixedFileSize: null, closedMs: namedClose(t), canEnd: true };
 }
