@@ -12,7 +12,7 @@ import type { Hashers } from '../prompt';
 import type { LinkedPly } from '../ply-output';
 import type { FinishedRecord } from '../finished';
 import type { StoreImage, TrackerOptions } from './options';
-import type { PendingQuery } from './queries';
+import type { PendingQuery, QueryLine } from './queries';
 
 /** Objects the tracker keeps as they are (a record, a log event): their own code owns their shape. */
 const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null;
@@ -146,7 +146,7 @@ export class TaskBook {
   occurrences = new Map<string, number>();
   pendingQueries: PendingQuery[] = [];
   /** The latest query lines, in log order (`pulledAt`). */
-  queryLog: { uid: number | null; ms: number }[] = [];
+  queryLog: QueryLine[] = [];
   lostReceived: z.infer<typeof LostReceivedSchema>[] = [];
   /** The task whose feedback line came last: the detail line that follows belongs to it. */
   awaitingDetail: Task | null = null;

@@ -4,14 +4,17 @@
  */
 import { z } from 'zod';
 
+/** A `Querying task from [uid]` line (uid null: the subnet owner). */
+export const QueryLineSchema = z.object({ uid: z.number().nullable(), ms: z.number() });
+export type QueryLine = z.infer<typeof QueryLineSchema>;
 /** A validator queried, its task not pulled yet; `unsure`: an earlier pull took one of several, so which is left is a guess. */
-export const PendingQuerySchema = z.object({ uid: z.number().nullable(), ms: z.number(), unsure: z.boolean().optional() });
+export const PendingQuerySchema = QueryLineSchema.extend({ unsure: z.boolean().optional() });
 export type PendingQuery = z.infer<typeof PendingQuerySchema>;
 
 /** The queries a book keeps: those no pull answered yet, and the latest lines (the book's own fields). */
 interface QueryBook {
   pendingQueries: PendingQuery[];
-  queryLog: { uid: number | null; ms: number }[];
+  queryLog: QueryLine[];
 }
 
 /** Query lines kept for `pulledAt`: far more than a pull's worth at 8 endpoints. */

@@ -12,7 +12,7 @@ import {
   type TaskBook,
 } from './book';
 import { CompetitionSnapshotSchema } from '../competition';
-import { PendingQuerySchema } from './queries';
+import { PendingQuerySchema, QueryLineSchema } from './queries';
 
 export const TrackerSnapshotSchema = z.object({
   version: z.literal(1),
@@ -20,7 +20,7 @@ export const TrackerSnapshotSchema = z.object({
   identity: IdentitySchema,
   occurrences: z.array(z.tuple([z.string(), z.number()])),
   pendingQueries: z.array(PendingQuerySchema),
-  queryLog: z.array(z.object({ uid: z.number().nullable(), ms: z.number() })).optional(),
+  queryLog: z.array(QueryLineSchema).optional(),
   lostReceived: z.array(LostReceivedSchema),
   /** Written by builds before the attribution window; read and dropped. */
   pendingSubmitFailures: z.array(z.unknown()).optional(),
