@@ -819,6 +819,8 @@ describe('two endpoints', () => {
     m(0.1, msg.generating('a red chair')),
     m(0.101, msg.generating('a blue lamp')),
   ];
+  /** The miner's run announcing both endpoints: two loops. */
+  const twoLoops: Line[] = [m(-0.01, `Worker (${URL1}) started`, 'INFO'), m(-0.009, `Worker (${URL2}) started`, 'INFO')];
   /**
    * Two loops (the run announces two endpoints), the tied pair answered by W1 then W2 (each [answer s,
    * took s]; the end line 2 ms after), the lamp's then the chair's feedback, and the cup, whose
@@ -828,8 +830,7 @@ describe('two endpoints', () => {
     next: typeof W1,
     t: { answers: [[number, number], [number, number]]; lampFed: number; cupQueried: number; chairFed: number; cupReceived: number; cupAnswer: [number, number] },
   ): Line[] => [
-    m(-0.01, `Worker (${URL1}) started`, 'INFO'),
-    m(-0.009, `Worker (${URL2}) started`, 'INFO'),
+    ...twoLoops,
     ...tiedPair,
     ...answer(W1, ...t.answers[0]),
     m(t.answers[0][0] + 0.002, msg.completed(1000)),
@@ -1013,8 +1014,7 @@ describe('two endpoints', () => {
   test('tasks closed by a best fit stop clouding later events once other tasks surely held every loop', async () => {
     const HOTKEY2 = '5DvTpiniW9s3APmHRYn8FroUWyfnLtrsid5Mtn5EwMXHN2ed';
     const lines: Line[] = [
-      m(-0.01, `Worker (${URL1}) started`, 'INFO'),
-      m(-0.009, `Worker (${URL2}) started`, 'INFO'),
+      ...twoLoops,
       // two failed submits naming validators no config knows: which task each closed is a best fit
       // (made 2 min later), and either task might have lived on (a task may run an hour)
       ...start(0, 'a red chair'),
