@@ -7,7 +7,8 @@
  * truth (test/helpers/attribution-score.ts): per field, the share right, wrong but marked inferred,
  * and wrong without a mark. The baseline is the same run's truth: this measures accuracy, not speed.
  * A fourth run (2 endpoints, the workers writing real PLYs) scores the linked output files too.
- * Run: node dist/bench/attribution.js [--tasks N] [--seed S] [--endpoints 2,3,4] [--feedback-timeout-s S] [--no-ply] [--misses] [--keep DIR]
+ * Run: node dist/bench/attribution.js [--tasks N] [--seed S] [--endpoints 2,3,4] [--gen-ms LO,HI] [--feedback-ms LO,HI]
+ *   [--feedback-timeout-s S] [--no-ply] [--misses] [--keep DIR]
  * (prints a table per configuration, a summary, and every wrong field not marked inferred; --misses: every wrong field).
  * The runs are real time, so their interleaving, and the figures, differ from run to run: `--keep DIR` keeps each
  * run's log files, output files and truth, and `--replay DIR` scores a build on kept runs (no PM2, seconds), so
@@ -304,6 +305,9 @@ if (require.main === module) {
   if (arg('--tasks')) opts.tasks = Number(arg('--tasks'));
   if (arg('--seed')) opts.seed = Number(arg('--seed'));
   if (arg('--endpoints')) opts.endpoints = arg('--endpoints')!.split(',').map(Number);
+  const range = (text: string) => text.split(',').map(Number) as [number, number];
+  if (arg('--gen-ms')) opts.genMs = range(arg('--gen-ms')!);
+  if (arg('--feedback-ms')) opts.feedbackMs = range(arg('--feedback-ms')!);
   if (arg('--feedback-timeout-s')) opts.feedbackTimeoutS = Number(arg('--feedback-timeout-s'));
   if (process.argv.includes('--no-ply')) opts.ply = false;
   if (arg('--keep')) opts.keep = path.resolve(arg('--keep')!);
