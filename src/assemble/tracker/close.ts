@@ -5,7 +5,7 @@
 import type { MinerEvent } from '../../schema';
 import { completeAgain, type FinishedRecord, type Task, type TrackerContext } from './book';
 import { settleVerdict } from './settle';
-import { awaitsAttribution } from './window';
+import { heldByWindow } from './window';
 import { busyFromMs, endpointSpans, guessedLife, loopFreedAt, mayStillWork, surelyBusyUntil } from './busy';
 
 /** A finished task waits at most this long (wall) past the link window for its output file. */
@@ -38,9 +38,14 @@ export function finish(cx: TrackerContext, t: Task): void {
 /** Writes the finished tasks nothing holds back any more. */
 export function release(cx: TrackerContext): void {
   const { book } = cx;
-  for (const t of [...book.closing]) {
-    if (awaitsOutput(cx, t) || awaitsAttribution(cx, t) || mayStillWork(cx, t)) continue;
-    book.closing = book.closing.filter((x) => x !== t);
+  const held = heldByWindow(cx);
+  const closing = book.closing;
+  book.closing = [];
+  for (const t of closing) {
+    if (awaitsOutput(cx, t) || held.all || held.ids.has(t.id) || mayStillWork(cx, t)) {
+      book.closing.push(t);
+      continue;
+    }
     book.changes++;
     // later events in its lifetime are still decided under its guess (window.ts)
     if (t.guessed) book.guessedWritten.push(guessedLife(cx, t));

@@ -272,13 +272,20 @@ function apply(cx: TrackerContext, ap: Appliers, w: WindowEntry, t: Task, how: L
 }
 
 /**
- * Whether an unsettled event could still be this task's (it is not written before). An event no solve
- * has reached yet (a batch defers them: no candidates so far) may be anyone's.
+ * The tasks an unsettled event could still be (none of them is written before): `all` when an event
+ * no solve has reached yet (a batch defers them: no candidates so far) may be anyone's. One pass over
+ * the window for every task asked about (a burst of tasks waiting on late worker lines made asking
+ * per task quadratic).
  */
-export function awaitsAttribution(cx: TrackerContext, t: Task): boolean {
-  return cx.book.window.some((w) =>
-    w.item.kind === 'close'
-      ? w.item.taskId === t.id
-      : !w.candidates.length || w.candidates.includes(t.id) || (w.item.kind === 'file' && !!w.widest?.includes(t.id)),
-  );
+export function heldByWindow(cx: TrackerContext): { all: boolean; ids: Set<string> } {
+  const ids = new Set<string>();
+  for (const w of cx.book.window) {
+    if (w.item.kind === 'close') ids.add(w.item.taskId);
+    else if (!w.candidates.length) return { all: true, ids };
+    else {
+      for (const id of w.candidates) ids.add(id);
+      if (w.item.kind === 'file') for (const id of w.widest ?? []) ids.add(id);
+    }
+  }
+  return { all: false, ids };
 }
