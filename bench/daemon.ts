@@ -19,10 +19,12 @@ import { printRows, type BenchRow } from './report';
 
 const CLI = path.resolve(__dirname, '../src/cli/main.js');
 const PM2 = require.resolve('pm2/bin/pm2');
-/** The node flags PM2 starts the collector with (ecosystem.config.js): measured as it runs. */
-const NODE_ARGS = String((require('../../ecosystem.config.js') as { apps: { node_args?: string }[] }).apps[0]!.node_args ?? '')
+/** The node flags and environment PM2 starts the collector with (ecosystem.config.js): measured as it runs. */
+const ECOSYSTEM_APP = (require('../../ecosystem.config.js') as { apps: { node_args?: string; env?: Record<string, string> }[] }).apps[0]!;
+const NODE_ARGS = String(ECOSYSTEM_APP.node_args ?? '')
   .split(' ')
   .filter(Boolean);
+const CHILD_ENV = { ...process.env, ...ECOSYSTEM_APP.env, DC_LOG_FORMAT: 'json', DC_LOG_LEVEL: 'warn' };
 const TICKS = 100; // USER_HZ on Linux
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -70,7 +72,7 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
   fs.writeFileSync(config, JSON.stringify({ dataDir: path.join(dir, 'data'), timeZone: 'UTC', pm2Home, workers: [] }));
   const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'run', '--config', config], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, DC_LOG_FORMAT: 'json', DC_LOG_LEVEL: 'warn' },
+    env: CHILD_ENV,
   });
   const fd = fs.openSync(log, 'a');
   try {
@@ -145,6 +147,7 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
     }
     const loadCpu = (cpuTicks(child.pid!) - load0) / TICKS / 10;
     const withOutputs = await idleWithOutputDirs(dir);
+    const withWorker = await burstWithWorker(dir, tasks);
     const oneTimer = await bareNodeIdle();
     // a bare process often spends no whole tick in 30 s: then there is no ratio
     const perTimer = (cpu: number) => (oneTimer.cpu > 0 ? cpu / oneTimer.cpu : undefined);
@@ -163,6 +166,9 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
       { name: 'peak RSS at 10 image tasks/s', value: peakRss, unit: 'MB' },
       { name: 'idle CPU, watching 2 output dirs of 500 files each (fresh)', value: withOutputs.cpu * 100, unit: '%', baseline: idleCpu * 100, ratio: idleCpu > 0 ? withOutputs.cpu / idleCpu : undefined },
       { name: 'idle RSS, watching 2 output dirs', value: withOutputs.rss, unit: 'MB', baseline: idleRss, ratio: withOutputs.rss / idleRss },
+      { name: `a worker configured (the default config), ${tasks} tasks in a burst: last record written after`, value: withWorker.doneS, unit: 's' },
+      { name: 'a worker configured: CPU in the 10 s after the last record', value: withWorker.afterCpu * 100, unit: '%', baseline: afterCpu * 100, ratio: afterCpu > 0 ? withWorker.afterCpu / afterCpu : undefined },
+      { name: 'a worker configured: idle RSS, 30 s after the last record', value: withWorker.rss, unit: 'MB', baseline: idleRss, ratio: withWorker.rss / idleRss },
     ];
   } finally {
     fs.closeSync(fd);
@@ -205,7 +211,7 @@ async function idleWithOutputDirs(dir: string): Promise<{ cpu: number; rss: numb
     for (let i = 0; i < 500; i++) fs.writeFileSync(path.join(d, `gen_${i}.ply`), 'ply\n');
   }
   const args = [...NODE_ARGS, CLI, 'run', '--miner-log', log, '--data-dir', path.join(dir, 'data-outputs'), '--time-zone', 'UTC', ...dirs.flatMap((d) => ['--output-dir', `${path.basename(d)}=${d}`])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DC_LOG_FORMAT: 'json', DC_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: CHILD_ENV });
   try {
     await sleep(3000);
     const t0 = cpuTicks(child.pid!);
@@ -215,6 +221,57 @@ async function idleWithOutputDirs(dir: string): Promise<{ cpu: number; rss: numb
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGTERM');
     await exited;
+  }
+}
+
+/**
+ * The default config names a worker (`gen-worker-1`, here an idle PM2 app of the bench's daemon): the
+ * collector then holds each settled event 3 s of event time for the worker's late lines. `tasks` tasks
+ * written 5 ms apart (a backlog read at once looks the same): when the last record is in the file,
+ * the CPU in the 10 s after, and the RSS 30 s after.
+ */
+async function burstWithWorker(dir: string, tasks: number): Promise<{ doneS: number; afterCpu: number; rss: number }> {
+  const pm2Home = path.join(dir, 'pm2-worker');
+  const pm2Env = { ...process.env, PM2_HOME: pm2Home };
+  const app = path.join(dir, 'idle-app.js');
+  fs.writeFileSync(app, 'setInterval(() => {}, 60000);\n');
+  for (const name of ['miner-sn17-mainnet', 'gen-worker-1']) execFileSync(process.execPath, [PM2, 'start', app, '--name', name], { env: pm2Env, stdio: 'ignore' });
+  const log = path.join(pm2Home, 'logs', 'miner-sn17-mainnet-out.log');
+  const dataFile = path.join(dir, 'data-worker', 'generation_history.jsonl');
+  fs.appendFileSync(log, line(Date.now(), 'Running neuron on subnet 17 with uid 226 using network: wss://entrypoint-finney.opentensor.ai:443'));
+  const config = path.join(dir, 'worker.config.json');
+  fs.writeFileSync(config, JSON.stringify({ dataDir: path.join(dir, 'data-worker'), timeZone: 'UTC', pm2Home }));
+  const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'run', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], env: CHILD_ENV });
+  const records = () => {
+    try {
+      return fs.readFileSync(dataFile, 'utf8').split('\n').length - 1;
+    } catch {
+      return 0;
+    }
+  };
+  try {
+    await sleep(2500);
+    const fd = fs.openSync(log, 'a');
+    const t0 = Date.now();
+    for (let i = 0; i < tasks; i++) {
+      const t = Date.now();
+      const p = `a burst chair number ${i}`;
+      fs.writeSync(fd, line(t, `Task received. Prompt: ${p}.`) + line(t + 1, `Generating for prompt: ${p} with timeout None seconds`) + line(t + 2, 'Generation completed. Size: 1000') + line(t + 3, `Feedback received from [57]. Score: 0.7. (${p})`) + line(t + 4, 'Average score: 0.6. Current duel rating: 1500.0. Accepted results (last 4h): 1. Reward: 0.01.'));
+      await sleep(5);
+    }
+    fs.closeSync(fd);
+    while (records() < tasks && Date.now() - t0 < 600_000) await sleep(100);
+    const doneS = (Date.now() - t0) / 1000;
+    const c0 = cpuTicks(child.pid!);
+    await sleep(10000);
+    const afterCpu = (cpuTicks(child.pid!) - c0) / TICKS / 10;
+    await sleep(20000);
+    return { doneS, afterCpu, rss: rssMb(child.pid!) };
+  } finally {
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    execFileSync(process.execPath, [PM2, 'kill'], { env: pm2Env, stdio: 'ignore' });
   }
 }
 
