@@ -184,6 +184,8 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
   };
   // read after a task was written that was alive at its time: it may be that task's, which the search no longer sees
   const cameLate = (w: WindowEntry) => book.writtenLives.some((l) => (w.seq ?? 0) > l.seq && l.fromMs - limits.slackMs <= w.item.timeMs && w.item.timeMs < l.toMs);
+  /** No guess, no missing task, no late read could have shaped this event's candidates. */
+  const unclouded = (w: WindowEntry) => !doubt && !cameLate(w) && !guessedFor(w.item);
   const determined = (w: WindowEntry, a: ItemAnswer) =>
     a.link === 'determined' && !doubt && !cameLate(w) && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
   // a worker's line up to workerLinesLateMs later than the miner's may still come, and decide otherwise:
@@ -233,7 +235,10 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
       ? { link: 'determined', candidates: 1 }
       : { link: 'inferred', candidates: Math.max(2, w.widest.length), alternatives: w.widest.filter((id) => id !== t.id) };
     if (!sure) for (const id of w.widest) if (byId.has(id)) byId.get(id)!.guessed = true;
-    if (w.item.kind === 'submit_failure' && w.item.validatorHotkey)
+    // its candidates say which validators the hotkey may be only where no guess shaped them: a
+    // candidate list narrowed by a best fit elsewhere, taken as the truth, later pinned this hotkey's
+    // failures on another validator's task as determined (a 4-endpoint run without worker logs)
+    if (w.item.kind === 'submit_failure' && w.item.validatorHotkey && (sure || unclouded(w)))
       narrowHotkeyUid(cx, w.item.validatorHotkey, w.candidates.map((id) => byId.get(id)));
     // a task that may have been the one that failed to submit, or whose output file this was: its record may be wrong or lack it, and says so
     const doubt = sure ? undefined : AMBIGUOUS[w.item.kind];
