@@ -227,7 +227,7 @@ async function idleWithOutputDirs(dir: string): Promise<{ cpu: number; rss: numb
 /**
  * The default config names a worker (`gen-worker-1`, here an idle PM2 app of the bench's daemon): the
  * collector then holds each settled event 3 s of event time for the worker's late lines. `tasks` tasks
- * written 5 ms apart (a backlog read at once looks the same): when the last record is in the file,
+ * written 5 ms apart (200 tasks/s, a burst far beyond a miner): when the last record is in the file,
  * the CPU in the 10 s after, and the RSS 30 s after.
  */
 async function burstWithWorker(dir: string, tasks: number): Promise<{ doneS: number; afterCpu: number; rss: number }> {
