@@ -12,20 +12,18 @@ import * as path from 'node:path';
 import { runIngest } from '../../src/pipeline/ingest';
 import { explicitStreams } from '../../src/pipeline/inputs';
 import { defaultConfig } from '../../src/config';
-import { latest, readRecords } from '../helpers/truth-match';
+import { GENERATION_END_EVENTS } from '../../src/assemble';
+import { latest, readRecords, utcOf } from '../helpers/truth-match';
 
 interface TruthTask {
   prompt: string;
   received: string;
   crashed: boolean;
   size: number | null;
-  failed: boolean;
-  error_type: string | null;
   submitted: boolean | null;
 }
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/attribution');
-const END_EVENTS = ['generation_completed', 'generation_failed', 'endpoint_unreachable', 'endpoint_timeout', 'client_error', 'exception'];
 
 it('without worker logs, no end or submit failure of a 4-endpoint run is on another task unmarked', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-attribution-capture-'));
@@ -41,19 +39,20 @@ it('without worker logs, no end or submit failure of a 4-endpoint run is on anot
     };
     const log = path.join(FIXTURES, 'seed6304-4ep-miner-out.log');
     await runIngest({ config, streams: explicitStreams([log], [], null), minerApp: 'miner-sn17-mainnet', host: 'h' });
-    const byTime = new Map(truth.map((t) => [`${t.received.replace(' ', 'T')}Z`, t]));
+    const byTime = new Map(truth.map((t) => [utcOf(t.received, 0), t]));
+    const records = latest(readRecords(config.dataDir));
     let checkedEnds = 0;
     let checkedSubmits = 0;
     const wrong: string[] = [];
-    for (const r of latest(readRecords(config.dataDir))) {
+    for (const r of records) {
       const t = byTime.get(r.metadata.timestamp);
       if (!t || t.crashed || t.prompt !== r.task.prompt) continue;
-      const sure = (events: string[]) => r.provenance.links.some((l) => events.includes(l.event) && l.link !== 'inferred');
-      if (sure(END_EVENTS)) {
+      const sure = (events: ReadonlySet<string>) => r.provenance.links.some((l) => events.has(l.event) && l.link !== 'inferred');
+      if (sure(GENERATION_END_EVENTS)) {
         checkedEnds++;
         if (r.generation.output.file_size_bytes !== t.size) wrong.push(`${t.prompt}: size ${r.generation.output.file_size_bytes}, truth ${t.size}`);
       }
-      if (sure(['submit_failed'])) {
+      if (sure(new Set(['submit_failed']))) {
         checkedSubmits++;
         if (t.submitted !== false) wrong.push(`${t.prompt}: a submit failure, truth submitted ${t.submitted}`);
       }
@@ -62,7 +61,7 @@ it('without worker logs, no end or submit failure of a 4-endpoint run is on anot
     // what the assertion covers: 55 of the 119 tasks' ends are sure, and submit failures among them
     expect(checkedEnds).toBeGreaterThan(40);
     expect(checkedSubmits).toBeGreaterThan(0);
-    const lantern = latest(readRecords(config.dataDir)).find((r) => r.task.prompt === 'a weathered glass lantern, studio lighting')!;
+    const lantern = records.find((r) => r.task.prompt === 'a weathered glass lantern, studio lighting')!;
     expect(lantern).toMatchObject({ outcome: 'rejected', generation: { output: { file_size_bytes: 22177861 } } });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
