@@ -57,23 +57,36 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
+/**
+ * A collector as deployed: the apps (PM2 apps of the bench's own daemon in `dir/home`, idle: the bench
+ * writes the miner's log file itself, starting with the neuron line) and `data-collector run` with a
+ * config naming that PM2_HOME (`config` adds to it), started as PM2 would (ecosystem's flags and env).
+ */
+function underPm2(dir: string, home: string, apps: string[], config: { dataDir: string; workers?: unknown[] }) {
+  const pm2Home = path.join(dir, home);
+  const pm2Env = { ...process.env, PM2_HOME: pm2Home };
+  const app = path.join(dir, `${home}-app.js`);
+  fs.writeFileSync(app, 'setInterval(() => {}, 60000);\n');
+  for (const name of apps) execFileSync(process.execPath, [PM2, 'start', app, '--name', name], { env: pm2Env, stdio: 'ignore' });
+  const log = path.join(pm2Home, 'logs', 'miner-sn17-mainnet-out.log');
+  fs.appendFileSync(log, line(Date.now(), 'Running neuron on subnet 17 with uid 226 using network: wss://entrypoint-finney.opentensor.ai:443'));
+  const configFile = path.join(dir, `${home}.config.json`);
+  fs.writeFileSync(configFile, JSON.stringify({ ...config, timeZone: 'UTC', pm2Home }));
+  const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'], env: CHILD_ENV });
+  return { child, log, pm2Env, dataFile: path.join(config.dataDir, 'generation_history.jsonl') };
+}
+
+/** A text task's lines: received, generating and completed; then its feedback and detail. */
+function textTask(ms: number, prompt: string): { generation: string; feedback: string } {
+  return {
+    generation: line(ms, `Task received. Prompt: ${prompt}.`) + line(ms + 1, `Generating for prompt: ${prompt} with timeout None seconds`) + line(ms + 2, 'Generation completed. Size: 1000'),
+    feedback: line(ms + 3, `Feedback received from [57]. Score: 0.7. (${prompt})`) + line(ms + 4, 'Average score: 0.6. Current duel rating: 1500.0. Accepted results (last 4h): 1. Reward: 0.01.'),
+  };
+}
+
 export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-bench-daemon-'));
-  // the miner: a PM2 app of the bench's own daemon (it writes nothing; the bench writes its log file)
-  const pm2Home = path.join(dir, 'pm2');
-  const pm2Env = { ...process.env, PM2_HOME: pm2Home };
-  const app = path.join(dir, 'miner.js');
-  fs.writeFileSync(app, 'setInterval(() => {}, 60000);\n');
-  execFileSync(process.execPath, [PM2, 'start', app, '--name', 'miner-sn17-mainnet'], { env: pm2Env, stdio: 'ignore' });
-  const log = path.join(pm2Home, 'logs', 'miner-sn17-mainnet-out.log');
-  const dataFile = path.join(dir, 'data', 'generation_history.jsonl');
-  fs.appendFileSync(log, line(Date.now(), 'Running neuron on subnet 17 with uid 226 using network: wss://entrypoint-finney.opentensor.ai:443'));
-  const config = path.join(dir, 'data-collector.config.json');
-  fs.writeFileSync(config, JSON.stringify({ dataDir: path.join(dir, 'data'), timeZone: 'UTC', pm2Home, workers: [] }));
-  const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'run', '--config', config], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: CHILD_ENV,
-  });
+  const { child, log, dataFile, pm2Env } = underPm2(dir, 'pm2', ['miner-sn17-mainnet'], { dataDir: path.join(dir, 'data'), workers: [] });
   const fd = fs.openSync(log, 'a');
   try {
     await sleep(1500);
@@ -92,12 +105,11 @@ export async function benchDaemon(tasks = 1000): Promise<BenchRow[]> {
     let readTo = 0;
     let records = 0;
     for (let i = 0; i < tasks; i++) {
-      const t = Date.now();
-      const prompt = `a bench chair number ${i}`;
-      fs.writeSync(fd, line(t, `Task received. Prompt: ${prompt}.`) + line(t + 1, `Generating for prompt: ${prompt} with timeout None seconds`) + line(t + 2, 'Generation completed. Size: 1000'));
+      const task = textTask(Date.now(), `a bench chair number ${i}`);
+      fs.writeSync(fd, task.generation);
       await sleep(2);
       const t0 = process.hrtime.bigint();
-      fs.writeSync(fd, line(t + 3, `Feedback received from [57]. Score: 0.7. (${prompt})`) + line(t + 4, 'Average score: 0.6. Current duel rating: 1500.0. Accepted results (last 4h): 1. Reward: 0.01.'));
+      fs.writeSync(fd, task.feedback);
       // visible: the data file holds i + 1 records (one per task, in order)
       for (;;) {
         let size = 0;
@@ -231,17 +243,8 @@ async function idleWithOutputDirs(dir: string): Promise<{ cpu: number; rss: numb
  * the CPU in the 10 s after, and the RSS 30 s after.
  */
 async function burstWithWorker(dir: string, tasks: number): Promise<{ doneS: number; afterCpu: number; rss: number }> {
-  const pm2Home = path.join(dir, 'pm2-worker');
-  const pm2Env = { ...process.env, PM2_HOME: pm2Home };
-  const app = path.join(dir, 'idle-app.js');
-  fs.writeFileSync(app, 'setInterval(() => {}, 60000);\n');
-  for (const name of ['miner-sn17-mainnet', 'gen-worker-1']) execFileSync(process.execPath, [PM2, 'start', app, '--name', name], { env: pm2Env, stdio: 'ignore' });
-  const log = path.join(pm2Home, 'logs', 'miner-sn17-mainnet-out.log');
-  const dataFile = path.join(dir, 'data-worker', 'generation_history.jsonl');
-  fs.appendFileSync(log, line(Date.now(), 'Running neuron on subnet 17 with uid 226 using network: wss://entrypoint-finney.opentensor.ai:443'));
-  const config = path.join(dir, 'worker.config.json');
-  fs.writeFileSync(config, JSON.stringify({ dataDir: path.join(dir, 'data-worker'), timeZone: 'UTC', pm2Home }));
-  const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'run', '--config', config], { stdio: ['ignore', 'ignore', 'inherit'], env: CHILD_ENV });
+  // the config's workers left out: the default's, gen-worker-1
+  const { child, log, dataFile, pm2Env } = underPm2(dir, 'pm2-worker', ['miner-sn17-mainnet', 'gen-worker-1'], { dataDir: path.join(dir, 'data-worker') });
   const records = () => {
     try {
       return fs.readFileSync(dataFile, 'utf8').split('\n').length - 1;
@@ -254,9 +257,8 @@ async function burstWithWorker(dir: string, tasks: number): Promise<{ doneS: num
     const fd = fs.openSync(log, 'a');
     const t0 = Date.now();
     for (let i = 0; i < tasks; i++) {
-      const t = Date.now();
-      const p = `a burst chair number ${i}`;
-      fs.writeSync(fd, line(t, `Task received. Prompt: ${p}.`) + line(t + 1, `Generating for prompt: ${p} with timeout None seconds`) + line(t + 2, 'Generation completed. Size: 1000') + line(t + 3, `Feedback received from [57]. Score: 0.7. (${p})`) + line(t + 4, 'Average score: 0.6. Current duel rating: 1500.0. Accepted results (last 4h): 1. Reward: 0.01.'));
+      const task = textTask(Date.now(), `a burst chair number ${i}`);
+      fs.writeSync(fd, task.generation + task.feedback);
       await sleep(5);
     }
     fs.closeSync(fd);
