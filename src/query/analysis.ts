@@ -1,10 +1,11 @@
 /**
- * The figures of `analyze`, computed from the selected rows in one walk. Percentiles are exact: the
- * values are kept in typed arrays and sorted (nearest rank: the smallest value with at least p % of the
- * values at or below it). Acceptance rate = accepted / feedback received.
+ * The figures of `analyze`, computed from the selected rows: the counts in one walk, then each
+ * distribution from its column. Percentiles are exact: a column's values are gathered into one scratch
+ * buffer and sorted (nearest rank: the smallest value with at least p % of the values at or below it).
+ * Acceptance rate = accepted / feedback received.
  */
 import { ERROR_TYPES, OUTCOMES, TASK_TYPES, type Outcome } from '../schema';
-import { F_FAILED, F_INFERRED, F_PRE_REJECTED, F_RECEIVED, F_SUBMITTED } from './columns';
+import { F_FAILED, F_INFERRED, F_PRE_REJECTED, F_RECEIVED, F_SUBMITTED, type Chunk } from './columns';
 import type { Dataset } from './dataset';
 import { DAY_MS } from './filter';
 
@@ -76,29 +77,53 @@ export interface AnalysisOptions {
   clipBinWidth?: number;
 }
 
-/** Growable list of numbers. */
-class Values {
-  a = new Float64Array(64);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = v;
-  }
-}
-
-/** Exact distribution; nearest-rank percentiles. */
-export function dist(values: Float64Array, n = values.length): Dist {
+/** Exact distribution of values sorted ascending; nearest-rank percentiles. */
+function distOfSorted(s: Float64Array): Dist {
+  const n = s.length;
   if (n === 0) return { n: 0, mean: null, min: null, p50: null, p90: null, p99: null, max: null };
-  const s = values.slice(0, n).sort();
   let sum = 0;
   for (let i = 0; i < n; i++) sum += s[i]!;
   const rank = (p: number): number => s[Math.max(0, Math.ceil((p / 100) * n) - 1)]!;
   return { n, mean: sum / n, min: s[0]!, p50: rank(50), p90: rank(90), p99: rank(99), max: s[n - 1]! };
 }
+
+/**
+ * The selected rows' values of one column (NaN = none), sorted, per group (the key of each row; one
+ * group, 0, when no key is given). The groups are runs of one scratch buffer placed by counting sort,
+ * so all the distributions together never hold more than one number per selected row: the runs are
+ * valid until the next call.
+ */
+function sortedRuns(ds: Dataset, sel: Uint8Array, scratch: Float64Array, column: (c: Chunk) => Float64Array | undefined, key: (c: Chunk, i: number) => number = () => 0): Map<number, Float64Array> {
+  const visit = (each: (col: Float64Array, c: Chunk, i: number) => void): void =>
+    ds.chunks.forEach((c, k) => {
+      const col = column(c);
+      if (!col) return;
+      const off = ds.offsets[k]!;
+      for (let i = 0; i < c.n; i++) if (sel[off + i] && !Number.isNaN(col[i]!)) each(col, c, i);
+    });
+  const counts = new Map<number, number>();
+  visit((_, c, i) => {
+    const g = key(c, i);
+    counts.set(g, (counts.get(g) ?? 0) + 1);
+  });
+  const next = new Map<number, number>();
+  const runs = new Map<number, Float64Array>();
+  let at = 0;
+  for (const [g, n] of counts) {
+    next.set(g, at);
+    runs.set(g, scratch.subarray(at, (at += n)));
+  }
+  visit((col, c, i) => {
+    const g = key(c, i);
+    const j = next.get(g)!;
+    scratch[j] = col[i]!;
+    next.set(g, j + 1);
+  });
+  for (const run of runs.values()) run.sort();
+  return runs;
+}
+
+const NO_VALUES = new Float64Array(0);
 
 const ACCEPTED = OUTCOMES.indexOf('accepted');
 
@@ -143,19 +168,15 @@ export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}
   const all = new Counter();
   const byTask = new Map<number, Counter>();
   const byDay = new Map<number, { all: Counter; task: Map<number, Counter> }>();
-  const byValidator = new Map<number, { c: Counter; score: Values; delay: Values }>();
+  const byValidator = new Map<number, Counter>();
   const failures = new Map<number, { count: number; sample: string | null }>();
   const failByDay = new Map<number, Map<number, number>>();
   const thresholds = new Map<number, number>();
-  const stages = new Map<string, Values>();
-  const score = new Values();
-  const clip = new Values();
   let submitted = 0, failed = 0, pre = 0, inferred = 0;
   let first = Infinity, last = -Infinity;
 
   ds.chunks.forEach((c, k) => {
     const off = ds.offsets[k]!;
-    const stageCols = Object.entries(c.stages).map(([name, col]) => [getOr(stages, name, () => new Values()), col] as const);
     for (let i = 0; i < c.n; i++) {
       if (!sel[off + i]) continue;
       const o = c.outcome[i]!;
@@ -166,17 +187,8 @@ export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}
       const day = getOr(byDay, Math.floor(ts / DAY_MS), () => ({ all: new Counter(), task: new Map<number, Counter>() }));
       day.all.add(o, fl);
       getOr(day.task, c.task[i]!, () => new Counter()).add(o, fl);
-      const v = getOr(byValidator, c.validator[i]!, () => ({ c: new Counter(), score: new Values(), delay: new Values() }));
-      v.c.add(o, fl);
-      const s = c.score[i]!;
-      if (!Number.isNaN(s)) {
-        score.push(s);
-        v.score.push(s);
-      }
-      if (!Number.isNaN(c.delay[i]!)) v.delay.push(c.delay[i]!);
-      if (!Number.isNaN(c.clip[i]!)) clip.push(c.clip[i]!);
+      getOr(byValidator, c.validator[i]!, () => new Counter()).add(o, fl);
       if (!Number.isNaN(c.clipThr[i]!)) thresholds.set(c.clipThr[i]!, (thresholds.get(c.clipThr[i]!) ?? 0) + 1);
-      for (const [vals, col] of stageCols) if (!Number.isNaN(col[i]!)) vals.push(col[i]!);
       if (fl & F_SUBMITTED) submitted++;
       if (fl & F_PRE_REJECTED) pre++;
       if (fl & F_INFERRED) inferred++;
@@ -200,11 +212,28 @@ export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}
   const width = opts.clipBinWidth ?? 0.02;
   const bins = new Map<number, number>();
   let below = 0;
-  for (let i = 0; i < clip.n; i++) {
-    const b = binOf(clip.a[i]!, width);
+  const scratch = new Float64Array(n);
+  const column = (col: (c: Chunk) => Float64Array | undefined): Float64Array => sortedRuns(ds, sel, scratch, col).get(0) ?? NO_VALUES;
+  const clip = column((c) => c.clip);
+  for (const v of clip) {
+    const b = binOf(v, width);
     bins.set(b, (bins.get(b) ?? 0) + 1);
-    if (threshold !== null && clip.a[i]! < threshold) below++;
+    if (threshold !== null && v < threshold) below++;
   }
+  const clipScore = distOfSorted(clip);
+  const score = distOfSorted(column((c) => c.score));
+  const stageNames = [...new Set(ds.chunks.flatMap((c) => Object.keys(c.stages)))].sort((a, b) => (a === 'total_time' ? -1 : b === 'total_time' ? 1 : a.localeCompare(b)));
+  const generationTime: Record<string, Dist> = {};
+  for (const name of stageNames) {
+    const d = distOfSorted(column((c) => c.stages[name]));
+    if (d.n > 0) generationTime[name] = d;
+  }
+  const validatorOf = (c: Chunk, i: number): number => c.validator[i]!;
+  const validatorDists = (col: (c: Chunk) => Float64Array): Map<number, Dist> =>
+    new Map([...sortedRuns(ds, sel, scratch, col, validatorOf)].map(([uid, run]) => [uid, distOfSorted(run)]));
+  const validatorScores = validatorDists((c) => c.score);
+  const validatorDelays = validatorDists((c) => c.delay);
+  const noDist = distOfSorted(NO_VALUES);
   const binKeys = [...bins.keys()].sort((a, b) => a - b);
   const binRows = [];
   if (binKeys.length > 0) for (let b = binKeys[0]!; b <= binKeys[binKeys.length - 1]!; b++) binRows.push({ from: +(b * width).toFixed(6), to: +((b + 1) * width).toFixed(6), count: bins.get(b) ?? 0 });
@@ -213,9 +242,9 @@ export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}
     summary: {
       ...all.counts(),
       by_task_type: taskRows,
-      score: dist(score.a, score.n),
-      clip_score: dist(clip.a, clip.n),
-      generation_time: Object.fromEntries([...stages.entries()].filter(([, v]) => v.n > 0).sort(([a], [b]) => (a === 'total_time' ? -1 : b === 'total_time' ? 1 : a.localeCompare(b))).map(([k, v]) => [k, dist(v.a, v.n)])),
+      score,
+      clip_score: clipScore,
+      generation_time: generationTime,
       submitted,
       submission_rate: n ? submitted / n : null,
       failed,
@@ -242,7 +271,7 @@ export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}
       by_day: [...failByDay.entries()].sort((a, b) => a[0] - b[0]).map(([d, m]) => ({ day: dayOf(d * DAY_MS), by_type: Object.fromEntries([...m.entries()].map(([t, c]) => [errorName(t), c])) })),
     },
     clip_distribution: {
-      n: clip.n,
+      n: clip.length,
       threshold,
       threshold_source: opts.clipThreshold !== undefined ? 'flag' : threshold !== null ? 'records' : null,
       thresholds_seen: thresholdsSeen,
@@ -252,7 +281,7 @@ export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}
     },
     validators: [...byValidator.entries()]
       .sort((a, b) => (a[0] === -1 ? 1 : b[0] === -1 ? -1 : a[0] - b[0]))
-      .map(([uid, v]) => ({ validator_uid: uid === -1 ? null : uid, ...v.c.counts(), score: dist(v.score.a, v.score.n), feedback_delay_seconds: dist(v.delay.a, v.delay.n) })),
+      .map(([uid, c]) => ({ validator_uid: uid === -1 ? null : uid, ...c.counts(), score: validatorScores.get(uid) ?? noDist, feedback_delay_seconds: validatorDelays.get(uid) ?? noDist })),
   };
 }
 
