@@ -67,6 +67,14 @@ function defaultThreads(): number {
   return __filename.endsWith('.js') && fs.existsSync(path.join(__dirname, 'worker.js')) ? 2 : 0;
 }
 
+/**
+ * A worker's young generation: what a scan allocates dies with its line (the parsed record), and V8
+ * would grow it to 16 MB semi-spaces per worker; 3 MB keeps 14 MB per worker off the peak at the same
+ * speed (bench/README.md, the analyze bench). Smaller was measured worse while each read allocated its
+ * own 1 MiB buffer (those survived scavenges and were promoted); the reads now reuse theirs.
+ */
+const WORKER_YOUNG_MB = 3;
+
 async function runUnits(units: ScanUnit[], threads: number, progress: (u: ScanUnit) => void): Promise<UnitResult[]> {
   const results: UnitResult[] = new Array(units.length);
   if (threads <= 0) {
@@ -77,7 +85,7 @@ async function runUnits(units: ScanUnit[], threads: number, progress: (u: ScanUn
     return results;
   }
   let next = 0;
-  const workers = Array.from({ length: Math.min(threads, units.length) }, () => new Worker(path.join(__dirname, 'worker.js')));
+  const workers = Array.from({ length: Math.min(threads, units.length) }, () => new Worker(path.join(__dirname, 'worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } }));
   try {
     await Promise.all(
       workers.map(
@@ -177,12 +185,12 @@ function build(units: ScanUnit[], results: UnitResult[]): Dataset {
 }
 
 /**
- * Latest revision per id: an open-addressing table (capacity a power of two >= 2n) of the best row per
- * id hash, 16 bytes a slot, so 32 bytes per record while it runs and nothing per record afterwards.
+ * Latest revision per id: an open-addressing table (capacity a power of two >= 1.5n) of the best row per
+ * id hash, 16 bytes a slot, so 24-43 bytes per record while it runs and nothing per record afterwards.
  */
 function resolve(chunks: Chunk[], n: number, stats: ScanStats): Uint8Array {
   let cap = 1024;
-  while (cap < n * 2) cap *= 2;
+  while (cap < n * 1.5) cap *= 2; // load at most 2/3: linear probing stays short
   const mask = cap - 1;
   const hi = new Uint32Array(cap);
   const lo = new Uint32Array(cap);

@@ -8,46 +8,74 @@ export type UnitLineVisitor = (line: Buffer, offset: number, terminated: boolean
 
 const NL = 10;
 
+/** Bytes per read of a plain file; two such buffers, reused, so the read-ahead allocates nothing per read. */
+const READ_BYTES = 1 << 20;
+
+/**
+ * A line given to `visit` is valid only during the call (it may be a view of a read buffer that the next
+ * read overwrites): copy what you keep. Plain files are read with `pread` into two buffers in turn (the
+ * next read runs while this one is split), so a scan allocates nothing per read that V8 would have to
+ * collect; a .gz goes through a gunzip stream.
+ */
 export async function readUnitLines(unit: ScanUnit, visit: UnitLineVisitor): Promise<void> {
   // Start one byte early: if that byte is `\n`, the unit's first line starts exactly at `start`.
   const from = unit.gz ? 0 : Math.max(0, unit.start - 1);
   let skipFirst = !unit.gz && unit.start > 0;
   if (!unit.gz && unit.size === 0) return;
-  const raw = fs.createReadStream(unit.file, unit.gz ? { highWaterMark: 1 << 20 } : { start: from, end: unit.size - 1, highWaterMark: 1 << 20 });
-  let stream: AsyncIterable<Buffer> = raw;
+  let pos = from; // offset of chunk[0]
+  let carry: Buffer | null = null;
+  let lineStart = from;
+  /** Splits one chunk; false once past the unit's end. */
+  const split = (chunk: Buffer): boolean => {
+    let i = 0;
+    for (;;) {
+      const nl = chunk.indexOf(NL, i);
+      if (nl === -1) break;
+      if (skipFirst) {
+        skipFirst = false;
+        carry = null;
+      } else {
+        if (lineStart >= unit.end) return false; // the next unit's line
+        const line: Buffer = carry ? Buffer.concat([carry, chunk.subarray(i, nl)]) : chunk.subarray(i, nl);
+        carry = null;
+        visit(line, lineStart, true);
+      }
+      lineStart = pos + nl + 1;
+      i = nl + 1;
+    }
+    if (i < chunk.length) carry = carry ? Buffer.concat([carry, chunk.subarray(i)]) : Buffer.from(chunk.subarray(i));
+    pos += chunk.length;
+    return true;
+  };
   if (unit.gz) {
+    const raw = fs.createReadStream(unit.file, { highWaterMark: 1 << 16 });
     // pipe() does not pass the source's errors on: a file rotated away (ENOENT) would be an uncaught
     // error instead of a rejection the reader answers by planning again
     const gunzip = zlib.createGunzip();
     raw.on('error', (err) => gunzip.destroy(err));
-    stream = raw.pipe(gunzip);
-  }
-  let pos = from; // offset of chunk[0]
-  let carry: Buffer | null = null;
-  let lineStart = from;
-  try {
-    for await (const chunk of stream) {
-      let i = 0;
-      for (;;) {
-        const nl = chunk.indexOf(NL, i);
-        if (nl === -1) break;
-        if (skipFirst) {
-          skipFirst = false;
-          carry = null;
-        } else {
-          if (lineStart >= unit.end) return; // the next unit's line
-          const line: Buffer = carry ? Buffer.concat([carry, chunk.subarray(i, nl)]) : chunk.subarray(i, nl);
-          carry = null;
-          visit(line, lineStart, true);
-        }
-        lineStart = pos + nl + 1;
-        i = nl + 1;
-      }
-      if (i < chunk.length) carry = carry ? Buffer.concat([carry, chunk.subarray(i)]) : Buffer.from(chunk.subarray(i));
-      pos += chunk.length;
+    try {
+      for await (const chunk of raw.pipe(gunzip) as AsyncIterable<Buffer>) if (!split(chunk)) return;
+    } finally {
+      raw.destroy();
     }
-  } finally {
-    raw.destroy();
+  } else {
+    const fh = await fs.promises.open(unit.file, 'r');
+    try {
+      const bufs = [Buffer.allocUnsafeSlow(READ_BYTES), Buffer.allocUnsafeSlow(READ_BYTES)];
+      const readAt = (k: number, at: number) => (at < unit.size ? fh.read(bufs[k % 2]!, 0, Math.min(READ_BYTES, unit.size - at), at) : null);
+      let next = readAt(0, from);
+      for (let k = 0, at = from; next !== null; k++) {
+        const { bytesRead } = await next;
+        if (bytesRead === 0) break; // the file shrank under us: the plan check will see it
+        at += bytesRead;
+        next = readAt(k + 1, at);
+        if (!split(bufs[k % 2]!.subarray(0, bytesRead))) break;
+      }
+      await next?.catch(() => undefined);
+    } finally {
+      await fh.close();
+    }
   }
-  if (carry && carry.length > 0 && !skipFirst && lineStart < unit.end) visit(carry, lineStart, false);
+  const tail = carry as Buffer | null;
+  if (tail && tail.length > 0 && !skipFirst && lineStart < unit.end) visit(tail, lineStart, false);
 }
