@@ -4,7 +4,8 @@
  * buffer and sorted (nearest rank: the smallest value with at least p % of the values at or below it).
  * Acceptance rate = accepted / feedback received.
  */
-import { ERROR_TYPES, OUTCOMES, TASK_TYPES, type Outcome } from '../schema';
+import { ERROR_TYPES, OUTCOMES, TASK_TYPES } from '../schema/constants';
+import type { Outcome } from '../schema';
 import { F_FAILED, F_INFERRED, F_PRE_REJECTED, F_RECEIVED, F_SUBMITTED, type Chunk } from './columns';
 import type { Dataset } from './dataset';
 import { DAY_MS } from './filter';

@@ -3,7 +3,9 @@
  * line: that is what keeps memory flat. Strings that matter (host, error message samples) go into small
  * per-chunk tables. A chunk is built in a worker and sent back as transferable typed arrays.
  */
-import { DUEL_WINNERS, ERROR_TYPES, OUTCOMES, TASK_TYPES, type GenerationRecord } from '../schema';
+// the constants alone, not the zod schemas: this runs in the scan's worker threads
+import { DUEL_WINNERS, ERROR_TYPES, OUTCOMES, TASK_TYPES } from '../schema/constants';
+import type { GenerationRecord } from '../schema';
 
 export const F_RECEIVED = 1;
 export const F_SUBMITTED = 2;
@@ -91,6 +93,8 @@ const COLUMN_TYPES = {
   issue: Int32Array,
 } as const;
 type ColName = keyof typeof COLUMN_TYPES;
+type TypedArrayType = (typeof COLUMN_TYPES)[ColName];
+const align8 = (bytes: number): number => (bytes + 7) & ~7;
 const COL_NAMES = Object.keys(COLUMN_TYPES) as ColName[];
 
 const TASK_CODE = new Map<string, number>(TASK_TYPES.map((t, i) => [t, i + 1]));
@@ -137,11 +141,20 @@ export function ownShapeMissing(v: unknown): string | null {
   return null;
 }
 
+/**
+ * Rows of one unit at a time. Its columns grow by doubling and are kept for the next unit: `finish()`
+ * copies the rows into one buffer of `bytesNeeded()` and starts again, so a worker scanning many units
+ * allocates nothing per unit. The main thread allocates that buffer (see dataset.ts): what a thread
+ * allocates stays in its own malloc arena, and glibc does not give a dead worker's arena back, so
+ * chunks allocated by the workers kept 30-40 MB of their garbage resident to the end.
+ */
 export class ChunkBuilder {
   private cap = 1024;
   private n = 0;
   private cols: Cols;
   private stages: Record<string, Float64Array> = {};
+  /** The stages that have a value in this unit (a kept column of an earlier unit's stage may be all NaN). */
+  private stagesSeen = new Set<string>();
   private hosts: string[] = [];
   private hostIdx = new Map<string, number>();
   private messages: string[] = [];
@@ -228,6 +241,7 @@ export class ChunkBuilder {
         let col = this.stages[k];
         if (!col) col = this.stages[k] = new Float64Array(this.cap).fill(NaN);
         col[i] = v;
+        this.stagesSeen.add(k);
       }
     if (Array.isArray(p.supersedes)) for (const id of p.supersedes) this.superseded.push(...hashId(id));
   }
@@ -277,18 +291,50 @@ export class ChunkBuilder {
     return k;
   }
 
-  finish(): Chunk {
+  /** The bytes of this unit's columns laid out one after another, each at a multiple of 8. */
+  bytesNeeded(): number {
+    let bytes = 0;
+    for (const k of COL_NAMES) bytes += align8(this.n * COLUMN_TYPES[k].BYTES_PER_ELEMENT);
+    return bytes + this.stagesSeen.size * align8(this.n * 8);
+  }
+
+  /** This unit's rows as a chunk whose columns are views of `into` (`bytesNeeded()` long); the builder is empty again. */
+  finish(into: ArrayBuffer = new ArrayBuffer(this.bytesNeeded())): Chunk {
+    if (into.byteLength !== this.bytesNeeded()) throw new Error(`a chunk of ${this.n} rows needs ${this.bytesNeeded()} bytes, not ${into.byteLength}`);
     const n = this.n;
     const out = { n, hosts: this.hosts, messages: this.messages, competitions: this.competitions, issues: this.issues, superseded: this.superseded, stages: {} } as unknown as Chunk;
     const c = this.cols as unknown as Record<string, Float64Array>;
-    for (const k of COL_NAMES) (out as unknown as Record<string, unknown>)[k] = c[k]!.slice(0, n);
-    for (const [k, col] of Object.entries(this.stages)) out.stages[k] = col.slice(0, n);
+    let at = 0;
+    const place = (type: TypedArrayType, from: Float64Array): Float64Array => {
+      const view = new type(into, at, n) as Float64Array;
+      view.set(from.subarray(0, n));
+      at += align8(n * type.BYTES_PER_ELEMENT);
+      return view;
+    };
+    for (const k of COL_NAMES) (out as unknown as Record<string, unknown>)[k] = place(COLUMN_TYPES[k], c[k]!);
+    for (const k of this.stagesSeen) out.stages[k] = place(Float64Array, this.stages[k]!);
+    this.clear();
     return out;
+  }
+
+  /** Drops the rows added since the last `finish()` (a unit that failed half-way), keeping the columns. */
+  clear(): void {
+    for (const col of Object.values(this.stages)) col.fill(NaN, 0, this.n);
+    this.n = 0;
+    this.stagesSeen.clear();
+    this.hosts = [];
+    this.hostIdx.clear();
+    this.messages = [];
+    this.msgIdx.clear();
+    this.competitions = [];
+    this.issues = [];
+    this.issueIdx.clear();
+    this.superseded = [];
   }
 }
 
-/** The typed arrays' buffers, for postMessage's transfer list. */
+/** The typed arrays' buffer(s), for postMessage's transfer list. */
 export function transferables(chunk: Chunk): ArrayBuffer[] {
   const c = chunk as unknown as Record<string, Float64Array>;
-  return [...COL_NAMES.map((k) => c[k]!.buffer as ArrayBuffer), ...Object.values(chunk.stages).map((s) => s.buffer as ArrayBuffer)];
+  return [...new Set([...COL_NAMES.map((k) => c[k]!.buffer as ArrayBuffer), ...Object.values(chunk.stages).map((s) => s.buffer as ArrayBuffer)])];
 }

@@ -96,8 +96,13 @@ async function runUnits(units: ScanUnit[], threads: number, progress: (u: ScanUn
               const id = next++;
               w.postMessage({ id, unit: units[id] });
             };
-            w.on('message', (m: { id: number; result?: UnitResult; error?: string }) => {
+            w.on('message', (m: { id: number; result?: UnitResult; error?: string; need?: number }) => {
               if (m.error !== undefined) return reject(new Error(`${units[m.id]!.file}: ${m.error}`));
+              if (m.need !== undefined) {
+                // the chunk's buffer is allocated here, in the main thread's arena (see ChunkBuilder)
+                const buffer = new ArrayBuffer(m.need);
+                return w.postMessage({ id: m.id, buffer }, [buffer]);
+              }
               results[m.id] = m.result!;
               progress(units[m.id]!);
               give();

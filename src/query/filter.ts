@@ -1,5 +1,6 @@
 /** The filters analyze and export share, applied to the rows that count (latest revisions only). */
-import { OUTCOMES, TASK_TYPES, type Outcome, type TaskType } from '../schema';
+import { OUTCOMES, TASK_TYPES } from '../schema/constants';
+import type { Outcome, TaskType } from '../schema';
 import { F_AMBIGUOUS, F_INFERRED, F_SPEC } from './columns';
 import type { Dataset } from './dataset';
 

@@ -4,7 +4,8 @@
  * a record in the spec's own schema (tried only when ours refused it: outcome derived by
  * fromSpecRecord), or JSON that is no record (counted with the first field it lacks).
  */
-import { fromSpecRecord, hasOwnShapeKeys, type GenerationRecord } from '../schema';
+import { fromSpecRecord, hasOwnShapeKeys } from '../schema/spec-record'; // without the zod schemas: see columns.ts
+import type { GenerationRecord } from '../schema';
 import { ChunkBuilder, ownShapeMissing, type Chunk } from './columns';
 import type { ScanUnit } from './files';
 import { readUnitLines } from './lines';
@@ -36,8 +37,11 @@ export function readOtherShape(v: unknown): GenerationRecord | { notRecord: stri
   return fromSpecRecord(v);
 }
 
-export async function scanUnit(unit: ScanUnit): Promise<UnitResult> {
-  const b = new ChunkBuilder();
+/**
+ * `b`: a worker passes the one builder it keeps for all its units; `alloc`: where the chunk's buffer
+ * comes from (a worker asks the main thread for it; see ChunkBuilder).
+ */
+export async function scanUnit(unit: ScanUnit, b = new ChunkBuilder(), alloc: (bytes: number) => Promise<ArrayBuffer> | ArrayBuffer = (bytes) => new ArrayBuffer(bytes)): Promise<UnitResult> {
   let lines = 0;
   let corrupt = 0;
   let firstCorrupt: number | null = null;
@@ -45,7 +49,15 @@ export async function scanUnit(unit: ScanUnit): Promise<UnitResult> {
   let firstNotRecord: UnitResult['firstNotRecord'] = null;
   let spec = 0;
   let bytes = 0;
-  await readUnitLines(unit, (buf) => {
+  try {
+    await readUnitLines(unit, (buf) => visit(buf));
+  } catch (err) {
+    b.clear(); // a file gone half-way: the builder is the worker's, for its next unit
+    throw err;
+  }
+  return { chunk: b.finish(await alloc(b.bytesNeeded())), lines, corrupt, firstCorrupt, notRecord, firstNotRecord, spec, bytes };
+
+  function visit(buf: Buffer): void {
     const idx = lines++;
     bytes += buf.length + 1;
     const text = buf.toString('utf8');
@@ -75,6 +87,5 @@ export async function scanUnit(unit: ScanUnit): Promise<UnitResult> {
     }
     b.addSpec(other, idx);
     spec++;
-  });
-  return { chunk: b.finish(), lines, corrupt, firstCorrupt, notRecord, firstNotRecord, spec, bytes };
+  }
 }

@@ -1,8 +1,8 @@
 /** Field types shared by every record kind. Messages name the expected format so a bad line is easy to fix. */
 import { z } from 'zod';
+import { SCHEMA_VERSION } from './constants';
 
-/** Version of the record layouts in this folder; bump it when a field is added, renamed or changes meaning. */
-export const SCHEMA_VERSION = 2;
+export { SCHEMA_VERSION };
 
 /** All times: ISO-8601 UTC with milliseconds and `Z`, so they sort as text and parse everywhere. */
 export const isoTime = () =>

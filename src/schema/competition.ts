@@ -5,9 +5,10 @@
  */
 import { z } from 'zod';
 import { isoTime, nullableCount, nullableNumber, nullableString, sha256Ref } from './common';
+import { DUEL_WINNERS, ROUND_CHOICES } from './constants';
 
-export const ROUND_CHOICES = ['generation_stage', 'published_before'] as const;
-export const DUEL_WINNERS = ['miner', 'opponent', 'draw'] as const;
+export { DUEL_WINNERS, ROUND_CHOICES };
+
 
 const SubmittedSchema = z
   .strictObject({

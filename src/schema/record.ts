@@ -6,7 +6,6 @@
  */
 import { z } from 'zod';
 import {
-  SCHEMA_VERSION,
   Scalar,
   SourceRef,
   collectorVersionField,
@@ -23,20 +22,11 @@ import {
   sha256Ref,
 } from './common';
 import { CompetitionSectionSchema } from './competition';
+import { BLOB_KINDS, BLOB_SKIP_REASONS, emptyProvenance, ERROR_TYPES, LINK_KINDS, NETWORKS, OUTCOMES, TASK_TYPES } from './constants';
 
-export const NETWORKS = ['mainnet', 'testnet', 'local'] as const;
-export const TASK_TYPES = ['TEXT-TO-3D', 'IMAGE-TO-3D'] as const;
+export { BLOB_KINDS, BLOB_SKIP_REASONS, emptyProvenance, ERROR_TYPES, LINK_KINDS, NETWORKS, OUTCOMES, TASK_TYPES };
 
-/** What happened to the generation, in one word; every analysis counts by this. */
-export const OUTCOMES = [
-  'accepted',
-  'rejected',
-  'validation_failed',
-  'generation_failed',
-  'submit_failed',
-  'no_feedback',
-  'interrupted',
-] as const;
+
 export const OutcomeSchema = z.enum(OUTCOMES).describe(
   'accepted: feedback score > 0. rejected: feedback score 0 after a normal submission. ' +
     'validation_failed: the feedback said "Score: failed". generation_failed: the generation produced no result ' +
@@ -47,25 +37,9 @@ export const OutcomeSchema = z.enum(OUTCOMES).describe(
 );
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
-/** failure_analysis.error_type vocabulary (null when nothing failed). */
-export const ERROR_TYPES = [
-  'generation_http_error',
-  'endpoint_unreachable',
-  'endpoint_timeout',
-  'client_error',
-  'submit_failed',
-  'validation_failed',
-  'miner_restarted',
-  'exception',
-  'pre_submission_rejection',
-] as const;
 export const ErrorTypeSchema = z.enum(ERROR_TYPES);
 export type ErrorType = z.infer<typeof ErrorTypeSchema>;
 
-export const BLOB_KINDS = ['image', 'ply'] as const;
-export const BLOB_SKIP_REASONS = ['disabled', 'disk_low', 'error', 'missing', 'changed'] as const;
-/** How an event was tied to its task; `exact` is what collectors before 0.2 wrote for named and determined links. */
-export const LINK_KINDS = ['named', 'determined', 'inferred', 'exact'] as const;
 
 const MetadataSchema = z.strictObject({
   generation_id: z
@@ -388,17 +362,3 @@ export function emptyRecord(init: EmptyRecordInit): GenerationRecord {
   };
 }
 
-/** A first revision's provenance: nothing linked, superseded or skipped yet. */
-export function emptyProvenance(collectorVersion: string): GenerationRecord['provenance'] {
-  return {
-    schema_version: SCHEMA_VERSION,
-    collector_version: collectorVersion,
-    revision: 0,
-    supersedes: [],
-    sources: [],
-    links: [],
-    incomplete: false,
-    incomplete_reasons: [],
-    blobs_skipped: [],
-  };
-}

@@ -12,7 +12,8 @@
  * - image_file_path and ply_file_path are kept as written (relative to the spec's data dir); `import`
  *   replaces them with the copies it makes.
  */
-import { emptyProvenance, ERROR_TYPES, NETWORKS, TASK_TYPES, type ErrorType, type GenerationRecord, type Outcome } from './record';
+import { emptyProvenance, ERROR_TYPES, NETWORKS, TASK_TYPES } from './constants';
+import type { ErrorType, GenerationRecord, Outcome } from './record';
 
 /** Why a JSON value is no generation record: the first field it lacks (a dotted path, `(root)` for a non-object). */
 export interface NotARecord {
