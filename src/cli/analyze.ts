@@ -144,8 +144,6 @@ export async function runAnalyze(args: string[], io: CliIo = processIo): Promise
 }
 
 export const analyzeCommand: Command = {
-  name: 'analyze',
-  summary: 'statistics over the recorded generations (--summary, --acceptance-rate, --failures, ...)',
   help: HELP,
   run: (args) => runAnalyze(args),
 };

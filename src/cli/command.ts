@@ -1,9 +1,8 @@
 /** What every subcommand is, and how it reads its flags: a leaf that every command imports. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
+/** A subcommand's module: its help and what it does (its name and summary are in commands.ts). */
 export interface Command {
-  name: string;
-  summary: string;
   help: string;
   run(args: string[]): Promise<number>;
 }

@@ -17,7 +17,8 @@ import { isGitClone, readCompetitionFacts } from '../sources/state-repo';
 import type { CompetitionFacts } from '../parse/competition-state';
 import { measureStorage } from '../sinks/space';
 import { parseFlags, type Command } from './command';
-import { configFromFlags, readRulesFile } from './flags';
+import { configFromFlags } from './flags';
+import { readRulesFile } from './input-flags';
 import { formatBytes, guardLine, jsonDocument } from './format';
 
 export interface Check {
@@ -422,8 +423,6 @@ export async function runChecks(config: Config, rulesFlag: string | undefined): 
 }
 
 export const doctorCommand: Command = {
-  name: 'doctor',
-  summary: 'check config, data dir, disk, PM2, log files and lock; each problem with its fix',
   help: HELP,
   async run(args) {
     const { values } = parseFlags('doctor', args, {

@@ -83,8 +83,6 @@ export async function runExport(args: string[], io: CliIo = processIo): Promise<
 }
 
 export const exportCommand: Command = {
-  name: 'export',
-  summary: 'write selected generations with their image/PLY paths as JSONL (training data)',
   help: HELP,
   run: (args) => runExport(args),
 };

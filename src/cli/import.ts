@@ -340,8 +340,6 @@ export async function runImport(args: string[], io: CliIo = processIo): Promise<
 }
 
 export const importCommand: Command = {
-  name: 'import',
-  summary: "bring a spec system's generation_history*.jsonl[.gz] (and its images, PLYs) into a data dir",
   help: HELP,
   run: (args) => runImport(args),
 };

@@ -4,7 +4,8 @@ import { explicitStreams } from '../pipeline/inputs';
 import { runIngest, type IngestSummary } from '../pipeline/ingest';
 import { createLogger } from '../common/log';
 import { parseFlags, UsageError, type Command } from './command';
-import { configFromFlags, expandPathArgs, INPUT_FLAGS, pipelineInputs } from './flags';
+import { configFromFlags } from './flags';
+import { expandPathArgs, INPUT_FLAGS, pipelineInputs } from './input-flags';
 
 const HELP = `Usage: data-collector ingest --miner-log PATH... [--worker-log [NAME=]PATH...] [--output-dir [NAME=]DIR...] [--miner-app NAME]
                              [--rules FILE] [--config FILE] [--data-dir DIR] [--time-zone ZONE] [--explain-unmatched N] [--progress]
@@ -67,8 +68,6 @@ export function summaryInWords(s: IngestSummary, seconds: number): string {
 }
 
 export const ingestCommand: Command = {
-  name: 'ingest',
-  summary: 'read log files once (plain, rotated, .gz) and write their records',
   help: HELP,
   async run(args) {
     const { values } = parseFlags('ingest', expandPathArgs(args), { ...INPUT_FLAGS, 'explain-unmatched': { type: 'string' }, progress: { type: 'boolean' } });

@@ -50,8 +50,6 @@ export function formatPlySummary(file: string, s: PlySummary): string {
 }
 
 export const inspectPlyCommand: Command = {
-  name: 'inspect-ply',
-  summary: 'print the Gaussian statistics of one PLY file (--json for scripts)',
   help: HELP,
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseFlags('inspect-ply', args, { json: { type: 'boolean' } }, true);

@@ -34,11 +34,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const command: Command | undefined = COMMANDS.find((c) => c.name === first);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === first);
+  if (!entry) {
     const what = first.startsWith('-') ? 'flag' : 'command';
     throw new UsageError(`unknown ${what} '${first}' (see data-collector --help)`);
   }
+  const command: Command = entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.help);
     return 0;

@@ -33,8 +33,6 @@ function months(flag: string, v: string | undefined, dflt: number | null): numbe
 }
 
 export const rotateCommand: Command = {
-  name: 'rotate',
-  summary: 'seal, gzip and archive monthly JSONL files; prune old blobs (--prune-older-than)',
   help: HELP,
   async run(args) {
     const { values } = parseFlags('rotate', args, {

@@ -5,7 +5,8 @@ import { createLogger, parseLogFormat } from '../common/log';
 import type { LogEvent } from '../parse';
 import { checkPm2Apps, describePm2Apps } from '../config';
 import { parseFlags, UsageError, type Command } from './command';
-import { configFromFlags, INPUT_FLAGS, pipelineInputs } from './flags';
+import { configFromFlags } from './flags';
+import { INPUT_FLAGS, pipelineInputs } from './input-flags';
 
 const RUN_FLAGS = { ...INPUT_FLAGS, 'log-format': { type: 'string' } } as const;
 
@@ -47,8 +48,6 @@ function injectedFault(spec: string | undefined): ((e: LogEvent) => void) | unde
 }
 
 export const runCommand: Command = {
-  name: 'run',
-  summary: 'the collector daemon, in the foreground (PM2 runs this)',
   help: HELP,
   async run(args) {
     const { values } = parseFlags('run', args, RUN_FLAGS);

@@ -235,8 +235,6 @@ export function statusExitCode(s: StatusReport): number {
 }
 
 export const statusCommand: Command = {
-  name: 'status',
-  summary: "what the collector of a data dir is doing (from its state file and lock)",
   help: HELP,
   async run(args) {
     const { values } = parseFlags('status', args, { 'data-dir': { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } });

@@ -39,8 +39,6 @@ export function formatReport(r: StorageReport, config: Config): string {
 }
 
 export const storageCommand: Command = {
-  name: 'storage',
-  summary: 'bytes by kind, growth per day, days until the disk is full',
   help: HELP,
   async run(args) {
     const { values } = parseFlags('storage', args, {

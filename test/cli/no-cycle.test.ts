@@ -93,7 +93,7 @@ describe('import cycles', () => {
   });
 
   test('each command imports only the leaves of src/cli', () => {
-    const leaves = ['command.ts', 'io.ts', 'flags.ts', 'selection.ts', 'format.ts'].map((f) => path.join('cli', f));
+    const leaves = ['command.ts', 'io.ts', 'flags.ts', 'input-flags.ts', 'selection.ts', 'format.ts'].map((f) => path.join('cli', f));
     const hubs = ['main.ts', 'commands.ts'].map((f) => path.join('cli', f));
     const wrong: string[] = [];
     for (const [file, deps] of srcGraph()) {
