@@ -185,22 +185,28 @@ function build(units: ScanUnit[], results: UnitResult[]): Dataset {
       stats.firstNotRecord = { file: u.file, line: linesBefore + r.firstNotRecord.line + 1, missing: r.firstNotRecord.missing };
     linesBefore += r.lines;
   });
-  const keep = resolve(chunks, n, stats);
+  const keep = resolve(chunks, offsets, n, stats);
   return { units, results, chunks, offsets, n, keep, stats };
 }
 
 /**
- * Latest revision per id: an open-addressing table (capacity a power of two >= 1.5n) of the best row per
- * id hash, 16 bytes a slot, so 24-43 bytes per record while it runs and nothing per record afterwards.
+ * Latest revision per id: an open-addressing table of the best row per id hash (capacity a power of two
+ * at load <= 3/4, 12 bytes a slot: the hash and the row), so 12-24 bytes per record while it runs and
+ * nothing per record afterwards. A slot's revision is read from its row's chunk, only when the same id
+ * comes again (a revision or a copy: rare).
  */
-function resolve(chunks: Chunk[], n: number, stats: ScanStats): Uint8Array {
+function resolve(chunks: Chunk[], offsets: number[], n: number, stats: ScanStats): Uint8Array {
   let cap = 1024;
-  while (cap < n * 1.5) cap *= 2; // load at most 2/3: linear probing stays short
+  while (cap * 3 < n * 4) cap *= 2;
   const mask = cap - 1;
   const hi = new Uint32Array(cap);
   const lo = new Uint32Array(cap);
-  const rev = new Uint32Array(cap);
   const best = new Int32Array(cap).fill(-1);
+  const revOf = (g: number): number => {
+    let k = 0;
+    for (let step = 1 << 30; step > 0; step >>= 1) if (k + step < offsets.length && offsets[k + step]! <= g) k += step;
+    return chunks[k]!.rev[g - offsets[k]!]!;
+  };
   const gone = new Set<string>();
   let g = 0;
   for (const c of chunks) {
@@ -208,22 +214,21 @@ function resolve(chunks: Chunk[], n: number, stats: ScanStats): Uint8Array {
     for (let i = 0; i < c.n; i++, g++) {
       const h = c.idHi[i]!;
       const l = c.idLo[i]!;
-      const r = c.rev[i]!;
       let s = (l ^ Math.imul(h, 0x9e3779b1)) & mask;
       for (;;) {
         if (best[s] === -1) {
           hi[s] = h;
           lo[s] = l;
-          rev[s] = r;
           best[s] = g;
           break;
         }
         if (hi[s] === h && lo[s] === l) {
-          if (r > rev[s]!) {
-            rev[s] = r;
+          const r = c.rev[i]!;
+          const kept = revOf(best[s]!);
+          if (r > kept) {
             best[s] = g;
             stats.olderRevisions++;
-          } else if (r === rev[s]) stats.duplicates++;
+          } else if (r === kept) stats.duplicates++;
           else stats.olderRevisions++;
           break;
         }
