@@ -1,7 +1,7 @@
 /**
  * One pass turns each record into a row of numbers (about 120 bytes), so no record object outlives its
  * line: that is what keeps memory flat. Strings that matter (host, error message samples) go into small
- * per-chunk tables. A chunk is built in a worker and sent back as transferable typed arrays.
+ * per-chunk tables. A chunk is built in a worker and sent back as views of one transferable buffer.
  */
 // the constants alone, not the zod schemas: this runs in the scan's worker threads
 import { DUEL_WINNERS, ERROR_TYPES, OUTCOMES, TASK_TYPES } from '../schema/constants';
@@ -299,7 +299,7 @@ export class ChunkBuilder {
   }
 
   /** This unit's rows as a chunk whose columns are views of `into` (`bytesNeeded()` long); the builder is empty again. */
-  finish(into: ArrayBuffer = new ArrayBuffer(this.bytesNeeded())): Chunk {
+  finish(into: ArrayBuffer): Chunk {
     if (into.byteLength !== this.bytesNeeded()) throw new Error(`a chunk of ${this.n} rows needs ${this.bytesNeeded()} bytes, not ${into.byteLength}`);
     const n = this.n;
     const out = { n, hosts: this.hosts, messages: this.messages, competitions: this.competitions, issues: this.issues, superseded: this.superseded, stages: {} } as unknown as Chunk;

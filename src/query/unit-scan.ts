@@ -50,7 +50,7 @@ export async function scanUnit(unit: ScanUnit, b = new ChunkBuilder(), alloc: (b
   let spec = 0;
   let bytes = 0;
   try {
-    await readUnitLines(unit, (buf) => visit(buf));
+    await readUnitLines(unit, visit);
   } catch (err) {
     b.clear(); // a file gone half-way: the builder is the worker's, for its next unit
     throw err;
