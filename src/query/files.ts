@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CollectorError } from '../common/errors';
-import { sealedFilesOf } from '../sinks/jsonl-store';
+import { sealedFilesOf } from '../sinks/names';
 
 export const LIVE_FILE = 'generation_history.jsonl';
 const BASE = 'generation_history';

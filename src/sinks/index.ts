@@ -8,7 +8,8 @@ import type { AppendLockOptions } from './append-lock';
 import type { Latest } from './id-index';
 import { monthOfGeneration, monthOfTimeField } from './rotation';
 
-export { JsonlStore, sealedFilePattern, type AppendResult, type JsonlStoreOptions } from './jsonl-store';
+export { JsonlStore, type AppendResult, type JsonlStoreOptions } from './jsonl-store';
+export { sealedFilePattern } from './names';
 export { BlobStore, type StoredBlob } from './blob-store';
 export { acquireAppendLock, type AppendLockOptions, type HeldLock } from './append-lock';
 export { runRotation, planRotation, sealLiveFile, ROTATING_FILES, type RotationOptions, type RotationStep } from './rotation';

@@ -17,7 +17,7 @@ import { silentLogger, type Logger } from '../common/logger';
 import { IdIndex, splitKey, type IndexEntry, type KeyOf, type Latest } from './id-index';
 import { acquireAppendLock, type AppendLockOptions } from './append-lock';
 import { liveFileMonth, monthOfMs, sealLiveFile, splitByMonth, type MonthOf } from './rotation';
-import { migrateLegacyNames, tornTailFile } from './names';
+import { migrateLegacyNames, sealedFilesOf, tornTailFile } from './names';
 
 export interface JsonlStoreOptions<T> {
   dataDir: string;
@@ -50,28 +50,6 @@ export interface AppendResult {
   entries: IndexEntry[];
   /** Files the torn tails found at this append were moved to. */
   tornTailsMovedTo: string[];
-}
-
-/** `generation_history` -> monthly `generation_history_2025-11.jsonl[.gz]`, here or in archive/. */
-export function sealedFilePattern(base: string): RegExp {
-  const escaped = base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${escaped}_\\d{4}-\\d{2}\\.jsonl(\\.gz)?$`);
-}
-
-/** The sealed files of `<base>` in a data dir, oldest first: `archive/` then the dir itself, each by name. */
-export function sealedFilesOf(dataDir: string, base: string): string[] {
-  const pattern = sealedFilePattern(base);
-  const out: string[] = [];
-  for (const dir of [path.join(dataDir, 'archive'), dataDir]) {
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const n of names.sort()) if (pattern.test(n)) out.push(path.join(dir, n));
-  }
-  return out;
 }
 
 export class JsonlStore<T> {

@@ -135,3 +135,25 @@ export function migrateLegacyNames(dataDir: string, fileName: string, point: (wh
     }
   return done;
 }
+
+/** `generation_history` -> monthly `generation_history_2025-11.jsonl[.gz]`, here or in archive/. */
+export function sealedFilePattern(base: string): RegExp {
+  const escaped = base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${escaped}_\\d{4}-\\d{2}\\.jsonl(\\.gz)?$`);
+}
+
+/** The sealed files of `<base>` in a data dir, oldest first: `archive/` then the dir itself, each by name. */
+export function sealedFilesOf(dataDir: string, base: string): string[] {
+  const pattern = sealedFilePattern(base);
+  const out: string[] = [];
+  for (const dir of [path.join(dataDir, 'archive'), dataDir]) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names.sort()) if (pattern.test(n)) out.push(path.join(dir, n));
+  }
+  return out;
+}
