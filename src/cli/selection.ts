@@ -1,7 +1,6 @@
 /** The filter flags and data dirs of `analyze` and `export` -> the dataset read and the records selected. */
 import { FilterError, filterFromFlags, loadDataset, select, type Dataset, type Filter } from '../query';
 import { UsageError } from './command';
-import { configFromFlags } from './flags';
 import type { CliIo } from './io';
 
 /** Data dirs, filter and the scan with progress: shared by analyze and export. */
@@ -19,7 +18,9 @@ export async function loadSelection(
     throw err;
   }
   const given = values['data-dir'] as string[] | undefined;
-  const dataDirs = given?.length ? given : [configFromFlags({ config: values.config as string | undefined }).dataDir];
+  // the config only when no --data-dir is given: reading it loads its schema (zod, ~9 MB of RSS)
+  const configDir = (): string => (require('./flags') as typeof import('./flags')).configFromFlags({ config: values.config as string | undefined }).dataDir;
+  const dataDirs = given?.length ? given : [configDir()];
   let lastShown = 0;
   const ds = await loadDataset({
     dataDirs,

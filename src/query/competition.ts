@@ -3,7 +3,7 @@
  * won, drawn and lost; the win rate over time; and what the judges said of the prompts lost. Win
  * rate = won / judged (a duel's verdict: a draw is not a win, as the competition counts it).
  */
-import { OUTCOMES } from '../schema';
+import { OUTCOMES } from '../schema/constants';
 import type { Dataset } from './dataset';
 import { dayOf } from './analysis';
 import { DAY_MS } from './filter';
