@@ -13,7 +13,9 @@ module.exports = {
       cwd: __dirname,
       interpreter: 'node',
       // A small young generation: idle RSS after activity 66-72 MB instead of 96-100 MB, for about one
-      // point more CPU at 10 image tasks/s (bench/README.md, "The daemon").
+      // point more CPU at 10 image tasks/s (bench/README.md, "The daemon"). With one to four endpoints,
+      // adding '--no-opt --no-sparkplug' (V8's interpreter only) takes idle RSS to about 58 MB at little
+      // cost; with eight, attributing becomes five times as slow, so it is not the default.
       node_args: '--max-semi-space-size=2',
       // A graceful stop writes what is finished and commits its checkpoints: give it time.
       kill_timeout: 15000,
