@@ -60,10 +60,10 @@ export async function readUnitLines(unit: ScanUnit, visit: UnitLineVisitor): Pro
     }
   } else {
     const fh = await fs.promises.open(unit.file, 'r');
+    const bufs = [Buffer.allocUnsafeSlow(READ_BYTES), Buffer.allocUnsafeSlow(READ_BYTES)];
+    const readAt = (k: number, at: number) => (at < unit.size ? fh.read(bufs[k % 2]!, 0, Math.min(READ_BYTES, unit.size - at), at) : null);
+    let next = readAt(0, from);
     try {
-      const bufs = [Buffer.allocUnsafeSlow(READ_BYTES), Buffer.allocUnsafeSlow(READ_BYTES)];
-      const readAt = (k: number, at: number) => (at < unit.size ? fh.read(bufs[k % 2]!, 0, Math.min(READ_BYTES, unit.size - at), at) : null);
-      let next = readAt(0, from);
       for (let k = 0, at = from; next !== null; k++) {
         const { bytesRead } = await next;
         if (bytesRead === 0) break; // the file shrank under us: the plan check will see it
@@ -71,8 +71,9 @@ export async function readUnitLines(unit: ScanUnit, visit: UnitLineVisitor): Pro
         next = readAt(k + 1, at);
         if (!split(bufs[k % 2]!.subarray(0, bytesRead))) break;
       }
-      await next?.catch(() => undefined);
     } finally {
+      // the read ahead still in flight (the unit ended first, or the visitor threw) ends before the file closes
+      await next?.catch(() => undefined);
       await fh.close();
     }
   }

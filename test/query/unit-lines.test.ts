@@ -62,3 +62,25 @@ test('a .gz unit gives the same lines', async () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a visitor that throws: the error comes back, and no read is left to fail on a closed file', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-unit-lines-'));
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown): void => void unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    writeLines(path.join(dir, 'generation_history.jsonl'));
+    const [unit] = planUnits([dir]);
+    let seen = 0;
+    await expect(
+      readUnitLines(unit!, () => {
+        if (++seen === 3) throw new Error('visitor failed');
+      }),
+    ).rejects.toThrow('visitor failed');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(unhandled).toEqual([]);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
