@@ -8,8 +8,8 @@
 import * as v8 from 'node:v8';
 
 /**
- * `analyze` and `export` too: their main thread gathers the workers' chunks, and a young generation
- * grown under that kept the peak 5-10 MB higher (300,000 spec records: 165 against 168-175 MB).
+ * `analyze` and `export` too: their main thread scans and gathers the worker's chunks, and a young
+ * generation grown under that kept the peak higher (300,000 spec records: 161-162 against 171-187 MiB).
  */
 const SCANS_LOGS_OR_RECORDS = new Set(['ingest', 'analyze', 'export']);
 
