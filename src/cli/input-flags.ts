@@ -46,7 +46,6 @@ export function readRulesFile(file: string | undefined): unknown {
   }
 }
 
-
 /** The flags that name log files: each takes several paths (`--miner-log a b c`, what a shell glob gives) and globs. */
 const PATH_FLAGS = new Set(['--miner-log', '--worker-log']);
 

@@ -9,7 +9,6 @@ import { DUEL_WINNERS, ROUND_CHOICES } from './constants';
 
 export { DUEL_WINNERS, ROUND_CHOICES };
 
-
 const SubmittedSchema = z
   .strictObject({
     output_url: nullableString().describe('The output the validators took from the miner\'s CDN; null when they found none.'),

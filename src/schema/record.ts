@@ -26,7 +26,6 @@ import { BLOB_KINDS, BLOB_SKIP_REASONS, emptyProvenance, ERROR_TYPES, LINK_KINDS
 
 export { BLOB_KINDS, BLOB_SKIP_REASONS, emptyProvenance, ERROR_TYPES, LINK_KINDS, NETWORKS, OUTCOMES, TASK_TYPES };
 
-
 export const OutcomeSchema = z.enum(OUTCOMES).describe(
   'accepted: feedback score > 0. rejected: feedback score 0 after a normal submission. ' +
     'validation_failed: the feedback said "Score: failed". generation_failed: the generation produced no result ' +
@@ -39,7 +38,6 @@ export type Outcome = z.infer<typeof OutcomeSchema>;
 
 export const ErrorTypeSchema = z.enum(ERROR_TYPES);
 export type ErrorType = z.infer<typeof ErrorTypeSchema>;
-
 
 const MetadataSchema = z.strictObject({
   generation_id: z
