@@ -31,8 +31,8 @@ describe('fitsOnEndpoints', () => {
         fc.integer({ min: 0, max: 2 }),
         (taken, free, spare) => {
           const loops = taken.length + spare;
-          const byKey = new Map(taken.map((l, i) => [`g${i}`, l.map((x): Span => [...x])]));
-          expect(fitsOnEndpoints(byKey, free, loops)).toBe(bruteForce(taken, free, loops));
+          const lanes = taken.map((l) => l.map((x): Span => [...x]));
+          expect(fitsOnEndpoints(lanes, free, loops)).toBe(bruteForce(taken, free, loops));
         },
       ),
       { numRuns: 2000, seed: 20261205 },
@@ -40,10 +40,7 @@ describe('fitsOnEndpoints', () => {
   });
 
   it('a span no endpoint has free for its whole time does not fit; a loop beyond them takes it', () => {
-    const taken = new Map<string, Span[]>([
-      ['g1', [[0, 10]]],
-      ['g2', [[5, 20]]],
-    ]);
+    const taken: Span[][] = [[[0, 10]], [[5, 20]]];
     expect(fitsOnEndpoints(taken, [[8, 12]], 2)).toBe(false);
     expect(fitsOnEndpoints(taken, [[8, 12]], 3)).toBe(true);
     expect(fitsOnEndpoints(taken, [[10, 12]], 2)).toBe(true);

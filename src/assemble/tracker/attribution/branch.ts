@@ -1,6 +1,6 @@
 /** The mutable state of one branch of the search (undone on the way back), and what it allows. */
 import { fitsOnEndpoints, outsideOnEndpoints, type Outside, type Span } from './endpoint-fit';
-import { busyAt, endpointKey, spanStartsAfter, type Answer, type SpanStarts, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
+import { bindingOfKey, busyAt, endpointKey, spanStartsAfter, type Answer, type SpanStarts, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
 
 export class Branch {
   readonly end = new Map<string, Ends>();
@@ -16,10 +16,12 @@ export class Branch {
   private readonly boundTo = new Map<string, Set<WindowTask>>();
 
   /** endpointsKept's answers in this search, by how the branch placed the tasks; the tasks outside the search; its buffers. */
-  private readonly fitted = new Map<string, boolean>();
+  private readonly fitted = new Map<number, { lane: Int32Array; to: Float64Array; fits: boolean }[]>();
   private outside: Outside | null = null;
   private laneBuf: Int32Array | null = null;
   private untilBuf: Float64Array | null = null;
+  /** The run's endpoints' indexes, by namespace and value. */
+  private laneOfBuf: Map<Binding['ns'], Map<string, number>> | null = null;
 
   /** Per guessed task, the endpoints a best fit placed it on (`endpointKey`). */
   private readonly guessedKeys = new Map<string, Set<string>>();
@@ -120,13 +122,8 @@ export class Branch {
   sequential(nowAt: number): boolean {
     for (const [key, group] of this.boundTo) {
       if (group.size < 2) continue;
-      const ts = [...group];
-      for (let i = 0; i < ts.length; i++)
-        for (let j = i + 1; j < ts.length; j++) {
-          const a = ts[i]!;
-          const b = ts[j]!;
-          if (a.receivedMs < this.until(b, key, nowAt) && b.receivedMs < this.until(a, key, nowAt)) return false;
-        }
+      // the overlap is symmetric: each pair asked both ways costs less than copying the group
+      for (const a of group) for (const b of group) if (a !== b && a.receivedMs < this.until(b, key, nowAt) && b.receivedMs < this.until(a, key, nowAt)) return false;
     }
     return true;
   }
@@ -201,10 +198,18 @@ export class Branch {
     const lc = this.loopCount;
     if (!lc) return true;
     if (!this.instants) {
-      const since = Math.min(...this.tasks.map((t) => t.receivedMs));
-      const at = [...new Set([...this.tasks.map((t) => t.receivedMs), ...lc.busy.map((b) => b.fromMs)])].filter((x) => x >= since).sort((x, y) => x - y);
-      this.instants = Float64Array.from(at);
-      this.outsideAt = Int32Array.from(at.map((x) => busyAt(lc.busy, x)));
+      let since = Infinity;
+      for (const t of this.tasks) since = Math.min(since, t.receivedMs);
+      const all = new Float64Array(this.tasks.length + lc.busy.length);
+      let m = 0;
+      for (const t of this.tasks) all[m++] = t.receivedMs;
+      for (const b of lc.busy) if (b.fromMs >= since) all[m++] = b.fromMs;
+      const sorted = all.subarray(0, m).sort();
+      let k = 0;
+      for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[k++] = sorted[i]!;
+      this.instants = sorted.slice(0, k);
+      this.outsideAt = new Int32Array(k);
+      for (let i = 0; i < k; i++) this.outsideAt[i] = busyAt(lc.busy, sorted[i]!);
     }
     const instants = this.instants;
     const lo = changed ? changed.receivedMs : -Infinity;
@@ -238,37 +243,40 @@ export class Branch {
     const n = this.tasks.length;
     const lane = (this.laneBuf ??= new Int32Array(n));
     const to = (this.untilBuf ??= new Float64Array(n));
-    let signature = '';
+    const laneOf = (this.laneOfBuf ??= laneIndex(lc.endpoints));
     let anyFree = false;
     for (let i = 0; i < n; i++) {
       const t = this.tasks[i]!;
       let at = -1;
       for (const [ns, value] of this.bind.get(t.id)!) {
-        const k = lc.endpoints.indexOf(endpointKey(ns, value));
+        const k = laneOf.get(ns)?.get(value) ?? -1;
         // placed outside the run's endpoints, or on two: this cannot tell
         if (k < 0 || (at >= 0 && k !== at)) return true;
         at = k;
       }
       lane[i] = at;
-      const until = Math.max(this.until(t, at < 0 ? '' : lc.endpoints[at]!, nowAt), t.receivedMs + 1);
-      to[i] = until;
+      to[i] = Math.max(this.until(t, at < 0 ? '' : lc.endpoints[at]!, nowAt), t.receivedMs + 1);
       anyFree ||= at < 0;
-      signature += `${lane[i]}:${until - t.receivedMs};`;
     }
     const outside = (this.outside ??= outsideOnEndpoints(this.tasks, this.spans, lc.endpoints, lc.busy));
     if (!anyFree && !outside.free.length) return true;
-    // many leaves of a search place the tasks alike
-    const known = this.fitted.get(signature);
-    if (known !== undefined) return known;
-    const taken = new Map<string, Span[]>(lc.endpoints.map((k) => [k, [...outside.taken.get(k)!]]));
+    // many leaves of a search place the tasks alike: their answer is kept by placement (hashed, then compared)
+    let hash = 0;
+    for (let i = 0; i < n; i++) hash = (Math.imul(hash ^ lane[i]!, 0x01000193) + (to[i]! - this.tasks[i]!.receivedMs)) | 0;
+    const alike = this.fitted.get(hash);
+    const known = alike?.find((f) => sameFloats(f.lane, lane) && sameFloats(f.to, to));
+    if (known) return known.fits;
+    const lanes = lc.endpoints.map((k) => [...outside.taken.get(k)!]);
     const free: Span[] = [...outside.free];
     for (let i = 0; i < n; i++) {
       const x: Span = [this.tasks[i]!.receivedMs, to[i]!];
       if (lane[i]! < 0) free.push(x);
-      else taken.get(lc.endpoints[lane[i]!]!)!.push(x);
+      else lanes[lane[i]!]!.push(x);
     }
-    const fits = fitsOnEndpoints(taken, free, lc.loops);
-    this.fitted.set(signature, fits);
+    const fits = fitsOnEndpoints(lanes, free, lc.loops);
+    const entry = { lane: lane.slice(), to: to.slice(), fits };
+    if (alike) alike.push(entry);
+    else this.fitted.set(hash, [entry]);
     return fits;
   }
 
@@ -296,4 +304,21 @@ export class Branch {
       group.delete(t);
     };
   }
+}
+
+/** Per namespace and value, the index of that endpoint among `endpoints` (`endpointKey`s; the first where one repeats). */
+function laneIndex(endpoints: string[]): Map<Binding['ns'], Map<string, number>> {
+  const m = new Map<Binding['ns'], Map<string, number>>();
+  endpoints.forEach((key, i) => {
+    const { ns, value } = bindingOfKey(key);
+    const byValue = m.get(ns) ?? m.set(ns, new Map()).get(ns)!;
+    if (!byValue.has(value)) byValue.set(value, i);
+  });
+  return m;
+}
+
+/** Two arrays of one length hold the same numbers. */
+function sameFloats(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

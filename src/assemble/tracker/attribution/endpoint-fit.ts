@@ -38,13 +38,12 @@ export function outsideOnEndpoints(tasks: WindowTask[], spans: WrittenSpan[], en
 }
 
 /**
- * Whether the `free` spans can each go on an endpoint (`taken`: the spans already on each) or on one
+ * Whether the `free` spans can each go on an endpoint (`lanes`: per endpoint, the spans already on it) or on one
  * of the loops beyond them (`loops` in all), no two overlapping on one. Free spans that overlap no
  * other free span (directly or through a chain) place apart: a backtracking search per such group,
  * most constrained span first; past FIT_STEPS it answers yes (a branch is only ever cut on a proof).
  */
-export function fitsOnEndpoints(taken: Map<string, Span[]>, free: Span[], loops: number): boolean {
-  const lanes = [...taken.values()];
+export function fitsOnEndpoints(lanes: Span[][], free: Span[], loops: number): boolean {
   // loops beyond the known endpoints are alike: a span needs only the first empty one
   const spare = Math.max(0, loops - lanes.length);
   const sorted = [...free].sort((a, b) => a[0] - b[0]);

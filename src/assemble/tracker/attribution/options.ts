@@ -34,7 +34,8 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
         const a = br.answer.get(t.id);
         if (a && !answerFits(t, it.timeMs, a, limits)) continue;
         const unbind = br.bindTo(t, it.binding);
-        const clash = [...br.bind.get(t.id)!].some(([ns, value]) => br.overlaps(t, ns, value, it.timeMs));
+        let clash = false;
+        for (const [ns, value] of br.bind.get(t.id)!) if ((clash = br.overlaps(t, ns, value, it.timeMs))) break;
         unbind();
         if (clash) continue;
         const file = br.fileSize.get(t.id);

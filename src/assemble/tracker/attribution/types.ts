@@ -22,10 +22,20 @@ export type Binding = { ns: 'g' | 'u'; value: string };
 /** A binding as one string. */
 export const endpointKey = (ns: Binding['ns'], value: string): string => `${ns}\u0000${value}`;
 
-/** An `endpointKey` back as its binding. */
-export function bindingOfKey(key: string): Binding {
-  const [ns, value] = key.split('\u0000') as [Binding['ns'], string];
-  return { ns, value };
+/** Bindings already split from their keys: a search asks for the same few endpoints' keys again and again. */
+const bindingsOfKeys = new Map<string, Readonly<Binding>>();
+
+/** An `endpointKey` back as its binding (shared: not to be changed). */
+export function bindingOfKey(key: string): Readonly<Binding> {
+  let b = bindingsOfKeys.get(key);
+  if (!b) {
+    const [ns, value] = key.split('\u0000') as [Binding['ns'], string];
+    b = { ns, value };
+    // a run has a few endpoints; URLs no group is known for are bounded by the logs, kept few all the same
+    if (bindingsOfKeys.size >= 1024) bindingsOfKeys.clear();
+    bindingsOfKeys.set(key, b);
+  }
+  return b;
 }
 
 export interface WindowTask {
