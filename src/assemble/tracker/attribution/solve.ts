@@ -3,6 +3,7 @@
  * items in time order, cheapest option first, within a node budget), and per item the answer.
  */
 import { Branch } from './branch';
+import { Lookahead } from './lookahead';
 import { optionsFor, slotOf } from './options';
 import { mayTakeItem } from './parts';
 import { bindingOfKey, DEFAULT_LIMITS, pulledRightAfter, type Attribution, type AttributionLimits, type ItemAnswer, type LoopCount, type WindowItem, type WindowTask, type WrittenSpan } from './types';
@@ -29,6 +30,7 @@ export function solve(
     .sort((a, b) => a.it.timeMs - b.it.timeMs || a.i - b.i)
     .map((x) => x.it);
   const br = new Branch(tasks, limits, spans, loopCount);
+  const ahead = new Lookahead(order, tasks, nowMs, limits);
   /** Tasks with a feedback line in the window: none of them failed to submit. */
   const hasFeedback = new Set(items.flatMap((it) => (it.kind === 'close' ? [it.taskId] : [])));
   const seen = new Map<string, Map<string, number>>(); // item -> task -> best cost of a leaf with it
@@ -90,6 +92,13 @@ export function solve(
     if (k === 0) return br.chainsKept();
     const id = br.choice.get(order[k - 1]!.key);
     return !id || br.chainsKept(br.byId.get(id));
+  };
+
+  /** The task item k - 1 went to (null: none, a feedback line); undefined at the root. */
+  const lastTaken = (k: number): WindowTask | null | undefined => {
+    if (k === 0) return undefined;
+    const id = br.choice.get(order[k - 1]!.key);
+    return id ? br.byId.get(id) : null;
   };
 
   /**
@@ -157,7 +166,7 @@ export function solve(
         return;
       }
       const it = order[k]!;
-      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !chainsStillKept(k) || !loopsStillKept(k)) return;
+      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !chainsStillKept(k) || !loopsStillKept(k) || ahead.doomed(br, k, lastTaken(k))) return;
       const opts = optionsFor(br, it, hasFeedback);
       if (typeof opts === 'boolean') {
         if (opts) visit(k + 1);
