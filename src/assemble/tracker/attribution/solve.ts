@@ -24,13 +24,15 @@ export function solve(
   limits: AttributionLimits = DEFAULT_LIMITS,
   spans: WrittenSpan[] = [],
   loopCount: LoopCount | null = null,
+  /** Off only to check that the lookahead changes nothing the walk reaches (its tests). */
+  lookahead = true,
 ): Attribution {
   const order = items
     .map((it, i) => ({ it, i }))
     .sort((a, b) => a.it.timeMs - b.it.timeMs || a.i - b.i)
     .map((x) => x.it);
   const br = new Branch(tasks, limits, spans, loopCount);
-  const ahead = new Lookahead(order, tasks, nowMs, limits);
+  const ahead = lookahead ? new Lookahead(order, tasks, nowMs, limits) : null;
   /** Tasks with a feedback line in the window: none of them failed to submit. */
   const hasFeedback = new Set(items.flatMap((it) => (it.kind === 'close' ? [it.taskId] : [])));
   const seen = new Map<string, Map<string, number>>(); // item -> task -> best cost of a leaf with it
@@ -166,7 +168,7 @@ export function solve(
         return;
       }
       const it = order[k]!;
-      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !chainsStillKept(k) || !loopsStillKept(k) || ahead.doomed(br, k, lastTaken(k))) return;
+      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !chainsStillKept(k) || !loopsStillKept(k) || ahead?.doomed(br, k, lastTaken(k))) return;
       const opts = optionsFor(br, it, hasFeedback);
       if (typeof opts === 'boolean') {
         if (opts) visit(k + 1);
