@@ -27,27 +27,40 @@ export function solve(
   /** Off only to check that the lookahead changes nothing the walk reaches (its tests). */
   lookahead = true,
 ): Attribution {
-  const order = items
-    .map((it, i) => ({ it, i }))
-    .sort((a, b) => a.it.timeMs - b.it.timeMs || a.i - b.i)
-    .map((x) => x.it);
+  // the window keeps its items mostly in time order: sorted (stably) only when they are not
+  const inOrder = items.every((it, i) => i === 0 || items[i - 1]!.timeMs <= it.timeMs);
+  const order = inOrder
+    ? items
+    : items
+        .map((it, i) => ({ it, i }))
+        .sort((a, b) => a.it.timeMs - b.it.timeMs || a.i - b.i)
+        .map((x) => x.it);
   const br = new Branch(tasks, limits, spans, loopCount);
   const ahead = lookahead ? new Lookahead(order, tasks, nowMs, limits) : null;
   /** Tasks with a feedback line in the window: none of them failed to submit. */
-  const hasFeedback = new Set(items.flatMap((it) => (it.kind === 'close' ? [it.taskId] : [])));
-  const seen = new Map<string, Map<string, number>>(); // item -> task -> best cost of a leaf with it
+  const hasFeedback = new Set<string>();
+  for (const it of items) if (it.kind === 'close') hasFeedback.add(it.taskId);
+  // by index (items in `order`, tasks in `tasks`): a walk sets and clears its choices millions of times
+  const taskIndex = new Map(tasks.map((t, i) => [t.id, i]));
+  /** Per item, the task each has gone to in the walk (-1: none yet, or a feedback line). */
+  const choice = new Int32Array(order.length).fill(-1);
+  /** Per item, each task it went to in a consistent assignment, with the best cost of one. */
+  const seen: (Map<number, number> | undefined)[] = new Array(order.length);
   /** Per task: some consistent assignment leaves it without an end; its latest end in one. */
-  const endings = new Map(tasks.map((t) => [t.id, { unended: false, latestMs: null as number | null }]));
+  const unended: boolean[] = tasks.map(() => false);
+  const latestEndMs: (number | null)[] = tasks.map(() => null);
   let leaves = 0;
   let truncated = false;
-  let best: { cost: number; choice: Map<string, string | null> } | null = null;
+  let best: { cost: number; choice: Int32Array } | null = null;
+  /** The task item k went to in this branch (undefined: none). */
+  const chosenAt = (k: number): string | undefined => (choice[k]! < 0 ? undefined : tasks[choice[k]!]!.id);
 
   const mayTake = (t: WindowTask, it: WindowItem) => mayTakeItem(t, it, limits);
 
   // per line that frees a loop (a submit failure, a feedback), the tasks received right after it: the
   // next pull of that loop, likely; a written one (outside the search) by the worker group its span is on
   const inSearch = new Set(tasks.map((t) => t.id));
-  const pulledAfter = order.flatMap((it) => {
+  const pulledAfter = order.flatMap((it, at) => {
     if (it.kind !== 'submit_failure' && !(it.kind === 'close' && inSearch.has(it.taskId))) return [];
     const next = tasks.filter((t) => pulledRightAfter(it.timeMs, t.receivedMs));
     const written = spans.flatMap((s) => {
@@ -56,13 +69,13 @@ export function solve(
       return b.ns === 'g' ? [b.value] : [];
     });
     const taskId = it.kind === 'close' ? it.taskId : null;
-    return next.length || written.length ? [{ key: it.key, taskId, next, written }] : [];
+    return next.length || written.length ? [{ at, taskId, next, written }] : [];
   });
   /** A soft fit: the task a line freed the loop of (its feedback, its submit failure), and the task pulled right after it, on one worker. */
   const loopFitCost = (): number => {
     let cost = 0;
-    for (const { key, taskId, next, written } of pulledAfter) {
-      const id = taskId ?? br.choice.get(key);
+    for (const { at, taskId, next, written } of pulledAfter) {
+      const id = taskId ?? chosenAt(at);
       const own = id ? br.bind.get(id)!.get('g') : undefined;
       if (own === undefined) continue;
       const elsewhere = (t: WindowTask) => {
@@ -82,7 +95,7 @@ export function solve(
     if (k === 0) return br.loopsKept();
     const prev = order[k - 1]!;
     if (prev.kind !== 'end' && prev.kind !== 'submit_failure') return true;
-    const id = br.choice.get(prev.key);
+    const id = chosenAt(k - 1);
     return !id || br.loopsKept(br.byId.get(id));
   };
 
@@ -92,15 +105,14 @@ export function solve(
    */
   const chainsStillKept = (k: number): boolean => {
     if (k === 0) return br.chainsKept();
-    const id = br.choice.get(order[k - 1]!.key);
+    const id = chosenAt(k - 1);
     return !id || br.chainsKept(br.byId.get(id));
   };
 
   /** The task item k - 1 went to (null: none, a feedback line); undefined at the root. */
   const lastTaken = (k: number): WindowTask | null | undefined => {
     if (k === 0) return undefined;
-    const id = br.choice.get(order[k - 1]!.key);
-    return id ? br.byId.get(id) : null;
+    return choice[k - 1]! < 0 ? null : tasks[choice[k - 1]!];
   };
 
   /**
@@ -110,14 +122,15 @@ export function solve(
    */
   const adds = (cost: number): boolean => {
     if (!best || cost < best.cost) return true;
-    for (const [key, id] of br.choice) {
-      if (id === null) continue;
-      const prev = seen.get(key)?.get(id);
+    for (let k = 0; k < order.length; k++) {
+      if (choice[k]! < 0) continue;
+      const prev = seen[k]?.get(choice[k]!);
       if (prev === undefined || cost < prev) return true;
     }
-    for (const [id, x] of endings) {
-      const e = br.end.get(id);
-      if (e ? x.latestMs === null || e.timeMs > x.latestMs : !x.unended) return true;
+    for (let i = 0; i < tasks.length; i++) {
+      const e = br.end.get(tasks[i]!.id);
+      const latest = latestEndMs[i]!;
+      if (e ? latest === null || e.timeMs > latest : !unended[i]) return true;
     }
     return false;
   };
@@ -129,19 +142,19 @@ export function solve(
     if (!adds(cost)) return false;
     if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !chainsStillKept(order.length) || !loopsStillKept(order.length) || !br.endpointsKept(nowMs)) return false;
     leaves++;
-    for (const [id, x] of endings) {
-      const e = br.end.get(id);
-      if (!e) x.unended = true;
-      else x.latestMs = Math.max(x.latestMs ?? -Infinity, e.timeMs);
+    for (let i = 0; i < tasks.length; i++) {
+      const e = br.end.get(tasks[i]!.id);
+      if (!e) unended[i] = true;
+      else latestEndMs[i] = Math.max(latestEndMs[i] ?? -Infinity, e.timeMs);
     }
-    for (const [key, id] of br.choice) {
-      if (id === null) continue;
-      let m = seen.get(key);
-      if (!m) seen.set(key, (m = new Map()));
-      const prev = m.get(id);
-      if (prev === undefined || cost < prev) m.set(id, cost);
+    for (let k = 0; k < order.length; k++) {
+      const i = choice[k]!;
+      if (i < 0) continue;
+      const m = (seen[k] ??= new Map());
+      const prev = m.get(i);
+      if (prev === undefined || cost < prev) m.set(i, cost);
     }
-    if (!best || cost < best.cost) best = { cost, choice: new Map(br.choice) };
+    if (!best || cost < best.cost) best = { cost, choice: choice.slice() };
     return true;
   };
 
@@ -153,10 +166,11 @@ export function solve(
   let nodes = 0;
   let stop = false;
   let reserved: Map<string, string | null> | null = null;
-  const walk = (force: Map<string, string> | null, first: boolean, budget: number): boolean => {
+  /** With `force` (an item's index and a task's id), only branches that give that item to that task. */
+  const walk = (force: { at: number; id: string } | null, first: boolean, budget: number): boolean => {
     nodes = 0;
     stop = false;
-    reserved = force ? new Map([...force].map(([key, id]) => [id, slotOf(order.find((x) => x.key === key)!)])) : null;
+    reserved = force ? new Map([[force.id, slotOf(order[force.at]!)]]) : null;
     const visit = (k: number): void => {
       if (stop) return;
       if (++nodes > budget) {
@@ -168,23 +182,23 @@ export function solve(
         return;
       }
       const it = order[k]!;
-      if (!br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !chainsStillKept(k) || !loopsStillKept(k) || ahead?.doomed(br, k, lastTaken(k))) return;
+      if (ahead?.doomed(br, k, lastTaken(k)) || !br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !chainsStillKept(k) || !loopsStillKept(k)) return;
       const opts = optionsFor(br, it, hasFeedback);
       if (typeof opts === 'boolean') {
         if (opts) visit(k + 1);
         return;
       }
-      const want = force?.get(it.key);
+      const want = force?.at === k ? force.id : undefined;
       for (const o of opts.sort((x, y) => x.cost - y.cost)) {
         if (want !== undefined && o.id !== want) continue;
         // a forced later pair needs its task's slot free: an earlier item of that kind cannot take it
         if (want === undefined && reserved?.get(o.id) === slotOf(it)) continue;
         const undo = o.apply();
-        br.choice.set(it.key, o.id);
+        choice[k] = taskIndex.get(o.id)!;
         br.cost += o.cost;
         visit(k + 1);
         br.cost -= o.cost;
-        br.choice.delete(it.key);
+        choice[k] = -1;
         undo();
         if (stop) return;
       }
@@ -198,37 +212,36 @@ export function solve(
   const complete = walk(null, false, limits.maxNodes);
   // a walk that finished reached every consistent assignment: every possible pair is seen
   if (leaves > 0 && !complete) {
-    for (const it of order) {
+    order.forEach((it, k) => {
       // an item already seen with two tasks is inferred whatever else it could be: only a single
       // task so far needs the question asked of every other task that may take it
-      if (it.kind === 'close' || (seen.get(it.key)?.size ?? 0) > 1) continue;
-      for (const t of tasks) {
-        if ((seen.get(it.key)?.size ?? 0) > 1) break;
-        if (seen.get(it.key)?.has(t.id) || !mayTake(t, it)) continue;
-        const finished = walk(new Map([[it.key, t.id]]), true, limits.maxNodes);
+      if (it.kind === 'close' || (seen[k]?.size ?? 0) > 1) return;
+      tasks.forEach((t, i) => {
+        if ((seen[k]?.size ?? 0) > 1 || seen[k]?.has(i) || !mayTake(t, it)) return;
+        const finished = walk({ at: k, id: t.id }, true, limits.maxNodes);
+        // undecided within the budget: it may be possible
         if (!finished) {
-          // undecided within the budget: it may be possible
-          let m = seen.get(it.key);
-          if (!m) seen.set(it.key, (m = new Map()));
-          m.set(t.id, Infinity);
+          (seen[k] ??= new Map()).set(i, Infinity);
           truncated = true;
         }
-      }
-    }
+      });
+    });
   }
 
-  const chosen = (best as { choice: Map<string, string | null> } | null)?.choice;
+  const chosen = (best as { choice: Int32Array } | null)?.choice;
   const out = new Map<string, ItemAnswer>();
-  for (const it of order) {
-    if (it.kind === 'close') continue;
-    const ids = [...(seen.get(it.key) ?? new Map<string, number>()).entries()].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+  order.forEach((it, k) => {
+    if (it.kind === 'close') return;
+    const costs = seen[k];
+    const ids = !costs ? [] : (costs.size === 1 ? [...costs.keys()] : [...costs.entries()].sort((a, b) => a[1] - b[1]).map(([i]) => i)).map((i) => tasks[i]!.id);
     out.set(it.key, {
-      taskId: chosen?.get(it.key) ?? null,
+      taskId: chosen && chosen[k]! >= 0 ? tasks[chosen[k]!]!.id : null,
       link: ids.length === 1 ? 'determined' : 'inferred',
       candidates: ids.length,
       candidateIds: ids,
     });
-  }
-  const ended = new Map([...endings].map(([id, x]) => [id, { inAll: leaves > 0 && !x.unended, latestMs: x.latestMs }]));
+  });
+  const ended = new Map<string, { inAll: boolean; latestMs: number | null }>();
+  tasks.forEach((t, i) => ended.set(t.id, { inAll: leaves > 0 && !unended[i], latestMs: latestEndMs[i]! }));
   return { leaves, truncated, items: out, ended };
 }
