@@ -9,7 +9,6 @@ export class Branch {
   readonly bind = new Map<string, Map<Binding['ns'], string>>();
   readonly answer = new Map<string, Answer>();
   readonly fileSize = new Map<string, number>();
-  cost = 0;
   readonly byId: Map<string, WindowTask>;
   /** Per endpoint (namespace and value), the tasks bound to it in this branch: the overlap checks look only there. */
   private readonly boundTo = new Map<string, Set<WindowTask>>();

@@ -49,6 +49,12 @@ export function solve(
   /** Per task: some consistent assignment leaves it without an end; its latest end in one. */
   const unended: boolean[] = tasks.map(() => false);
   const latestEndMs: (number | null)[] = tasks.map(() => null);
+  /**
+   * The branch's cost after its first k items, summed along its path: the same path always sums to
+   * the same number (a running total added to and taken back over the walk drifted in its last bits,
+   * and ties between assignments went by that drift, so by what the walk had visited before).
+   */
+  const costTo = new Float64Array(order.length + 1);
   let leaves = 0;
   let truncated = false;
   let best: { cost: number; choice: Int32Array } | null = null;
@@ -138,7 +144,7 @@ export function solve(
   /** An assignment reached: if it adds anything and is consistent, its pairs and ends are recorded, and the cheapest kept. */
   const leaf = (): boolean => {
     // a guessed span crossed: possible (the guess may be wrong), a worse fit
-    const cost = br.cost + GUESSED_SPAN_COST * br.spansCrossed(false) + loopFitCost();
+    const cost = costTo[order.length]! + GUESSED_SPAN_COST * br.spansCrossed(false) + loopFitCost();
     if (!adds(cost)) return false;
     if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !chainsStillKept(order.length) || !loopsStillKept(order.length) || !br.endpointsKept(nowMs)) return false;
     leaves++;
@@ -185,6 +191,7 @@ export function solve(
       if (ahead?.doomed(br, k, lastTaken(k)) || !br.answersKept(it.timeMs) || !br.sequential(it.timeMs) || !chainsStillKept(k) || !loopsStillKept(k)) return;
       const opts = optionsFor(br, it, hasFeedback);
       if (typeof opts === 'boolean') {
+        costTo[k + 1] = costTo[k]!;
         if (opts) visit(k + 1);
         return;
       }
@@ -195,9 +202,8 @@ export function solve(
         if (want === undefined && reserved?.get(o.id) === slotOf(it)) continue;
         const undo = o.apply();
         choice[k] = taskIndex.get(o.id)!;
-        br.cost += o.cost;
+        costTo[k + 1] = costTo[k]! + o.cost;
         visit(k + 1);
-        br.cost -= o.cost;
         choice[k] = -1;
         undo();
         if (stop) return;
