@@ -216,7 +216,9 @@ export async function importSpecFiles(opts: ImportOptions): Promise<ImportSummar
     const have = new Set<string>();
     if (fs.existsSync(opts.dataDir)) {
       const ds = await loadDataset({ dataDirs: [opts.dataDir], threads: opts.threads });
-      for (const c of ds.chunks) for (let i = 0; i < c.n; i++) have.add(`${c.idHi[i]}:${c.idLo[i]}`);
+      ds.chunks.forEach((c) => {
+        for (let i = 0; i < c.n; i++) have.add(`${c.idHi[i]}:${c.idLo[i]}`);
+      });
     }
     known = (id) => have.has(hashId(id).join(':'));
   } else {

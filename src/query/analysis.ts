@@ -223,7 +223,7 @@ export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}
   }
   const clipScore = distOfSorted(clip);
   const score = distOfSorted(column((c) => c.score));
-  const stageNames = [...new Set(ds.chunks.flatMap((c) => Object.keys(c.stages)))].sort((a, b) => (a === 'total_time' ? -1 : b === 'total_time' ? 1 : a.localeCompare(b)));
+  const stageNames = ds.chunks.stageNames().sort((a, b) => (a === 'total_time' ? -1 : b === 'total_time' ? 1 : a.localeCompare(b)));
   const generationTime: Record<string, Dist> = {};
   for (const name of stageNames) {
     const d = distOfSorted(column((c) => c.stages[name]));

@@ -47,6 +47,8 @@ export interface Chunk {
   issue: Int32Array;
   /** generation.timing: one column per stage seen (NaN where a record lacks it). */
   stages: Record<string, Float64Array>;
+  /** The stages' names in the order their columns lie in the chunk's buffer (an object's keys may not keep it). */
+  stageNames: string[];
   hosts: string[];
   messages: string[];
   competitions: string[];
@@ -291,28 +293,20 @@ export class ChunkBuilder {
     return k;
   }
 
-  /** The bytes of this unit's columns laid out one after another, each at a multiple of 8. */
+  /** The bytes of this unit's columns (chunkBytes). */
   bytesNeeded(): number {
-    let bytes = 0;
-    for (const k of COL_NAMES) bytes += align8(this.n * COLUMN_TYPES[k].BYTES_PER_ELEMENT);
-    return bytes + this.stagesSeen.size * align8(this.n * 8);
+    return chunkBytes(this.n, this.stagesSeen.size);
   }
 
-  /** This unit's rows as a chunk whose columns are views of `into` (`bytesNeeded()` long); the builder is empty again. */
+  /** This unit's rows as a chunk whose columns are views of `into` (at least `bytesNeeded()` long, from its start); the builder is empty again. */
   finish(into: ArrayBuffer): Chunk {
-    if (into.byteLength !== this.bytesNeeded()) throw new Error(`a chunk of ${this.n} rows needs ${this.bytesNeeded()} bytes, not ${into.byteLength}`);
+    if (into.byteLength < this.bytesNeeded()) throw new Error(`a chunk of ${this.n} rows needs ${this.bytesNeeded()} bytes, not ${into.byteLength}`);
     const n = this.n;
-    const out = { n, hosts: this.hosts, messages: this.messages, competitions: this.competitions, issues: this.issues, superseded: this.superseded, stages: {} } as unknown as Chunk;
+    const out = chunkOver({ n, hosts: this.hosts, messages: this.messages, competitions: this.competitions, issues: this.issues, superseded: this.superseded, stageNames: [...this.stagesSeen] }, into, 0);
     const c = this.cols as unknown as Record<string, Float64Array>;
-    let at = 0;
-    const place = (type: TypedArrayType, from: Float64Array): Float64Array => {
-      const view = new type(into, at, n) as Float64Array;
-      view.set(from.subarray(0, n));
-      at += align8(n * type.BYTES_PER_ELEMENT);
-      return view;
-    };
-    for (const k of COL_NAMES) (out as unknown as Record<string, unknown>)[k] = place(COLUMN_TYPES[k], c[k]!);
-    for (const k of this.stagesSeen) out.stages[k] = place(Float64Array, this.stages[k]!);
+    const views = out as unknown as Record<string, Float64Array>;
+    for (const k of COL_NAMES) views[k]!.set(c[k]!.subarray(0, n));
+    for (const k of this.stagesSeen) out.stages[k]!.set(this.stages[k]!.subarray(0, n));
     this.clear();
     return out;
   }
@@ -331,6 +325,39 @@ export class ChunkBuilder {
     this.issueIdx.clear();
     this.superseded = [];
   }
+}
+
+/** A chunk but for its columns: what lays them over their bytes again (chunkOver). */
+export type ChunkMeta = Pick<Chunk, 'n' | 'hosts' | 'messages' | 'competitions' | 'issues' | 'superseded' | 'stageNames'>;
+
+/** The bytes of a chunk's columns laid out one after another, each at a multiple of 8, its stages last. */
+export function chunkBytes(n: number, stages: number): number {
+  let bytes = 0;
+  for (const k of COL_NAMES) bytes += align8(n * COLUMN_TYPES[k].BYTES_PER_ELEMENT);
+  return bytes + stages * align8(n * 8);
+}
+
+/** A chunk whose columns are views of `buffer` from byte `at` on (chunkBytes long), laid out as ChunkBuilder does. */
+export function chunkOver(meta: ChunkMeta, buffer: ArrayBuffer, at: number): Chunk {
+  const out = { ...meta, stages: {} } as unknown as Chunk;
+  const view = (type: TypedArrayType): Float64Array => {
+    const v = new type(buffer, at, meta.n) as Float64Array;
+    at += align8(meta.n * type.BYTES_PER_ELEMENT);
+    return v;
+  };
+  for (const k of COL_NAMES) (out as unknown as Record<string, unknown>)[k] = view(COLUMN_TYPES[k]);
+  for (const k of meta.stageNames) out.stages[k] = view(Float64Array);
+  return out;
+}
+
+/** What chunkOver needs of `c` besides its bytes. */
+export function metaOf(c: Chunk): ChunkMeta {
+  return { n: c.n, hosts: c.hosts, messages: c.messages, competitions: c.competitions, issues: c.issues, superseded: c.superseded, stageNames: c.stageNames };
+}
+
+/** The bytes of `c`'s columns: the one buffer ChunkBuilder.finish laid them over. */
+export function bytesOf(c: Chunk): Uint8Array {
+  return new Uint8Array(c.idHi.buffer, c.idHi.byteOffset, chunkBytes(c.n, c.stageNames.length));
 }
 
 /** The typed arrays' buffer(s), for postMessage's transfer list. */

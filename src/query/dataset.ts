@@ -10,7 +10,8 @@ import { Worker } from 'node:worker_threads';
 import { CollectorError } from '../common/errors';
 import { planStillHolds, planUnits, type ScanUnit } from './files';
 import { scanUnit, type UnitResult } from './unit-scan';
-import { ChunkBuilder, type Chunk } from './columns';
+import { ChunkBuilder } from './columns';
+import { ChunkFile } from './chunk-file';
 
 export interface ScanOptions {
   dataDirs: string[];
@@ -50,10 +51,14 @@ export interface ScanStats {
   kept: number;
 }
 
+/** What a unit's scan found, its rows aside (they are in the dataset's chunk file). */
+export type UnitStats = Omit<UnitResult, 'chunk'>;
+
 export interface Dataset {
   units: ScanUnit[];
-  results: UnitResult[];
-  chunks: Chunk[];
+  results: UnitStats[];
+  /** Each unit's rows, in unit order, read back one chunk at a time (see chunk-file.ts). */
+  chunks: ChunkFile;
   /** Global row index of each chunk's first row. */
   offsets: number[];
   n: number;
@@ -80,15 +85,35 @@ const WORKER_YOUNG_MB = 3;
  * next unit as it is free. The main thread scans too rather than only waiting: one isolate fewer is
  * about 10 MB off the peak at the same speed (bench/README.md, the analyze bench).
  */
-async function runUnits(units: ScanUnit[], threads: number, progress: (u: ScanUnit) => void): Promise<UnitResult[]> {
-  const results: UnitResult[] = new Array(units.length);
+async function runUnits(units: ScanUnit[], threads: number, store: ChunkFile, progress: (u: ScanUnit) => void): Promise<UnitStats[]> {
+  const results: UnitStats[] = new Array(units.length);
+  // A chunk's buffer is taken from those whose chunks are stored already: a new one per unit, freed
+  // later, left the heap grown (glibc keeps what it served large allocations from), 150 MB at 3
+  // million records. Rounded up to 1 MiB so that one buffer serves units of about the same size.
+  const free: ArrayBuffer[] = [];
+  const take = (bytes: number): ArrayBuffer => {
+    const fits = free.filter((b) => b.byteLength >= bytes).sort((a, b) => a.byteLength - b.byteLength)[0];
+    if (fits) {
+      free.splice(free.indexOf(fits), 1);
+      return fits;
+    }
+    return new ArrayBuffer(Math.ceil(bytes / 2 ** 20) * 2 ** 20);
+  };
+  // each unit's rows go to the chunk file as they come, and only its counts stay
+  const done = (id: number, { chunk, ...stats }: UnitResult): void => {
+    store.put(id, chunk);
+    // one per thread is all that can be in use at once
+    free.push(chunk.idHi.buffer as ArrayBuffer);
+    if (free.length > threads) free.sort((a, b) => b.byteLength - a.byteLength).pop();
+    results[id] = stats;
+    progress(units[id]!);
+  };
   let next = 0;
   const inMain = async (): Promise<void> => {
     const b = new ChunkBuilder();
     while (next < units.length) {
       const id = next++;
-      results[id] = await scanUnit(units[id]!, b);
-      progress(units[id]!);
+      done(id, await scanUnit(units[id]!, b, take));
     }
   };
   const workers = Array.from({ length: Math.max(0, Math.min(threads - 1, units.length - 1)) }, () => new Worker(path.join(__dirname, 'worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } }));
@@ -107,11 +132,10 @@ async function runUnits(units: ScanUnit[], threads: number, progress: (u: ScanUn
               if (m.error !== undefined) return reject(new Error(`${units[m.id]!.file}: ${m.error}`));
               if (m.need !== undefined) {
                 // the chunk's buffer is allocated here, in the main thread's arena (see ChunkBuilder)
-                const buffer = new ArrayBuffer(m.need);
+                const buffer = take(m.need);
                 return w.postMessage({ id: m.id, buffer }, [buffer]);
               }
-              results[m.id] = m.result!;
-              progress(units[m.id]!);
+              done(m.id, m.result!);
               give();
             });
             w.on('error', reject);
@@ -129,14 +153,17 @@ export async function loadDataset(opts: ScanOptions): Promise<Dataset> {
   for (let plan = 1; ; plan++) {
     const units = planUnits(opts.dataDirs, opts.chunkBytes);
     await opts.onPlanned?.(units);
-    let results: UnitResult[] | null = null;
+    let results: UnitStats[] | null = null;
+    const store = new ChunkFile();
     try {
-      results = await scanPlan(units, opts);
+      results = await scanPlan(units, store, opts);
     } catch (err) {
+      store.close();
       // a file that vanished under us: plan again; any other failure is reported
       if (planStillHolds(units)) throw err;
     }
-    if (results && planStillHolds(units)) return build(units, results);
+    if (results && planStillHolds(units)) return build(units, results, store);
+    store.close();
     if (plan === MAX_PLANS)
       throw new CollectorError(
         'UNKNOWN',
@@ -147,23 +174,22 @@ export async function loadDataset(opts: ScanOptions): Promise<Dataset> {
   }
 }
 
-function scanPlan(units: ScanUnit[], opts: ScanOptions): Promise<UnitResult[]> {
+function scanPlan(units: ScanUnit[], store: ChunkFile, opts: ScanOptions): Promise<UnitStats[]> {
   const unitBytes = (u: ScanUnit): number => (u.gz ? u.size : u.end - u.start);
   const total = units.reduce((s, u) => s + unitBytes(u), 0);
   let done = 0;
-  return runUnits(units, opts.threads ?? defaultThreads(), (u) => {
+  return runUnits(units, opts.threads ?? defaultThreads(), store, (u) => {
     done += unitBytes(u);
     opts.onProgress?.(done, total);
   });
 }
 
-function build(units: ScanUnit[], results: UnitResult[]): Dataset {
-  const chunks = results.map((r) => r.chunk);
+function build(units: ScanUnit[], results: UnitStats[], chunks: ChunkFile): Dataset {
   const offsets: number[] = [];
   let n = 0;
-  for (const c of chunks) {
+  for (let k = 0; k < chunks.length; k++) {
     offsets.push(n);
-    n += c.n;
+    n += chunks.rows(k);
   }
   const stats: ScanStats = {
     files: new Set(units.map((u) => u.file)).size,
@@ -192,32 +218,29 @@ function build(units: ScanUnit[], results: UnitResult[]): Dataset {
       stats.firstNotRecord = { file: u.file, line: linesBefore + r.firstNotRecord.line + 1, missing: r.firstNotRecord.missing };
     linesBefore += r.lines;
   });
-  const keep = resolve(chunks, offsets, n, stats);
+  const keep = resolve(chunks, n, stats);
   return { units, results, chunks, offsets, n, keep, stats };
 }
 
 /**
  * Latest revision per id: an open-addressing table of the best row per id hash (capacity a power of two
- * at load <= 3/4, 12 bytes a slot: the hash and the row), so 12-24 bytes per record while it runs and
- * nothing per record afterwards. A slot's revision is read from its row's chunk, only when the same id
- * comes again (a revision or a copy: rare).
+ * at load <= 3/4, 12 bytes a slot: the hash and the row), and every row's revision (4 bytes), so 16-28
+ * bytes per record while it runs and nothing per record afterwards. One pass over the chunks, in order.
  */
-function resolve(chunks: Chunk[], offsets: number[], n: number, stats: ScanStats): Uint8Array {
+function resolve(chunks: ChunkFile, n: number, stats: ScanStats): Uint8Array {
   let cap = 1024;
   while (cap * 3 < n * 4) cap *= 2;
   const mask = cap - 1;
   const hi = new Uint32Array(cap);
   const lo = new Uint32Array(cap);
   const best = new Int32Array(cap).fill(-1);
-  const revOf = (g: number): number => {
-    let k = 0;
-    for (let step = 1 << 30; step > 0; step >>= 1) if (k + step < offsets.length && offsets[k + step]! <= g) k += step;
-    return chunks[k]!.rev[g - offsets[k]!]!;
-  };
+  // a slot's row is always an earlier one: its revision is read here when the same id comes again
+  const revs = new Uint32Array(n);
   const gone = new Set<string>();
   let g = 0;
-  for (const c of chunks) {
+  chunks.forEach((c) => {
     for (let k = 0; k + 1 < c.superseded.length; k += 2) gone.add(`${c.superseded[k]}:${c.superseded[k + 1]}`);
+    revs.set(c.rev, g);
     for (let i = 0; i < c.n; i++, g++) {
       const h = c.idHi[i]!;
       const l = c.idLo[i]!;
@@ -231,7 +254,7 @@ function resolve(chunks: Chunk[], offsets: number[], n: number, stats: ScanStats
         }
         if (hi[s] === h && lo[s] === l) {
           const r = c.rev[i]!;
-          const kept = revOf(best[s]!);
+          const kept = revs[best[s]!]!;
           if (r > kept) {
             best[s] = g;
             stats.olderRevisions++;
@@ -242,7 +265,7 @@ function resolve(chunks: Chunk[], offsets: number[], n: number, stats: ScanStats
         s = (s + 1) & mask;
       }
     }
-  }
+  });
   const keep = new Uint8Array(n);
   for (let s = 0; s < cap; s++) {
     const b = best[s]!;

@@ -130,7 +130,7 @@ export async function exportRecords(ds: Dataset, sel: Uint8Array, opts: ExportOp
   };
   try {
     for (let k = 0; k < ds.units.length; k++) {
-      const c = ds.chunks[k]!;
+      const c = ds.chunks.at(k);
       const off = ds.offsets[k]!;
       const wanted: number[] = [];
       const spec: boolean[] = [];

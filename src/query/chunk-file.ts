@@ -1,0 +1,126 @@
+/**
+ * The scan's chunks, kept in a temporary file instead of memory: each chunk's columns are written as
+ * the scan delivers them and read back, one chunk at a time, by each pass that needs them. Memory then
+ * holds one chunk and what the passes gather (a distribution's values, 8 bytes a selected row), not
+ * every column of every row (about 120 bytes a row: 360 MB at 3 million records). Reads come from the
+ * page cache, so a pass costs a copy, not a disk read.
+ *
+ * The file is unlinked as soon as it is opened: nothing is left behind, whatever ends the process.
+ * It lies in the system's temporary directory (TMPDIR), never in a data dir (which may be read-only).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CollectorError, fromFsError } from '../common/errors';
+import { bytesOf, chunkOver, metaOf, type Chunk, type ChunkMeta } from './columns';
+
+/** Closes a store's file once nothing holds the store (callers that forget `close`). */
+const closer = new FinalizationRegistry<number>((fd) => {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    /* already closed */
+  }
+});
+
+export class ChunkFile {
+  private readonly fd: number;
+  private readonly metas: (ChunkMeta & { at: number; bytes: number })[] = [];
+  private end = 0;
+  private largest = 0;
+  private closed = false;
+
+  constructor(dir = os.tmpdir()) {
+    const file = path.join(dir, `data-collector-columns-${process.pid}-${Math.random().toString(36).slice(2)}.tmp`);
+    try {
+      this.fd = fs.openSync(file, 'wx+', 0o600);
+      fs.unlinkSync(file);
+    } catch (err) {
+      throw tempFileError(err, file, 'creating');
+    }
+    closer.register(this, this.fd, this);
+  }
+
+  /** Chunks held. */
+  get length(): number {
+    return this.metas.length;
+  }
+
+  /** Stores `chunk` as chunk number `k` (the scan delivers them in any order); its columns can then be dropped. */
+  put(k: number, chunk: Chunk): void {
+    const bytes = bytesOf(chunk);
+    try {
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, this.end + done);
+    } catch (err) {
+      throw tempFileError(err, os.tmpdir(), 'writing');
+    }
+    this.metas[k] = { ...metaOf(chunk), at: this.end, bytes: bytes.length };
+    this.end += bytes.length;
+    this.largest = Math.max(this.largest, bytes.length);
+  }
+
+  /** Rows of chunk `k`. */
+  rows(k: number): number {
+    return this.meta(k).n;
+  }
+
+  /** Chunk `k`, in a buffer of its own (for a pass that keeps it). */
+  at(k: number): Chunk {
+    const m = this.meta(k);
+    const buffer = new ArrayBuffer(m.bytes);
+    this.read(m, new Uint8Array(buffer));
+    return chunkOver(m, buffer, 0);
+  }
+
+  /**
+   * Every chunk in order, each read into one buffer the pass reuses: a chunk's columns are valid until
+   * `fn` returns (values it keeps must be copied out).
+   */
+  forEach(fn: (c: Chunk, k: number) => void): void {
+    for (const [k, c] of this.entries()) fn(c, k);
+  }
+
+  /** The stage names any chunk has a column for. */
+  stageNames(): string[] {
+    return [...new Set(this.metas.flatMap((m) => m.stageNames))];
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closer.unregister(this);
+    fs.closeSync(this.fd);
+  }
+
+  private *entries(): Generator<[number, Chunk]> {
+    const buffer = new ArrayBuffer(this.largest);
+    const bytes = new Uint8Array(buffer);
+    for (let k = 0; k < this.metas.length; k++) {
+      const m = this.meta(k);
+      this.read(m, bytes.subarray(0, m.bytes));
+      yield [k, chunkOver(m, buffer, 0)];
+    }
+  }
+
+  private meta(k: number): ChunkMeta & { at: number; bytes: number } {
+    const m = this.metas[k];
+    if (!m) throw new Error(`no chunk ${k} was stored`);
+    if (this.closed) throw new Error('the chunk file is closed');
+    return m;
+  }
+
+  private read(m: { at: number; bytes: number }, into: Uint8Array): void {
+    for (let done = 0; done < m.bytes; ) {
+      const got = fs.readSync(this.fd, into, done, m.bytes - done, m.at + done);
+      if (got === 0) throw new Error(`the chunk file ended at ${m.at + done}, before ${m.at + m.bytes}`);
+      done += got;
+    }
+  }
+}
+
+/** The file system's error, with where the file goes as the way out. */
+function tempFileError(err: unknown, where: string, doing: string): CollectorError {
+  const e = fromFsError(err, where, `${doing} the scan's temporary column file`);
+  const hint = 'point TMPDIR at a writable directory with room for about 120 bytes a record';
+  return new CollectorError(e.code, e.message, where, e.hint ? `${e.hint}; or ${hint}` : hint, { cause: err });
+}
