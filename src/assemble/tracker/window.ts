@@ -148,7 +148,7 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
   const { book } = cx;
   const byId = new Map(tasks.map((t) => [t.id, t]));
   // a task may be missing (PM2 destroyed its prompt lines): then no event can be sure of its task
-  const doubt = nowMs < book.doubtUntilMs;
+  const restartDoubt = nowMs < book.doubtUntilMs;
   // closed, and no worker still at it: nothing later can be its
   const closed = (id: string) => {
     const t = byId.get(id);
@@ -185,9 +185,9 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
   // read after a task was written that was alive at its time: it may be that task's, which the search no longer sees
   const cameLate = (w: WindowEntry) => book.writtenLives.some((l) => (w.seq ?? 0) > l.seq && l.fromMs - limits.slackMs <= w.item.timeMs && w.item.timeMs < l.toMs);
   /** No guess, no missing task, no late read could have shaped this event's candidates. */
-  const unclouded = (w: WindowEntry) => !doubt && !cameLate(w) && !guessedFor(w.item);
+  const unclouded = (w: WindowEntry) => !restartDoubt && !cameLate(w) && !guessedFor(w.item);
   const determined = (w: WindowEntry, a: ItemAnswer) =>
-    a.link === 'determined' && !doubt && !cameLate(w) && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
+    a.link === 'determined' && !restartDoubt && !cameLate(w) && (!guessedFor(w.item) || onlyOneWithoutGuesses(w.item));
   // a worker's line up to workerLinesLateMs later than the miner's may still come, and decide otherwise:
   // a determined event waits that long (it is neither crowded out nor frozen meanwhile)
   const lateMs = cx.opts.workerLinesLateMs;
@@ -241,8 +241,8 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
     if (w.item.kind === 'submit_failure' && w.item.validatorHotkey && (sure || unclouded(w)))
       narrowHotkeyUid(cx, w.item.validatorHotkey, w.candidates.map((id) => byId.get(id)));
     // a task that may have been the one that failed to submit, or whose output file this was: its record may be wrong or lack it, and says so
-    const doubt = sure ? undefined : AMBIGUOUS[w.item.kind];
-    if (doubt) for (const id of w.widest) if (id !== t.id && byId.has(id)) incomplete(byId.get(id)!, doubt);
+    const ambiguity = sure ? undefined : AMBIGUOUS[w.item.kind];
+    if (ambiguity) for (const id of w.widest) if (id !== t.id && byId.has(id)) incomplete(byId.get(id)!, ambiguity);
     apply(cx, ap, w, t, how, receivedCanEnd);
   }
   // a feedback line's constraint is kept while its task's end is open
