@@ -40,7 +40,7 @@ export function solve(
   /** Tasks with a feedback line in the window: none of them failed to submit. */
   const hasFeedback = new Set<string>();
   for (const it of items) if (it.kind === 'close') hasFeedback.add(it.taskId);
-  // by index (items in `order`, tasks in `tasks`): a walk sets and clears its choices millions of times
+  // by index: items in `order`, tasks in `tasks`
   const taskIndex = new Map(tasks.map((t, i) => [t.id, i]));
   /** Per item, the task each has gone to in the walk (-1: none yet, or a feedback line). */
   const choice = new Int32Array(order.length).fill(-1);
