@@ -22,6 +22,8 @@ export interface ScanOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called once a plan is made, before its files are read (tests put a `rotate` there). */
   onPlanned?: (units: ScanUnit[]) => Promise<void> | void;
+  /** Rows whose ids one pass resolving revisions takes (default ROWS_PER_PASS; tests make it small). */
+  rowsPerPass?: number;
 }
 
 /** A `rotate` moves names at most a few times a run: a plan that keeps failing is something else. */
@@ -162,7 +164,7 @@ export async function loadDataset(opts: ScanOptions): Promise<Dataset> {
       // a file that vanished under us: plan again; any other failure is reported
       if (planStillHolds(units)) throw err;
     }
-    if (results && planStillHolds(units)) return build(units, results, store);
+    if (results && planStillHolds(units)) return build(units, results, store, opts.rowsPerPass);
     store.close();
     if (plan === MAX_PLANS)
       throw new CollectorError(
@@ -184,7 +186,7 @@ function scanPlan(units: ScanUnit[], store: ChunkFile, opts: ScanOptions): Promi
   });
 }
 
-function build(units: ScanUnit[], results: UnitStats[], chunks: ChunkFile): Dataset {
+function build(units: ScanUnit[], results: UnitStats[], chunks: ChunkFile, rowsPerPass?: number): Dataset {
   const offsets: number[] = [];
   let n = 0;
   for (let k = 0; k < chunks.length; k++) {
@@ -218,63 +220,110 @@ function build(units: ScanUnit[], results: UnitStats[], chunks: ChunkFile): Data
       stats.firstNotRecord = { file: u.file, line: linesBefore + r.firstNotRecord.line + 1, missing: r.firstNotRecord.missing };
     linesBefore += r.lines;
   });
-  const keep = resolve(chunks, n, stats);
+  const keep = resolve(chunks, n, stats, rowsPerPass);
   return { units, results, chunks, offsets, n, keep, stats };
 }
 
+/** Rows whose ids one pass of `resolve` takes: its table is then 16 MiB at most (16 bytes a slot, 2^20 slots). */
+const ROWS_PER_PASS = 750_000;
+
 /**
  * Latest revision per id: an open-addressing table of the best row per id hash (capacity a power of two
- * at load <= 3/4, 12 bytes a slot: the hash and the row), and every row's revision (4 bytes), so 16-28
- * bytes per record while it runs and nothing per record afterwards. One pass over the chunks, in order.
+ * at load <= 3/4, 16 bytes a slot: the hash, the row and its revision). The ids are split by their hash
+ * into parts of about ROWS_PER_PASS rows, one pass over the chunks each, so the table stays the same
+ * size however many records there are (3 million: four passes, each a read from the page cache).
  */
-function resolve(chunks: ChunkFile, n: number, stats: ScanStats): Uint8Array {
-  let cap = 1024;
-  while (cap * 3 < n * 4) cap *= 2;
-  const mask = cap - 1;
-  const hi = new Uint32Array(cap);
-  const lo = new Uint32Array(cap);
-  const best = new Int32Array(cap).fill(-1);
-  // a slot's row is always an earlier one: its revision is read here when the same id comes again
-  const revs = new Uint32Array(n);
+function resolve(chunks: ChunkFile, n: number, stats: ScanStats, rowsPerPass = ROWS_PER_PASS): Uint8Array {
+  const parts = Math.max(1, Math.ceil(n / rowsPerPass));
+  const keep = new Uint8Array(n);
   const gone = new Set<string>();
-  let g = 0;
   chunks.forEach((c) => {
     for (let k = 0; k + 1 < c.superseded.length; k += 2) gone.add(`${c.superseded[k]}:${c.superseded[k + 1]}`);
-    revs.set(c.rev, g);
-    for (let i = 0; i < c.n; i++, g++) {
-      const h = c.idHi[i]!;
-      const l = c.idLo[i]!;
-      let s = (l ^ Math.imul(h, 0x9e3779b1)) & mask;
-      for (;;) {
-        if (best[s] === -1) {
-          hi[s] = h;
-          lo[s] = l;
-          best[s] = g;
-          break;
-        }
-        if (hi[s] === h && lo[s] === l) {
-          const r = c.rev[i]!;
-          const kept = revs[best[s]!]!;
-          if (r > kept) {
-            best[s] = g;
-            stats.olderRevisions++;
-          } else if (r === kept) stats.duplicates++;
-          else stats.olderRevisions++;
-          break;
-        }
-        s = (s + 1) & mask;
-      }
-    }
   });
-  const keep = new Uint8Array(n);
-  for (let s = 0; s < cap; s++) {
-    const b = best[s]!;
-    if (b === -1) continue;
-    if (gone.has(`${hi[s]}:${lo[s]}`)) stats.superseded++;
-    else {
-      keep[b] = 1;
-      stats.kept++;
+  let cap = 4;
+  while (cap * 3 < Math.ceil(n / parts) * 4) cap *= 2;
+  let table = new IdTable(cap);
+  for (let part = 0; part < parts; part++) {
+    table.clear();
+    let g = 0;
+    chunks.forEach((c) => {
+      for (let i = 0; i < c.n; i++, g++) {
+        const h = c.idHi[i]!;
+        if (h % parts !== part) continue;
+        // a part may hold more ids than the average: the table grows rather than overfill
+        if (table.full()) table = table.grown();
+        const s = table.slotOf(h, c.idLo[i]!);
+        if (table.best[s] === -1) {
+          table.take(s, h, c.idLo[i]!, g, c.rev[i]!);
+          continue;
+        }
+        const r = c.rev[i]!;
+        const kept = table.rev[s]!;
+        if (r > kept) {
+          table.best[s] = g;
+          table.rev[s] = r;
+          stats.olderRevisions++;
+        } else if (r === kept) stats.duplicates++;
+        else stats.olderRevisions++;
+      }
+    });
+    for (let s = 0; s < table.cap; s++) {
+      const b = table.best[s]!;
+      if (b === -1) continue;
+      if (gone.has(`${table.hi[s]}:${table.lo[s]}`)) stats.superseded++;
+      else {
+        keep[b] = 1;
+        stats.kept++;
+      }
     }
   }
   return keep;
+}
+
+/** resolve's table: per slot an id hash, the best row so far (-1: empty) and its revision. */
+class IdTable {
+  readonly hi: Uint32Array;
+  readonly lo: Uint32Array;
+  readonly best: Int32Array;
+  readonly rev: Uint32Array;
+  private used = 0;
+
+  constructor(readonly cap: number) {
+    this.hi = new Uint32Array(cap);
+    this.lo = new Uint32Array(cap);
+    this.best = new Int32Array(cap).fill(-1);
+    this.rev = new Uint32Array(cap);
+  }
+
+  clear(): void {
+    this.best.fill(-1);
+    this.used = 0;
+  }
+
+  full(): boolean {
+    return (this.used + 1) * 4 > this.cap * 3;
+  }
+
+  /** The slot of id (h, l): its own, or the empty one where it goes. */
+  slotOf(h: number, l: number): number {
+    const mask = this.cap - 1;
+    let s = (l ^ Math.imul(h, 0x9e3779b1)) & mask;
+    while (this.best[s] !== -1 && (this.hi[s] !== h || this.lo[s] !== l)) s = (s + 1) & mask;
+    return s;
+  }
+
+  take(s: number, h: number, l: number, row: number, rev: number): void {
+    this.hi[s] = h;
+    this.lo[s] = l;
+    this.best[s] = row;
+    this.rev[s] = rev;
+    this.used++;
+  }
+
+  /** The same entries in a table twice the size. */
+  grown(): IdTable {
+    const t = new IdTable(this.cap * 2);
+    for (let s = 0; s < this.cap; s++) if (this.best[s] !== -1) t.take(t.slotOf(this.hi[s]!, this.lo[s]!), this.hi[s]!, this.lo[s]!, this.best[s]!, this.rev[s]!);
+    return t;
+  }
 }
