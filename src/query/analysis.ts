@@ -6,7 +6,7 @@
  */
 import { ERROR_TYPES, OUTCOMES, TASK_TYPES } from '../schema/constants';
 import type { Outcome } from '../schema';
-import { F_FAILED, F_INFERRED, F_PRE_REJECTED, F_RECEIVED, F_SUBMITTED, type Chunk } from './columns';
+import { F_FAILED, F_INFERRED, F_PRE_REJECTED, F_RECEIVED, F_SUBMITTED, type ColumnRef } from './columns';
 import type { Dataset } from './dataset';
 import { DAY_MS } from './filter';
 
@@ -89,24 +89,20 @@ function distOfSorted(s: Float64Array): Dist {
 }
 
 /**
- * The selected rows' values of one column (NaN = none), sorted, per group (the key of each row; one
- * group, 0, when no key is given). The groups are runs of one scratch buffer placed by counting sort,
- * so all the distributions together never hold more than one number per selected row: the runs are
- * valid until the next call.
+ * The selected rows' values of one column (NaN = none), sorted, per group (the row's value in column
+ * `key`; one group, 0, when no key is given). The groups are runs of one scratch buffer placed by
+ * counting sort, so all the distributions together never hold more than one number per selected row:
+ * the runs are valid until the next call. Each pass reads only the two columns from the chunk file.
  */
-function sortedRuns(ds: Dataset, sel: Uint8Array, scratch: Float64Array, column: (c: Chunk) => Float64Array | undefined, key: (c: Chunk, i: number) => number = () => 0): Map<number, Float64Array> {
-  const visit = (each: (col: Float64Array, c: Chunk, i: number) => void): void =>
-    ds.chunks.forEach((c, k) => {
-      const col = column(c);
+function sortedRuns(ds: Dataset, sel: Uint8Array, scratch: Float64Array, column: ColumnRef, key: ColumnRef | null = null): Map<number, Float64Array> {
+  const visit = (each: (value: number, group: number) => void): void =>
+    ds.chunks.forEachColumns(key ? [column, key] : [column], ([col, keys], k, n) => {
       if (!col) return;
       const off = ds.offsets[k]!;
-      for (let i = 0; i < c.n; i++) if (sel[off + i] && !Number.isNaN(col[i]!)) each(col, c, i);
+      for (let i = 0; i < n; i++) if (sel[off + i] && !Number.isNaN(col[i]!)) each(col[i]!, keys ? keys[i]! : 0);
     });
   const counts = new Map<number, number>();
-  visit((_, c, i) => {
-    const g = key(c, i);
-    counts.set(g, (counts.get(g) ?? 0) + 1);
-  });
+  visit((_, g) => counts.set(g, (counts.get(g) ?? 0) + 1));
   const next = new Map<number, number>();
   const runs = new Map<number, Float64Array>();
   let at = 0;
@@ -114,10 +110,9 @@ function sortedRuns(ds: Dataset, sel: Uint8Array, scratch: Float64Array, column:
     next.set(g, at);
     runs.set(g, scratch.subarray(at, (at += n)));
   }
-  visit((col, c, i) => {
-    const g = key(c, i);
+  visit((value, g) => {
     const j = next.get(g)!;
-    scratch[j] = col[i]!;
+    scratch[j] = value;
     next.set(g, j + 1);
   });
   for (const run of runs.values()) run.sort();
@@ -214,26 +209,25 @@ export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}
   const bins = new Map<number, number>();
   let below = 0;
   const scratch = new Float64Array(n);
-  const column = (col: (c: Chunk) => Float64Array | undefined): Float64Array => sortedRuns(ds, sel, scratch, col).get(0) ?? NO_VALUES;
-  const clip = column((c) => c.clip);
+  const column = (col: ColumnRef): Float64Array => sortedRuns(ds, sel, scratch, col).get(0) ?? NO_VALUES;
+  const clip = column({ col: 'clip' });
   for (const v of clip) {
     const b = binOf(v, width);
     bins.set(b, (bins.get(b) ?? 0) + 1);
     if (threshold !== null && v < threshold) below++;
   }
   const clipScore = distOfSorted(clip);
-  const score = distOfSorted(column((c) => c.score));
+  const score = distOfSorted(column({ col: 'score' }));
   const stageNames = ds.chunks.stageNames().sort((a, b) => (a === 'total_time' ? -1 : b === 'total_time' ? 1 : a.localeCompare(b)));
   const generationTime: Record<string, Dist> = {};
   for (const name of stageNames) {
-    const d = distOfSorted(column((c) => c.stages[name]));
+    const d = distOfSorted(column({ stage: name }));
     if (d.n > 0) generationTime[name] = d;
   }
-  const validatorOf = (c: Chunk, i: number): number => c.validator[i]!;
-  const validatorDists = (col: (c: Chunk) => Float64Array): Map<number, Dist> =>
-    new Map([...sortedRuns(ds, sel, scratch, col, validatorOf)].map(([uid, run]) => [uid, distOfSorted(run)]));
-  const validatorScores = validatorDists((c) => c.score);
-  const validatorDelays = validatorDists((c) => c.delay);
+  const validatorDists = (col: ColumnRef): Map<number, Dist> =>
+    new Map([...sortedRuns(ds, sel, scratch, col, { col: 'validator' })].map(([uid, run]) => [uid, distOfSorted(run)]));
+  const validatorScores = validatorDists({ col: 'score' });
+  const validatorDelays = validatorDists({ col: 'delay' });
   const noDist = distOfSorted(NO_VALUES);
   const binKeys = [...bins.keys()].sort((a, b) => a - b);
   const binRows = [];

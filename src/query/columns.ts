@@ -94,7 +94,8 @@ const COLUMN_TYPES = {
   duel: Int8Array,
   issue: Int32Array,
 } as const;
-type ColName = keyof typeof COLUMN_TYPES;
+/** A column every chunk has. */
+export type ColName = keyof typeof COLUMN_TYPES;
 type TypedArrayType = (typeof COLUMN_TYPES)[ColName];
 const align8 = (bytes: number): number => (bytes + 7) & ~7;
 const COL_NAMES = Object.keys(COLUMN_TYPES) as ColName[];
@@ -348,6 +349,22 @@ export function chunkOver(meta: ChunkMeta, buffer: ArrayBuffer, at: number): Chu
   for (const k of COL_NAMES) (out as unknown as Record<string, unknown>)[k] = view(COLUMN_TYPES[k]);
   for (const k of meta.stageNames) out.stages[k] = view(Float64Array);
   return out;
+}
+
+/** A column of a chunk: one every chunk has, or a timing stage's (which a chunk may lack). */
+export type ColumnRef = { col: ColName } | { stage: string };
+
+/** Where column `ref` lies among a chunk's bytes (ChunkBuilder's layout), and its type; null: the chunk has no such stage. */
+export function columnRange(meta: ChunkMeta, ref: ColumnRef): { at: number; bytes: number; type: TypedArrayType } | null {
+  let at = 0;
+  for (const k of COL_NAMES) {
+    const type = COLUMN_TYPES[k];
+    if ('col' in ref && ref.col === k) return { at, bytes: meta.n * type.BYTES_PER_ELEMENT, type };
+    at += align8(meta.n * type.BYTES_PER_ELEMENT);
+  }
+  if ('col' in ref) return null;
+  const i = meta.stageNames.indexOf(ref.stage);
+  return i < 0 ? null : { at: at + i * align8(meta.n * 8), bytes: meta.n * 8, type: Float64Array };
 }
 
 /** What chunkOver needs of `c` besides its bytes. */

@@ -48,6 +48,13 @@ describe('ChunkFile', () => {
       });
       expect(seen).toEqual(want);
       expect(plain(store.at(2))).toEqual(want[2]);
+      // columns read alone: the same values; a stage a chunk lacks is undefined
+      const alone: unknown[] = [];
+      store.forEachColumns([{ col: 'score' }, { stage: 'stage_1' }, { col: 'validator' }], ([score, stage, validator], k, n) => {
+        expect(n).toBe(sizes[k]);
+        alone.push({ score: Array.from(score!), stage: stage && Array.from(stage), validator: Array.from(validator!) });
+      });
+      expect(alone).toEqual(chunks.map((c) => ({ score: Array.from(c.score), stage: c.stages['stage_1'] && Array.from(c.stages['stage_1']), validator: Array.from(c.validator) })));
       expect(store.rows(4)).toBe(450);
       expect(store.stageNames().sort()).toEqual(['7', 'stage_0', 'stage_1', 'stage_2', 'total_time']);
       store.close();
