@@ -89,9 +89,9 @@ const WORKER_YOUNG_MB = 3;
  */
 async function runUnits(units: ScanUnit[], threads: number, store: ChunkFile, progress: (u: ScanUnit) => void): Promise<UnitStats[]> {
   const results: UnitStats[] = new Array(units.length);
-  // A chunk's buffer is taken from those whose chunks are stored already: a new one per unit, freed
-  // later, left the heap grown (glibc keeps what it served large allocations from), 150 MB at 3
-  // million records. Rounded up to 1 MiB so that one buffer serves units of about the same size.
+  // A chunk's buffer is taken from those whose chunks are stored already rather than made anew per
+  // unit (V8 frees a dropped one only when it collects). Rounded up to 1 MiB so that one buffer serves
+  // units of about the same size.
   const free: ArrayBuffer[] = [];
   const take = (bytes: number): ArrayBuffer => {
     const fits = free.filter((b) => b.byteLength >= bytes).sort((a, b) => a.byteLength - b.byteLength)[0];
