@@ -338,33 +338,37 @@ export function chunkBytes(n: number, stages: number): number {
   return bytes + stages * align8(n * 8);
 }
 
-/** A chunk whose columns are views of `buffer` from byte `at` on (chunkBytes long), laid out as ChunkBuilder does. */
-export function chunkOver(meta: ChunkMeta, buffer: ArrayBuffer, at: number): Chunk {
-  const out = { ...meta, stages: {} } as unknown as Chunk;
-  const view = (type: TypedArrayType): Float64Array => {
-    const v = new type(buffer, at, meta.n) as Float64Array;
-    at += align8(meta.n * type.BYTES_PER_ELEMENT);
-    return v;
-  };
-  for (const k of COL_NAMES) (out as unknown as Record<string, unknown>)[k] = view(COLUMN_TYPES[k]);
-  for (const k of meta.stageNames) out.stages[k] = view(Float64Array);
-  return out;
-}
-
 /** A column of a chunk: one every chunk has, or a timing stage's (which a chunk may lack). */
 export type ColumnRef = { col: ColName } | { stage: string };
 
-/** Where column `ref` lies among a chunk's bytes (ChunkBuilder's layout), and its type; null: the chunk has no such stage. */
-export function columnRange(meta: ChunkMeta, ref: ColumnRef): { at: number; bytes: number; type: TypedArrayType } | null {
+/** Each of a chunk's columns where it lies among the chunk's bytes, in ChunkBuilder's layout (chunkBytes). */
+function* layout(meta: ChunkMeta): Generator<{ ref: ColumnRef; at: number; type: TypedArrayType }> {
   let at = 0;
-  for (const k of COL_NAMES) {
-    const type = COLUMN_TYPES[k];
-    if ('col' in ref && ref.col === k) return { at, bytes: meta.n * type.BYTES_PER_ELEMENT, type };
+  const place = (type: TypedArrayType): number => {
+    const here = at;
     at += align8(meta.n * type.BYTES_PER_ELEMENT);
+    return here;
+  };
+  for (const col of COL_NAMES) yield { ref: { col }, at: place(COLUMN_TYPES[col]), type: COLUMN_TYPES[col] };
+  for (const stage of meta.stageNames) yield { ref: { stage }, at: place(Float64Array), type: Float64Array };
+}
+
+/** A chunk whose columns are views of `buffer` from byte `at` on (chunkBytes long). */
+export function chunkOver(meta: ChunkMeta, buffer: ArrayBuffer, at: number): Chunk {
+  const out = { ...meta, stages: {} } as unknown as Chunk;
+  for (const { ref, at: offset, type } of layout(meta)) {
+    const view = new type(buffer, at + offset, meta.n) as Float64Array;
+    if ('col' in ref) (out as unknown as Record<string, unknown>)[ref.col] = view;
+    else out.stages[ref.stage] = view;
   }
-  if ('col' in ref) return null;
-  const i = meta.stageNames.indexOf(ref.stage);
-  return i < 0 ? null : { at: at + i * align8(meta.n * 8), bytes: meta.n * 8, type: Float64Array };
+  return out;
+}
+
+/** Where column `ref` lies among a chunk's bytes, and its type; null: the chunk has no such stage. */
+export function columnRange(meta: ChunkMeta, ref: ColumnRef): { at: number; bytes: number; type: TypedArrayType } | null {
+  for (const c of layout(meta))
+    if ('col' in ref ? 'col' in c.ref && c.ref.col === ref.col : 'stage' in c.ref && c.ref.stage === ref.stage) return { at: c.at, bytes: meta.n * c.type.BYTES_PER_ELEMENT, type: c.type };
+  return null;
 }
 
 /** What chunkOver needs of `c` besides its bytes. */
@@ -377,8 +381,7 @@ export function bytesOf(c: Chunk): Uint8Array {
   return new Uint8Array(c.idHi.buffer, c.idHi.byteOffset, chunkBytes(c.n, c.stageNames.length));
 }
 
-/** The typed arrays' buffer(s), for postMessage's transfer list. */
+/** The chunk's one buffer, for postMessage's transfer list. */
 export function transferables(chunk: Chunk): ArrayBuffer[] {
-  const c = chunk as unknown as Record<string, Float64Array>;
-  return [...new Set([...COL_NAMES.map((k) => c[k]!.buffer as ArrayBuffer), ...Object.values(chunk.stages).map((s) => s.buffer as ArrayBuffer)])];
+  return [bytesOf(chunk).buffer as ArrayBuffer];
 }
