@@ -216,8 +216,8 @@ export async function importSpecFiles(opts: ImportOptions): Promise<ImportSummar
     const have = new Set<string>();
     if (fs.existsSync(opts.dataDir)) {
       const ds = await loadDataset({ dataDirs: [opts.dataDir], threads: opts.threads });
-      ds.chunks.forEach((c) => {
-        for (let i = 0; i < c.n; i++) have.add(`${c.idHi[i]}:${c.idLo[i]}`);
+      ds.chunks.forEachColumns([{ col: 'idHi' }, { col: 'idLo' }], ([hi, lo], _, n) => {
+        for (let i = 0; i < n; i++) have.add(`${hi![i]}:${lo![i]}`);
       });
     }
     known = (id) => have.has(hashId(id).join(':'));

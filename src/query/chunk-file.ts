@@ -59,11 +59,6 @@ export class ChunkFile {
     this.largest = Math.max(this.largest, bytes.length);
   }
 
-  /** Rows of chunk `k`. */
-  rows(k: number): number {
-    return this.meta(k).n;
-  }
-
   /** Chunk `k`, in a buffer of its own (for a pass that keeps it). */
   at(k: number): Chunk {
     const m = this.meta(k);
@@ -121,7 +116,8 @@ export class ChunkFile {
     }
   }
 
-  private meta(k: number): ChunkMeta & { at: number; bytes: number } {
+  /** Chunk `k` but for its columns (rows, tables, superseded ids): read from no file. */
+  meta(k: number): ChunkMeta & { at: number; bytes: number } {
     const m = this.metas[k];
     if (!m) throw new Error(`no chunk ${k} was stored`);
     if (this.closed) throw new Error('the chunk file is closed');

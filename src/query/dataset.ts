@@ -191,7 +191,7 @@ function build(units: ScanUnit[], results: UnitStats[], chunks: ChunkFile, rowsP
   let n = 0;
   for (let k = 0; k < chunks.length; k++) {
     offsets.push(n);
-    n += chunks.rows(k);
+    n += chunks.meta(k).n;
   }
   const stats: ScanStats = {
     files: new Set(units.map((u) => u.file)).size,
@@ -237,27 +237,29 @@ function resolve(chunks: ChunkFile, n: number, stats: ScanStats, rowsPerPass = R
   const parts = Math.max(1, Math.ceil(n / rowsPerPass));
   const keep = new Uint8Array(n);
   const gone = new Set<string>();
-  chunks.forEach((c) => {
-    for (let k = 0; k + 1 < c.superseded.length; k += 2) gone.add(`${c.superseded[k]}:${c.superseded[k + 1]}`);
-  });
+  for (let k = 0; k < chunks.length; k++) {
+    const sup = chunks.meta(k).superseded;
+    for (let j = 0; j + 1 < sup.length; j += 2) gone.add(`${sup[j]}:${sup[j + 1]}`);
+  }
   let cap = 4;
   while (cap * 3 < Math.ceil(n / parts) * 4) cap *= 2;
   let table = new IdTable(cap);
   for (let part = 0; part < parts; part++) {
     table.clear();
     let g = 0;
-    chunks.forEach((c) => {
-      for (let i = 0; i < c.n; i++, g++) {
-        const h = c.idHi[i]!;
+    // the ids and revisions alone are read (12 bytes a row, not the chunk's 120)
+    chunks.forEachColumns([{ col: 'idHi' }, { col: 'idLo' }, { col: 'rev' }], ([idHi, idLo, rev], _, n) => {
+      for (let i = 0; i < n; i++, g++) {
+        const h = idHi![i]!;
         if (h % parts !== part) continue;
         // a part may hold more ids than the average: the table grows rather than overfill
         if (table.full()) table = table.grown();
-        const s = table.slotOf(h, c.idLo[i]!);
+        const s = table.slotOf(h, idLo![i]!);
         if (table.best[s] === -1) {
-          table.take(s, h, c.idLo[i]!, g, c.rev[i]!);
+          table.take(s, h, idLo![i]!, g, rev![i]!);
           continue;
         }
-        const r = c.rev[i]!;
+        const r = rev![i]!;
         const kept = table.rev[s]!;
         if (r > kept) {
           table.best[s] = g;

@@ -55,7 +55,7 @@ describe('ChunkFile', () => {
         alone.push({ score: Array.from(score!), stage: stage && Array.from(stage), validator: Array.from(validator!) });
       });
       expect(alone).toEqual(chunks.map((c) => ({ score: Array.from(c.score), stage: c.stages['stage_1'] && Array.from(c.stages['stage_1']), validator: Array.from(c.validator) })));
-      expect(store.rows(4)).toBe(450);
+      expect(store.meta(4).n).toBe(450);
       expect(store.stageNames().sort()).toEqual(['7', 'stage_0', 'stage_1', 'stage_2', 'total_time']);
       store.close();
       expect(() => store.at(0)).toThrow(/closed/);
