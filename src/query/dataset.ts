@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { keepHeapSizing } from '../common/heap-sizing';
 import { CollectorError } from '../common/errors';
 import { planStillHolds, planUnits, type ScanUnit } from './files';
 import { scanUnit, type UnitResult } from './unit-scan';
@@ -118,7 +119,9 @@ async function runUnits(units: ScanUnit[], threads: number, store: ChunkFile, pr
       done(id, await scanUnit(units[id]!, b, take));
     }
   };
-  const workers = Array.from({ length: Math.max(0, Math.min(threads - 1, units.length - 1)) }, () => new Worker(path.join(__dirname, 'worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } }));
+  const workers = Array.from({ length: Math.max(0, Math.min(threads - 1, units.length - 1)) }, () =>
+    keepHeapSizing(new Worker(path.join(__dirname, 'worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } })),
+  );
   try {
     await Promise.all([
       inMain(),

@@ -1,0 +1,36 @@
+/**
+ * V8's heap sized for a command that streams through far more than it keeps.
+ *
+ * Most of what `ingest` allocates dies young (a read's lines, a prompt's copies). Under that load V8
+ * grows the young generation up to 16 MB semi-spaces, and the peak RSS grew with the input (165-171
+ * MB at 2 GB); kept at its first size (1 MB) it stays at 140-143 MB at the same speed (bench/README.md,
+ * the ingest bench). V8 reads the flag when the young generation would grow, so setting it at run
+ * time works, but loading the modules already grows it: this module is imported first.
+ *
+ * What the small young generation promotes then dies in the old one, which V8 lets grow to four times
+ * what was live after its last full collection before the next: at 4 endpoints and 4 GB the peak was
+ * 172-183 MB with 20-35 MB live. Grown by at most twice what was live, 126-129 MB at the same speed
+ * (`--optimize-for-size` bounds it too, 108 MB, but slows ingest by a tenth). V8 reads this flag each
+ * time it sets the next limit.
+ */
+import * as v8 from 'node:v8';
+import type { Worker } from 'node:worker_threads';
+
+const FLAGS = '--semi-space-growth-factor=1 --heap-growing-percent=100';
+let sized = false;
+
+/** Sizes V8's heap for streaming: first thing, since loading the modules already grows the young generation. */
+export function sizeHeapForStreaming(): void {
+  sized = true;
+  v8.setFlagsFromString(FLAGS);
+}
+
+/**
+ * A worker thread, once it runs, has set V8's flags back to the command line's (measured: the main
+ * thread's young generation then grew to 16 MB semi-spaces, 30 MB more at the peak): they are set
+ * again then. Returns the worker.
+ */
+export function keepHeapSizing(w: Worker): Worker {
+  if (sized) w.once('online', () => v8.setFlagsFromString(FLAGS));
+  return w;
+}
