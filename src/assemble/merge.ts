@@ -47,16 +47,6 @@ export class EventMerger<T extends Timed> {
     this.queues[this.index.get(id)!]!.idle = idle;
   }
 
-  /** Sources that must read more before anything can be handed on. */
-  waitingFor(): string[] {
-    const out: string[] = [];
-    for (const [id, i] of this.index) {
-      const q = this.queues[i]!;
-      if (!q.idle && q.head === q.items.length) out.push(id);
-    }
-    return out;
-  }
-
   /** The oldest event of a source not handed on yet. */
   peek(id: string): T | undefined {
     const q = this.queues[this.index.get(id)!]!;
@@ -71,9 +61,10 @@ export class EventMerger<T extends Timed> {
 
   /**
    * Hands on, in time order, every event no source can still precede. With `lateness`, an event
-   * also waits that long after its arrival while some idle source has nothing queued.
+   * also waits that long after its arrival while some idle source has nothing queued; with `ready`,
+   * the merge stops at the first event not ready (work on it still running elsewhere).
    */
-  *drain(nowMs = 0, lateness?: Lateness<T>): Generator<T> {
+  *drain(nowMs = 0, lateness?: Lateness<T>, ready?: (item: T) => boolean): Generator<T> {
     for (;;) {
       let best = -1;
       let bestTime = Infinity;
@@ -95,6 +86,7 @@ export class EventMerger<T extends Timed> {
       const q = this.queues[best]!;
       if (lateness && someIdleEmpty && nowMs - q.arrived[q.head]! < lateness(q.items[q.head]!)) return;
       const item = q.items[q.head]!;
+      if (ready && !ready(item)) return;
       q.items[q.head++] = undefined;
       if (q.head > 1024 && q.head * 2 > q.items.length) {
         q.items = q.items.slice(q.head);

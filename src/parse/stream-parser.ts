@@ -27,6 +27,8 @@ export interface StreamParserOptions {
   secrets?: string[];
   /** Keep this many unmatched entries' positions and starts in `stats.unmatchedAt` (`ingest --explain-unmatched`). */
   keepUnmatched?: number;
+  /** Copies a long field out of its line (default: a new buffer; `ingest` reuses those the prompt thread is done with). */
+  copyLongField?: (bytes: Buffer) => Buffer;
 }
 
 interface OpenEntry {
@@ -220,7 +222,7 @@ export class StreamParser {
       if (this.secrets.length)
         for (const [k, v] of Object.entries(m.fields))
           if (typeof v === 'string' && m.rule.fieldType(k) === 'string') m.fields[k] = redactSecrets(v, this.secrets);
-      const long = m.long ? ownBytes(found.joined.subarray(m.long.start, m.long.end)) : null;
+      const long = m.long ? (this.opts.copyLongField ?? ownBytes)(found.joined.subarray(m.long.start, m.long.end)) : null;
       const set: LogEvent['set'] = {};
       for (const [path, v] of Object.entries(m.rule.set))
         set[path] = typeof v === 'string' && v.startsWith('$') ? (m.fields[v.slice(1)] ?? null) : v;

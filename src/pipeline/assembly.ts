@@ -21,6 +21,7 @@ import type { QuarantineEntry } from './state-shape';
 import { ClockSkew } from './clock-skew';
 import { isOutputEvent, outputEvent, type MergedEvent } from './wiring';
 import { measureLinkedPly, measureOutputFile } from './ply-files';
+import type { PromptAnalysis } from './prompt-analysis';
 
 export interface AssemblyOptions {
   tracker: Tracker;
@@ -33,6 +34,8 @@ export interface AssemblyOptions {
   knownOffsetsMs?: Record<string, number>;
   /** A test's fault: called before each event is handled; what it throws is quarantined like any throw. */
   beforeEvent?: (e: LogEvent) => void;
+  /** Long fields analysed on another thread as they are parsed (`ingest`); without, the tracker analyses them. */
+  prompts?: PromptAnalysis | null;
 }
 
 interface LogSourceSlot {
@@ -117,6 +120,7 @@ export class Assembly {
         );
       if (slot.skew.offsetMs) e.timeMs -= slot.skew.offsetMs;
     }
+    this.opts.prompts?.submit(e);
     this.merger.push(id, e, wallMs);
   }
 
@@ -138,11 +142,6 @@ export class Assembly {
   /** Every log source caught up: the task clock goes on at the wall clock's pace. */
   setAllCaughtUp(caughtUp: boolean): void {
     this.taskClock.setCaughtUp(this.opts.live && caughtUp);
-  }
-
-  /** Sources that must read more before anything can be handed on (`ingest`). */
-  waitingFor(): string[] {
-    return this.merger.waitingFor();
   }
 
   /** The oldest event of a source not handed on yet: a checkpoint stands at or before it. */
@@ -181,14 +180,16 @@ export class Assembly {
 
   /**
    * Hands every event no source can still precede to the tracker, then lets time pass and measures
-   * the PLY files just linked. `onOutput` hears each output file with the task it was linked to.
-   * Returns how many events were handed on.
+   * the PLY files just linked. `onOutput` hears each output file with the task it was linked to;
+   * `heldBack` holds a log event (and every later one) in the merge for a later step. Returns how
+   * many events were handed on.
    */
-  async step(wallMs: number, onOutput?: (f: OutputFile, linkedTo: string | null) => void): Promise<number> {
+  async step(wallMs: number, onOutput?: (f: OutputFile, linkedTo: string | null) => void, heldBack?: (e: LogEvent) => boolean): Promise<number> {
     let n = 0;
     this.tracker.deferAttribution(true);
     try {
-      for (const e of this.merger.drain(this.opts.live ? wallMs : 0, this.opts.live ? this.lateness : undefined)) {
+      const ready = heldBack && ((e: MergedEvent) => isOutputEvent(e) || !heldBack(e));
+      for (const e of this.merger.drain(this.opts.live ? wallMs : 0, this.opts.live ? this.lateness : undefined, ready)) {
         n++;
         if (isOutputEvent(e)) {
           // a file's time is not a clock reading: a copied file may carry any mtime
@@ -207,10 +208,12 @@ export class Assembly {
           this.taskClock.observe(e.timeMs);
           if (e.timeMs > this.minerHandedMs) this.minerHandedMs = e.timeMs;
         }
+        // analysed on another thread since it was parsed (nothing else runs meanwhile: `ingest`'s loop awaits this step)
+        const prompt = this.opts.prompts?.holds(e) ? await this.opts.prompts.take(e) : null;
         try {
           this.opts.beforeEvent?.(e);
           this.tick();
-          this.tracker.push(e);
+          this.tracker.push(e, prompt);
         } catch (err) {
           this.quarantine(e.file, e.offset, e.end, err, () => entryHash(e), e.type);
         }

@@ -3,15 +3,16 @@
  * the store, finish. Never touches the daemon's state: open tasks live in memory and are finished
  * at the end of the input, marked so; a later run that sees their end writes a better revision.
  */
-import { readFileLines, scanOutputDir, type Line, type SourceStats } from '../sources';
+import { readFileLines, scanOutputDir, type Line, type OutputDirSpec, type SourceStats } from '../sources';
 import { emptyStats as emptySourceStats } from '../sources/types';
-import { createHashers, type FinishedRecord } from '../assemble';
-import { silentLogger } from '../common/logger';
+import { createHashers, type FinishedRecord, type Tracker } from '../assemble';
+import { silentLogger, type Logger } from '../common/logger';
 import { systemClock } from '../common/clock';
 import type { LogEvent } from '../parse';
 import type { MinerEvent } from '../schema';
-import { appendFinished, createParsers, createTracker, openOutputs, sourceKey, type PipelineInputs } from './wiring';
+import { appendFinished, createParsers, createTracker, openOutputs, sourceKey, type Outputs, type PipelineInputs } from './wiring';
 import { Assembly } from './assembly';
+import { PromptAnalysis } from './prompt-analysis';
 import { StateRepoFollower } from './state-repo';
 import { Warnings } from './health';
 
@@ -52,6 +53,8 @@ export interface IngestSummary {
 }
 
 const APPEND_BATCH = 256;
+/** Reads parsed ahead of the events handed on (each up to 1 MiB per file: a few prompts). */
+const READS_AHEAD = 8;
 
 export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
   const { config, streams } = opts;
@@ -80,8 +83,21 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     attributionMs: 0,
     unmatchedAt: [],
   };
+  const prompts = PromptAnalysis.start(config.store_images);
+  try {
+    return await ingestWith(opts, { logger, tracker, out, outputDirs, summary, prompts });
+  } finally {
+    await prompts?.close();
+  }
+}
+
+async function ingestWith(
+  opts: IngestOptions,
+  { logger, tracker, out, outputDirs, summary, prompts }: { logger: Logger; tracker: Tracker; out: Outputs; outputDirs: OutputDirSpec[]; summary: IngestSummary; prompts: PromptAnalysis | null },
+): Promise<IngestSummary> {
+  const { config, streams } = opts;
   const assembly = new Assembly(
-    { tracker, logger, clock: systemClock, live: false, beforeEvent: opts.beforeEvent },
+    { tracker, logger, clock: systemClock, live: false, beforeEvent: opts.beforeEvent, prompts },
     streams.map((spec, i) => ({ id: String(i), key: sourceKey(spec), spec })),
     outputDirs.map((_, k) => `out:${k}`),
   );
@@ -96,7 +112,20 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
     const facts = await new StateRepoFollower(config.competition, new Warnings(logger), logger).readNow(Date.now());
     if (facts) tracker.setCompetitionFacts(facts);
   }
-  const parsers = createParsers(streams, config, opts.rulesFile, (i, e) => assembly.pushLog(String(i), e, 0), opts.explainUnmatched ?? 0);
+  /** The read each event came in (see the loop). */
+  const readOf = new WeakMap<LogEvent, number>();
+  let reads = 0;
+  const parsers = createParsers(
+    streams,
+    config,
+    opts.rulesFile,
+    (i, e) => {
+      readOf.set(e, reads);
+      assembly.pushLog(String(i), e, 0);
+    },
+    opts.explainUnmatched ?? 0,
+    prompts ? (bytes) => prompts.copy(bytes) : undefined,
+  );
   const inputs = streams.map((spec, i) => {
     const stats: SourceStats = emptySourceStats();
     // a batch's lines are handled before the next is read (their buffers are reused): the parser keeps copies
@@ -125,13 +154,21 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
   };
 
   for (;;) {
-    for (const id of assembly.waitingFor()) {
-      const input = inputs[Number(id)]!; // output sources are never waited for: they are idle from the start
+    // a read's events are handed on READS_AHEAD reads later, parsed while the prompt thread analyses
+    // theirs: the same steps every run, whatever the thread's speed (and with no thread, under jest)
+    reads++;
+    const heldBack = (e: LogEvent): boolean => reads - readOf.get(e)! < READS_AHEAD;
+    // a file with nothing to hand on reads: nothing queued, or its next event held back
+    const toRead = inputs.filter((i) => {
+      const next = assembly.held(i.id) as LogEvent | undefined; // a log source holds log events only
+      return !i.done && (next === undefined || heldBack(next));
+    });
+    for (const input of toRead) {
       const next = await input.lines.next();
       if (next.done) {
         input.parser.flush();
         input.done = true;
-        assembly.setIdle(id, true);
+        assembly.setIdle(input.id, true);
       } else {
         for (const line of next.value as Line[])
           try {
@@ -142,7 +179,7 @@ export async function runIngest(opts: IngestOptions): Promise<IngestSummary> {
         input.parser.detach();
       }
     }
-    await assembly.step(0);
+    await assembly.step(0, undefined, heldBack);
     await flushRecords(false);
     if (opts.onProgress) {
       const now = Date.now();

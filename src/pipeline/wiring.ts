@@ -172,12 +172,13 @@ export function createParsers(
   rulesFile: unknown,
   emit: (index: number, e: LogEvent) => void,
   keepUnmatched = 0,
+  copyLongField?: (bytes: Buffer) => Buffer,
 ): StreamParser[] {
   const rules = compileRules(DEFAULT_RULES, rulesFile);
   const timeZone = config.timeZone ?? hostTimeZone();
   return streams.map((spec, i) => {
     let lastMs = Number.NEGATIVE_INFINITY;
-    return new StreamParser(spec, { rules, timeZone, keepUnmatched }, (e) => {
+    return new StreamParser(spec, { rules, timeZone, keepUnmatched, copyLongField }, (e) => {
       if (!Number.isFinite(e.timeMs)) e.timeMs = Number.isFinite(lastMs) ? lastMs : 0;
       lastMs = e.timeMs;
       emit(i, e);

@@ -4,6 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as zlib from 'node:zlib';
+import { runIngest } from '../../src/pipeline/ingest';
+import { explicitStreams } from '../../src/pipeline/inputs';
+import { defaultConfig } from '../../src/config';
 
 const CLI = path.resolve(__dirname, '../../dist/src/cli/main.js');
 const MONKEY = path.resolve(__dirname, '../fixtures/ply/monkey.ply');
@@ -116,4 +119,48 @@ test('--progress: a progress line on stderr (what a terminal shows by itself), t
   expect(r.code).toBe(0);
   expect(r.err).toMatch(/\ringest: [\d.]+ of [\d.]+ MiB \(\d+%\), \d+ MiB\/s, (\d+ s to go, )?[\d,]+ records \n$/);
   expect(r.out).toMatch(/^ingest: read 1 files/);
+});
+
+test('image prompts analysed on the prompt thread (the built CLI) give the records and images the tracker gives analysing them itself (TypeScript sources, no thread)', async () => {
+  // 60 tasks of two loops at once, 40-160 KB image prompts logged twice (the second copy shares the
+  // thread's analysis), some images repeated (a later task's prompt equal to an earlier one's), text
+  // prompts, one over 256 bytes; 13 MB of log, so many reads, each held back behind the next ones
+  const log = path.join(dir, 'miner-sn17-mainnet-out.log');
+  let seed = 7;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const images = Array.from({ length: 12 }, () => Buffer.from(Array.from({ length: 30000 + Math.floor(rand() * 90000) }, () => Math.floor(rand() * 256))).toString('base64'));
+  const at = (ms: number) => {
+    const d = new Date(Date.UTC(2025, 10, 12, 21, 0, 0) + ms);
+    const p = (n: number, w = 2) => String(n).padStart(w, '0');
+    return `2025-11-12 ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}`;
+  };
+  const line = (ms: number, msg: string) => `${at(ms)} |      DEBUG       | bittensor:workers.py:87 | ${msg}\n`;
+  const lines: [number, string][] = [];
+  for (let i = 0; i < 60; i++) {
+    const t0 = i * 3000 + (i % 2) * 700;
+    const prompt = i % 10 === 3 ? `a chair number ${i}` : i % 10 === 7 ? `a long text prompt ${i} `.repeat(20) : images[Math.floor(rand() * images.length)]!;
+    lines.push([t0, `Task received. Prompt: ${prompt}.`], [t0 + 5, `Generating for prompt: ${prompt} with timeout None seconds`]);
+    lines.push([t0 + 4000, `Generation completed. Size: ${1000 + i}`]);
+    // older miners named the task by its whole prompt in the feedback line
+    lines.push([t0 + 4500, prompt.length <= 100 ? `Feedback received from [57]. Score: 0.8. (${prompt})` : `Feedback received from [57]. Prompt: ${prompt}. Score: 0.8`]);
+  }
+  fs.writeFileSync(log, lines.sort((a, b) => a[0] - b[0]).map(([ms, msg]) => line(ms, msg)).join(''));
+  expect(fs.statSync(log).size).toBeGreaterThan(8 << 20);
+
+  const threaded = path.join(dir, 'threaded');
+  const r = run(['--miner-log', log, '--data-dir', threaded, '--time-zone', 'UTC']);
+  expect(r.code).toBe(0);
+  const inPlace = path.join(dir, 'in-place');
+  await runIngest({ config: { ...defaultConfig(), dataDir: inPlace, timeZone: 'UTC' }, streams: explicitStreams([log], [], null), minerApp: 'miner-sn17-mainnet', host: 'test' });
+
+  const records = (d: string) => fs.readFileSync(path.join(d, 'generation_history.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { metadata: { host?: string }; task: { task_type: string } });
+  const a = records(threaded);
+  const b = records(inPlace);
+  expect(a).toHaveLength(60);
+  expect(a.filter((x) => x.task.task_type === 'IMAGE-TO-3D').length).toBeGreaterThan(40);
+  // the host is the machine's for the CLI, the test's here: all else the same
+  expect(a.map((x) => ({ ...x, metadata: { ...x.metadata, host: null } }))).toEqual(b.map((x) => ({ ...x, metadata: { ...x.metadata, host: null } })));
+  const files = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d, { recursive: true }).map(String).sort() : []);
+  expect(files(path.join(threaded, 'images')).length).toBeGreaterThan(5);
+  expect(files(path.join(threaded, 'images'))).toEqual(files(path.join(inPlace, 'images')));
 });

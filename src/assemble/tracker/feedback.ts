@@ -2,7 +2,7 @@
 import { generationId } from '../../schema';
 import { isoUtc } from '../../parse';
 import type { LogEvent } from '../events';
-import { analysePrompt, promptKey, taskTypeOfLogId, textLogId } from '../prompt';
+import { analysePrompt, promptKey, taskTypeOfLogId, textLogId, type Prompt } from '../prompt';
 import { addSource, incomplete, link, NAMED, newRecord, num, oldest, openTask, round3, str, type Task, type TrackerContext } from './book';
 import { pulledAt } from './queries';
 import { closeFeedback, reopenWritten } from './close';
@@ -12,13 +12,13 @@ import { attributeSoon, enter, type Appliers } from './window';
  * The feedback line names its task (log id, or the whole prompt on older miners). It closes the task:
  * its end came before (a constraint for the window), and a score above 0 says it completed.
  */
-export function onFeedback(cx: TrackerContext, ap: Appliers, e: LogEvent): void {
+export function onFeedback(cx: TrackerContext, ap: Appliers, e: LogEvent, analysed: Prompt | null): void {
   const { book, opts } = cx;
   let logId = str(e.fields.log_id);
   let key: string | null = null;
   if (e.long) {
     // older miners: the whole prompt instead of the log id
-    const p = analysePrompt(e.long, cx.hashers);
+    const p = analysed ?? analysePrompt(e.long, cx.hashers);
     logId = p.logId;
     key = promptKey(p);
   }

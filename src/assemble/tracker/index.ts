@@ -12,7 +12,7 @@
 import type { MinerEvent } from '../../schema';
 import type { PlyResult } from '../../ply';
 import { GENERATION_END_EVENTS, type LogEvent, type OutputFile } from '../events';
-import type { Hashers } from '../prompt';
+import type { Hashers, Prompt } from '../prompt';
 import type { LinkedPly } from '../ply-output';
 import { TaskBook, type FinishedRecord, type TrackerContext, type TrackerCounters } from './book';
 import type { StoreImage, TrackerOptions } from './options';
@@ -71,7 +71,8 @@ export class Tracker {
 
   // ---- feeding ----
 
-  push(e: LogEvent): void {
+  /** `prompt`: the event's long field analysed already (`analysePrompt`, on another thread); else analysed here when needed. */
+  push(e: LogEvent, prompt: Prompt | null = null): void {
     const cx = this.cx;
     cx.book.changes++;
     if (Number.isFinite(e.timeMs)) cx.book.lastMs = Math.max(cx.book.lastMs, e.timeMs);
@@ -97,13 +98,13 @@ export class Tracker {
       case 'querying_owner':
         return onQuery(cx, e);
       case 'task_received':
-        return onPromptLine(cx, e, 'received');
+        return onPromptLine(cx, e, 'received', prompt);
       case 'generating':
-        return onPromptLine(cx, e, 'generating');
+        return onPromptLine(cx, e, 'generating', prompt);
       case 'submit_failed':
         return enter(cx, APPLIERS, { item: submitFailureItem(cx, e), event: e, file: null });
       case 'feedback':
-        return onFeedback(cx, APPLIERS, e);
+        return onFeedback(cx, APPLIERS, e, prompt);
       case 'feedback_detail':
         return onFeedbackDetail(cx, e);
       case 'miner_started':

@@ -6,9 +6,10 @@ import { analysePrompt, promptKey, type Prompt } from '../prompt';
 import { addSource, incomplete, newRecord, openTask, str, type Task, type TrackerContext } from './book';
 import { pulledAt, takeQuery } from './queries';
 
-export function onPromptLine(cx: TrackerContext, e: LogEvent, phase: 'received' | 'generating'): void {
+export function onPromptLine(cx: TrackerContext, e: LogEvent, phase: 'received' | 'generating', analysed: Prompt | null): void {
   const { book } = cx;
-  if (phase === 'generating') {
+  // analysed already (on another thread, whose bytes it then holds): the second copy is matched by its key below
+  if (phase === 'generating' && !analysed) {
     // The second copy of a prompt: compared byte for byte with the first, not decoded and hashed again.
     const same = book.tasks.find((t) => t.phase === 'received' && book.promptBytes.get(t)?.equals(e.long!));
     if (same) {
@@ -16,7 +17,7 @@ export function onPromptLine(cx: TrackerContext, e: LogEvent, phase: 'received' 
       return;
     }
   }
-  const prompt = analysePrompt(e.long!, cx.hashers);
+  const prompt = analysed ?? analysePrompt(e.long!, cx.hashers);
   const key = promptKey(prompt);
   if (phase === 'generating') {
     const waiting = book.tasks.find((t) => t.phase === 'received' && t.key === key);
@@ -27,7 +28,7 @@ export function onPromptLine(cx: TrackerContext, e: LogEvent, phase: 'received' 
   }
   // The first intact copy of this prompt: a new task.
   const t = newTask(cx, e, prompt, key);
-  if (phase === 'received') book.promptBytes.set(t, e.long!);
+  if (phase === 'received' && !analysed) book.promptBytes.set(t, e.long!);
   if (phase === 'generating') {
     t.phase = 'generating';
     t.generatingMs = e.timeMs;
