@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import type { Prompt } from '../assemble/prompt';
 import type { LogEvent } from '../parse';
 import { keepHeapSizing } from '../common/heap-sizing';
+import { CollectorError } from '../common/errors';
 
 /** Fields shorter than this are text whatever they hold (analysePrompt's own bound): analysed in place. */
 const MIN_SUBMITTED = 256;
@@ -156,7 +157,7 @@ export class PromptAnalysis {
   /** Every field still out fails with it: `ingest` stops with the reason (what it wrote stays, a rerun goes on). */
   private fail(err: Error): void {
     if (this.failed) return;
-    this.failed = new Error(`the prompt analysis thread failed: ${err.message}`);
+    this.failed = new CollectorError('UNKNOWN', `the prompt analysis thread failed: ${err.message}`, null, 'run the same ingest again: what it wrote stays, and it writes the rest', { cause: err });
     for (const r of this.out.values()) r.reject(this.failed);
     this.out.clear();
   }
