@@ -46,7 +46,7 @@ export interface ImagePrompt {
 export type Prompt = TextPrompt | ImagePrompt;
 
 /** Prompts shorter than this are text even when they look like base64 (a word, a hash). */
-const MIN_IMAGE_BASE64 = 256;
+export const MIN_IMAGE_BASE64 = 256;
 
 /** Where images are decoded: one buffer, grown to the largest image, instead of one per prompt. */
 let decodeScratch = Buffer.alloc(0);

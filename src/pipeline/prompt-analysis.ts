@@ -13,19 +13,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Prompt } from '../assemble/prompt';
+import { MIN_IMAGE_BASE64, type Prompt } from '../assemble/prompt';
 import type { LogEvent } from '../parse';
 import { keepHeapSizing } from '../common/heap-sizing';
 import { CollectorError } from '../common/errors';
+import { BufferPool } from '../common/buffer-pool';
 
-/** Fields shorter than this are text whatever they hold (analysePrompt's own bound): analysed in place. */
-const MIN_SUBMITTED = 256;
 /** How many ids back a copy may point (the thread compares only with analyses that recent). */
 export const RECENT_KEPT = 8;
-/** Free buffers kept; their sizes go up in steps of POOL_STEP, and one serves a field up to POOL_SLACK shorter. */
-const POOL_BUFFERS = 16;
-const POOL_STEP = 64 * 1024;
-const POOL_SLACK = 128 * 1024;
 
 /**
  * What the thread sends back: an analysis, the id of an earlier one (the same prompt), or why it
@@ -49,8 +44,11 @@ export class PromptAnalysis {
   /** The last analyses, by id, for a later copy to point at (`sameAs`: at most RECENT_KEPT ids back). */
   private readonly recent = new Map<number, Prompt>();
   private failed: Error | null = null;
-  /** Buffers for long fields' copies: the thread sends each back when it is done with it. */
-  private readonly free: ArrayBuffer[] = [];
+  /**
+   * Buffers for long fields' copies, which the thread sends back when done: about as many as are out at
+   * once (the reads held back, the thread's recent ones); 64 KB steps, prompts being 200-550 KB.
+   */
+  private readonly buffers = new BufferPool({ step: 64 * 1024, keep: 16, slack: 128 * 1024 });
   private readonly pooled = new WeakSet<ArrayBuffer>();
 
   private constructor(
@@ -73,14 +71,8 @@ export class PromptAnalysis {
 
   /** A long field's copy (the parser's): in a buffer the thread sent back, when one fits. */
   copy(src: Buffer): Buffer {
-    if (src.length < MIN_SUBMITTED) return Buffer.from(src);
-    // the smallest free buffer it fits with little to spare, else a new one (64 KB steps: prompts are 200-550 KB)
-    let best = -1;
-    for (let i = 0; i < this.free.length; i++) {
-      const n = this.free[i]!.byteLength;
-      if (n >= src.length && n <= src.length + POOL_SLACK && (best < 0 || n < this.free[best]!.byteLength)) best = i;
-    }
-    const ab = best >= 0 ? this.free.splice(best, 1)[0]! : new ArrayBuffer(Math.ceil(src.length / POOL_STEP) * POOL_STEP);
+    if (src.length < MIN_IMAGE_BASE64) return Buffer.from(src);
+    const ab = this.buffers.take(src.length);
     this.pooled.add(ab);
     const b = Buffer.from(ab, 0, src.length);
     src.copy(b);
@@ -94,7 +86,8 @@ export class PromptAnalysis {
   submit(e: LogEvent): void {
     const bytes = e.long;
     // after a failure the fields stay with their events (`ingest` stops at the first one that was out)
-    if (!bytes || bytes.length < MIN_SUBMITTED || this.ids.has(e) || this.failed) return;
+    // shorter fields are text whatever they hold: analysed in place
+    if (!bytes || bytes.length < MIN_IMAGE_BASE64 || this.ids.has(e) || this.failed) return;
     const id = this.nextId++;
     this.ids.set(e, id);
     const promise = new Promise<Prompt>((resolve, reject) => this.out.set(id, { resolve, reject }));
@@ -133,7 +126,7 @@ export class PromptAnalysis {
       this.fail(new Error(m.error));
       return;
     }
-    for (const ab of m.done) this.giveBack(ab);
+    for (const ab of m.done) this.buffers.give(ab);
     const p = 'prompt' in m ? revive(m.prompt) : this.recent.get(m.sameAs);
     if (!p) {
       this.fail(new Error(`a reply pointed at analysis ${(m as { sameAs: number }).sameAs}, no longer kept`));
@@ -147,11 +140,6 @@ export class PromptAnalysis {
       if (k >= m.id - RECENT_KEPT) break;
       this.recent.delete(k);
     }
-  }
-
-  private giveBack(ab: ArrayBuffer): void {
-    // about as many as are out at once (the reads held back, the thread's recent ones); more are garbage
-    if (this.free.length < POOL_BUFFERS) this.free.push(ab);
   }
 
   /** Every field still out fails with it: `ingest` stops with the reason (what it wrote stays, a rerun goes on). */

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { keepHeapSizing } from '../common/heap-sizing';
+import { BufferPool } from '../common/buffer-pool';
 import { CollectorError } from '../common/errors';
 import { planStillHolds, planUnits, type ScanUnit } from './files';
 import { scanUnit, type UnitResult } from './unit-scan';
@@ -90,24 +91,13 @@ const WORKER_YOUNG_MB = 3;
  */
 async function runUnits(units: ScanUnit[], threads: number, store: ChunkFile, progress: (u: ScanUnit) => void): Promise<UnitStats[]> {
   const results: UnitStats[] = new Array(units.length);
-  // A chunk's buffer is taken from those whose chunks are stored already rather than made anew per
-  // unit (V8 frees a dropped one only when it collects). Rounded up to 1 MiB so that one buffer serves
-  // units of about the same size.
-  const free: ArrayBuffer[] = [];
-  const take = (bytes: number): ArrayBuffer => {
-    const fits = free.filter((b) => b.byteLength >= bytes).sort((a, b) => a.byteLength - b.byteLength)[0];
-    if (fits) {
-      free.splice(free.indexOf(fits), 1);
-      return fits;
-    }
-    return new ArrayBuffer(Math.ceil(bytes / 2 ** 20) * 2 ** 20);
-  };
+  // a chunk's buffer is one whose chunk is stored already; one per thread is all that can be in use at once
+  const buffers = new BufferPool({ step: 2 ** 20, keep: threads });
+  const take = (bytes: number): ArrayBuffer => buffers.take(bytes);
   // each unit's rows go to the chunk file as they come, and only its counts stay
   const done = (id: number, { chunk, ...stats }: UnitResult): void => {
     store.put(id, chunk);
-    // one per thread is all that can be in use at once
-    free.push(chunk.idHi.buffer as ArrayBuffer);
-    if (free.length > threads) free.sort((a, b) => b.byteLength - a.byteLength).pop();
+    buffers.give(chunk.idHi.buffer as ArrayBuffer);
     results[id] = stats;
     progress(units[id]!);
   };
