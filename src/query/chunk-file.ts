@@ -23,9 +23,15 @@ const closer = new FinalizationRegistry<number>((fd) => {
   }
 });
 
+/** Where a stored chunk lies, and the unit it belongs to. */
+type StoredMeta = ChunkMeta & { at: number; bytes: number; unit: number };
+
 export class ChunkFile {
   private readonly fd: number;
-  private readonly metas: (ChunkMeta & { at: number; bytes: number })[] = [];
+  /** Each unit's chunks, in the order they were put. */
+  private readonly byUnit: StoredMeta[][] = [];
+  /** byUnit flattened: chunk k is the k-th in unit order (made again after a put). */
+  private flat: StoredMeta[] | null = null;
   private end = 0;
   private largest = 0;
   private closed = false;
@@ -46,25 +52,26 @@ export class ChunkFile {
     return this.metas.length;
   }
 
-  /** Stores `chunk` as chunk number `k` (the scan delivers them in any order); its columns can then be dropped. */
-  put(k: number, chunk: Chunk): void {
+  /**
+   * Stores `chunk` as the next chunk of unit `unit` (the units come in any order, a unit's chunks in
+   * order); its columns can then be dropped.
+   */
+  put(unit: number, chunk: Chunk): void {
     const bytes = bytesOf(chunk);
     try {
       for (let done = 0; done < bytes.length; ) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, this.end + done);
     } catch (err) {
       throw tempFileError(err, os.tmpdir(), 'writing');
     }
-    this.metas[k] = { ...metaOf(chunk), at: this.end, bytes: bytes.length };
+    (this.byUnit[unit] ??= []).push({ ...metaOf(chunk), at: this.end, bytes: bytes.length, unit });
+    this.flat = null;
     this.end += bytes.length;
     this.largest = Math.max(this.largest, bytes.length);
   }
 
-  /** Chunk `k`, in a buffer of its own (for a pass that keeps it). */
-  at(k: number): Chunk {
-    const m = this.meta(k);
-    const buffer = new ArrayBuffer(m.bytes);
-    this.read(m, new Uint8Array(buffer));
-    return chunkOver(m, buffer, 0);
+  /** The unit (its index in the scan's plan) chunk `k` belongs to. */
+  unitOf(k: number): number {
+    return this.meta(k).unit;
   }
 
   /**
@@ -80,6 +87,11 @@ export class ChunkFile {
    * over one column reads its 1-8 bytes a row, not the chunk's 120. Valid until `fn` returns.
    */
   forEachColumns(refs: ColumnRef[], fn: (columns: (ArrayLike<number> | undefined)[], k: number, n: number) => void): void {
+    for (const [columns, k, n] of this.columns(refs)) fn(columns, k, n);
+  }
+
+  /** forEachColumns as an iterator (for a pass that awaits between chunks). */
+  *columns(refs: ColumnRef[]): Generator<[(ArrayLike<number> | undefined)[], number, number]> {
     const largestRows = Math.max(0, ...this.metas.map((m) => m.n));
     const buffers = refs.map(() => new ArrayBuffer(largestRows * 8));
     for (let k = 0; k < this.metas.length; k++) {
@@ -90,7 +102,7 @@ export class ChunkFile {
         this.read({ at: m.at + r.at, bytes: r.bytes }, new Uint8Array(buffers[j]!, 0, r.bytes));
         return new r.type(buffers[j]!, 0, m.n);
       });
-      fn(columns, k, m.n);
+      yield [columns, k, m.n];
     }
   }
 
@@ -106,6 +118,10 @@ export class ChunkFile {
     fs.closeSync(this.fd);
   }
 
+  private get metas(): StoredMeta[] {
+    return (this.flat ??= this.byUnit.flat());
+  }
+
   private *entries(): Generator<[number, Chunk]> {
     const buffer = new ArrayBuffer(this.largest);
     const bytes = new Uint8Array(buffer);
@@ -117,7 +133,7 @@ export class ChunkFile {
   }
 
   /** Chunk `k` but for its columns (rows, tables, superseded ids): read from no file. */
-  meta(k: number): ChunkMeta & { at: number; bytes: number } {
+  meta(k: number): StoredMeta {
     const m = this.metas[k];
     if (!m) throw new Error(`no chunk ${k} was stored`);
     if (this.closed) throw new Error('the chunk file is closed');

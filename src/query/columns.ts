@@ -145,9 +145,9 @@ export function ownShapeMissing(v: unknown): string | null {
 }
 
 /**
- * Rows of one unit at a time. Its columns grow by doubling and are kept for the next unit: `finish()`
+ * Rows of one chunk at a time. Its columns grow by doubling and are kept for the next chunk: `finish()`
  * copies the rows into one buffer of `bytesNeeded()` and starts again, so a worker scanning many units
- * allocates nothing per unit. The main thread allocates that buffer (see dataset.ts): what a thread
+ * allocates nothing per chunk. The main thread allocates that buffer (see dataset.ts): what a thread
  * allocates stays in its own malloc arena, and glibc does not give a dead worker's arena back, so
  * chunks allocated by the workers kept 30-40 MB of their garbage resident to the end.
  */
@@ -295,11 +295,16 @@ export class ChunkBuilder {
   }
 
   /** The bytes of this unit's columns (chunkBytes). */
+  /** Rows added since the last `finish()`. */
+  get rows(): number {
+    return this.n;
+  }
+
   bytesNeeded(): number {
     return chunkBytes(this.n, this.stagesSeen.size);
   }
 
-  /** This unit's rows as a chunk whose columns are views of `into` (at least `bytesNeeded()` long, from its start); the builder is empty again. */
+  /** The rows added since the last `finish()` as a chunk whose columns are views of `into` (at least `bytesNeeded()` long, from its start); the builder is empty again. */
   finish(into: ArrayBuffer): Chunk {
     if (into.byteLength < this.bytesNeeded()) throw new Error(`a chunk of ${this.n} rows needs ${this.bytesNeeded()} bytes, not ${into.byteLength}`);
     const n = this.n;

@@ -11,8 +11,8 @@ import { keepHeapSizing } from '../common/heap-sizing';
 import { BufferPool } from '../common/buffer-pool';
 import { CollectorError } from '../common/errors';
 import { planStillHolds, planUnits, type ScanUnit } from './files';
-import { scanUnit, type UnitResult } from './unit-scan';
-import { ChunkBuilder } from './columns';
+import { scanUnit, type UnitStats } from './unit-scan';
+import { ChunkBuilder, type Chunk } from './columns';
 import { ChunkFile } from './chunk-file';
 
 export interface ScanOptions {
@@ -26,6 +26,8 @@ export interface ScanOptions {
   onPlanned?: (units: ScanUnit[]) => Promise<void> | void;
   /** Rows whose ids one pass resolving revisions takes (default ROWS_PER_PASS; tests make it small). */
   rowsPerPass?: number;
+  /** Rows a chunk holds (default CHUNK_ROWS, unit-scan.ts; tests make it small). */
+  chunkRows?: number;
 }
 
 /** A `rotate` moves names at most a few times a run: a plan that keeps failing is something else. */
@@ -54,9 +56,6 @@ export interface ScanStats {
   /** Generations that count. */
   kept: number;
 }
-
-/** What a unit's scan found, its rows aside (they are in the dataset's chunk file). */
-export type UnitStats = Omit<UnitResult, 'chunk'>;
 
 export interface Dataset {
   units: ScanUnit[];
@@ -89,24 +88,26 @@ const WORKER_YOUNG_MB = 3;
  * next unit as it is free. The main thread scans too rather than only waiting: one isolate fewer is
  * about 10 MB off the peak at the same speed (bench/README.md, the analyze bench).
  */
-async function runUnits(units: ScanUnit[], threads: number, store: ChunkFile, progress: (u: ScanUnit) => void): Promise<UnitStats[]> {
+async function runUnits(units: ScanUnit[], threads: number, store: ChunkFile, progress: (u: ScanUnit) => void, rows?: number): Promise<UnitStats[]> {
   const results: UnitStats[] = new Array(units.length);
   // a chunk's buffer is one whose chunk is stored already; one per thread is all that can be in use at once
   const buffers = new BufferPool({ step: 2 ** 20, keep: threads });
   const take = (bytes: number): ArrayBuffer => buffers.take(bytes);
-  // each unit's rows go to the chunk file as they come, and only its counts stay
-  const done = (id: number, { chunk, ...stats }: UnitResult): void => {
+  // each chunk goes to the chunk file as it comes, and only the unit's counts stay
+  const put = (id: number, chunk: Chunk): void => {
     store.put(id, chunk);
     buffers.give(chunk.idHi.buffer as ArrayBuffer);
+  };
+  const done = (id: number, stats: UnitStats): void => {
     results[id] = stats;
     progress(units[id]!);
   };
   let next = 0;
   const inMain = async (): Promise<void> => {
-    const b = new ChunkBuilder();
+    const builder = new ChunkBuilder();
     while (next < units.length) {
       const id = next++;
-      done(id, await scanUnit(units[id]!, b, take));
+      done(id, await scanUnit(units[id]!, { builder, alloc: take, put: (chunk) => put(id, chunk), rows }));
     }
   };
   const workers = Array.from({ length: Math.max(0, Math.min(threads - 1, units.length - 1)) }, () =>
@@ -121,15 +122,16 @@ async function runUnits(units: ScanUnit[], threads: number, store: ChunkFile, pr
             const give = (): void => {
               if (next >= units.length) return resolve();
               const id = next++;
-              w.postMessage({ id, unit: units[id] });
+              w.postMessage({ id, unit: units[id], rows });
             };
-            w.on('message', (m: { id: number; result?: UnitResult; error?: string; need?: number }) => {
+            w.on('message', (m: { id: number; result?: UnitStats; chunk?: Chunk; error?: string; need?: number }) => {
               if (m.error !== undefined) return reject(new Error(`${units[m.id]!.file}: ${m.error}`));
               if (m.need !== undefined) {
                 // the chunk's buffer is allocated here, in the main thread's arena (see ChunkBuilder)
                 const buffer = take(m.need);
                 return w.postMessage({ id: m.id, buffer }, [buffer]);
               }
+              if (m.chunk) return put(m.id, m.chunk);
               done(m.id, m.result!);
               give();
             });
@@ -173,10 +175,16 @@ function scanPlan(units: ScanUnit[], store: ChunkFile, opts: ScanOptions): Promi
   const unitBytes = (u: ScanUnit): number => (u.gz ? u.size : u.end - u.start);
   const total = units.reduce((s, u) => s + unitBytes(u), 0);
   let done = 0;
-  return runUnits(units, opts.threads ?? defaultThreads(), store, (u) => {
-    done += unitBytes(u);
-    opts.onProgress?.(done, total);
-  });
+  return runUnits(
+    units,
+    opts.threads ?? defaultThreads(),
+    store,
+    (u) => {
+      done += unitBytes(u);
+      opts.onProgress?.(done, total);
+    },
+    opts.chunkRows,
+  );
 }
 
 function build(units: ScanUnit[], results: UnitStats[], chunks: ChunkFile, rowsPerPass?: number): Dataset {

@@ -128,71 +128,81 @@ export async function exportRecords(ds: Dataset, sel: Uint8Array, opts: ExportOp
     buf = [];
     bufLen = 0;
   };
-  try {
-    for (let k = 0; k < ds.units.length; k++) {
-      const c = ds.chunks.at(k);
-      const off = ds.offsets[k]!;
-      const wanted: number[] = [];
-      const spec: boolean[] = [];
-      for (let i = 0; i < c.n; i++)
-        if (sel[off + i]) {
-          wanted.push(c.line[i]!);
-          spec.push((c.flags[i]! & F_SPEC) !== 0);
-        }
-      if (wanted.length === 0) continue;
-      const unit = ds.units[k]!;
-      let st: fs.Stats | null = null;
-      try {
-        st = fs.statSync(unit.file);
-      } catch {
-        /* handled below */
+  /** Writes unit `u`'s selected lines (`wanted`: their indexes in the unit, ascending; `spec`: each in the spec's schema). */
+  const exportUnit = async (u: number, wanted: number[], spec: boolean[]): Promise<void> => {
+    const unit = ds.units[u]!;
+    let st: fs.Stats | null = null;
+    try {
+      st = fs.statSync(unit.file);
+    } catch {
+      /* handled below */
+    }
+    if (!st || (!unit.gz && st.size < unit.size))
+      throw new CollectorError('UNKNOWN', 'a data file changed during the export (rotated?)', unit.file, 'run the export again');
+    let idx = 0;
+    let w = 0;
+    await readUnitLines(unit, (line, offset) => {
+      if (idx++ !== wanted[w]) return;
+      const isSpec = spec[w]!;
+      w++;
+      let text = line.toString('utf8');
+      let r = JSON.parse(text) as GenerationRecord;
+      if (isSpec) {
+        r = fromSpecRecord(r, { collectorVersion: VERSION }) as GenerationRecord;
+        r.provenance.sources = [{ event: 'spec_record', file: unit.file, offset }];
+        text = JSON.stringify(r);
       }
-      if (!st || (!unit.gz && st.size < unit.size))
-        throw new CollectorError('UNKNOWN', 'a data file changed during the export (rotated?)', unit.file, 'run the export again');
-      let idx = 0;
-      let w = 0;
-      await readUnitLines(unit, (line, offset) => {
-        if (idx++ !== wanted[w]) return;
-        const isSpec = spec[w]!;
-        w++;
-        let text = line.toString('utf8');
-        let r = JSON.parse(text) as GenerationRecord;
-        if (isSpec) {
-          r = fromSpecRecord(r, { collectorVersion: VERSION }) as GenerationRecord;
-          r.provenance.sources = [{ event: 'spec_record', file: unit.file, offset }];
-          text = JSON.stringify(r);
-        }
-        s.selected++;
-        const files = filesOf(r, unit.dataDir);
-        const pair = opts.pairs ? pairOf(r, files) : null;
-        if (opts.pairs && !pair) {
-          s.not_judged++;
+      s.selected++;
+      const files = filesOf(r, unit.dataDir);
+      const pair = opts.pairs ? pairOf(r, files) : null;
+      if (opts.pairs && !pair) {
+        s.not_judged++;
+        return;
+      }
+      if (files.missing.length > 0) {
+        const m = s.missing_files;
+        m.records++;
+        if (files.missing.includes('image')) m.image++;
+        if (files.missing.includes('ply')) m.ply++;
+        if (m.examples.length < 10) m.examples.push({ generation_id: r.metadata.generation_id, missing: files.missing });
+        if (opts.requireFiles) {
+          m.dropped++;
           return;
         }
-        if (files.missing.length > 0) {
-          const m = s.missing_files;
-          m.records++;
-          if (files.missing.includes('image')) m.image++;
-          if (files.missing.includes('ply')) m.ply++;
-          if (m.examples.length < 10) m.examples.push({ generation_id: r.metadata.generation_id, missing: files.missing });
-          if (opts.requireFiles) {
-            m.dropped++;
-            return;
-          }
+      }
+      const t = r.task.task_type ?? 'unknown';
+      s.by_task_type[t] = (s.by_task_type[t] ?? 0) + 1;
+      const score = r.validator_feedback.score;
+      if (typeof score === 'number') s.score = s.score ? { min: Math.min(s.score.min, score), max: Math.max(s.score.max, score) } : { min: score, max: score };
+      // the stored line, unchanged, with one more key before its closing brace
+      const out = pair ? `${JSON.stringify(pair)}\n` : `${text.trimEnd().slice(0, -1)},"export":${JSON.stringify(files)}}\n`;
+      buf.push(out);
+      bufLen += out.length;
+      s.written++;
+      if (bufLen > 1 << 20) flush();
+    });
+    if (w !== wanted.length) throw new CollectorError('UNKNOWN', 'a data file changed during the export (rotated?)', unit.file, 'run the export again');
+  };
+  try {
+    // a unit's selected lines are gathered over its chunks (a big unit has several), then it is read once
+    let unit = -1;
+    let wanted: number[] = [];
+    let spec: boolean[] = [];
+    for (const [[line, flags], k, n] of ds.chunks.columns([{ col: 'line' }, { col: 'flags' }])) {
+      if (ds.chunks.unitOf(k) !== unit) {
+        if (wanted.length > 0) await exportUnit(unit, wanted, spec);
+        unit = ds.chunks.unitOf(k);
+        wanted = [];
+        spec = [];
+      }
+      const off = ds.offsets[k]!;
+      for (let i = 0; i < n; i++)
+        if (sel[off + i]) {
+          wanted.push(line![i]!);
+          spec.push((flags![i]! & F_SPEC) !== 0);
         }
-        const t = r.task.task_type ?? 'unknown';
-        s.by_task_type[t] = (s.by_task_type[t] ?? 0) + 1;
-        const score = r.validator_feedback.score;
-        if (typeof score === 'number') s.score = s.score ? { min: Math.min(s.score.min, score), max: Math.max(s.score.max, score) } : { min: score, max: score };
-        // the stored line, unchanged, with one more key before its closing brace
-        const out = pair ? `${JSON.stringify(pair)}\n` : `${text.trimEnd().slice(0, -1)},"export":${JSON.stringify(files)}}\n`;
-        buf.push(out);
-        bufLen += out.length;
-        s.written++;
-        if (bufLen > 1 << 20) flush();
-      });
-      if (w !== wanted.length) throw new CollectorError('UNKNOWN', 'a data file changed during the export (rotated?)', unit.file, 'run the export again');
     }
+    if (wanted.length > 0) await exportUnit(unit, wanted, spec);
     flush();
     fs.fsyncSync(fd);
     fs.closeSync(fd);

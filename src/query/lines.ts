@@ -21,9 +21,10 @@ const spare: Buffer[] = [];
  * A line given to `visit` is valid only during the call (it may be a view of a read buffer that the next
  * read overwrites): copy what you keep. Plain files are read with `pread` into two buffers in turn (the
  * next read runs while this one is split), so a scan allocates nothing per read that V8 would have to
- * collect; a .gz goes through a gunzip stream.
+ * collect; a .gz goes through a gunzip stream. `afterRead`, when given, runs once the lines of each read
+ * are visited, and the next read's lines wait for the promise it may return (the scan hands its rows on there).
  */
-export async function readUnitLines(unit: ScanUnit, visit: UnitLineVisitor): Promise<void> {
+export async function readUnitLines(unit: ScanUnit, visit: UnitLineVisitor, afterRead?: () => Promise<void> | void): Promise<void> {
   // Start one byte early: if that byte is `\n`, the unit's first line starts exactly at `start`.
   const from = unit.gz ? 0 : Math.max(0, unit.start - 1);
   let skipFirst = !unit.gz && unit.start > 0;
@@ -60,7 +61,10 @@ export async function readUnitLines(unit: ScanUnit, visit: UnitLineVisitor): Pro
     const gunzip = zlib.createGunzip();
     raw.on('error', (err) => gunzip.destroy(err));
     try {
-      for await (const chunk of raw.pipe(gunzip) as AsyncIterable<Buffer>) if (!split(chunk)) return;
+      for await (const chunk of raw.pipe(gunzip) as AsyncIterable<Buffer>) {
+        if (!split(chunk)) return;
+        await afterRead?.();
+      }
     } finally {
       raw.destroy();
     }
@@ -76,6 +80,7 @@ export async function readUnitLines(unit: ScanUnit, visit: UnitLineVisitor): Pro
         at += bytesRead;
         next = readAt(k + 1, at);
         if (!split(bufs[k % 2]!.subarray(0, bytesRead))) break;
+        await afterRead?.();
       }
     } finally {
       // the read ahead still in flight (the unit ended first, or the visitor threw) ends before the file closes

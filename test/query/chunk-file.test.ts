@@ -31,23 +31,25 @@ function plain(c: Chunk): unknown {
 }
 
 describe('ChunkFile', () => {
-  it('gives back every chunk as stored, in index order, however they were put; leaves no file behind', () => {
+  it("gives back every chunk as stored, in unit order, however the units' chunks interleaved; leaves no file behind", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dc-chunk-file-'));
     try {
       const sizes = [3, 0, 1200, 17, 450];
       const chunks = sizes.map((n, k) => chunkOf(k, n));
       const want = chunks.map(plain);
+      const unitOf = [0, 0, 1, 2, 2];
       const store = new ChunkFile(dir);
       expect(fs.readdirSync(dir)).toEqual([]);
-      for (const k of [2, 0, 4, 1, 3]) store.put(k, chunks[k]!);
+      // units come in any order, each unit's chunks in order
+      for (const k of [2, 0, 3, 1, 4]) store.put(unitOf[k]!, chunks[k]!);
       expect(store.length).toBe(5);
+      expect([0, 1, 2, 3, 4].map((k) => store.unitOf(k))).toEqual(unitOf);
       const seen: unknown[] = [];
       store.forEach((c, k) => {
         expect(k).toBe(seen.length);
         seen.push(plain(c));
       });
       expect(seen).toEqual(want);
-      expect(plain(store.at(2))).toEqual(want[2]);
       // columns read alone: the same values; a stage a chunk lacks is undefined
       const alone: unknown[] = [];
       store.forEachColumns([{ col: 'score' }, { stage: 'stage_1' }, { col: 'validator' }], ([score, stage, validator], k, n) => {
@@ -58,7 +60,7 @@ describe('ChunkFile', () => {
       expect(store.meta(4).n).toBe(450);
       expect(store.stageNames().sort()).toEqual(['7', 'stage_0', 'stage_1', 'stage_2', 'total_time']);
       store.close();
-      expect(() => store.at(0)).toThrow(/closed/);
+      expect(() => store.meta(0)).toThrow(/closed/);
       expect(fs.readdirSync(dir)).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
