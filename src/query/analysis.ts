@@ -1,7 +1,7 @@
 /**
  * The figures of `analyze`, computed from the selected rows: the counts in one walk, then each
- * distribution from its column. Percentiles are exact: a column's values are gathered into one scratch
- * buffer and sorted (nearest rank: the smallest value with at least p % of the values at or below it).
+ * distribution from its column. Percentiles are exact (nearest rank: the smallest value with at least
+ * p % of the values at or below it), found by passes over the column rather than by holding it (quantiles.ts).
  * Acceptance rate = accepted / feedback received.
  */
 import { ERROR_TYPES, OUTCOMES, TASK_TYPES } from '../schema/constants';
@@ -9,16 +9,9 @@ import type { Outcome } from '../schema';
 import { F_FAILED, F_INFERRED, F_PRE_REJECTED, F_RECEIVED, F_SUBMITTED, type ColumnRef } from './columns';
 import type { Dataset } from './dataset';
 import { DAY_MS } from './filter';
+import { distributions, type Dist, type ValuePass } from './quantiles';
 
-export interface Dist {
-  n: number;
-  mean: number | null;
-  min: number | null;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  max: number | null;
-}
+export type { Dist } from './quantiles';
 
 export interface Counts {
   records: number;
@@ -78,48 +71,20 @@ export interface AnalysisOptions {
   clipBinWidth?: number;
 }
 
-/** Exact distribution of values sorted ascending; nearest-rank percentiles. */
-function distOfSorted(s: Float64Array): Dist {
-  const n = s.length;
-  if (n === 0) return { n: 0, mean: null, min: null, p50: null, p90: null, p99: null, max: null };
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += s[i]!;
-  const rank = (p: number): number => s[Math.max(0, Math.ceil((p / 100) * n) - 1)]!;
-  return { n, mean: sum / n, min: s[0]!, p50: rank(50), p90: rank(90), p99: rank(99), max: s[n - 1]! };
-}
-
 /**
- * The selected rows' values of one column (NaN = none), sorted, per group (the row's value in column
- * `key`; one group, 0, when no key is given). The groups are runs of one scratch buffer placed by
- * counting sort, so all the distributions together never hold more than one number per selected row:
- * the runs are valid until the next call. Each pass reads only the two columns from the chunk file.
+ * One pass over the selected rows' values of `column` (NaN = none), with each row's value of `key` as
+ * its group (0 when no key is given). Each pass reads only those two columns from the chunk file.
  */
-function sortedRuns(ds: Dataset, sel: Uint8Array, scratch: Float64Array, column: ColumnRef, key: ColumnRef | null = null): Map<number, Float64Array> {
-  const visit = (each: (value: number, group: number) => void): void =>
+function valuesOf(ds: Dataset, sel: Uint8Array, column: ColumnRef, key: ColumnRef | null = null): ValuePass {
+  return (each) =>
     ds.chunks.forEachColumns(key ? [column, key] : [column], ([col, keys], k, n) => {
       if (!col) return;
       const off = ds.offsets[k]!;
       for (let i = 0; i < n; i++) if (sel[off + i] && !Number.isNaN(col[i]!)) each(col[i]!, keys ? keys[i]! : 0);
     });
-  const counts = new Map<number, number>();
-  visit((_, g) => counts.set(g, (counts.get(g) ?? 0) + 1));
-  const next = new Map<number, number>();
-  const runs = new Map<number, Float64Array>();
-  let at = 0;
-  for (const [g, n] of counts) {
-    next.set(g, at);
-    runs.set(g, scratch.subarray(at, (at += n)));
-  }
-  visit((value, g) => {
-    const j = next.get(g)!;
-    scratch[j] = value;
-    next.set(g, j + 1);
-  });
-  for (const run of runs.values()) run.sort();
-  return runs;
 }
 
-const NO_VALUES = new Float64Array(0);
+const NO_VALUES: Dist = { n: 0, mean: null, min: null, p50: null, p90: null, p99: null, max: null };
 
 const ACCEPTED = OUTCOMES.indexOf('accepted');
 
@@ -208,27 +173,23 @@ export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}
   const width = opts.clipBinWidth ?? 0.02;
   const bins = new Map<number, number>();
   let below = 0;
-  const scratch = new Float64Array(n);
-  const column = (col: ColumnRef): Float64Array => sortedRuns(ds, sel, scratch, col).get(0) ?? NO_VALUES;
-  const clip = column({ col: 'clip' });
-  for (const v of clip) {
+  const clipValues = valuesOf(ds, sel, { col: 'clip' });
+  clipValues((v) => {
     const b = binOf(v, width);
     bins.set(b, (bins.get(b) ?? 0) + 1);
     if (threshold !== null && v < threshold) below++;
-  }
-  const clipScore = distOfSorted(clip);
-  const score = distOfSorted(column({ col: 'score' }));
+  });
+  const dist = (pass: ValuePass): Dist => distributions(pass).get(0) ?? NO_VALUES;
+  const clipScore = dist(clipValues);
+  const score = dist(valuesOf(ds, sel, { col: 'score' }));
   const stageNames = ds.chunks.stageNames().sort((a, b) => (a === 'total_time' ? -1 : b === 'total_time' ? 1 : a.localeCompare(b)));
   const generationTime: Record<string, Dist> = {};
   for (const name of stageNames) {
-    const d = distOfSorted(column({ stage: name }));
+    const d = dist(valuesOf(ds, sel, { stage: name }));
     if (d.n > 0) generationTime[name] = d;
   }
-  const validatorDists = (col: ColumnRef): Map<number, Dist> =>
-    new Map([...sortedRuns(ds, sel, scratch, col, { col: 'validator' })].map(([uid, run]) => [uid, distOfSorted(run)]));
-  const validatorScores = validatorDists({ col: 'score' });
-  const validatorDelays = validatorDists({ col: 'delay' });
-  const noDist = distOfSorted(NO_VALUES);
+  const validatorScores = distributions(valuesOf(ds, sel, { col: 'score' }, { col: 'validator' }));
+  const validatorDelays = distributions(valuesOf(ds, sel, { col: 'delay' }, { col: 'validator' }));
   const binKeys = [...bins.keys()].sort((a, b) => a - b);
   const binRows = [];
   if (binKeys.length > 0) for (let b = binKeys[0]!; b <= binKeys[binKeys.length - 1]!; b++) binRows.push({ from: +(b * width).toFixed(6), to: +((b + 1) * width).toFixed(6), count: bins.get(b) ?? 0 });
@@ -266,7 +227,7 @@ export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}
       by_day: [...failByDay.entries()].sort((a, b) => a[0] - b[0]).map(([d, m]) => ({ day: dayOf(d * DAY_MS), by_type: Object.fromEntries([...m.entries()].map(([t, c]) => [errorName(t), c])) })),
     },
     clip_distribution: {
-      n: clip.length,
+      n: clipScore.n,
       threshold,
       threshold_source: opts.clipThreshold !== undefined ? 'flag' : threshold !== null ? 'records' : null,
       thresholds_seen: thresholdsSeen,
@@ -276,7 +237,7 @@ export function analyze(ds: Dataset, sel: Uint8Array, opts: AnalysisOptions = {}
     },
     validators: [...byValidator.entries()]
       .sort((a, b) => (a[0] === -1 ? 1 : b[0] === -1 ? -1 : a[0] - b[0]))
-      .map(([uid, c]) => ({ validator_uid: uid === -1 ? null : uid, ...c.counts(), score: validatorScores.get(uid) ?? noDist, feedback_delay_seconds: validatorDelays.get(uid) ?? noDist })),
+      .map(([uid, c]) => ({ validator_uid: uid === -1 ? null : uid, ...c.counts(), score: validatorScores.get(uid) ?? NO_VALUES, feedback_delay_seconds: validatorDelays.get(uid) ?? NO_VALUES })),
   };
 }
 
