@@ -12,6 +12,15 @@ const NL = 10;
 const READ_BYTES = 1 << 20;
 
 /**
+ * A .gz is read 16 KB at a time and inflated 32 KB at a time. Each compressed read is inflated whole
+ * into the stream's queue at once (about 120 KB from 16 KB here): read 64 KB at a time, eight outputs
+ * waited there while the scan parsed, long enough to be promoted, and 60 MB of dead ones were held
+ * until V8's next full collection. Scanning a 470 MB month: 124 -> 71 MB peak RSS, 3.3 -> 3.5 s.
+ */
+const GZ_READ_BYTES = 1 << 14;
+const GUNZIP_BYTES = 1 << 15;
+
+/**
  * Read buffers a finished read gave back, for the next (per thread). A pair per unit, dropped after
  * it, was garbage V8 was slow to collect: at 3 million records the scan held 70 MB of them.
  */
@@ -30,7 +39,7 @@ export async function readUnitLines(unit: ScanUnit, visit: UnitLineVisitor, afte
   let skipFirst = !unit.gz && unit.start > 0;
   if (!unit.gz && unit.size === 0) return;
   let pos = from; // offset of chunk[0]
-  let carry: Buffer | null = null;
+  const carry = new Carry();
   let lineStart = from;
   /** Splits one chunk; false once past the unit's end. */
   const split = (chunk: Buffer): boolean => {
@@ -40,25 +49,23 @@ export async function readUnitLines(unit: ScanUnit, visit: UnitLineVisitor, afte
       if (nl === -1) break;
       if (skipFirst) {
         skipFirst = false;
-        carry = null;
+        carry.clear();
       } else {
         if (lineStart >= unit.end) return false; // the next unit's line
-        const line: Buffer = carry ? Buffer.concat([carry, chunk.subarray(i, nl)]) : chunk.subarray(i, nl);
-        carry = null;
-        visit(line, lineStart, true);
+        visit(carry.length > 0 ? carry.append(chunk.subarray(i, nl)).take() : chunk.subarray(i, nl), lineStart, true);
       }
       lineStart = pos + nl + 1;
       i = nl + 1;
     }
-    if (i < chunk.length) carry = carry ? Buffer.concat([carry, chunk.subarray(i)]) : Buffer.from(chunk.subarray(i));
+    if (i < chunk.length) carry.append(chunk.subarray(i));
     pos += chunk.length;
     return true;
   };
   if (unit.gz) {
-    const raw = fs.createReadStream(unit.file, { highWaterMark: 1 << 16 });
+    const raw = fs.createReadStream(unit.file, { highWaterMark: GZ_READ_BYTES });
     // pipe() does not pass the source's errors on: a file rotated away (ENOENT) would be an uncaught
     // error instead of a rejection the reader answers by planning again
-    const gunzip = zlib.createGunzip();
+    const gunzip = zlib.createGunzip({ chunkSize: GUNZIP_BYTES });
     raw.on('error', (err) => gunzip.destroy(err));
     try {
       for await (const chunk of raw.pipe(gunzip) as AsyncIterable<Buffer>) {
@@ -90,6 +97,37 @@ export async function readUnitLines(unit: ScanUnit, visit: UnitLineVisitor, afte
       spare.push(...bufs);
     }
   }
-  const tail = carry as Buffer | null;
-  if (tail && tail.length > 0 && !skipFirst && lineStart < unit.end) visit(tail, lineStart, false);
+  if (carry.length > 0 && !skipFirst && lineStart < unit.end) visit(carry.take(), lineStart, false);
+}
+
+/**
+ * The start of a line a read ended in, kept until the read that ends it: one buffer, grown by doubling
+ * and reused. A copy per read (and a concatenation per line) were garbage that outlived the young
+ * generation: a gzipped unit, read 16 KB at a time, held 30 MB of them between full collections.
+ */
+class Carry {
+  private buf = Buffer.alloc(0);
+  length = 0;
+
+  append(bytes: Buffer): this {
+    if (this.length + bytes.length > this.buf.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(2 * this.buf.length, this.length + bytes.length, 1 << 16));
+      this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    bytes.copy(this.buf, this.length);
+    this.length += bytes.length;
+    return this;
+  }
+
+  /** The bytes carried (valid until the next append), and the carry empty again. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.length);
+    this.length = 0;
+    return out;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
 }

@@ -40,9 +40,9 @@ export function readOtherShape(v: unknown): GenerationRecord | { notRecord: stri
 /**
  * Rows a chunk holds at most, give or take one read's: a gzipped month is one unit of any size (240,000
  * rows at 3 million records), and its rows in one chunk were 29 MB built, 29 MB copied and 29 MB read back
- * by every pass. The builder's 65,536 rows (about 8 MB) leave room for the rows of the read that crosses it.
+ * by every pass. The builder's 32,768 rows (about 4 MB) leave room for the rows of the read that crosses it.
  */
-export const CHUNK_ROWS = 60_000;
+export const CHUNK_ROWS = 28_000;
 
 /** Where a unit's rows go, a chunk at a time, in order. */
 export interface ChunkSink {

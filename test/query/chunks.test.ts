@@ -9,12 +9,12 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { analyze, exportRecords, filterFromFlags, loadDataset, select, type ScanOptions } from '../../src/query';
 import { serializeRecord } from '../../src/schema/serialize';
-import { CORRUPT_LINE, NOW, record, ROWS, uuid } from './fixture';
+import { CORRUPT_LINE, NOW, record, ROWS } from './fixture';
 
 const DIST_QUERY = path.resolve(__dirname, '../../dist/src/query/index.js');
 
 /**
- * 1,500 records gzipped (the stream hands on 16 KB at a time) and 2,400 plain (two 1 MiB reads and
+ * 1,500 records gzipped (the stream hands on 64 KB at a time) and 2,400 plain (two 1 MiB reads and
  * more): the fixture's rows again under new ids, some revised or superseded across chunks, a corrupt line
  * in the middle of each file.
  */
@@ -62,12 +62,12 @@ test('chunks of few rows give the same scan, figures and export, on the main thr
     expect(whole.stats).toMatchObject({ records: 3900, corrupt: 2 });
     expect((whole.stats as { kept: number }).kept).toBeLessThan(3900);
     expect(whole.exported.split('\n').length - 1).toBe((whole.stats as { kept: number }).kept);
-    const cut = await seen(src, dir, { threads: 1, chunkRows: 50 });
+    const cut = await seen(src, dir, { threads: 1, chunkRows: 20 });
     expect(cut.chunks).toBeGreaterThan(20);
     expect(cut).toEqual({ ...whole, chunks: cut.chunks });
     // workers: units of 300 KB, so both threads take several, each cut into chunks
     const dist = require(DIST_QUERY) as Query;
-    const threaded = await seen(dist, dir, { threads: 2, chunkRows: 50, chunkBytes: 300_000 });
+    const threaded = await seen(dist, dir, { threads: 2, chunkRows: 20, chunkBytes: 300_000 });
     expect(threaded.units).toBeGreaterThan(6);
     expect(threaded.chunks).toBeGreaterThan(20);
     expect(threaded).toEqual({ ...whole, chunks: threaded.chunks, units: threaded.units });
