@@ -93,15 +93,20 @@ export class CompetitionBook {
     // last such one unless the driver saves answers out of order (then the link says inferred). Files
     // come late (once stable), so requests completed after the file are left out by time, not order.
     // (An mtime can be a kernel tick behind the line before it: MTIME_TICK_MS.)
-    const candidates = this.completed.filter((t) => t.completedMs! <= f.timeMs + MTIME_TICK_MS && f.timeMs - t.completedMs! <= this.opts.linkWithinMs);
+    const mayHaveWritten = (completedMs: number) => completedMs <= f.timeMs + MTIME_TICK_MS && f.timeMs - completedMs <= this.opts.linkWithinMs;
+    const candidates = this.completed.filter((t) => mayHaveWritten(t.completedMs!));
+    // a request that took a file by a best fit may be this file's instead (files can be handed on out of
+    // order: each is reported once its size is stable, and under load a later one can come first)
+    const guessed = this.held.filter((h) => h.doubt && mayHaveWritten(h.doubt.completedMs)).length;
     const task = candidates.at(-1) ?? null;
     if (task) this.completed = this.completed.filter((t) => t !== task);
     const stem = f.name.slice(f.name.lastIndexOf('/') + 1).replace(/\.[^.]+$/, '');
     const id = uuidV5(JSON.stringify(['competition', this.opts.app, f.name, f.mtimeMs]), GENERATION_ID_NAMESPACE);
     const r = this.newRecord(id, task ? task.receivedMs : f.timeMs, stem, f.path);
+    const others = candidates.length - 1 + guessed;
     if (task) {
       this.applyTask(r, task);
-      r.provenance.links.push({ event: 'output_written', link: candidates.length > 1 ? 'inferred' : 'determined', candidates: candidates.length });
+      r.provenance.links.push({ event: 'output_written', link: others > 0 ? 'inferred' : 'determined', candidates: others + 1 });
     } else {
       r.provenance.incomplete = true;
       r.provenance.incomplete_reasons.push('service_lines_not_seen');
@@ -110,8 +115,29 @@ export class CompetitionBook {
     r.generation.submission.submission_time = isoUtc(f.timeMs);
     applyPlySize(r, f.size);
     const output: LinkedPly = { path: f.path, dir: f.dir, name: f.name, size: f.size, mtimeMs: f.mtimeMs, measured: false };
-    this.held.push({ record: r, timeMs: f.timeMs, output, measured: false, emitted: null });
+    const doubt = task && candidates.length > 1 && !guessed ? { others: candidates.slice(0, -1).map(taskKey), completedMs: task.completedMs! } : undefined;
+    this.held.push({ record: r, timeMs: f.timeMs, output, measured: false, emitted: null, ...(doubt ? { doubt } : {}) });
+    if (task && others === 0) this.wroteOwnFile(taskKey(task));
     return id;
+  }
+
+  /**
+   * Request `key` wrote a file no other request could have: a file linked by a best fit that it was an
+   * alternative for has one doubt fewer, and with none left its link is determined (written again).
+   */
+  private wroteOwnFile(key: string): void {
+    for (const h of this.held) {
+      if (!h.doubt?.others.includes(key)) continue;
+      h.doubt.others = h.doubt.others.filter((k) => k !== key);
+      if (h.doubt.others.length) continue;
+      delete h.doubt;
+      const link = h.record.provenance.links.find((l) => l.event === 'output_written');
+      if (link) Object.assign(link, { link: 'determined', candidates: 1 });
+      if (h.measured) {
+        h.emitted = null;
+        this.emit(h);
+      }
+    }
   }
 
   /** Outputs not measured yet: the pipeline reads them while fresh (the driver may rewrite a stem's file next round). */
@@ -284,4 +310,9 @@ export class CompetitionBook {
       return !(nowMs - h.timeMs > this.opts.holdMs);
     });
   }
+}
+
+/** A service request by its received line's place: unique, and the same after a restart (snapshots copy tasks). */
+function taskKey(t: ServiceTask): string {
+  return `${t.file}:${t.offset}`;
 }

@@ -49,6 +49,12 @@ const HeldSchema = z.object({
   measured: z.boolean(),
   /** What the last written version said (its stage, outcome and round): an unchanged one is not written again. */
   emitted: z.string().nullable(),
+  /**
+   * An output file linked by a best fit: the other requests that could have written it (by `taskKey`),
+   * and when its own request completed. Each that takes a file of its own, and no other, is one doubt
+   * fewer; with none left the link is determined.
+   */
+  doubt: z.object({ others: z.array(z.string()), completedMs: z.number() }).optional(),
 });
 export type Held = z.infer<typeof HeldSchema>;
 
