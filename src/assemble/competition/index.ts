@@ -90,8 +90,9 @@ export class CompetitionBook {
   pushOutput(f: OutputFile): string {
     // The service logs `Task completed.` before it sends the answer, and the driver writes the file
     // after (one clock, the host's): the file is of a request completed at or before its mtime, the
-    // last such one unless the driver saves answers out of order (then the link says inferred). Files
-    // come late (once stable), so requests completed after the file are left out by time, not order.
+    // last such one unless the driver saves answers out of order (then the link says inferred, until the
+    // other requests each take a file only they could have written: wroteOwnFile). Files come late (once
+    // stable), so requests completed after the file are left out by time, not order.
     // (An mtime can be a kernel tick behind the line before it: MTIME_TICK_MS.)
     const mayHaveWritten = (completedMs: number) => completedMs <= f.timeMs + MTIME_TICK_MS && f.timeMs - completedMs <= this.opts.linkWithinMs;
     const candidates = this.completed.filter((t) => mayHaveWritten(t.completedMs!));
