@@ -10,12 +10,11 @@
  * A prompt's second copy ("Generating for prompt") is compared byte for byte with the last few the
  * thread analysed and shares that analysis: each prompt is hashed once, as the tracker did.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { MIN_IMAGE_BASE64, type Prompt } from '../assemble/prompt';
 import type { LogEvent } from '../parse';
 import { keepHeapSizing } from '../common/heap-sizing';
+import { workerScript } from '../common/worker-script';
 import { CollectorError } from '../common/errors';
 import { BufferPool } from '../common/buffer-pool';
 
@@ -63,8 +62,8 @@ export class PromptAnalysis {
 
   /** A thread, or null where none can run (TypeScript sources under jest: the tracker analyses in place). */
   static start(images: boolean): PromptAnalysis | null {
-    const script = path.join(__dirname, 'prompt-analysis-worker.js');
-    if (!__filename.endsWith('.js') || !fs.existsSync(script)) return null;
+    const script = workerScript(__dirname, 'prompt-analysis-worker.js');
+    if (!script) return null;
     // it keeps next to nothing: a small young generation
     return new PromptAnalysis(keepHeapSizing(new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: 2 } })), images);
   }

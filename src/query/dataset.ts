@@ -4,10 +4,10 @@
  * of each generation id wins and ids named in any record's `provenance.supersedes` are dropped.
  * Ids are compared by a 64-bit hash held in typed arrays, never as strings (see docs/analysis.md).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { keepHeapSizing } from '../common/heap-sizing';
+import { workerScript } from '../common/worker-script';
 import { BufferPool } from '../common/buffer-pool';
 import { CollectorError } from '../common/errors';
 import { planStillHolds, planUnits, type ScanUnit } from './files';
@@ -71,8 +71,7 @@ export interface Dataset {
 }
 
 function defaultThreads(): number {
-  // Workers run compiled JS; from TypeScript sources (jest) the main thread scans alone.
-  return __filename.endsWith('.js') && fs.existsSync(path.join(__dirname, 'worker.js')) ? 2 : 1;
+  return workerScript(__dirname, 'worker.js') ? 2 : 1;
 }
 
 /**
