@@ -215,7 +215,7 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
     const a = res.items.get(w.item.key)!;
     w.candidates = a.candidateIds;
     // in id order: a record's alternatives do not depend on which solves saw them first (a restart re-solves)
-    w.widest = [...new Set([...(w.widest ?? []), ...a.candidateIds])].sort();
+    w.widest = widen(w.widest, a.candidateIds);
     const t = a.taskId === null ? undefined : byId.get(a.taskId);
     if (!t) {
       letGo(cx, w);
@@ -253,6 +253,12 @@ function applySettled(cx: TrackerContext, ap: Appliers, tasks: Task[], res: Attr
     return t !== undefined && t.endedMs === null && !t.endLost;
   });
   ap.release(cx);
+}
+
+/** `widest` with `ids` added, in id order: the same array when it holds them already (most solves add none). */
+function widen(widest: string[] | undefined, ids: string[]): string[] {
+  if (widest && ids.every((id) => widest.includes(id)) && widest.every((id, i) => i === 0 || widest[i - 1]! < id)) return widest;
+  return [...new Set([...(widest ?? []), ...ids])].sort();
 }
 
 function apply(cx: TrackerContext, ap: Appliers, w: WindowEntry, t: Task, how: LinkKind, receivedCanEnd: boolean): void {

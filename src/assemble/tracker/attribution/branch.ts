@@ -1,5 +1,5 @@
 /** The mutable state of one branch of the search (undone on the way back), and what it allows. */
-import { fitsOnEndpoints, outsideOnEndpoints, type Outside, type Span } from './endpoint-fit';
+import { firstFit, fitsOnEndpoints, outsideOnEndpoints, type Outside, type Span } from './endpoint-fit';
 import { bindingOfKey, busyAt, endpointKey, spanStartsAfter, type Answer, type SpanStarts, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
 
 export class Branch {
@@ -264,6 +264,7 @@ export class Branch {
     const alike = this.fitted.get(hash);
     const known = alike?.find((f) => sameFloats(f.lane, lane) && sameFloats(f.to, to));
     if (known) return known.fits;
+    if (this.fitsFirst(lane, to, outside, lc.endpoints, Math.max(lc.loops, lc.endpoints.length))) return true;
     const lanes = lc.endpoints.map((k) => [...outside.taken.get(k)!]);
     const free: Span[] = [...outside.free];
     for (let i = 0; i < n; i++) {
@@ -276,6 +277,56 @@ export class Branch {
     if (alike) alike.push(entry);
     else this.fitted.set(hash, [entry]);
     return fits;
+  }
+
+  /** The spans firstFit places: the tasks outside the search on their endpoints' lanes (once per search), then this branch's. */
+  private flat: { from: Float64Array; to: Float64Array; lane: Int32Array; taken: number; free: Span[] } | null = null;
+
+  /** endpointsKept's spans fit by a first fit (see firstFit): the tasks placed by `lane` (-1: nowhere), busy to `to`. */
+  private fitsFirst(lane: Int32Array, to: Float64Array, outside: Outside, endpoints: string[], loops: number): boolean {
+    const n = this.tasks.length;
+    let flat = this.flat;
+    if (!flat) {
+      let taken = 0;
+      for (const k of endpoints) taken += outside.taken.get(k)!.length;
+      const size = taken + outside.free.length + n;
+      flat = { from: new Float64Array(size), to: new Float64Array(size), lane: new Int32Array(size), taken, free: [...outside.free].sort((a, b) => a[0] - b[0]) };
+      let m = 0;
+      endpoints.forEach((k, l) => {
+        for (const [f, u] of outside.taken.get(k)!) {
+          flat!.from[m] = f;
+          flat!.to[m] = u;
+          flat!.lane[m++] = l;
+        }
+      });
+      this.flat = flat;
+    }
+    const { from, to: until, lane: on } = flat;
+    let m = flat.taken;
+    for (let i = 0; i < n; i++) {
+      if (lane[i]! < 0) continue;
+      from[m] = this.tasks[i]!.receivedMs;
+      until[m] = to[i]!;
+      on[m++] = lane[i]!;
+    }
+    const placed = m;
+    for (const [f, u] of flat.free) {
+      from[m] = f;
+      until[m++] = u;
+    }
+    // the tasks placed nowhere, into the free spans' order of start
+    for (let i = 0; i < n; i++) {
+      if (lane[i]! >= 0) continue;
+      const f = this.tasks[i]!.receivedMs;
+      let j = m++;
+      for (; j > placed && from[j - 1]! > f; j--) {
+        from[j] = from[j - 1]!;
+        until[j] = until[j - 1]!;
+      }
+      from[j] = f;
+      until[j] = to[i]!;
+    }
+    return firstFit(from, until, on, placed, m, loops);
   }
 
   /** No task (`changed`: only that one, after its facts grew) crosses a sure written span on its endpoint. */

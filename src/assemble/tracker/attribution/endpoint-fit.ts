@@ -66,6 +66,29 @@ export function fitsOnEndpoints(lanes: Span[][], free: Span[], loops: number): b
   return true;
 }
 
+/**
+ * A first fit, for the common case: the free spans in order of start, each on the first lane (the
+ * endpoints', then the loops beyond them) no span already there overlaps. Finding one proves the spans
+ * fit, which is what fitsOnEndpoints answers then; not finding one proves nothing (it asks then). Over
+ * flat arrays, without allocating: spans [0, placed) are on their lanes (`lane`), spans [placed,
+ * count) are free, sorted by start, and are given lanes.
+ */
+export function firstFit(from: Float64Array, to: Float64Array, lane: Int32Array, placed: number, count: number, lanes: number): boolean {
+  for (let i = placed; i < count; i++) {
+    const f = from[i]!;
+    const u = to[i]!;
+    let l = 0;
+    for (; l < lanes; l++) {
+      let j = 0;
+      while (j < i && !(lane[j] === l && from[j]! < u && f < to[j]!)) j++;
+      if (j === i) break;
+    }
+    if (l === lanes) return false;
+    lane[i] = l;
+  }
+  return true;
+}
+
 /** No span of `lane` overlaps `x`. */
 function clear(lane: Span[], [from, to]: Span): boolean {
   return lane.every(([f, u]) => !(f < to && from < u));
