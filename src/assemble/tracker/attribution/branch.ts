@@ -1,31 +1,41 @@
-/** The mutable state of one branch of the search (undone on the way back), and what it allows. */
+/**
+ * The mutable state of one branch of the search (undone on the way back), and what it allows. Tasks
+ * are known by their index in `tasks`: the walk asks these questions at every node, and a lookup by
+ * index costs far less than one by id.
+ */
 import { firstFit, fitsOnEndpoints, outsideOnEndpoints, type Outside, type Span } from './endpoint-fit';
-import { bindingOfKey, busyAt, endpointKey, spanStartsAfter, type Answer, type SpanStarts, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
+import { bindingOfKey, busyAt, spanStartsAfter, type Answer, type SpanStarts, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
 
 export class Branch {
-  readonly end = new Map<string, Ends>();
-  /** Tasks a submit failure closed in this branch, and when. */
-  readonly submitted = new Map<string, number>();
-  readonly bind = new Map<string, Map<Binding['ns'], string>>();
-  readonly answer = new Map<string, Answer>();
-  readonly fileSize = new Map<string, number>();
-  readonly byId: Map<string, WindowTask>;
-  /** Per endpoint (namespace and value), the tasks bound to it in this branch: the overlap checks look only there. */
-  private readonly boundTo = new Map<string, Set<WindowTask>>();
+  /** Per task: its end in this branch. */
+  readonly end: (Ends | undefined)[];
+  /** Per task: when a submit failure closed it in this branch. */
+  readonly submitted: (number | undefined)[];
+  /** Per task: the worker group (`g`) and the endpoint URL (`u`) it is bound to in this branch. */
+  readonly group: (string | undefined)[];
+  readonly url: (string | undefined)[];
+  /** Per task: its worker's answer in this branch. */
+  readonly answer: (Answer | undefined)[];
+  /** Per task: the size of its output file in this branch. */
+  readonly fileSize: (number | undefined)[];
+  readonly indexOf: Map<string, number>;
+  /** Per endpoint (namespace, then value), the tasks bound to it in this branch: the overlap checks look only there. */
+  private readonly boundTo: Record<Binding['ns'], Map<string, Set<number>>> = { g: new Map(), u: new Map() };
 
   /** endpointsKept's answers in this search, by how the branch placed the tasks; the tasks outside the search; its buffers. */
   private readonly fitted = new Map<number, { lane: Int32Array; to: Float64Array; fits: boolean }[]>();
   private outside: Outside | null = null;
   private laneBuf: Int32Array | null = null;
   private untilBuf: Float64Array | null = null;
-  /** The run's endpoints' indexes, by namespace and value. */
+  /** The run's endpoints' indexes, by namespace and value; and each index's binding. */
   private laneOfBuf: Map<Binding['ns'], Map<string, number>> | null = null;
+  private lanesBuf: Readonly<Binding>[] | null = null;
 
-  /** Per guessed task, the endpoints a best fit placed it on (`endpointKey`). */
-  private readonly guessedKeys = new Map<string, Set<string>>();
+  /** Per guessed task, the endpoints a best fit placed it on. */
+  private readonly guessedOn: (Binding[] | undefined)[];
 
   /** Per task, `spanStarts` gathered once per search. */
-  private readonly spanStartsOf = new Map<string, SpanStarts>();
+  private readonly spanStartsOf: (SpanStarts | undefined)[];
 
   constructor(
     readonly tasks: WindowTask[],
@@ -35,94 +45,121 @@ export class Branch {
     /** How many loops the miner runs, and the tasks outside the search that keep some busy. */
     private readonly loopCount: LoopCount | null = null,
   ) {
-    this.byId = new Map(tasks.map((t) => [t.id, t]));
-    for (const t of tasks) {
-      if (t.fixedEnd) this.end.set(t.id, { ...t.fixedEnd, bytes: null });
-      this.bind.set(t.id, new Map(t.fixedBindings.map((b) => [b.ns, b.value])));
-      for (const b of t.fixedBindings) this.boundSet(b.ns, b.value).add(t);
-      if (t.fixedAnswerMs !== null) this.answer.set(t.id, { timeMs: t.fixedAnswerMs, durationMs: t.fixedDurationMs });
-      if (t.fixedFileSize != null) this.fileSize.set(t.id, t.fixedFileSize);
-      if (t.guessed) this.guessedKeys.set(t.id, new Set(t.fixedBindings.map((b) => endpointKey(b.ns, b.value))));
+    const n = tasks.length;
+    this.end = new Array(n);
+    this.submitted = new Array(n);
+    this.group = new Array(n);
+    this.url = new Array(n);
+    this.answer = new Array(n);
+    this.fileSize = new Array(n);
+    this.guessedOn = new Array(n);
+    this.spanStartsOf = new Array(n);
+    this.indexOf = new Map();
+    for (let i = 0; i < n; i++) {
+      const t = tasks[i]!;
+      this.indexOf.set(t.id, i);
+      if (t.fixedEnd) this.end[i] = { ...t.fixedEnd, bytes: null };
+      for (const b of t.fixedBindings) {
+        if (b.ns === 'g') this.group[i] = b.value;
+        else this.url[i] = b.value;
+        this.boundSet(b.ns, b.value).add(i);
+      }
+      if (t.fixedAnswerMs !== null) this.answer[i] = { timeMs: t.fixedAnswerMs, durationMs: t.fixedDurationMs };
+      if (t.fixedFileSize != null) this.fileSize[i] = t.fixedFileSize;
+      if (t.guessed) this.guessedOn[i] = t.fixedBindings;
     }
   }
 
-  private boundSet(ns: Binding['ns'], value: string): Set<WindowTask> {
-    const k = endpointKey(ns, value);
-    return this.boundTo.get(k) ?? this.boundTo.set(k, new Set()).get(k)!;
+  private boundSet(ns: Binding['ns'], value: string): Set<number> {
+    const byValue = this.boundTo[ns];
+    let s = byValue.get(value);
+    if (!s) byValue.set(value, (s = new Set()));
+    return s;
   }
 
-  endOf(id: string): number {
-    return this.end.get(id)?.timeMs ?? Infinity;
+  /** The endpoint task `i` is bound to in namespace `ns` (undefined: none). */
+  boundIn(i: number, ns: Binding['ns']): string | undefined {
+    return ns === 'g' ? this.group[i] : this.url[i];
+  }
+
+  endOf(i: number): number {
+    return this.end[i]?.timeMs ?? Infinity;
   }
 
   /** Closed before `ms`: nothing at `ms` can be its. */
-  closedBefore(t: WindowTask, ms: number): boolean {
-    return Math.min(t.closedMs ?? Infinity, this.submitted.get(t.id) ?? Infinity) < ms;
+  closedBefore(i: number, ms: number): boolean {
+    return Math.min(this.tasks[i]!.closedMs ?? Infinity, this.submitted[i] ?? Infinity) < ms;
   }
 
-  generatingAt(t: WindowTask, ms: number, earlyMs: number, lateMs: number): boolean {
-    return t.startMs <= ms + earlyMs && ms <= this.endOf(t.id) + this.limits.slackMs + lateMs;
+  generatingAt(i: number, ms: number, earlyMs: number, lateMs: number): boolean {
+    return this.tasks[i]!.startMs <= ms + earlyMs && ms <= this.endOf(i) + this.limits.slackMs + lateMs;
   }
 
   /**
-   * The miner gave up on `t` before `ms` (a timeout, a dropped connection, a restart while it was
-   * generating): its worker may still be at it. A restart after its answer came gave up on nothing.
+   * The miner gave up on task `i` before `ms` (a timeout, a dropped connection, a restart while it
+   * was generating): its worker may still be at it. A restart after its answer came gave up on nothing.
    */
-  givenUpBefore(t: WindowTask, ms: number): boolean {
-    const e = this.end.get(t.id);
+  givenUpBefore(i: number, ms: number): boolean {
+    const t = this.tasks[i]!;
+    const e = this.end[i];
     const answered = !!e && !e.late && t.abandonedMs !== null && e.timeMs <= t.abandonedMs;
     return (!!e && e.late && e.timeMs + this.limits.slackMs < ms) || (t.abandonedMs !== null && t.abandonedMs < ms && !answered);
   }
 
   /** Closed before `ms`, except that a worker may finish what the miner abandoned. */
-  workerClosedBefore(t: WindowTask, ms: number): boolean {
-    return t.abandonedMs !== null ? (this.submitted.get(t.id) ?? Infinity) < ms : this.closedBefore(t, ms);
+  workerClosedBefore(i: number, ms: number): boolean {
+    return this.tasks[i]!.abandonedMs !== null ? (this.submitted[i] ?? Infinity) < ms : this.closedBefore(i, ms);
   }
 
   /**
-   * Until when the miner's loop of endpoint `key` is surely busy with a task, as far as the walk knows
-   * at `nowAt`: up to the line that freed it (its feedback, a submit failure this branch gave it);
-   * with none, up to its end, its close or `nowAt` (a task with no end yet is generating; an ended
-   * one may have had no feedback to wait for: upstream logs nothing then). On an endpoint a best fit
-   * placed it on, that place is a guess: its span there stops at its end.
+   * Until when the miner's loop of endpoint `ns`/`value` (null: none) is surely busy with task `i`,
+   * as far as the walk knows at `nowAt`: up to the line that freed it (its feedback, a submit failure
+   * this branch gave it); with none, up to its end, its close or `nowAt` (a task with no end yet is
+   * generating; an ended one may have had no feedback to wait for: upstream logs nothing then). On an
+   * endpoint a best fit placed it on, that place is a guess: its span there stops at its end.
    */
-  private until(t: WindowTask, key: string, nowAt: number): number {
-    const freed = this.freedAt(t, !this.guessedKeys.get(t.id)?.has(key));
-    return Math.min(freed < Infinity ? freed : Math.min(this.endOf(t.id), t.closedMs ?? Infinity), nowAt);
+  private until(i: number, ns: Binding['ns'] | null, value: string, nowAt: number): number {
+    const guessed = ns !== null && !!this.guessedOn[i]?.some((b) => b.ns === ns && b.value === value);
+    const freed = this.freedAt(i, !guessed);
+    return Math.min(freed < Infinity ? freed : Math.min(this.endOf(i), this.tasks[i]!.closedMs ?? Infinity), nowAt);
   }
 
   /**
-   * When a line freed `t`'s loop (Infinity: none says so): its feedback, a submit failure this branch
-   * gave it. Its feedback names it, so it holds whatever guesses its other facts hold (`feedback`:
-   * false where its place is itself the guess in question).
+   * When a line freed task `i`'s loop (Infinity: none says so): its feedback, a submit failure this
+   * branch gave it. Its feedback names it, so it holds whatever guesses its other facts hold
+   * (`feedback`: false where its place is itself the guess in question).
    */
-  private freedAt(t: WindowTask, feedback: boolean): number {
+  private freedAt(i: number, feedback: boolean): number {
+    const t = this.tasks[i]!;
     const named = feedback && t.hadFeedback && t.closedMs !== null ? t.closedMs : Infinity;
-    return Math.min(t.loopFreeMs ?? named, this.submitted.get(t.id) ?? Infinity);
+    return Math.min(t.loopFreeMs ?? named, this.submitted[i] ?? Infinity);
   }
 
-  /** Another task on endpoint `value` whose time on it overlaps `t`'s. */
-  overlaps(t: WindowTask, ns: Binding['ns'], value: string, nowAt: number): boolean {
-    const key = endpointKey(ns, value);
-    const others = this.boundTo.get(key);
+  /** Another task on endpoint `value` whose time on it overlaps task `i`'s. */
+  overlaps(i: number, ns: Binding['ns'], value: string, nowAt: number): boolean {
+    const others = this.boundTo[ns].get(value);
     if (!others) return false;
-    for (const o of others) if (o !== t && o.receivedMs < this.until(t, key, nowAt) && t.receivedMs < this.until(o, key, nowAt)) return true;
+    const from = this.tasks[i]!.receivedMs;
+    for (const o of others) if (o !== i && this.tasks[o]!.receivedMs < this.until(i, ns, value, nowAt) && from < this.until(o, ns, value, nowAt)) return true;
     return false;
   }
 
-  /** Binding `t` to `b` keeps one task at a time on that endpoint. */
-  canBind(t: WindowTask, b: Binding, nowAt: number): boolean {
-    const own = this.bind.get(t.id)!.get(b.ns);
-    return own !== undefined ? own === b.value : !this.overlaps(t, b.ns, b.value, nowAt);
+  /** Binding task `i` to `b` keeps one task at a time on that endpoint. */
+  canBind(i: number, b: Binding, nowAt: number): boolean {
+    const own = this.boundIn(i, b.ns);
+    return own !== undefined ? own === b.value : !this.overlaps(i, b.ns, b.value, nowAt);
   }
 
   /** Every endpoint runs one task at a time, up to `nowAt`. */
   sequential(nowAt: number): boolean {
-    for (const [key, group] of this.boundTo) {
-      if (group.size < 2) continue;
-      // the overlap is symmetric: each pair asked both ways costs less than copying the group
-      for (const a of group) for (const b of group) if (a !== b && a.receivedMs < this.until(b, key, nowAt) && b.receivedMs < this.until(a, key, nowAt)) return false;
-    }
+    for (const ns of NAMESPACES)
+      for (const [value, group] of this.boundTo[ns]) {
+        if (group.size < 2) continue;
+        // the overlap is symmetric: each pair asked both ways costs less than copying the group
+        for (const a of group)
+          for (const b of group)
+            if (a !== b && this.tasks[a]!.receivedMs < this.until(b, ns, value, nowAt) && this.tasks[b]!.receivedMs < this.until(a, ns, value, nowAt)) return false;
+      }
     return true;
   }
 
@@ -133,37 +170,35 @@ export class Branch {
   spansCrossed(sure: boolean): number {
     if (!this.spans.length) return 0;
     let n = 0;
-    for (const t of this.tasks) {
-      n += this.crossedBy(t, sure);
+    for (let i = 0; i < this.tasks.length; i++) {
+      n += this.crossedBy(i, sure);
       if (sure && n) return 1;
     }
     return n;
   }
 
-  /** spansCrossed for one task. */
-  private crossedBy(t: WindowTask, sure: boolean): number {
-    const starts = this.spanStarts(t);
+  /** spansCrossed for task `i`. */
+  private crossedBy(i: number, sure: boolean): number {
+    const starts = (this.spanStartsOf[i] ??= spanStartsAfter(this.tasks[i]!, this.spans));
     if (!starts.size) return 0;
+    const t = this.tasks[i]!;
     let n = 0;
     let last = NaN;
-    for (const [ns, value] of this.bind.get(t.id)!) {
+    for (const ns of NAMESPACES) {
+      const value = this.boundIn(i, ns);
+      if (value === undefined) continue;
       const froms = starts.get(ns)?.get(value)?.[sure ? 0 : 1];
       if (!froms?.length) continue;
       if (Number.isNaN(last)) {
-        last = Math.max(t.receivedMs, this.end.get(t.id)?.timeMs ?? -Infinity, this.submitted.get(t.id) ?? -Infinity);
+        last = Math.max(t.receivedMs, this.end[i]?.timeMs ?? -Infinity, this.submitted[i] ?? -Infinity);
         if (t.hadFeedback && t.closedMs !== null) last = Math.max(last, t.closedMs);
       }
-      for (let i = 0; i < froms.length && froms[i]! < last; i++) {
+      for (let k = 0; k < froms.length && froms[k]! < last; k++) {
         if (sure) return 1;
         n++;
       }
     }
     return n;
-  }
-
-  /** `spanStartsAfter` of `t`, once per search. */
-  private spanStarts(t: WindowTask): SpanStarts {
-    return this.spanStartsOf.get(t.id) ?? this.spanStartsOf.set(t.id, spanStartsAfter(t, this.spans)).get(t.id)!;
   }
 
   /**
@@ -175,11 +210,12 @@ export class Branch {
   private fromBuf: Float64Array | null = null;
   private toBuf: Float64Array | null = null;
 
-  /** A task's busy time in this branch (see loopsKept). */
-  private busyUntil(t: WindowTask): number {
-    const freed = this.freedAt(t, true);
+  /** Task `i`'s busy time in this branch (see loopsKept). */
+  private busyUntil(i: number): number {
+    const t = this.tasks[i]!;
+    const freed = this.freedAt(i, true);
     // a fixed end a best fit gave may be another's: only an end this branch gives is a hypothesis to test
-    const end = t.guessed && t.fixedEnd ? undefined : this.end.get(t.id)?.timeMs;
+    const end = t.guessed && t.fixedEnd ? undefined : this.end[i]?.timeMs;
     // with no end, only its generating line is sure: an end line no rule knows may have freed it
     return Math.max(freed < Infinity ? freed : (end ?? t.startMs), t.receivedMs + 1);
   }
@@ -190,9 +226,9 @@ export class Branch {
    * this branch (its loop may have moved on silently after it), else to its generating line, and at
    * its received line at least. As the walk gives tasks ends and submit failures their time only
    * grows, so a branch that breaks it can be cut at once; and after one task's time grew, only the
-   * instants in its time need counting again (`changed`).
+   * instants in its time need counting again (`changed`: its index).
    */
-  loopsKept(changed?: WindowTask): boolean {
+  loopsKept(changed?: number): boolean {
     const lc = this.loopCount;
     if (!lc) return true;
     if (!this.instants) {
@@ -210,15 +246,15 @@ export class Branch {
       for (let i = 0; i < k; i++) this.outsideAt[i] = busyAt(lc.busy, sorted[i]!);
     }
     const instants = this.instants;
-    const lo = changed ? changed.receivedMs : -Infinity;
-    const hi = changed ? this.busyUntil(changed) : Infinity;
+    const lo = changed !== undefined ? this.tasks[changed]!.receivedMs : -Infinity;
+    const hi = changed !== undefined ? this.busyUntil(changed) : Infinity;
     let i = 0;
     while (i < instants.length && instants[i]! < lo) i++;
     if (i === instants.length || instants[i]! >= hi) return true;
     const n = this.tasks.length;
     const from = (this.fromBuf ??= Float64Array.from(this.tasks.map((t) => t.receivedMs)));
     const to = (this.toBuf ??= new Float64Array(n));
-    for (let j = 0; j < n; j++) to[j] = this.busyUntil(this.tasks[j]!);
+    for (let j = 0; j < n; j++) to[j] = this.busyUntil(j);
     for (; i < instants.length && instants[i]! < hi; i++) {
       const x = instants[i]!;
       let busy = this.outsideAt![i]!;
@@ -242,18 +278,21 @@ export class Branch {
     const lane = (this.laneBuf ??= new Int32Array(n));
     const to = (this.untilBuf ??= new Float64Array(n));
     const laneOf = (this.laneOfBuf ??= laneIndex(lc.endpoints));
+    const lanes = (this.lanesBuf ??= lc.endpoints.map(bindingOfKey));
     let anyFree = false;
     for (let i = 0; i < n; i++) {
       const t = this.tasks[i]!;
       let at = -1;
-      for (const [ns, value] of this.bind.get(t.id)!) {
+      for (const ns of NAMESPACES) {
+        const value = this.boundIn(i, ns);
+        if (value === undefined) continue;
         const k = laneOf.get(ns)?.get(value) ?? -1;
         // placed outside the run's endpoints, or on two: this cannot tell
         if (k < 0 || (at >= 0 && k !== at)) return true;
         at = k;
       }
       lane[i] = at;
-      to[i] = Math.max(this.until(t, at < 0 ? '' : lc.endpoints[at]!, nowAt), t.receivedMs + 1);
+      to[i] = Math.max(at < 0 ? this.until(i, null, '', nowAt) : this.until(i, lanes[at]!.ns, lanes[at]!.value, nowAt), t.receivedMs + 1);
       anyFree ||= at < 0;
     }
     const outside = (this.outside ??= outsideOnEndpoints(this.tasks, this.spans, lc.endpoints, lc.busy));
@@ -265,14 +304,14 @@ export class Branch {
     const known = alike?.find((f) => sameFloats(f.lane, lane) && sameFloats(f.to, to));
     if (known) return known.fits;
     if (this.fitsFirst(lane, to, outside, lc.endpoints, Math.max(lc.loops, lc.endpoints.length))) return true;
-    const lanes = lc.endpoints.map((k) => [...outside.taken.get(k)!]);
+    const taken = lc.endpoints.map((k) => [...outside.taken.get(k)!]);
     const free: Span[] = [...outside.free];
     for (let i = 0; i < n; i++) {
       const x: Span = [this.tasks[i]!.receivedMs, to[i]!];
       if (lane[i]! < 0) free.push(x);
-      else lanes[lane[i]!]!.push(x);
+      else taken[lane[i]!]!.push(x);
     }
-    const fits = fitsOnEndpoints(lanes, free, lc.loops);
+    const fits = fitsOnEndpoints(taken, free, lc.loops);
     const entry = { lane: lane.slice(), to: to.slice(), fits };
     if (alike) alike.push(entry);
     else this.fitted.set(hash, [entry]);
@@ -330,30 +369,37 @@ export class Branch {
   }
 
   /** No task (`changed`: only that one, after its facts grew) crosses a sure written span on its endpoint. */
-  chainsKept(changed?: WindowTask): boolean {
+  chainsKept(changed?: number): boolean {
     if (!this.spans.length) return true;
-    return changed ? this.crossedBy(changed, true) === 0 : this.spansCrossed(true) === 0;
+    return changed !== undefined ? this.crossedBy(changed, true) === 0 : this.spansCrossed(true) === 0;
   }
 
   /** A task whose worker answered must have its end within the lag; checked as time passes. */
   answersKept(ms: number): boolean {
-    for (const [id, a] of this.answer) if (!this.end.has(id) && !this.byId.get(id)!.endLost && ms - a.timeMs > this.limits.maxAnswerLagMs) return false;
+    for (let i = 0; i < this.tasks.length; i++) {
+      const a = this.answer[i];
+      if (a && !this.end[i] && !this.tasks[i]!.endLost && ms - a.timeMs > this.limits.maxAnswerLagMs) return false;
+    }
     return true;
   }
 
-  /** Binds `t` to `b` (if it is not bound in that namespace yet); returns the undo. */
-  bindTo(t: WindowTask, b: Binding | null): () => void {
-    const m = this.bind.get(t.id)!;
-    if (b === null || m.has(b.ns)) return () => {};
-    m.set(b.ns, b.value);
-    const group = this.boundSet(b.ns, b.value);
-    group.add(t);
-    return () => {
-      m.delete(b.ns);
-      group.delete(t);
-    };
+  /** Binds task `i` to `b` if it is not bound in that namespace yet; whether it did (then `unbind` undoes it). */
+  bindTo(i: number, b: Binding | null): boolean {
+    if (b === null || this.boundIn(i, b.ns) !== undefined) return false;
+    if (b.ns === 'g') this.group[i] = b.value;
+    else this.url[i] = b.value;
+    this.boundSet(b.ns, b.value).add(i);
+    return true;
+  }
+
+  unbind(i: number, b: Binding): void {
+    if (b.ns === 'g') this.group[i] = undefined;
+    else this.url[i] = undefined;
+    this.boundTo[b.ns].get(b.value)!.delete(i);
   }
 }
+
+const NAMESPACES: readonly Binding['ns'][] = ['g', 'u'];
 
 /** Per namespace and value, the index of that endpoint among `endpoints` (`endpointKey`s; the first where one repeats). */
 function laneIndex(endpoints: string[]): Map<Binding['ns'], Map<string, number>> {

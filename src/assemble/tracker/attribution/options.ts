@@ -4,6 +4,8 @@ import type { Answer, AttributionLimits, Binding, WindowItem, WindowTask } from 
 
 export interface Option {
   id: string;
+  /** The task's index in the branch's tasks. */
+  at: number;
   cost: number;
   /** Changes the branch; returns the undo. */
   apply: () => () => void;
@@ -17,52 +19,63 @@ const SIZE_MISMATCH_COST = 5;
  * `hasFeedback`: tasks with a feedback line in the window (none of them failed to submit).
  */
 export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>): Option[] | boolean {
-  const { limits } = br;
+  const { limits, tasks } = br;
   const out: Option[] = [];
   switch (it.kind) {
     case 'close': {
       // its feedback: its end came before, it did not also fail to submit, and a score above 0 means it completed
-      const t = br.byId.get(it.taskId);
-      const e = t ? br.end.get(t.id) : undefined;
-      return !(t && ((!e && !t.endLost) || br.submitted.has(t.id) || (e && it.mustComplete && !e.completed)));
+      const i = br.indexOf.get(it.taskId);
+      if (i === undefined) return true;
+      const t = tasks[i]!;
+      const e = br.end[i];
+      return !((!e && !t.endLost) || br.submitted[i] !== undefined || (e && it.mustComplete && !e.completed));
     }
     case 'end':
-      for (const t of br.tasks) {
+      for (let i = 0; i < tasks.length; i++) {
+        const t = tasks[i]!;
         // the end line and the task's generating (or received) line are the miner's own, one clock: no slack
-        if (!t.canEnd || br.end.has(t.id) || br.closedBefore(t, it.timeMs) || t.startMs > it.timeMs) continue;
-        if (it.binding && !br.canBind(t, it.binding, it.timeMs)) continue;
-        const a = br.answer.get(t.id);
+        if (!t.canEnd || br.end[i] || br.closedBefore(i, it.timeMs) || t.startMs > it.timeMs) continue;
+        if (it.binding && !br.canBind(i, it.binding, it.timeMs)) continue;
+        const a = br.answer[i];
         if (a && !answerFits(t, it.timeMs, a, limits)) continue;
-        const unbind = br.bindTo(t, it.binding);
+        const bound = br.bindTo(i, it.binding);
         let clash = false;
-        for (const [ns, value] of br.bind.get(t.id)!) if ((clash = br.overlaps(t, ns, value, it.timeMs))) break;
-        unbind();
+        for (const ns of NAMESPACES) {
+          const value = br.boundIn(i, ns);
+          if (value !== undefined && (clash = br.overlaps(i, ns, value, it.timeMs))) break;
+        }
+        if (bound) br.unbind(i, it.binding!);
         if (clash) continue;
-        const file = br.fileSize.get(t.id);
+        const file = br.fileSize[i];
         out.push({
           id: t.id,
+          at: i,
           cost: endCost(t, it.timeMs, a) + (it.bytes !== null && file !== undefined && file !== it.bytes ? SIZE_MISMATCH_COST : 0) + closeLagCost(t, it.timeMs),
           apply: () => {
-            const undo = br.bindTo(t, it.binding);
-            br.end.set(t.id, { timeMs: it.timeMs, completed: it.completed, late: it.late, bytes: it.bytes });
+            const bound = br.bindTo(i, it.binding);
+            br.end[i] = { timeMs: it.timeMs, completed: it.completed, late: it.late, bytes: it.bytes };
             return () => {
-              br.end.delete(t.id);
-              undo();
+              br.end[i] = undefined;
+              if (bound) br.unbind(i, it.binding!);
             };
           },
         });
       }
       return out;
     case 'submit_failure':
-      for (const t of br.tasks) {
-        if (!br.end.has(t.id) || t.hadFeedback || br.closedBefore(t, it.timeMs) || br.submitted.has(t.id) || hasFeedback.has(t.id)) continue;
+      for (let i = 0; i < tasks.length; i++) {
+        const t = tasks[i]!;
+        if (!br.end[i] || t.hadFeedback || br.closedBefore(i, it.timeMs) || br.submitted[i] !== undefined || hasFeedback.has(t.id)) continue;
         if (otherValidator(t, it)) continue;
         out.push({
           id: t.id,
+          at: i,
           cost: 0,
           apply: () => {
-            br.submitted.set(t.id, it.timeMs);
-            return () => br.submitted.delete(t.id);
+            br.submitted[i] = it.timeMs;
+            return () => {
+              br.submitted[i] = undefined;
+            };
           },
         });
       }
@@ -76,26 +89,29 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
       // only one the miner is waiting for; a worker may still be at one the miner gave up on. One that
       // ended a moment ago (a file may come late) is a candidate, but another may run there since. A
       // task not seen generating (`canEnd`) never reached a worker.
-      const sent = br.tasks.filter((t) => t.canEnd);
-      const open = sent.filter((t) => !br.closedBefore(t, it.timeMs) && br.generatingAt(t, it.timeMs, early, late));
-      const running = open.filter((t) => br.bind.get(t.id)!.get('g') === it.group && br.generatingAt(t, it.timeMs, early, 0));
-      const current = running.length ? running : open.filter((o) => br.canBind(o, b, it.timeMs));
+      const sent: number[] = [];
+      for (let i = 0; i < tasks.length; i++) if (tasks[i]!.canEnd) sent.push(i);
+      const open = sent.filter((i) => !br.closedBefore(i, it.timeMs) && br.generatingAt(i, it.timeMs, early, late));
+      const running = open.filter((i) => br.group[i] === it.group && br.generatingAt(i, it.timeMs, early, 0));
+      const current = running.length ? running : open.filter((i) => br.canBind(i, b, it.timeMs));
       const givenUp =
-        it.kind === 'worker' ? sent.filter((t) => !open.includes(t) && !br.workerClosedBefore(t, it.timeMs) && br.givenUpBefore(t, it.timeMs) && br.canBind(t, b, it.timeMs)) : [];
-      for (const t of [...current, ...givenUp]) {
-        const e = br.end.get(t.id);
-        const after = givenUp.includes(t);
+        it.kind === 'worker' ? sent.filter((i) => !open.includes(i) && !br.workerClosedBefore(i, it.timeMs) && br.givenUpBefore(i, it.timeMs) && br.canBind(i, b, it.timeMs)) : [];
+      for (const i of [...current, ...givenUp]) {
+        const t = tasks[i]!;
+        const e = br.end[i];
+        const after = givenUp.includes(i);
         if (it.kind === 'file') {
-          if (br.fileSize.has(t.id)) continue;
+          if (br.fileSize[i] !== undefined) continue;
           out.push({
             id: t.id,
+            at: i,
             cost: e && e.bytes !== null && e.bytes !== it.size ? SIZE_MISMATCH_COST : 0,
             apply: () => {
-              const undo = br.bindTo(t, b);
-              br.fileSize.set(t.id, it.size);
+              const bound = br.bindTo(i, b);
+              br.fileSize[i] = it.size;
               return () => {
-                br.fileSize.delete(t.id);
-                undo();
+                br.fileSize[i] = undefined;
+                if (bound) br.unbind(i, b);
               };
             },
           });
@@ -103,17 +119,18 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
         }
         if (!workerLineFits(t, it, limits)) continue;
         const a: Answer | null = it.answerMs === null ? null : { timeMs: it.answerMs, durationMs: it.durationMs };
-        if (a && (br.answer.has(t.id) || (!after && e && !answerFits(t, e.timeMs, a, limits)))) continue;
+        if (a && (br.answer[i] || (!after && e && !answerFits(t, e.timeMs, a, limits)))) continue;
         out.push({
           id: t.id,
+          at: i,
           // an answer to a task whose end is already placed pairs with it here (else at its end)
           cost: (after ? 1 : 0) + (it.startMs !== null ? gapCost(it.startMs - t.startMs) : 0) + (a && !after && e ? answerCost(t, e.timeMs, a) : 0),
           apply: () => {
-            const undo = br.bindTo(t, b);
-            if (it.answerMs !== null) br.answer.set(t.id, { timeMs: it.answerMs, durationMs: it.durationMs });
+            const bound = br.bindTo(i, b);
+            if (it.answerMs !== null) br.answer[i] = { timeMs: it.answerMs, durationMs: it.durationMs };
             return () => {
-              if (it.answerMs !== null) br.answer.delete(t.id);
-              undo();
+              if (it.answerMs !== null) br.answer[i] = undefined;
+              if (bound) br.unbind(i, b);
             };
           },
         });
@@ -122,6 +139,8 @@ export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>)
     }
   }
 }
+
+const NAMESPACES: readonly Binding['ns'][] = ['g', 'u'];
 
 /**
  * What a worker line says of its request fits the task: the kind and length of prompt it was asked,

@@ -41,7 +41,6 @@ export function solve(
   const hasFeedback = new Set<string>();
   for (const it of items) if (it.kind === 'close') hasFeedback.add(it.taskId);
   // by index: items in `order`, tasks in `tasks`
-  const taskIndex = new Map(tasks.map((t, i) => [t.id, i]));
   /** Per item, the task each has gone to in the walk (-1: none yet, or a feedback line). */
   const choice = new Int32Array(order.length).fill(-1);
   /** Per item, each task it went to in a consistent assignment, with the best cost of one. */
@@ -58,34 +57,32 @@ export function solve(
   let leaves = 0;
   let truncated = false;
   let best: { cost: number; choice: Int32Array } | null = null;
-  /** The task item k went to in this branch (undefined: none). */
-  const chosenAt = (k: number): string | undefined => (choice[k]! < 0 ? undefined : tasks[choice[k]!]!.id);
 
   const mayTake = (t: WindowTask, it: WindowItem) => mayTakeItem(t, it, limits);
 
   // per line that frees a loop (a submit failure, a feedback), the tasks received right after it: the
   // next pull of that loop, likely; a written one (outside the search) by the worker group its span is on
-  const inSearch = new Set(tasks.map((t) => t.id));
   const pulledAfter = order.flatMap((it, at) => {
-    if (it.kind !== 'submit_failure' && !(it.kind === 'close' && inSearch.has(it.taskId))) return [];
-    const next = tasks.filter((t) => pulledRightAfter(it.timeMs, t.receivedMs));
+    const closing = it.kind === 'close' ? br.indexOf.get(it.taskId) : undefined;
+    if (it.kind !== 'submit_failure' && closing === undefined) return [];
+    const next: number[] = [];
+    tasks.forEach((t, i) => pulledRightAfter(it.timeMs, t.receivedMs) && next.push(i));
     const written = spans.flatMap((s) => {
-      if (inSearch.has(s.id) || !pulledRightAfter(it.timeMs, s.fromMs)) return [];
+      if (br.indexOf.has(s.id) || !pulledRightAfter(it.timeMs, s.fromMs)) return [];
       const b = bindingOfKey(s.key);
       return b.ns === 'g' ? [b.value] : [];
     });
-    const taskId = it.kind === 'close' ? it.taskId : null;
-    return next.length || written.length ? [{ at, taskId, next, written }] : [];
+    return next.length || written.length ? [{ at, closing, next, written }] : [];
   });
   /** A soft fit: the task a line freed the loop of (its feedback, its submit failure), and the task pulled right after it, on one worker. */
   const loopFitCost = (): number => {
     let cost = 0;
-    for (const { at, taskId, next, written } of pulledAfter) {
-      const id = taskId ?? chosenAt(at);
-      const own = id ? br.bind.get(id)!.get('g') : undefined;
+    for (const { at, closing, next, written } of pulledAfter) {
+      const i = closing ?? choice[at]!;
+      const own = i >= 0 ? br.group[i] : undefined;
       if (own === undefined) continue;
-      const elsewhere = (t: WindowTask) => {
-        const g = br.bind.get(t.id)!.get('g');
+      const elsewhere = (j: number) => {
+        const g = br.group[j];
         return g !== undefined && g !== own;
       };
       if (next.every(elsewhere) && written.every((g) => g !== own)) cost += OTHER_LOOP_COST;
@@ -101,8 +98,8 @@ export function solve(
     if (k === 0) return br.loopsKept();
     const prev = order[k - 1]!;
     if (prev.kind !== 'end' && prev.kind !== 'submit_failure') return true;
-    const id = chosenAt(k - 1);
-    return !id || br.loopsKept(br.byId.get(id));
+    const i = choice[k - 1]!;
+    return i < 0 || br.loopsKept(i);
   };
 
   /**
@@ -111,14 +108,14 @@ export function solve(
    */
   const chainsStillKept = (k: number): boolean => {
     if (k === 0) return br.chainsKept();
-    const id = chosenAt(k - 1);
-    return !id || br.chainsKept(br.byId.get(id));
+    const i = choice[k - 1]!;
+    return i < 0 || br.chainsKept(i);
   };
 
-  /** The task item k - 1 went to (null: none, a feedback line); undefined at the root. */
-  const lastTaken = (k: number): WindowTask | null | undefined => {
+  /** The task (index) item k - 1 went to (null: none, a feedback line); undefined at the root. */
+  const lastTaken = (k: number): number | null | undefined => {
     if (k === 0) return undefined;
-    return choice[k - 1]! < 0 ? null : tasks[choice[k - 1]!];
+    return choice[k - 1]! < 0 ? null : choice[k - 1]!;
   };
 
   /**
@@ -134,7 +131,7 @@ export function solve(
       if (prev === undefined || cost < prev) return true;
     }
     for (let i = 0; i < tasks.length; i++) {
-      const e = br.end.get(tasks[i]!.id);
+      const e = br.end[i];
       const latest = latestEndMs[i]!;
       if (e ? latest === null || e.timeMs > latest : !unended[i]) return true;
     }
@@ -149,7 +146,7 @@ export function solve(
     if (!br.answersKept(nowMs) || !br.sequential(nowMs) || !chainsStillKept(order.length) || !loopsStillKept(order.length) || !br.endpointsKept(nowMs)) return false;
     leaves++;
     for (let i = 0; i < tasks.length; i++) {
-      const e = br.end.get(tasks[i]!.id);
+      const e = br.end[i];
       if (!e) unended[i] = true;
       else latestEndMs[i] = Math.max(latestEndMs[i] ?? -Infinity, e.timeMs);
     }
@@ -201,7 +198,7 @@ export function solve(
         // a forced later pair needs its task's slot free: an earlier item of that kind cannot take it
         if (want === undefined && reserved?.get(o.id) === slotOf(it)) continue;
         const undo = o.apply();
-        choice[k] = taskIndex.get(o.id)!;
+        choice[k] = o.at;
         costTo[k + 1] = costTo[k]! + o.cost;
         visit(k + 1);
         choice[k] = -1;
