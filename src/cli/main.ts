@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `data-collector` command: dispatches to one module per subcommand. */
-import './heap-sizing'; // first: before the other modules load
+import './streaming-flags'; // first: before the other modules load
 import { COMMANDS } from './commands';
 import { UsageError, type Command } from './command';
 import { CollectorError } from '../common/errors';

@@ -13,7 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import { MIN_IMAGE_BASE64, type Prompt } from '../assemble/prompt';
 import type { LogEvent } from '../parse';
-import { keepHeapSizing } from '../common/heap-sizing';
+import { keepStreamingFlags } from '../common/streaming-flags';
 import { workerScript } from '../common/worker-script';
 import { CollectorError } from '../common/errors';
 import { BufferPool } from '../common/buffer-pool';
@@ -65,7 +65,7 @@ export class PromptAnalysis {
     const script = workerScript(__dirname, 'prompt-analysis-worker.js');
     if (!script) return null;
     // it keeps next to nothing: a small young generation
-    return new PromptAnalysis(keepHeapSizing(new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: 2 } })), images);
+    return new PromptAnalysis(keepStreamingFlags(new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: 2 } })), images);
   }
 
   /** A long field's copy (the parser's): in a buffer the thread sent back, when one fits. */

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { keepHeapSizing } from '../common/heap-sizing';
+import { keepStreamingFlags } from '../common/streaming-flags';
 import { workerScript } from '../common/worker-script';
 import { BufferPool } from '../common/buffer-pool';
 import { CollectorError } from '../common/errors';
@@ -110,7 +110,7 @@ async function runUnits(units: ScanUnit[], threads: number, store: ChunkFile, pr
     }
   };
   const workers = Array.from({ length: Math.max(0, Math.min(threads - 1, units.length - 1)) }, () =>
-    keepHeapSizing(new Worker(path.join(__dirname, 'worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } })),
+    keepStreamingFlags(new Worker(path.join(__dirname, 'worker.js'), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB } })),
   );
   try {
     await Promise.all([

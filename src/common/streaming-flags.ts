@@ -1,5 +1,6 @@
 /**
- * V8's heap sized for a command that streams through far more than it keeps.
+ * V8 set for a command that streams through far more than it keeps: its heap sized, its optimising
+ * compiler kept from inlining.
  *
  * Most of what `ingest` allocates dies young (a read's lines, a prompt's copies). Under that load V8
  * grows the young generation up to 16 MB semi-spaces, and the peak RSS grew with the input (165-171
@@ -14,16 +15,23 @@
  * (its isolate, 11 MB more) the peak was 146-149 MB, too near issue 17's 150: by at most 1.7 times,
  * 140-142 MB for 3-5 % more time (1.5 times: 137-138 MB, 10 % more). V8 reads this flag each time it sets
  * the next limit.
+ *
+ * TurboFan not inlining: `ingest`'s attribution is many small functions called a few thousand times
+ * a run, with objects of many shapes; inlined, each compile of them took 30-90 ms on the compiler's
+ * thread (2.1 s of compiling in a 2 s run at 4 endpoints and 0.4 GB, a function recompiled after each
+ * deoptimisation), beside the prompt thread on a 2-core machine. Not inlining: `ingest` at 4
+ * endpoints 0.4 GB 2.03-2.25 -> 1.80-2.00 s (user 3.05-3.25 -> 2.51-2.78 s), at 4 GB no slower
+ * (10.5-11.5 s either way), analyze no slower (bench/README.md, session 23).
  */
 import * as v8 from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 
-const FLAGS = '--semi-space-growth-factor=1 --heap-growing-percent=70';
-let sized = false;
+const FLAGS = '--semi-space-growth-factor=1 --heap-growing-percent=70 --no-turbo-inlining';
+let set = false;
 
-/** Sizes V8's heap for streaming: first thing, since loading the modules already grows the young generation. */
-export function sizeHeapForStreaming(): void {
-  sized = true;
+/** Sets V8 for streaming: first thing, since loading the modules already grows the young generation. */
+export function setStreamingFlags(): void {
+  set = true;
   v8.setFlagsFromString(FLAGS);
 }
 
@@ -32,7 +40,7 @@ export function sizeHeapForStreaming(): void {
  * thread's young generation then grew to 16 MB semi-spaces, 30 MB more at the peak): they are set
  * again then. Returns the worker.
  */
-export function keepHeapSizing(w: Worker): Worker {
-  if (sized) w.once('online', () => v8.setFlagsFromString(FLAGS));
+export function keepStreamingFlags(w: Worker): Worker {
+  if (set) w.once('online', () => v8.setFlagsFromString(FLAGS));
   return w;
 }

@@ -1,5 +1,5 @@
-/** The heap sized for the commands that stream (common/heap-sizing.ts); imported first by main. */
-import { sizeHeapForStreaming } from '../common/heap-sizing';
+/** V8 set for the commands that stream (common/streaming-flags.ts); imported first by main. */
+import { setStreamingFlags } from '../common/streaming-flags';
 
 /**
  * `analyze` and `export` too: their main thread scans and gathers the worker's chunks, and a young
@@ -7,4 +7,4 @@ import { sizeHeapForStreaming } from '../common/heap-sizing';
  */
 const SCANS_LOGS_OR_RECORDS = new Set(['ingest', 'analyze', 'export']);
 
-if (SCANS_LOGS_OR_RECORDS.has(process.argv[2] ?? '')) sizeHeapForStreaming();
+if (SCANS_LOGS_OR_RECORDS.has(process.argv[2] ?? '')) setStreamingFlags();
