@@ -1,6 +1,6 @@
 /**
  * V8 set for a command that streams through far more than it keeps: its heap sized, its optimising
- * compiler kept from inlining.
+ * compiler kept for what runs most.
  *
  * Most of what `ingest` allocates dies young (a read's lines, a prompt's copies). Under that load V8
  * grows the young generation up to 16 MB semi-spaces, and the peak RSS grew with the input (165-171
@@ -16,17 +16,21 @@
  * 140-142 MB for 3-5 % more time (1.5 times: 137-138 MB, 10 % more). V8 reads this flag each time it sets
  * the next limit.
  *
- * TurboFan not inlining: `ingest`'s attribution is many small functions called a few thousand times
- * a run, with objects of many shapes; inlined, each compile of them took 30-90 ms on the compiler's
- * thread (2.1 s of compiling in a 2 s run at 4 endpoints and 0.4 GB, a function recompiled after each
- * deoptimisation), beside the prompt thread on a 2-core machine. Not inlining: `ingest` at 4
- * endpoints 0.4 GB 2.03-2.25 -> 1.80-2.00 s (user 3.05-3.25 -> 2.51-2.78 s), at 4 GB no slower
- * (10.5-11.5 s either way), analyze no slower (bench/README.md, session 23).
+ * TurboFan later: V8 optimises a function once it has run 8 times as long as by default
+ * (`--interrupt-budget`, 67,584 bytecodes' worth a tick, three ticks). `ingest`'s attribution is many
+ * small functions called a few thousand times a run, with objects of many shapes: optimised, each
+ * compile took 20-90 ms on the compiler's thread, again after each deoptimisation (2.1 s of compiling
+ * in a 2 s ingest at 4 endpoints and 0.4 GB, beside the prompt thread on 2 cores), for code that ran
+ * little more; the loops over every line run long enough to be optimised all the same (4 GB, where
+ * they are all the time, is no slower). `ingest` at 4 endpoints and 0.4 GB: 2.02-2.19 -> 1.55-1.63 s
+ * (user 2.82-3.05 -> 2.05-2.29 s); at 1 endpoint 1.26-1.33 -> 1.20-1.28 s; `analyze` no slower
+ * (bench/README.md, session 23). Not inlining instead (`--no-turbo-inlining`) gained less and adds
+ * nothing to this.
  */
 import * as v8 from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 
-const FLAGS = '--semi-space-growth-factor=1 --heap-growing-percent=70 --no-turbo-inlining';
+const FLAGS = '--semi-space-growth-factor=1 --heap-growing-percent=70 --interrupt-budget=540000';
 let set = false;
 
 /** Sets V8 for streaming: first thing, since loading the modules already grows the young generation. */

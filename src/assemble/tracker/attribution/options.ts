@@ -19,125 +19,144 @@ const SIZE_MISMATCH_COST = 5;
  * `hasFeedback`: tasks with a feedback line in the window (none of them failed to submit).
  */
 export function optionsFor(br: Branch, it: WindowItem, hasFeedback: Set<string>): Option[] | boolean {
+  // one function per kind: each is compiled on its own, when it is hot, and again alone when its types change
+  switch (it.kind) {
+    case 'close':
+      return closeHolds(br, it);
+    case 'end':
+      return endOptions(br, it);
+    case 'submit_failure':
+      return submitFailureOptions(br, it, hasFeedback);
+    case 'worker':
+    case 'file':
+      return workerOrFileOptions(br, it);
+  }
+}
+
+/** A feedback line holds: its end came before, it did not also fail to submit, and a score above 0 means it completed. */
+function closeHolds(br: Branch, it: Extract<WindowItem, { kind: 'close' }>): boolean {
+  const i = br.indexOf.get(it.taskId);
+  if (i === undefined) return true;
+  const t = br.tasks[i]!;
+  const e = br.end[i];
+  return !((!e && !t.endLost) || br.submitted[i] !== undefined || (e && it.mustComplete && !e.completed));
+}
+
+function endOptions(br: Branch, it: Extract<WindowItem, { kind: 'end' }>): Option[] {
   const { limits, tasks } = br;
   const out: Option[] = [];
-  switch (it.kind) {
-    case 'close': {
-      // its feedback: its end came before, it did not also fail to submit, and a score above 0 means it completed
-      const i = br.indexOf.get(it.taskId);
-      if (i === undefined) return true;
-      const t = tasks[i]!;
-      const e = br.end[i];
-      return !((!e && !t.endLost) || br.submitted[i] !== undefined || (e && it.mustComplete && !e.completed));
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i]!;
+    // the end line and the task's generating (or received) line are the miner's own, one clock: no slack
+    if (!t.canEnd || br.end[i] || br.closedBefore(i, it.timeMs) || t.startMs > it.timeMs) continue;
+    if (it.binding && !br.canBind(i, it.binding, it.timeMs)) continue;
+    const a = br.answer[i];
+    if (a && !answerFits(t, it.timeMs, a, limits)) continue;
+    const bound = br.bindTo(i, it.binding);
+    let clash = false;
+    for (const ns of NAMESPACES) {
+      const value = br.boundIn(i, ns);
+      if (value !== undefined && (clash = br.overlaps(i, ns, value, it.timeMs))) break;
     }
-    case 'end':
-      for (let i = 0; i < tasks.length; i++) {
-        const t = tasks[i]!;
-        // the end line and the task's generating (or received) line are the miner's own, one clock: no slack
-        if (!t.canEnd || br.end[i] || br.closedBefore(i, it.timeMs) || t.startMs > it.timeMs) continue;
-        if (it.binding && !br.canBind(i, it.binding, it.timeMs)) continue;
-        const a = br.answer[i];
-        if (a && !answerFits(t, it.timeMs, a, limits)) continue;
+    if (bound) br.unbind(i, it.binding!);
+    if (clash) continue;
+    const file = br.fileSize[i];
+    out.push({
+      id: t.id,
+      at: i,
+      cost: endCost(t, it.timeMs, a) + (it.bytes !== null && file !== undefined && file !== it.bytes ? SIZE_MISMATCH_COST : 0) + closeLagCost(t, it.timeMs),
+      apply: () => {
         const bound = br.bindTo(i, it.binding);
-        let clash = false;
-        for (const ns of NAMESPACES) {
-          const value = br.boundIn(i, ns);
-          if (value !== undefined && (clash = br.overlaps(i, ns, value, it.timeMs))) break;
-        }
-        if (bound) br.unbind(i, it.binding!);
-        if (clash) continue;
-        const file = br.fileSize[i];
-        out.push({
-          id: t.id,
-          at: i,
-          cost: endCost(t, it.timeMs, a) + (it.bytes !== null && file !== undefined && file !== it.bytes ? SIZE_MISMATCH_COST : 0) + closeLagCost(t, it.timeMs),
-          apply: () => {
-            const bound = br.bindTo(i, it.binding);
-            br.end[i] = { timeMs: it.timeMs, completed: it.completed, late: it.late, bytes: it.bytes };
-            return () => {
-              br.end[i] = undefined;
-              if (bound) br.unbind(i, it.binding!);
-            };
-          },
-        });
-      }
-      return out;
-    case 'submit_failure':
-      for (let i = 0; i < tasks.length; i++) {
-        const t = tasks[i]!;
-        if (!br.end[i] || t.hadFeedback || br.closedBefore(i, it.timeMs) || br.submitted[i] !== undefined || hasFeedback.has(t.id)) continue;
-        if (otherValidator(t, it)) continue;
-        out.push({
-          id: t.id,
-          at: i,
-          cost: 0,
-          apply: () => {
-            br.submitted[i] = it.timeMs;
-            return () => {
-              br.submitted[i] = undefined;
-            };
-          },
-        });
-      }
-      return out;
-    case 'worker':
-    case 'file': {
-      const b: Binding = { ns: 'g', value: it.group };
-      const early = it.kind === 'file' ? limits.fileEarlyMs : limits.slackMs;
-      const late = it.kind === 'file' ? it.lateMs : 0;
-      // one task at a time on an endpoint: the task known to run there, if it is generating now, is the
-      // only one the miner is waiting for; a worker may still be at one the miner gave up on. One that
-      // ended a moment ago (a file may come late) is a candidate, but another may run there since. A
-      // task not seen generating (`canEnd`) never reached a worker.
-      const sent: number[] = [];
-      for (let i = 0; i < tasks.length; i++) if (tasks[i]!.canEnd) sent.push(i);
-      const open = sent.filter((i) => !br.closedBefore(i, it.timeMs) && br.generatingAt(i, it.timeMs, early, late));
-      const running = open.filter((i) => br.group[i] === it.group && br.generatingAt(i, it.timeMs, early, 0));
-      const current = running.length ? running : open.filter((i) => br.canBind(i, b, it.timeMs));
-      const givenUp =
-        it.kind === 'worker' ? sent.filter((i) => !open.includes(i) && !br.workerClosedBefore(i, it.timeMs) && br.givenUpBefore(i, it.timeMs) && br.canBind(i, b, it.timeMs)) : [];
-      for (const i of [...current, ...givenUp]) {
-        const t = tasks[i]!;
-        const e = br.end[i];
-        const after = givenUp.includes(i);
-        if (it.kind === 'file') {
-          if (br.fileSize[i] !== undefined) continue;
-          out.push({
-            id: t.id,
-            at: i,
-            cost: e && e.bytes !== null && e.bytes !== it.size ? SIZE_MISMATCH_COST : 0,
-            apply: () => {
-              const bound = br.bindTo(i, b);
-              br.fileSize[i] = it.size;
-              return () => {
-                br.fileSize[i] = undefined;
-                if (bound) br.unbind(i, b);
-              };
-            },
-          });
-          continue;
-        }
-        if (!workerLineFits(t, it, limits)) continue;
-        const a: Answer | null = it.answerMs === null ? null : { timeMs: it.answerMs, durationMs: it.durationMs };
-        if (a && (br.answer[i] || (!after && e && !answerFits(t, e.timeMs, a, limits)))) continue;
-        out.push({
-          id: t.id,
-          at: i,
-          // an answer to a task whose end is already placed pairs with it here (else at its end)
-          cost: (after ? 1 : 0) + (it.startMs !== null ? gapCost(it.startMs - t.startMs) : 0) + (a && !after && e ? answerCost(t, e.timeMs, a) : 0),
-          apply: () => {
-            const bound = br.bindTo(i, b);
-            if (it.answerMs !== null) br.answer[i] = { timeMs: it.answerMs, durationMs: it.durationMs };
-            return () => {
-              if (it.answerMs !== null) br.answer[i] = undefined;
-              if (bound) br.unbind(i, b);
-            };
-          },
-        });
-      }
-      return out;
-    }
+        br.end[i] = { timeMs: it.timeMs, completed: it.completed, late: it.late, bytes: it.bytes };
+        return () => {
+          br.end[i] = undefined;
+          if (bound) br.unbind(i, it.binding!);
+        };
+      },
+    });
   }
+  return out;
+}
+
+function submitFailureOptions(br: Branch, it: Extract<WindowItem, { kind: 'submit_failure' }>, hasFeedback: Set<string>): Option[] {
+  const { tasks } = br;
+  const out: Option[] = [];
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i]!;
+    if (!br.end[i] || t.hadFeedback || br.closedBefore(i, it.timeMs) || br.submitted[i] !== undefined || hasFeedback.has(t.id)) continue;
+    if (otherValidator(t, it)) continue;
+    out.push({
+      id: t.id,
+      at: i,
+      cost: 0,
+      apply: () => {
+        br.submitted[i] = it.timeMs;
+        return () => {
+          br.submitted[i] = undefined;
+        };
+      },
+    });
+  }
+  return out;
+}
+
+function workerOrFileOptions(br: Branch, it: Extract<WindowItem, { kind: 'worker' | 'file' }>): Option[] {
+  const { limits, tasks } = br;
+  const out: Option[] = [];
+  const b: Binding = { ns: 'g', value: it.group };
+  const early = it.kind === 'file' ? limits.fileEarlyMs : limits.slackMs;
+  const late = it.kind === 'file' ? it.lateMs : 0;
+  // one task at a time on an endpoint: the task known to run there, if it is generating now, is the
+  // only one the miner is waiting for; a worker may still be at one the miner gave up on. One that
+  // ended a moment ago (a file may come late) is a candidate, but another may run there since. A
+  // task not seen generating (`canEnd`) never reached a worker.
+  const sent: number[] = [];
+  for (let i = 0; i < tasks.length; i++) if (tasks[i]!.canEnd) sent.push(i);
+  const open = sent.filter((i) => !br.closedBefore(i, it.timeMs) && br.generatingAt(i, it.timeMs, early, late));
+  const running = open.filter((i) => br.group[i] === it.group && br.generatingAt(i, it.timeMs, early, 0));
+  const current = running.length ? running : open.filter((i) => br.canBind(i, b, it.timeMs));
+  const givenUp =
+    it.kind === 'worker' ? sent.filter((i) => !open.includes(i) && !br.workerClosedBefore(i, it.timeMs) && br.givenUpBefore(i, it.timeMs) && br.canBind(i, b, it.timeMs)) : [];
+  for (const i of [...current, ...givenUp]) {
+    const t = tasks[i]!;
+    const e = br.end[i];
+    const after = givenUp.includes(i);
+    if (it.kind === 'file') {
+      if (br.fileSize[i] !== undefined) continue;
+      out.push({
+        id: t.id,
+        at: i,
+        cost: e && e.bytes !== null && e.bytes !== it.size ? SIZE_MISMATCH_COST : 0,
+        apply: () => {
+          const bound = br.bindTo(i, b);
+          br.fileSize[i] = it.size;
+          return () => {
+            br.fileSize[i] = undefined;
+            if (bound) br.unbind(i, b);
+          };
+        },
+      });
+      continue;
+    }
+    if (!workerLineFits(t, it, limits)) continue;
+    const a: Answer | null = it.answerMs === null ? null : { timeMs: it.answerMs, durationMs: it.durationMs };
+    if (a && (br.answer[i] || (!after && e && !answerFits(t, e.timeMs, a, limits)))) continue;
+    out.push({
+      id: t.id,
+      at: i,
+      // an answer to a task whose end is already placed pairs with it here (else at its end)
+      cost: (after ? 1 : 0) + (it.startMs !== null ? gapCost(it.startMs - t.startMs) : 0) + (a && !after && e ? answerCost(t, e.timeMs, a) : 0),
+      apply: () => {
+        const bound = br.bindTo(i, b);
+        if (it.answerMs !== null) br.answer[i] = { timeMs: it.answerMs, durationMs: it.durationMs };
+        return () => {
+          if (it.answerMs !== null) br.answer[i] = undefined;
+          if (bound) br.unbind(i, b);
+        };
+      },
+    });
+  }
+  return out;
 }
 
 const NAMESPACES: readonly Binding['ns'][] = ['g', 'u'];
