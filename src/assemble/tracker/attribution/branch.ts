@@ -4,7 +4,7 @@
  * index costs far less than one by id.
  */
 import { firstFit, fitsOnEndpoints, outsideOnEndpoints, type Outside, type Span } from './endpoint-fit';
-import { bindingOfKey, busyAt, spanStartsAfter, type Answer, type SpanStarts, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
+import { bindingOfKey, busyAt, type Answer, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
 
 export class Branch {
   /** Per task: its end in this branch. */
@@ -34,9 +34,6 @@ export class Branch {
   /** Per guessed task, the endpoints a best fit placed it on. */
   private readonly guessedOn: (Binding[] | undefined)[];
 
-  /** Per task, `spanStarts` gathered once per search. */
-  private readonly spanStartsOf: (SpanStarts | undefined)[];
-
   constructor(
     readonly tasks: WindowTask[],
     readonly limits: AttributionLimits,
@@ -53,7 +50,6 @@ export class Branch {
     this.answer = new Array(n);
     this.fileSize = new Array(n);
     this.guessedOn = new Array(n);
-    this.spanStartsOf = new Array(n);
     this.indexOf = new Map();
     for (let i = 0; i < n; i++) {
       const t = tasks[i]!;
@@ -177,29 +173,35 @@ export class Branch {
     return n;
   }
 
-  /** spansCrossed for task `i`. */
+  /**
+   * spansCrossed for task `i`: the written spans (not its own) on an endpoint it is bound to that end
+   * after it was pulled and start before its last line. No slack: both ends of a span and of its time
+   * are the miner's own lines, written in order by one process on one clock.
+   */
   private crossedBy(i: number, sure: boolean): number {
-    const starts = (this.spanStartsOf[i] ??= spanStartsAfter(this.tasks[i]!, this.spans));
-    if (!starts.size) return 0;
+    const spansOn = (this.spansOn ??= spansByEndpoint(this.spans));
     const t = this.tasks[i]!;
     let n = 0;
     let last = NaN;
     for (const ns of NAMESPACES) {
       const value = this.boundIn(i, ns);
-      if (value === undefined) continue;
-      const froms = starts.get(ns)?.get(value)?.[sure ? 0 : 1];
-      if (!froms?.length) continue;
+      const there = value === undefined ? undefined : spansOn[ns].get(value);
+      if (!there) continue;
       if (Number.isNaN(last)) {
         last = Math.max(t.receivedMs, this.end[i]?.timeMs ?? -Infinity, this.submitted[i] ?? -Infinity);
         if (t.hadFeedback && t.closedMs !== null) last = Math.max(last, t.closedMs);
       }
-      for (let k = 0; k < froms.length && froms[k]! < last; k++) {
+      for (const s of there) {
+        if (s.sure !== sure || s.id === t.id || s.toMs <= t.receivedMs || s.fromMs >= last) continue;
         if (sure) return 1;
         n++;
       }
     }
     return n;
   }
+
+  /** The written spans by endpoint, once per search. */
+  private spansOn: Record<Binding['ns'], Map<string, WrittenSpan[]>> | null = null;
 
   /**
    * The instants the count is checked at (every task's received line, every outside task's start),
@@ -400,6 +402,18 @@ export class Branch {
 }
 
 const NAMESPACES: readonly Binding['ns'][] = ['g', 'u'];
+
+/** Written spans by endpoint (namespace, then value). */
+function spansByEndpoint(spans: readonly WrittenSpan[]): Record<Binding['ns'], Map<string, WrittenSpan[]>> {
+  const on: Record<Binding['ns'], Map<string, WrittenSpan[]>> = { g: new Map(), u: new Map() };
+  for (const s of spans) {
+    const { ns, value } = bindingOfKey(s.key);
+    const there = on[ns].get(value);
+    if (there) there.push(s);
+    else on[ns].set(value, [s]);
+  }
+  return on;
+}
 
 /** Per namespace and value, the index of that endpoint among `endpoints` (`endpointKey`s; the first where one repeats). */
 function laneIndex(endpoints: string[]): Map<Binding['ns'], Map<string, number>> {

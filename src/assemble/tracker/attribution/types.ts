@@ -113,27 +113,6 @@ export interface LoopCount {
   endpoints?: string[];
 }
 
-/** Per endpoint (namespace, value), the starts (ascending) of the sure and of the guessed spans there. */
-export type SpanStarts = Map<Binding['ns'], Map<string, [number[], number[]]>>;
-
-/**
- * The written spans (not `t`'s own) that end after `t` was pulled, by endpoint: `t` crosses those on
- * its endpoint that start before its last line. No slack: both ends of a span and of `t`'s time are
- * the miner's own lines, written in order by one process on one clock.
- */
-export function spanStartsAfter(t: WindowTask, spans: readonly WrittenSpan[]): SpanStarts {
-  const m: SpanStarts = new Map();
-  for (const s of spans) {
-    if (s.id === t.id || s.toMs <= t.receivedMs) continue;
-    const { ns, value } = bindingOfKey(s.key);
-    const byValue = m.get(ns) ?? m.set(ns, new Map()).get(ns)!;
-    const both = byValue.get(value) ?? byValue.set(value, [[], []]).get(value)!;
-    both[s.sure ? 0 : 1].push(s.fromMs);
-  }
-  for (const byValue of m.values()) for (const both of byValue.values()) for (const froms of both) froms.sort((a, b) => a - b);
-  return m;
-}
-
 /** How many of `spans` hold the instant `at` (a span holds its start at least). */
 export function busyAt(spans: readonly { fromMs: number; toMs: number }[], at: number): number {
   let n = 0;
