@@ -15,8 +15,8 @@ module.exports = {
       // A small young generation: idle RSS after activity 66-72 MB instead of 96-100 MB, for about one
       // point more CPU at 10 image tasks/s (bench/README.md, "The daemon"). With one to four endpoints,
       // adding '--no-opt --no-sparkplug' (V8's interpreter only) takes idle RSS to about 58 MB at little
-      // cost; with eight, attributing takes four times as long and its slowest searches 0.3 s instead
-      // of 0.04 s (a feedback line waits behind one), so it is not the default.
+      // cost; with eight, attributing takes five times as long and its slowest solves 0.5 s instead of
+      // 0.06 s (a feedback line waits behind one), so it is not the default.
       node_args: '--max-semi-space-size=2',
       // A graceful stop writes what is finished and commits its checkpoints: give it time.
       kill_timeout: 15000,
