@@ -4,7 +4,7 @@
  * index costs far less than one by id.
  */
 import { firstFit, fitsOnEndpoints, outsideOnEndpoints, type Outside, type Span } from './endpoint-fit';
-import { bindingOfKey, busyAt, type Answer, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
+import { bindingOfKey, busyAt, NAMESPACES, type Answer, type AttributionLimits, type Binding, type Ends, type LoopCount, type WindowTask, type WrittenSpan } from './types';
 
 export class Branch {
   /** Per task: its end in this branch. */
@@ -400,8 +400,6 @@ export class Branch {
     this.boundTo[b.ns].get(b.value)!.delete(i);
   }
 }
-
-const NAMESPACES: readonly Binding['ns'][] = ['g', 'u'];
 
 /** Written spans by endpoint (namespace, then value). */
 function spansByEndpoint(spans: readonly WrittenSpan[]): Record<Binding['ns'], Map<string, WrittenSpan[]>> {

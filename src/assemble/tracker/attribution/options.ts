@@ -1,6 +1,6 @@
 /** The ways a branch of the search can take an item, each with its cost (lower fits better). */
 import type { Branch } from './branch';
-import type { Answer, AttributionLimits, Binding, WindowItem, WindowTask } from './types';
+import { NAMESPACES, type Answer, type AttributionLimits, type Binding, type WindowItem, type WindowTask } from './types';
 
 export interface Option {
   id: string;
@@ -158,8 +158,6 @@ function workerOrFileOptions(br: Branch, it: Extract<WindowItem, { kind: 'worker
   }
   return out;
 }
-
-const NAMESPACES: readonly Binding['ns'][] = ['g', 'u'];
 
 /**
  * What a worker line says of its request fits the task: the kind and length of prompt it was asked,

@@ -66,7 +66,9 @@ export function solve(
     const closing = it.kind === 'close' ? br.indexOf.get(it.taskId) : undefined;
     if (it.kind !== 'submit_failure' && closing === undefined) return [];
     const next: number[] = [];
-    tasks.forEach((t, i) => pulledRightAfter(it.timeMs, t.receivedMs) && next.push(i));
+    tasks.forEach((t, i) => {
+      if (pulledRightAfter(it.timeMs, t.receivedMs)) next.push(i);
+    });
     const written = spans.flatMap((s) => {
       if (br.indexOf.has(s.id) || !pulledRightAfter(it.timeMs, s.fromMs)) return [];
       const b = bindingOfKey(s.key);

@@ -19,6 +19,9 @@
 /** A binding namespace: `g` a worker group (config name), `u` an endpoint URL no group is known for. */
 export type Binding = { ns: 'g' | 'u'; value: string };
 
+/** Both namespaces, in the order the search asks them. */
+export const NAMESPACES: readonly Binding['ns'][] = ['g', 'u'];
+
 /** A binding as one string. */
 export const endpointKey = (ns: Binding['ns'], value: string): string => `${ns}\u0000${value}`;
 
