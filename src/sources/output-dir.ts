@@ -113,11 +113,21 @@ function relativeName(dir: string, file: string): string {
   return path.relative(dir, file).split(path.sep).join('/');
 }
 
+/**
+ * Files stat'ed in one go between turns of the event loop. A stat on the thread pool cost about 60 us
+ * of CPU (a promise and a hop each way), 30 ms for a directory of 500 files, every 30 s: most of a
+ * collector's idle CPU with two such directories. Synchronous, 500 cost 2-4 ms; in slices, no other
+ * work waits long behind a large directory.
+ */
+const STATS_PER_SLICE = 128;
+
 /** Every matching file of the directory now (to `depth` levels), in event-time order. A missing directory is empty. */
 export async function scanOutputDir(spec: OutputDirSpec, opts: OutputReadOptions): Promise<OutputFile[]> {
   const pattern = new RegExp(spec.namePattern ?? opts.namePattern);
   const out: OutputFile[] = [];
-  const walk = async (dir: string, level: number): Promise<void> => {
+  let inSlice = 0;
+  // `rel`: the directory's path below spec.dir ('' at the top), as the pattern sees it
+  const walk = async (dir: string, rel: string, level: number): Promise<void> => {
     let entries: fs.Dirent[];
     try {
       entries = await fs.promises.readdir(dir, { withFileTypes: true });
@@ -126,20 +136,27 @@ export async function scanOutputDir(spec: OutputDirSpec, opts: OutputReadOptions
     }
     for (const d of entries) {
       const full = path.join(dir, d.name);
+      const name = rel ? `${rel}/${d.name}` : d.name;
       if (d.isDirectory()) {
-        if (level < opts.depth) await walk(full, level + 1);
+        if (level < opts.depth) await walk(full, name, level + 1);
         continue;
       }
       if (!d.isFile()) continue;
-      try {
-        const f = toOutputFile(spec, pattern, relativeName(spec.dir, full), await fs.promises.stat(full));
-        if (f) out.push(f);
-      } catch {
-        // removed between the listing and the stat
+      if (++inSlice > STATS_PER_SLICE) {
+        inSlice = 1;
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(full);
+      } catch {
+        continue; // removed between the listing and the stat
+      }
+      const f = toOutputFile(spec, pattern, name, st);
+      if (f) out.push(f);
     }
   };
-  await walk(spec.dir, 0);
+  await walk(spec.dir, '', 0);
   return out.sort((a, b) => a.timeMs - b.timeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
