@@ -240,12 +240,18 @@ export class Branch {
       let m = 0;
       for (const t of this.tasks) all[m++] = t.receivedMs;
       for (const b of lc.busy) if (b.fromMs >= since) all[m++] = b.fromMs;
-      const sorted = all.subarray(0, m).sort();
+      // a few instants: an insertion sort (a typed array's sort costs more than the sorting here)
+      for (let i = 1; i < m; i++) {
+        const x = all[i]!;
+        let j = i;
+        for (; j > 0 && all[j - 1]! > x; j--) all[j] = all[j - 1]!;
+        all[j] = x;
+      }
       let k = 0;
-      for (let i = 0; i < m; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[k++] = sorted[i]!;
-      this.instants = sorted.slice(0, k);
+      for (let i = 0; i < m; i++) if (i === 0 || all[i] !== all[i - 1]) all[k++] = all[i]!;
+      this.instants = all.slice(0, k);
       this.outsideAt = new Int32Array(k);
-      for (let i = 0; i < k; i++) this.outsideAt[i] = busyAt(lc.busy, sorted[i]!);
+      for (let i = 0; i < k; i++) this.outsideAt[i] = busyAt(lc.busy, all[i]!);
     }
     const instants = this.instants;
     const lo = changed !== undefined ? this.tasks[changed]!.receivedMs : -Infinity;
@@ -254,7 +260,11 @@ export class Branch {
     while (i < instants.length && instants[i]! < lo) i++;
     if (i === instants.length || instants[i]! >= hi) return true;
     const n = this.tasks.length;
-    const from = (this.fromBuf ??= Float64Array.from(this.tasks.map((t) => t.receivedMs)));
+    let from = this.fromBuf;
+    if (!from) {
+      from = this.fromBuf = new Float64Array(n);
+      for (let j = 0; j < n; j++) from[j] = this.tasks[j]!.receivedMs;
+    }
     const to = (this.toBuf ??= new Float64Array(n));
     for (let j = 0; j < n; j++) to[j] = this.busyUntil(j);
     for (; i < instants.length && instants[i]! < hi; i++) {
