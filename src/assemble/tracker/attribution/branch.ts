@@ -18,6 +18,7 @@ export class Branch {
   readonly answer: (Answer | undefined)[];
   /** Per task: the size of its output file in this branch. */
   readonly fileSize: (number | undefined)[];
+  /** Each task's index, by id. */
   readonly indexOf: Map<string, number>;
   /** Per endpoint (namespace, then value), the tasks bound to it in this branch: the overlap checks look only there. */
   private readonly boundTo: Record<Binding['ns'], Map<string, Set<number>>> = { g: new Map(), u: new Map() };
