@@ -14,7 +14,7 @@ type WorkerItem = Extract<WindowItem, { kind: 'worker' }>;
 export class Lookahead {
   /** Per task (by index), the indexes (ascending) of the end items it could take on its fixed facts alone. */
   private readonly endsOf: (number[] | undefined)[];
-  /** The feedback lines of the search's tasks, by index, with their task's. */
+  /** The feedback lines of the search's tasks: each line's index, and its task's. */
   private readonly closes: { at: number; task: number; mustComplete: boolean }[] = [];
   /** The worker items, by index, each with the tasks (indexes) that could take it on their fixed facts alone. */
   private readonly workers: { at: number; it: WorkerItem; takers: number[] }[] = [];
