@@ -106,8 +106,10 @@ function solveAndApply(cx: TrackerContext, ap: Appliers, nowMs: number): void {
     let giveWay: WindowEntry | undefined;
     let endsLost: WindowTask[] = [];
     const run = runLoops(cx, tasks, since);
+    const phaseOf = new Map<string, Task['phase']>();
+    for (const t of tasks) if (!phaseOf.has(t.id)) phaseOf.set(t.id, t.phase);
     for (const part of components(tasks.map((t) => toWindowTask(cx, t, true)), items, limits)) {
-      const strict = part.tasks.map((t) => ({ ...t, canEnd: tasks.find((x) => x.id === t.id)!.phase !== 'received' }));
+      const strict = part.tasks.map((t) => ({ ...t, canEnd: phaseOf.get(t.id) !== 'received' }));
       const loops = run && loopCount(run, part.tasks);
       const solved = (items: WindowItem[]) => solvePart(strict, part.tasks, items, nowMs, limits, spans, loops);
       const { res, receivedEnds } = solved(part.items);

@@ -22,18 +22,27 @@ const FIT_STEPS = 500;
  * (leaving some out only makes the check weaker).
  */
 export function outsideOnEndpoints(tasks: WindowTask[], spans: WrittenSpan[], endpoints: string[], busy: LoopCount['busy']): Outside {
-  const inSearch = new Set(tasks.map((t) => t.id));
-  const since = Math.min(...tasks.map((t) => t.receivedMs));
-  const taken = new Map<string, Span[]>(endpoints.map((k) => [k, []]));
+  const inSearch = new Set<string>();
+  let since = Infinity;
+  for (const t of tasks) {
+    inSearch.add(t.id);
+    since = Math.min(since, t.receivedMs);
+  }
+  const taken = new Map<string, Span[]>();
+  for (const k of endpoints) taken.set(k, []);
   const placed = new Set<string>();
   for (const s of spans) {
-    if (!s.sure || !taken.has(s.key) || inSearch.has(s.id) || s.toMs <= since) continue;
-    taken.get(s.key)!.push([s.fromMs, Math.max(s.toMs, s.fromMs + 1)]);
+    if (!s.sure || inSearch.has(s.id) || s.toMs <= since) continue;
+    const lane = taken.get(s.key);
+    if (!lane) continue;
+    lane.push([s.fromMs, Math.max(s.toMs, s.fromMs + 1)]);
     placed.add(s.id);
   }
-  const free = busy.flatMap((b): Span[] =>
-    b.id === undefined || placed.has(b.id) || inSearch.has(b.id) || b.toMs <= since ? [] : [[b.fromMs, Math.max(b.toMs, b.fromMs + 1)]],
-  );
+  const free: Span[] = [];
+  for (const b of busy) {
+    if (b.id === undefined || placed.has(b.id) || inSearch.has(b.id) || b.toMs <= since) continue;
+    free.push([b.fromMs, Math.max(b.toMs, b.fromMs + 1)]);
+  }
   return { taken, free };
 }
 
