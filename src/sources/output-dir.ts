@@ -114,18 +114,19 @@ function relativeName(dir: string, file: string): string {
 }
 
 /**
- * Files stat'ed in one go between turns of the event loop. A stat on the thread pool cost about 60 us
- * of CPU (a promise and a hop each way), 30 ms for a directory of 500 files, every 30 s: most of a
- * collector's idle CPU with two such directories. Synchronous, 500 cost 2-4 ms; in slices, no other
- * work waits long behind a large directory.
+ * How long a scan stats files in one go before it lets the event loop turn. A stat on the thread pool
+ * cost about 60 us of CPU (a promise and a hop each way), 30 ms for a directory of 500 files, every
+ * 30 s: most of a collector's idle CPU with two such directories. Synchronous, 500 cost 2-4 ms; in
+ * slices of time, no other work waits long behind a large directory or a slow file system (a network
+ * mount, where a stat may take a millisecond).
  */
-const STATS_PER_SLICE = 128;
+const STAT_SLICE_MS = 2;
 
 /** Every matching file of the directory now (to `depth` levels), in event-time order. A missing directory is empty. */
 export async function scanOutputDir(spec: OutputDirSpec, opts: OutputReadOptions): Promise<OutputFile[]> {
   const pattern = new RegExp(spec.namePattern ?? opts.namePattern);
   const out: OutputFile[] = [];
-  let inSlice = 0;
+  let sliceFrom = performance.now();
   // `rel`: the directory's path below spec.dir ('' at the top), as the pattern sees it
   const walk = async (dir: string, rel: string, level: number): Promise<void> => {
     let entries: fs.Dirent[];
@@ -142,9 +143,9 @@ export async function scanOutputDir(spec: OutputDirSpec, opts: OutputReadOptions
         continue;
       }
       if (!d.isFile()) continue;
-      if (++inSlice > STATS_PER_SLICE) {
-        inSlice = 1;
+      if (performance.now() - sliceFrom > STAT_SLICE_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceFrom = performance.now();
       }
       let st: fs.Stats;
       try {
