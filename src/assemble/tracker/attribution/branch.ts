@@ -290,8 +290,8 @@ export class Branch {
     const n = this.tasks.length;
     const lane = (this.laneBuf ??= new Int32Array(n));
     const to = (this.untilBuf ??= new Float64Array(n));
-    const laneOf = (this.laneOfBuf ??= laneIndex(lc.endpoints));
     const lanes = (this.lanesBuf ??= lc.endpoints.map(bindingOfKey));
+    const laneOf = (this.laneOfBuf ??= laneIndex(lanes));
     let anyFree = false;
     for (let i = 0; i < n; i++) {
       const t = this.tasks[i]!;
@@ -424,11 +424,10 @@ function spansByEndpoint(spans: readonly WrittenSpan[]): Record<Binding['ns'], M
   return on;
 }
 
-/** Per namespace and value, the index of that endpoint among `endpoints` (`endpointKey`s; the first where one repeats). */
-function laneIndex(endpoints: string[]): Map<Binding['ns'], Map<string, number>> {
+/** Per namespace and value, the index of that endpoint among `lanes` (the first where one repeats). */
+function laneIndex(lanes: readonly Readonly<Binding>[]): Map<Binding['ns'], Map<string, number>> {
   const m = new Map<Binding['ns'], Map<string, number>>();
-  endpoints.forEach((key, i) => {
-    const { ns, value } = bindingOfKey(key);
+  lanes.forEach(({ ns, value }, i) => {
     const byValue = m.get(ns) ?? m.set(ns, new Map()).get(ns)!;
     if (!byValue.has(value)) byValue.set(value, i);
   });

@@ -24,10 +24,11 @@ export class Lookahead {
   constructor(
     private readonly order: WindowItem[],
     tasks: WindowTask[],
+    /** Each task's index, by id (the branch's). */
+    indexOf: ReadonlyMap<string, number>,
     nowMs: number,
     private readonly limits: AttributionLimits,
   ) {
-    const indexOf = new Map(tasks.map((t, i) => [t.id, i]));
     this.endsOf = new Array(tasks.length);
     order.forEach((it, i) => {
       if (it.kind === 'close') {

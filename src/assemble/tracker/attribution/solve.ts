@@ -36,7 +36,7 @@ export function solve(
         .sort((a, b) => a.it.timeMs - b.it.timeMs || a.i - b.i)
         .map((x) => x.it);
   const br = new Branch(tasks, limits, spans, loopCount);
-  const ahead = lookahead ? new Lookahead(order, tasks, nowMs, limits) : null;
+  const ahead = lookahead ? new Lookahead(order, tasks, br.indexOf, nowMs, limits) : null;
   /** Tasks with a feedback line in the window: none of them failed to submit. */
   const hasFeedback = new Set<string>();
   for (const it of items) if (it.kind === 'close') hasFeedback.add(it.taskId);
