@@ -3,6 +3,9 @@ import fc from 'fast-check';
 import { firstFit, fitsOnEndpoints, type Span } from '../../src/assemble/tracker/attribution/endpoint-fit';
 
 const spanArb = fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 15 })).map(([from, len]): Span => [from, from + len]);
+/** Up to 4 endpoints' taken spans, and up to 2 loops beyond them. */
+const takenArb = fc.array(fc.array(spanArb, { maxLength: 3 }), { minLength: 1, maxLength: 4 });
+const spareArb = fc.integer({ min: 0, max: 2 });
 const overlap = ([a, b]: Span, [c, d]: Span) => a < d && c < b;
 
 /** Every way of putting each free span on a lane (the endpoints', then `spare` empty ones). */
@@ -26,9 +29,9 @@ describe('fitsOnEndpoints', () => {
   it('agrees with trying every assignment (up to 4 endpoints, 2 loops beyond them, 4 spans to place)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.array(spanArb, { maxLength: 3 }), { minLength: 1, maxLength: 4 }),
+        takenArb,
         fc.array(spanArb, { maxLength: 4 }),
-        fc.integer({ min: 0, max: 2 }),
+        spareArb,
         (taken, free, spare) => {
           const loops = taken.length + spare;
           const lanes = taken.map((l) => l.map((x): Span => [...x]));
@@ -63,9 +66,9 @@ describe('firstFit', () => {
     let found = 0;
     fc.assert(
       fc.property(
-        fc.array(fc.array(spanArb, { maxLength: 3 }), { minLength: 1, maxLength: 4 }),
+        takenArb,
         fc.array(spanArb, { maxLength: 5 }),
-        fc.integer({ min: 0, max: 2 }),
+        spareArb,
         (taken, free, spare) => {
           const loops = taken.length + spare;
           const truth = bruteForce(taken, free, loops);
